@@ -1,0 +1,68 @@
+# datamover-operator — the front door. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+NODE_BIN := node_modules/.bin
+KUBECONFIG_PATH := $(shell bash hack/cluster-up.sh --kubeconfig)
+export KUBECONFIG := $(KUBECONFIG_PATH)
+export PATH := $(shell bash -c 'source hack/testbed-versions.sh && echo $$TESTBED_BIN'):$(CURDIR)/$(NODE_BIN):$(PATH)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}'
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.stamp ## Install the npm dependencies (Node LTS comes from the npm `node` package)
+
+.PHONY: tools
+tools: ## Install shellcheck, yamllint and promtool from Debian if missing
+	bash hack/install-tools.sh
+
+.PHONY: build
+build: deps ## Compile TypeScript into dist/
+	$(NODE_BIN)/tsc -p tsconfig.json
+
+.PHONY: generate
+generate: build ## Regenerate config/crd from the TypeBox schema
+	$(NODE_BIN)/node dist/src/api/v1alpha1/generate.js
+
+.PHONY: lint
+lint: deps tools ## eslint, prettier, shellcheck and yamllint
+	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/prettier --check .
+	shellcheck hack/*.sh .ci/run
+	yamllint -c .yamllint.yaml config hack
+
+.PHONY: test-unit
+test-unit: build ## Unit tests of the pure logic (no cluster)
+	$(NODE_BIN)/vitest run --project unit
+
+.PHONY: test-integration
+test-integration: build cluster-up ## Operator journeys against the real control plane
+	$(NODE_BIN)/vitest run --project integration
+
+.PHONY: test
+test: lint test-unit test-integration ## The whole suite: lint, unit and integration tests
+
+.PHONY: testbed
+testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubectl, etcd, kwok) into the cache
+	bash hack/build-testbed.sh
+
+.PHONY: cluster-up
+cluster-up: build ## Start the local control plane (kwokctl, binary runtime) with storage and a node
+	bash hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane, the demo operator and the test provisioner
+	bash hack/cluster-down.sh
+
+.PHONY: demo
+demo: build ## Run the operator on the local control plane and back up a sample PVC
+	bash hack/demo.sh
+
+.PHONY: run
+run: build ## Run the operator against $$KUBECONFIG in the foreground
+	$(NODE_BIN)/node dist/src/main.js

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Stops the test bed and its provisioner. The built binaries stay cached.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/testbed-versions.sh
+source "$here/testbed-versions.sh"
+CLUSTER="${DATAMOVER_CLUSTER:-datamover}"
+STATE="$CACHE_ROOT/cluster-$CLUSTER"
+if [ -f "$STATE/provisioner.pid" ]; then
+  kill "$(cat "$STATE/provisioner.pid")" 2>/dev/null || true
+  rm -f "$STATE/provisioner.pid"
+fi
+if [ -x "$TESTBED_BIN/kwokctl" ]; then
+  "$TESTBED_BIN/kwokctl" --name "$CLUSTER" delete cluster --kubeconfig "$STATE/kubeconfig" 2>/dev/null || true
+fi
+rm -f "$STATE/kubeconfig"
+echo "test bed '$CLUSTER' stopped"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts the local test bed: etcd, kube-apiserver (audit log, OwnerReferencesPermissionEnforcement),
+# kube-controller-manager, kube-scheduler and kwok with one simulated node, via kwokctl's binary
+# runtime; then the test StorageClasses and the test provisioner. Idempotent: a running cluster is
+# reused. Prints nothing but progress; the kubeconfig is at "$(hack/cluster-up.sh --kubeconfig)".
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+# shellcheck source=hack/testbed-versions.sh
+source "$here/testbed-versions.sh"
+CLUSTER="${DATAMOVER_CLUSTER:-datamover}"
+STATE="$CACHE_ROOT/cluster-$CLUSTER"
+KUBECONFIG_PATH="$STATE/kubeconfig"
+if [ "${1:-}" = "--kubeconfig" ]; then echo "$KUBECONFIG_PATH"; exit 0; fi
+
+export PATH="$TESTBED_BIN:$PATH"
+export KUBECONFIG="$KUBECONFIG_PATH"
+mkdir -p "$STATE"
+
+if kubectl get --raw /readyz >/dev/null 2>&1; then
+  echo "test bed '$CLUSTER' is running"
+else
+  bash "$here/build-testbed.sh"
+  start=$(date +%s)
+  kwokctl --name "$CLUSTER" delete cluster >/dev/null 2>&1 || true
+  rm -f "$KUBECONFIG_PATH"
+  kwokctl --name "$CLUSTER" create cluster \
+    --runtime binary \
+    --config "$here/testbed/stages.yaml" \
+    --kubeconfig "$KUBECONFIG_PATH" \
+    --kube-apiserver-binary "$TESTBED_BIN/kube-apiserver" \
+    --kube-controller-manager-binary "$TESTBED_BIN/kube-controller-manager" \
+    --kube-scheduler-binary "$TESTBED_BIN/kube-scheduler" \
+    --kwok-controller-binary "$TESTBED_BIN/kwok" \
+    --etcd-binary "$TESTBED_BIN/etcd" \
+    --kube-audit-policy "$here/testbed/audit-policy.yaml" \
+    --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
+    --disable-qps-limits \
+    --wait 120s
+  echo "test bed '$CLUSTER' started in $(( $(date +%s) - start ))s"
+fi
+
+kubectl apply -f "$here/testbed/storage.yaml" >/dev/null
+kubectl wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
+
+# The test provisioner runs beside the cluster; restart it if it is not running.
+pidfile="$STATE/provisioner.pid"
+if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
+  (cd "$root" && npm run --silent build >/dev/null)
+  nohup "$root/node_modules/.bin/node" "$root/dist/test/support/provisioner-main.js" \
+    >"$STATE/provisioner.log" 2>&1 &
+  echo $! >"$pidfile"
+fi
+echo "kubeconfig: $KUBECONFIG_PATH"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Pinned versions of the test bed. Sourced by the other hack/ scripts.
+# shellcheck disable=SC2034
+K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
+CACHE_ROOT="${DATAMOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/datamover-operator}"
+TESTBED_BIN="$CACHE_ROOT/testbed/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"

@@ -1,0 +1,39 @@
+// Condition types and reasons of the DataMover API, as constants so code and docs agree.
+export const ConditionType = {
+  Complete: 'Complete',
+  Failed: 'Failed',
+  Ready: 'Ready',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+  CleanedUp: 'CleanedUp',
+} as const;
+
+export const Reason = {
+  // progress
+  Started: 'Started',
+  CreatingClone: 'CreatingClone',
+  WaitingForClone: 'WaitingForClone',
+  WaitingForDestination: 'WaitingForDestination',
+  MoverRunning: 'MoverRunning',
+  DeletingClone: 'DeletingClone',
+  Succeeded: 'Succeeded',
+  // stalls and failures
+  SourcePVCNotFound: 'SourcePVCNotFound',
+  SourcePVCNotBound: 'SourcePVCNotBound',
+  SourcePVCTerminating: 'SourcePVCTerminating',
+  SourcePVCBlockMode: 'SourcePVCBlockMode',
+  CloneNotProvisioned: 'CloneNotProvisioned',
+  CloneProvisioningTimeout: 'CloneProvisioningTimeout',
+  CloneCreationFailed: 'CloneCreationFailed',
+  ImageNotAllowed: 'ImageNotAllowed',
+  ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
+  JobCreationFailed: 'JobCreationFailed',
+  MoverPodNotStarting: 'MoverPodNotStarting',
+  MoverPodStartTimeout: 'MoverPodStartTimeout',
+  MoverJobFailed: 'MoverJobFailed',
+  MoverConfigError: 'MoverConfigError',
+  CloneDeleted: 'CloneDeleted',
+  CleanupFailed: 'CleanupFailed',
+  Failed: 'Failed',
+} as const;
+export type ReasonValue = (typeof Reason)[keyof typeof Reason];

@@ -1,0 +1,257 @@
+// The single source of the DataMover API: the TypeScript types and the CRD's OpenAPI schema both
+// come from these TypeBox definitions, so they cannot drift (`npm run gen:crd` writes config/crd).
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+export const GROUP = 'datamover.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const KIND = 'DataMover';
+export const PLURAL = 'datamovers';
+
+const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+
+/** Environment variables that come from the Secret and that `additionalEnv` may not replace. */
+export const RESERVED_ENV = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_REGION',
+  'BUCKET_HOST',
+  'BUCKET_NAME',
+  'BUCKET_PORT',
+  'TLS_HOST',
+] as const;
+
+function opaque<T>(description: string): TSchema & { static: T } {
+  return Type.Unsafe<T>({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
+}
+
+function stringMap(description: string) {
+  return Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    description,
+    additionalProperties: { type: 'string' },
+  });
+}
+
+function enumOf<const T extends readonly string[]>(values: T, description: string) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
+}
+
+export const EnvVarSchema = Type.Object({
+  name: Type.String({ minLength: 1, description: 'Name of the environment variable.' }),
+  value: Type.Optional(Type.String({ description: 'Literal value of the variable.' })),
+  valueFrom: Type.Optional(
+    opaque<Record<string, unknown>>(
+      'Source of the value (secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef), as in a Pod.',
+    ),
+  ),
+});
+
+export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
+
+export const ImageSchema = Type.Object(
+  {
+    repository: Type.Optional(
+      Type.String({ minLength: 1, description: 'Image repository, for example ghcr.io/org/mover.' }),
+    ),
+    tag: Type.Optional(Type.String({ minLength: 1, description: 'Image tag or digest.' })),
+    pullPolicy: Type.Optional(enumOf(PULL_POLICIES, 'Image pull policy of the mover container.')),
+  },
+  {
+    description:
+      "Mover image. Defaults to the operator's default mover image; other images must be on the operator's allowlist.",
+  },
+);
+
+export const SecurityContextSchema = Type.Object(
+  {
+    runAsUser: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'UID the mover runs as (default 65534). Root is not allowed.' }),
+    ),
+    runAsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'Primary GID of the mover.' })),
+    fsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'Supplementary group for mounted volumes.' })),
+  },
+  {
+    description:
+      "Identity of the mover process. Set it to the application's UID/GID so the mover can read private files.",
+  },
+);
+
+export const DataMoverSpecSchema = Type.Object(
+  {
+    sourcePvc: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      pattern: DNS_SUBDOMAIN,
+      description: 'Name of the PersistentVolumeClaim to back up, in the same namespace.',
+    }),
+    secretName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN,
+        description:
+          'Secret whose keys become the mover environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, BUCKET_HOST, BUCKET_NAME, BUCKET_PORT, TLS_HOST.',
+      }),
+    ),
+    additionalEnv: Type.Optional(
+      Type.Array(EnvVarSchema, {
+        maxItems: 64,
+        description: 'Extra environment variables for the mover. They cannot replace the Secret credentials.',
+        'x-kubernetes-validations': [
+          {
+            rule: `self.all(e, !(e.name in ${JSON.stringify(RESERVED_ENV)}))`,
+            message: `additionalEnv cannot set ${RESERVED_ENV.join(', ')}: they come from secretName`,
+          },
+        ],
+      }),
+    ),
+    addTimestampPrefix: Type.Optional(
+      Type.Boolean({
+        description:
+          'Sync into a YYYY-MM-DD-HHMMSS/ folder computed once, in UTC, from status.startTime (retries reuse it).',
+      }),
+    ),
+    deletePvcAfterBackup: Type.Optional(
+      Type.Boolean({ description: 'Delete the cloned PVC after a successful sync.' }),
+    ),
+    image: Type.Optional(ImageSchema),
+    destinationPath: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          "Prefix inside the bucket. Defaults to <namespace>/<sourcePvc>. '/' means the bucket root, explicitly: rclone sync deletes what is not in the source.",
+        'x-kubernetes-validations': [
+          {
+            rule: "self == '/' || !self.split('/').exists(s, s == '..' || s == '.')",
+            message: "destinationPath may not contain '.' or '..' segments",
+          },
+        ],
+      }),
+    ),
+    storageClassName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: "Storage class of the clone. Defaults to the source PVC's storage class.",
+      }),
+    ),
+    backoffLimit: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'Retries of the mover Job before it is marked failed (default 2, so 3 attempts).',
+      }),
+    ),
+    activeDeadlineSeconds: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Time limit of the mover Job in seconds.' }),
+    ),
+    ttlSecondsAfterFinished: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: 'Delete this DataMover (and so its children) this many seconds after it finishes.',
+      }),
+    ),
+    resources: Type.Optional(opaque<Record<string, unknown>>('Compute resources of the mover container.')),
+    nodeSelector: Type.Optional(stringMap('Node selector of the mover pod.')),
+    tolerations: Type.Optional(
+      Type.Array(opaque<Record<string, unknown>>('A toleration, as in a Pod.'), {
+        description: 'Tolerations of the mover pod.',
+      }),
+    ),
+    affinity: Type.Optional(opaque<Record<string, unknown>>('Affinity of the mover pod.')),
+    podLabels: Type.Optional(stringMap('Extra labels on the mover pod.')),
+    podAnnotations: Type.Optional(stringMap('Extra annotations on the mover pod.')),
+    securityContext: Type.Optional(SecurityContextSchema),
+    serviceAccountName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN,
+        description:
+          'ServiceAccount of the mover pod. Refused unless the operator runs with --allow-mover-service-account.',
+      }),
+    ),
+  },
+  {
+    description: 'What to back up and where. Immutable: a DataMover is the record of one run.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'self == oldSelf',
+        message: 'spec is immutable: a DataMover records one run; create a new DataMover instead',
+      },
+    ],
+  },
+);
+
+export const PHASES = ['CreatingClonedPVC', 'CreatingPod', 'CleaningUp', 'Completed', 'Failed'] as const;
+export type Phase = (typeof PHASES)[number];
+/** Phases in which work is done and that metrics count. */
+export const WORK_PHASES = ['CreatingClonedPVC', 'CreatingPod', 'CleaningUp'] as const;
+export type WorkPhase = (typeof WORK_PHASES)[number];
+
+const time = (description: string) => Type.String({ format: 'date-time', description });
+
+export const ConditionSchema = Type.Object({
+  type: Type.String({ maxLength: 316, description: 'Type of the condition.' }),
+  status: enumOf(['True', 'False', 'Unknown'] as const, 'Status of the condition.'),
+  reason: Type.String({ maxLength: 1024, description: 'Machine-readable reason in CamelCase.' }),
+  message: Type.String({ maxLength: 32768, description: 'Human-readable explanation.' }),
+  lastTransitionTime: time('When the status last changed.'),
+  observedGeneration: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'metadata.generation the condition was computed from.' }),
+  ),
+});
+
+export const DataMoverStatusSchema = Type.Object(
+  {
+    phase: Type.Optional(enumOf(PHASES, 'Current phase of the run.')),
+    restoredPvcName: Type.Optional(Type.String({ description: 'Name of the cloned PVC.' })),
+    jobName: Type.Optional(Type.String({ description: 'Name of the mover Job.' })),
+    destination: Type.Optional(
+      Type.String({ description: 'Where the data goes: <secretName>:<path inside the bucket>/.' }),
+    ),
+    conditions: Type.Optional(
+      Type.Array(ConditionSchema, {
+        description:
+          'Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; CleanedUp after cleanup.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
+    observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
+    startTime: Type.Optional(time('When the operator started the run.')),
+    completionTime: Type.Optional(time('When the run reached Completed or Failed.')),
+    phaseStartTime: Type.Optional(time('When the current phase started; persisted so durations survive restarts.')),
+    attempts: Type.Optional(Type.Integer({ minimum: 0, description: 'Mover pods started so far.' })),
+    bytesTransferred: Type.Optional(
+      Type.Integer({ minimum: 0, format: 'int64', description: 'Bytes the mover transferred.' }),
+    ),
+    filesTransferred: Type.Optional(
+      Type.Integer({ minimum: 0, format: 'int64', description: 'Files the mover transferred.' }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
+  },
+  { description: 'Observed state of the run, written only by the operator.' },
+);
+
+export type DataMoverSpec = Static<typeof DataMoverSpecSchema>;
+export type DataMoverStatus = Static<typeof DataMoverStatusSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type EnvVar = Static<typeof EnvVarSchema>;
+
+/**
+ * Object metadata. Timestamps are typed as client-node types them, but objects read through the
+ * custom-objects API carry RFC 3339 strings there: always read them with `new Date(value)`.
+ */
+export type ObjectMeta = V1ObjectMeta & { name: string; namespace: string };
+
+export interface DataMover {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: DataMoverSpec;
+  status?: DataMoverStatus;
+}

@@ -1,0 +1,34 @@
+// The clone of the source PVC that the mover reads: CSI volume cloning through spec.dataSource.
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { DataMover } from '../api/v1alpha1/schema.js';
+import { childLabels, cloneName, controllerRef } from '../kube/names.js';
+import { maxQuantity } from './quantity.js';
+
+export function cloneSize(source: V1PersistentVolumeClaim): string {
+  const requested = source.spec?.resources?.requests?.storage;
+  const capacity = source.status?.capacity?.storage;
+  const size = maxQuantity(requested, capacity);
+  if (!size) throw new Error(`source PVC ${source.metadata?.name} has no storage request or capacity`);
+  return size;
+}
+
+export function buildClone(dm: DataMover, source: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
+  const storageClassName = dm.spec.storageClassName ?? source.spec?.storageClassName;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: cloneName(dm),
+      namespace: dm.metadata.namespace,
+      labels: childLabels(dm),
+      ownerReferences: [controllerRef(dm)],
+    },
+    spec: {
+      accessModes: source.spec?.accessModes ?? ['ReadWriteOnce'],
+      volumeMode: source.spec?.volumeMode ?? 'Filesystem',
+      ...(storageClassName ? { storageClassName } : {}),
+      resources: { requests: { storage: cloneSize(source) } },
+      dataSource: { kind: 'PersistentVolumeClaim', name: dm.spec.sourcePvc },
+    },
+  };
+}

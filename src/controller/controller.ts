@@ -1,0 +1,177 @@
+// Wires informers to the work queue and runs the workers. Progress is driven by watch events on
+// DataMovers and on the operator's own children; timers only serve deadlines.
+import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
+import type { Config } from '../config.js';
+import { apiMessage, withRetry, type KubeApi } from '../kube/client.js';
+import { ResilientInformer } from '../kube/informer.js';
+import { CHILD_SELECTOR, ownerKey } from '../kube/names.js';
+import { WorkQueue } from '../kube/queue.js';
+import type { OperatorMetrics } from '../metrics/metrics.js';
+import { isTerminal } from './machine.js';
+import { ConflictError, Reconciler, type Caches } from './reconcile.js';
+
+const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+export class Controller {
+  readonly caches: Caches;
+  readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private workers: Promise<void>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly config: Config,
+    private readonly metrics: OperatorMetrics,
+    private readonly log: Logger,
+  ) {
+    const ns = config.namespaces;
+    const restart = (resource: string) => metrics.informerRestarts.inc({ resource });
+    const core = api.core;
+    const batch = api.batch;
+    this.caches = {
+      dataMovers: new ResilientInformer<DataMover>(
+        api.kc,
+        {
+          resource: 'datamovers',
+          path: (n) => (n ? `/apis/${GROUP}/${VERSION}/namespaces/${n}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`),
+          list: (n) => api.listDataMovers(n),
+        },
+        ns,
+        log,
+        restart,
+      ),
+      pvcs: new ResilientInformer<V1PersistentVolumeClaim>(
+        api.kc,
+        {
+          resource: 'persistentvolumeclaims',
+          path: (n) => (n ? `/api/v1/namespaces/${n}/persistentvolumeclaims` : '/api/v1/persistentvolumeclaims'),
+          list: (n) =>
+            withRetry(() =>
+              n
+                ? core.listNamespacedPersistentVolumeClaim({ namespace: n, labelSelector: CHILD_SELECTOR })
+                : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+            ),
+          labelSelector: CHILD_SELECTOR,
+        },
+        ns,
+        log,
+        restart,
+      ),
+      jobs: new ResilientInformer<V1Job>(
+        api.kc,
+        {
+          resource: 'jobs',
+          path: (n) => (n ? `/apis/batch/v1/namespaces/${n}/jobs` : '/apis/batch/v1/jobs'),
+          list: (n) =>
+            withRetry(() =>
+              n
+                ? batch.listNamespacedJob({ namespace: n, labelSelector: CHILD_SELECTOR })
+                : batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+            ),
+          labelSelector: CHILD_SELECTOR,
+        },
+        ns,
+        log,
+        restart,
+      ),
+      pods: new ResilientInformer<V1Pod>(
+        api.kc,
+        {
+          resource: 'pods',
+          path: (n) => (n ? `/api/v1/namespaces/${n}/pods` : '/api/v1/pods'),
+          list: (n) =>
+            withRetry(() =>
+              n
+                ? core.listNamespacedPod({ namespace: n, labelSelector: CHILD_SELECTOR })
+                : core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+            ),
+          labelSelector: CHILD_SELECTOR,
+        },
+        ns,
+        log,
+        restart,
+      ),
+    };
+    this.queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set(d) });
+    this.reconciler = new Reconciler(api, this.caches, config, metrics, log);
+  }
+
+  get hasSynced(): boolean {
+    return Object.values(this.caches).every((c) => c.hasSynced);
+  }
+
+  private enqueue(key: string | undefined): void {
+    if (!key || !this.running) return;
+    this.metrics.queueAdds.inc();
+    this.queue.add(key);
+  }
+
+  private onDataMover(dm: DataMover, kind: 'add' | 'update' | 'delete'): void {
+    this.enqueue(keyOf(dm));
+    // A finished or deleted DataMover may free its destination for others in its namespace.
+    if (kind === 'delete' || isTerminal(dm.status?.phase)) {
+      for (const peer of this.caches.dataMovers.list(dm.metadata.namespace)) {
+        if (peer.status?.phase === 'CreatingPod' && !peer.status.jobName) this.enqueue(keyOf(peer));
+      }
+    }
+  }
+
+  /** Starts the informers (the caches fill even when not leading) and, with `lead`, the workers. */
+  async startInformers(): Promise<void> {
+    const child = (o: KubernetesObject) => this.enqueue(ownerKey(o as never));
+    await Promise.all([
+      this.caches.dataMovers.start((dm, kind) => this.onDataMover(dm, kind)),
+      this.caches.pvcs.start(child),
+      this.caches.jobs.start(child),
+      this.caches.pods.start(child),
+    ]);
+  }
+
+  startWorkers(): void {
+    this.running = true;
+    for (const dm of this.caches.dataMovers.list()) this.enqueue(keyOf(dm));
+    for (let i = 0; i < this.config.maxConcurrentReconciles; i++) this.workers.push(this.work());
+    this.log.info('controller started', {
+      workers: this.config.maxConcurrentReconciles,
+      namespaces: this.config.namespaces.length ? this.config.namespaces : 'all',
+    });
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const end = this.metrics.reconcileDuration.startTimer();
+      try {
+        const result = await this.reconciler.reconcile(key);
+        this.queue.forget(key);
+        this.metrics.reconcileTotal.inc({ result: 'success' });
+        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+      } catch (err) {
+        const delay = this.queue.addRateLimited(key);
+        this.metrics.queueRetries.inc();
+        if (!(err instanceof ConflictError)) this.metrics.reconcileTotal.inc({ result: 'error' });
+        const [namespace, name] = key.split('/');
+        const level = err instanceof ConflictError ? 'debug' : 'error';
+        this.log.log(level, 'reconcile failed; retrying', { namespace, name, retryInMs: delay, error: apiMessage(err) });
+      } finally {
+        end();
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Stops taking work and waits up to `timeoutMs` for in-flight reconciles to finish. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.running = false;
+    this.queue.shutdown();
+    const drained = Promise.all(this.workers).then(() => true);
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref());
+    const finished = await Promise.race([drained, timeout]);
+    await Promise.all(Object.values(this.caches).map((c) => c.stop()));
+    return finished;
+  }
+}

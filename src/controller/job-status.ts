@@ -1,0 +1,67 @@
+// Reading a mover Job and its pods: did it succeed, fail, or is its pod unable to start?
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { Reason } from '../api/v1alpha1/conditions.js';
+import { EXIT_CONFIG_ERROR, MOVER_CONTAINER } from '../mover/job.js';
+
+export type JobOutcome =
+  | { kind: 'running' }
+  | { kind: 'succeeded' }
+  | { kind: 'failed'; reason: string; message: string; moverRan: boolean };
+
+/** Waiting reasons that mean the mover container will not start without someone fixing something. */
+const START_FAILURES = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+]);
+
+const MAX_MESSAGE = 1024;
+
+function lastTermination(pods: readonly V1Pod[]) {
+  const terminated = pods
+    .flatMap((p) => p.status?.containerStatuses ?? [])
+    .filter((s) => s.name === MOVER_CONTAINER && s.state?.terminated)
+    .map((s) => s.state!.terminated!)
+    .sort((a, b) => new Date(a.finishedAt ?? 0).getTime() - new Date(b.finishedAt ?? 0).getTime());
+  return terminated.at(-1);
+}
+
+export function jobOutcome(job: V1Job, pods: readonly V1Pod[]): JobOutcome {
+  const conditions = job.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { kind: 'succeeded' };
+  const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
+  if (!failed) return { kind: 'running' };
+  const last = lastTermination(pods);
+  const configError = last?.exitCode === EXIT_CONFIG_ERROR || failed.reason === 'PodFailurePolicy';
+  const detail = (last?.message ?? '').trim().slice(0, MAX_MESSAGE);
+  const base = `mover Job ${job.metadata?.name} failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+  const exit = last?.exitCode !== undefined ? `; last exit code ${last.exitCode}` : '';
+  return {
+    kind: 'failed',
+    reason: configError ? Reason.MoverConfigError : Reason.MoverJobFailed,
+    message: `${base}${exit}${detail ? `: ${detail}` : ''}`,
+    moverRan: !configError && last !== undefined,
+  };
+}
+
+/** Why a mover pod cannot start, or undefined when it is starting or running normally. */
+export function podStartProblem(pods: readonly V1Pod[]): string | undefined {
+  for (const pod of pods) {
+    if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Pending') continue;
+    const unschedulable = pod.status?.conditions?.find(
+      (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+    );
+    if (unschedulable) return `Unschedulable: ${unschedulable.message ?? 'no node fits the mover pod'}`;
+    for (const s of pod.status?.containerStatuses ?? []) {
+      const waiting = s.state?.waiting;
+      if (waiting?.reason && START_FAILURES.has(waiting.reason)) {
+        return `${waiting.reason}: ${waiting.message ?? ''}`.trim();
+      }
+    }
+  }
+  return undefined;
+}

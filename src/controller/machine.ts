@@ -1,0 +1,329 @@
+// The DataMover state machine: a pure function from a DataMover and the facts observed about its
+// source and children to the next status and the actions that move the run on. No I/O happens here.
+import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { Condition, DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
+import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
+import type { Config } from '../config.js';
+import { repositoryOf } from '../config.js';
+import { cloneName, jobName } from '../kube/names.js';
+import { describeDestination } from '../mover/destination.js';
+import { buildMoverJob, moverImage } from '../mover/job.js';
+import { buildClone } from './clone.js';
+import { setCondition } from './conditions.js';
+import { jobOutcome, podStartProblem } from './job-status.js';
+
+export type MachineConfig = Pick<
+  Config,
+  | 'sourcePvcGracePeriodMs'
+  | 'cloneProvisionTimeoutMs'
+  | 'cloneStallAfterMs'
+  | 'podStartTimeoutMs'
+  | 'defaultMoverImage'
+  | 'allowedMoverImages'
+  | 'allowMoverServiceAccount'
+>;
+
+export interface Observed {
+  now: Date;
+  /** The source PVC; null when it does not exist; undefined when it was not looked up. */
+  source?: V1PersistentVolumeClaim | null;
+  clone?: V1PersistentVolumeClaim | undefined;
+  /** volumeBindingMode of the clone's storage class, when known. */
+  cloneBindingMode?: string | undefined;
+  /** Latest warning the provisioner reported for the clone. */
+  cloneWarning?: string | undefined;
+  job?: V1Job | undefined;
+  pods: readonly V1Pod[];
+  /** Name of another DataMover that syncs to the same destination first. */
+  destinationBusyWith?: string | undefined;
+}
+
+export type Action =
+  | { type: 'createClone'; clone: V1PersistentVolumeClaim }
+  | { type: 'createJob'; job: V1Job }
+  | { type: 'deleteJob'; name: string }
+  | { type: 'deleteClone'; name: string }
+  | { type: 'deleteDataMover' };
+
+export interface Decision {
+  status: DataMoverStatus;
+  actions: Action[];
+  /** Re-run this DataMover after this long even if nothing it watches changes (deadlines). */
+  requeueAfterMs?: number;
+}
+
+/** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
+export const SOURCE_RECHECK_MS = 2_000;
+
+export function isTerminal(phase: Phase | '' | undefined): boolean {
+  return phase === 'Completed' || phase === 'Failed';
+}
+
+class StatusBuilder {
+  status: DataMoverStatus;
+  constructor(
+    private readonly dm: DataMover,
+    private readonly now: Date,
+  ) {
+    this.status = structuredClone(dm.status ?? {});
+    this.status.observedGeneration = dm.metadata.generation;
+  }
+
+  condition(type: string, status: 'True' | 'False', reason: string, message: string): this {
+    this.status.conditions = setCondition(
+      this.status.conditions ?? [],
+      type,
+      status,
+      reason,
+      message,
+      this.dm.metadata.generation,
+      this.now,
+    );
+    return this;
+  }
+
+  progressing(reason: string, message: string): this {
+    this.status.message = message;
+    return this.condition(C.Reconciling, 'True', reason, message)
+      .condition(C.Stalled, 'False', reason, 'making progress')
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  stalled(reason: string, message: string): this {
+    this.status.message = message;
+    return this.condition(C.Reconciling, 'True', reason, message)
+      .condition(C.Stalled, 'True', reason, message)
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  enter(phase: Phase): this {
+    this.status.phase = phase;
+    this.status.phaseStartTime = this.now.toISOString();
+    return this;
+  }
+
+  fail(reason: string, message: string): this {
+    this.enter('Failed');
+    this.status.completionTime = this.now.toISOString();
+    this.status.message = message;
+    return this.condition(C.Failed, 'True', reason, message)
+      .condition(C.Complete, 'False', reason, message)
+      .condition(C.Stalled, 'True', reason, message)
+      .condition(C.Reconciling, 'False', reason, message)
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  complete(message: string): this {
+    this.enter('Completed');
+    this.status.completionTime = this.now.toISOString();
+    this.status.message = message;
+    return this.condition(C.Complete, 'True', Reason.Succeeded, message)
+      .condition(C.Failed, 'False', Reason.Succeeded, message)
+      .condition(C.Stalled, 'False', Reason.Succeeded, message)
+      .condition(C.Reconciling, 'False', Reason.Succeeded, message)
+      .condition(C.Ready, 'True', Reason.Succeeded, message);
+  }
+}
+
+const ms = (t: string | Date | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
+
+function policyViolation(dm: DataMover, config: MachineConfig): [string, string] | undefined {
+  const image = moverImage(dm, config);
+  const repo = repositoryOf(image);
+  if (!config.allowedMoverImages.some((allowed) => allowed === repo || allowed === image)) {
+    return [
+      Reason.ImageNotAllowed,
+      `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
+    ];
+  }
+  if (dm.spec.serviceAccountName && !config.allowMoverServiceAccount) {
+    return [
+      Reason.ServiceAccountNotAllowed,
+      'serviceAccountName is not allowed: the operator runs without --allow-mover-service-account',
+    ];
+  }
+  return undefined;
+}
+
+function start(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
+  b.enter('CreatingClonedPVC');
+  b.status.startTime = o.now.toISOString();
+  b.status.restoredPvcName = cloneName(dm);
+  b.status.destination = describeDestination(dm, o.now);
+  b.status.attempts = 0;
+  b.progressing(Reason.Started, 'backup started');
+  return { status: b.status, actions: [] };
+}
+
+function sourceProblem(dm: DataMover, o: Observed): [string, string, boolean] | undefined {
+  const name = dm.spec.sourcePvc;
+  const source = o.source;
+  if (!source) return [Reason.SourcePVCNotFound, `source PVC ${name} not found`, false];
+  if (source.metadata?.deletionTimestamp) {
+    return [Reason.SourcePVCTerminating, `source PVC ${name} is being deleted`, true];
+  }
+  if (source.spec?.volumeMode === 'Block') {
+    return [
+      Reason.SourcePVCBlockMode,
+      `source PVC ${name} is a Block volume; only Filesystem volumes can be backed up with rclone`,
+      true,
+    ];
+  }
+  if (source.status?.phase !== 'Bound') {
+    return [Reason.SourcePVCNotBound, `source PVC ${name} is ${source.status?.phase ?? 'Pending'}, not Bound`, false];
+  }
+  return undefined;
+}
+
+function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  const policy = policyViolation(dm, config);
+  if (policy) return { status: b.fail(...policy).status, actions: [] };
+  if (!o.clone) {
+    const problem = sourceProblem(dm, o);
+    if (problem) {
+      const [reason, message, permanent] = problem;
+      const deadline = ms(b.status.phaseStartTime, o.now) + config.sourcePvcGracePeriodMs;
+      if (permanent || o.now.getTime() >= deadline) return { status: b.fail(reason, message).status, actions: [] };
+      const remaining = deadline - o.now.getTime();
+      b.stalled(reason, `${message}; waiting until ${new Date(deadline).toISOString()}`);
+      return { status: b.status, actions: [], requeueAfterMs: Math.min(remaining, SOURCE_RECHECK_MS) };
+    }
+    b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
+    return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };
+  }
+  const phase = o.clone.status?.phase;
+  if (phase === 'Bound' || o.cloneBindingMode === 'WaitForFirstConsumer') {
+    b.enter('CreatingPod');
+    b.progressing(Reason.MoverRunning, `clone ${cloneName(dm)} is ready; starting the mover`);
+    return { status: b.status, actions: [] };
+  }
+  if (phase === 'Lost') {
+    return { status: b.fail(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} lost its volume`).status, actions: [] };
+  }
+  const created = ms(o.clone.metadata?.creationTimestamp, o.now);
+  const waited = o.now.getTime() - created;
+  const detail = o.cloneWarning ? `: ${o.cloneWarning}` : '';
+  if (waited >= config.cloneProvisionTimeoutMs) {
+    const message = `clone ${cloneName(dm)} was not provisioned within ${config.cloneProvisionTimeoutMs / 1000}s${detail}`;
+    return { status: b.fail(Reason.CloneProvisioningTimeout, message).status, actions: [] };
+  }
+  if (waited >= config.cloneStallAfterMs) {
+    b.stalled(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} is not provisioned yet${detail}`);
+    return { status: b.status, actions: [], requeueAfterMs: config.cloneProvisionTimeoutMs - waited };
+  }
+  b.progressing(Reason.WaitingForClone, `waiting for clone ${cloneName(dm)} to be provisioned`);
+  return { status: b.status, actions: [], requeueAfterMs: config.cloneStallAfterMs - waited };
+}
+
+function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  const job = o.job;
+  if (!job) {
+    if (!b.status.jobName && o.destinationBusyWith) {
+      const message = `waiting for DataMover ${o.destinationBusyWith}, which syncs to the same destination`;
+      b.progressing(Reason.WaitingForDestination, message);
+      return { status: b.status, actions: [] };
+    }
+    const startTime = new Date(b.status.startTime ?? o.now);
+    b.status.jobName = jobName(dm);
+    b.progressing(Reason.MoverRunning, `mover Job ${jobName(dm)} created`);
+    return { status: b.status, actions: [{ type: 'createJob', job: buildMoverJob(dm, config, startTime) }] };
+  }
+  b.status.jobName = job.metadata?.name ?? jobName(dm);
+  const js = job.status;
+  b.status.attempts = (js?.failed ?? 0) + (js?.succeeded ?? 0) + (js?.active ?? 0);
+  const outcome = jobOutcome(job, o.pods);
+  if (outcome.kind === 'succeeded') {
+    if (dm.spec.deletePvcAfterBackup) {
+      b.enter('CleaningUp');
+      b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);
+      return { status: b.status, actions: [] };
+    }
+    return { status: b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}`).status, actions: [] };
+  }
+  if (outcome.kind === 'failed') return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
+  const problem = podStartProblem(o.pods);
+  if (!problem) {
+    b.progressing(Reason.MoverRunning, `mover Job ${b.status.jobName} is running`);
+    return { status: b.status, actions: [] };
+  }
+  const stalled = b.status.conditions?.find((c: Condition) => c.type === C.Stalled);
+  const since =
+    stalled?.status === 'True' && stalled.reason === Reason.MoverPodNotStarting
+      ? new Date(stalled.lastTransitionTime).getTime()
+      : o.now.getTime();
+  const remaining = since + config.podStartTimeoutMs - o.now.getTime();
+  if (remaining <= 0) {
+    const message = `mover pod did not start within ${config.podStartTimeoutMs / 1000}s: ${problem}`;
+    return {
+      status: b.fail(Reason.MoverPodStartTimeout, message).status,
+      actions: [{ type: 'deleteJob', name: b.status.jobName }],
+    };
+  }
+  b.stalled(Reason.MoverPodNotStarting, `mover pod cannot start: ${problem}`);
+  return { status: b.status, actions: [], requeueAfterMs: remaining };
+}
+
+function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
+  const name = cloneName(dm);
+  b.condition(C.CleanedUp, 'True', Reason.CloneDeleted, `clone ${name} deleted`);
+  b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}; clone deleted`);
+  const actions: Action[] = [];
+  // PVC protection keeps a clone while any scheduled pod names it, finished or not: the Job and its
+  // pods go first (Background propagation), then the clone.
+  if (o.job && !o.job.metadata?.deletionTimestamp) actions.push({ type: 'deleteJob', name: o.job.metadata!.name! });
+  if (o.clone && !o.clone.metadata?.deletionTimestamp) actions.push({ type: 'deleteClone', name });
+  return { status: b.status, actions };
+}
+
+/** Replaces the optimistic outcome of a cleanup whose delete call failed. */
+export function cleanupFailed(status: DataMoverStatus, message: string, generation: number | undefined, now: Date) {
+  const conditions = setCondition(
+    status.conditions ?? [],
+    C.CleanedUp,
+    'False',
+    Reason.CleanupFailed,
+    message,
+    generation,
+    now,
+  );
+  return { ...status, conditions, message: `${status.message ?? ''}; clone not deleted: ${message}` };
+}
+
+function finished(dm: DataMover, o: Observed): Decision {
+  const status = dm.status ?? {};
+  const ttl = dm.spec.ttlSecondsAfterFinished;
+  if (ttl === undefined || !status.completionTime) return { status, actions: [] };
+  const due = new Date(status.completionTime).getTime() + ttl * 1000;
+  if (o.now.getTime() >= due) return { status, actions: [{ type: 'deleteDataMover' }] };
+  return { status, actions: [], requeueAfterMs: due - o.now.getTime() };
+}
+
+export function decide(dm: DataMover, observed: Observed, config: MachineConfig): Decision {
+  const phase = dm.status?.phase;
+  if (isTerminal(phase)) return finished(dm, observed);
+  const b = new StatusBuilder(dm, observed.now);
+  switch (phase) {
+    case undefined:
+      return start(dm, observed, b);
+    case 'CreatingClonedPVC':
+      return creatingClone(dm, observed, b, config);
+    case 'CreatingPod':
+      return creatingPod(dm, observed, b, config);
+    case 'CleaningUp':
+      return cleaningUp(dm, observed, b);
+    default:
+      return { status: b.fail(Reason.Failed, `unknown phase ${String(phase)}`).status, actions: [] };
+  }
+}
+
+/** Replaces the optimistic outcome of a Job the apiserver refused. */
+export function jobCreationFailed(dm: DataMover, message: string, now: Date): DataMoverStatus {
+  const b = new StatusBuilder(dm, now);
+  delete b.status.jobName;
+  return b.fail(Reason.JobCreationFailed, `mover Job could not be created: ${message}`).status;
+}
+
+/** Replaces the optimistic outcome of a clone the apiserver refused. */
+export function cloneCreationFailed(dm: DataMover, message: string, now: Date): DataMoverStatus {
+  return new StatusBuilder(dm, now).fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`).status;
+}

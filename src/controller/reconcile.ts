@@ -1,0 +1,188 @@
+// One reconcile pass: read the DataMover and its children from the informer caches, decide, perform
+// the actions, then make at most one status write guarded by resourceVersion. Metrics and events for
+// the transition are recorded only after that write succeeds.
+import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'winston';
+import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
+import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
+import type { ResilientInformer } from '../kube/informer.js';
+import { cloneName, jobName, ownerKey } from '../kube/names.js';
+import type { OperatorMetrics } from '../metrics/metrics.js';
+import { destinationBusyWith } from './destination-lock.js';
+import {
+  cleanupFailed,
+  cloneCreationFailed,
+  decide,
+  jobCreationFailed,
+  type Action,
+  type MachineConfig,
+  type Observed,
+} from './machine.js';
+import { metricMoves, transitionEvents } from './transitions.js';
+
+export interface Caches {
+  dataMovers: ResilientInformer<DataMover>;
+  pvcs: ResilientInformer<V1PersistentVolumeClaim>;
+  jobs: ResilientInformer<V1Job>;
+  pods: ResilientInformer<V1Pod>;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+const BINDING_MODE_TTL_MS = 60_000;
+
+export class Reconciler {
+  private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
+  /**
+   * Our own last status write per key, until the informer delivers it: a pass that starts before
+   * the watch event arrives works from what it wrote rather than a stale copy that would conflict.
+   */
+  private readonly written = new Map<string, { staleVersion: string | undefined; dm: DataMover }>();
+
+  /** The freshest copy of a DataMover: the cache's, or our own newer write. */
+  private current(key: string, namespace: string, name: string): DataMover | undefined {
+    const cached = this.caches.dataMovers.get(namespace, name);
+    const mine = this.written.get(key);
+    if (!mine) return cached;
+    if (cached && cached.metadata.resourceVersion === mine.staleVersion) return mine.dm;
+    this.written.delete(key);
+    return cached;
+  }
+
+  constructor(
+    private readonly api: KubeApi,
+    private readonly caches: Caches,
+    private readonly config: MachineConfig,
+    private readonly metrics: OperatorMetrics,
+    private readonly log: Logger,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const dm = this.current(key, namespace, name);
+    if (!dm || dm.metadata.deletionTimestamp) return {};
+    this.metrics.observeNamespace(namespace);
+    const now = this.clock();
+    const observed = await this.observe(dm, now);
+    const decision = decide(dm, observed, this.config);
+    let status = decision.status;
+    for (const action of decision.actions) {
+      status = await this.perform(dm, action, status, now);
+    }
+    await this.writeStatus(dm, status, now);
+    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  }
+
+  private podsOf(dm: DataMover): V1Pod[] {
+    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
+    return this.caches.pods.list(dm.metadata.namespace).filter((p) => ownerKey(p) === key);
+  }
+
+  private async observe(dm: DataMover, now: Date): Promise<Observed> {
+    const ns = dm.metadata.namespace;
+    const phase = dm.status?.phase;
+    const observed: Observed = { now, pods: [] };
+    const clone = this.caches.pvcs.get(ns, cloneName(dm));
+    if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
+    if (phase === 'CreatingClonedPVC') {
+      if (!observed.clone) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
+      else if (observed.clone.status?.phase !== 'Bound') {
+        observed.cloneBindingMode = await this.bindingMode(observed.clone.spec?.storageClassName);
+        const age = now.getTime() - new Date(observed.clone.metadata?.creationTimestamp ?? now).getTime();
+        if (age >= this.config.cloneStallAfterMs) observed.cloneWarning = await this.api.latestWarning(ns, cloneName(dm));
+      }
+    }
+    if (phase === 'CreatingPod' || phase === 'CleaningUp') observed.job = this.caches.jobs.get(ns, jobName(dm));
+    if (phase === 'CreatingPod') {
+      observed.pods = this.podsOf(dm);
+      if (!observed.job) observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+    }
+    return observed;
+  }
+
+  private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {
+    if (!storageClass) return undefined;
+    const cached = this.bindingModes.get(storageClass);
+    if (cached && Date.now() - cached.at < BINDING_MODE_TTL_MS) return cached.mode;
+    const mode = await this.api.storageClassBindingMode(storageClass);
+    this.bindingModes.set(storageClass, { mode, at: Date.now() });
+    return mode;
+  }
+
+  private async perform(dm: DataMover, action: Action, status: DataMoverStatus, now: Date): Promise<DataMoverStatus> {
+    const ns = dm.metadata.namespace;
+    const failedFinally = (err: unknown) => !isRetryable(err);
+    switch (action.type) {
+      case 'createClone':
+        try {
+          await this.api.createPvc(action.clone);
+        } catch (err) {
+          if (failedFinally(err)) return cloneCreationFailed(dm, apiMessage(err), now);
+          throw err;
+        }
+        return status;
+      case 'createJob':
+        try {
+          await this.api.createJob(action.job);
+        } catch (err) {
+          if (failedFinally(err)) return jobCreationFailed(dm, apiMessage(err), now);
+          throw err;
+        }
+        return status;
+      case 'deleteJob':
+        await this.api.deleteJob(ns, action.name);
+        return status;
+      case 'deleteClone':
+        try {
+          await this.api.deletePvc(ns, action.name);
+        } catch (err) {
+          this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
+          return cleanupFailed(status, apiMessage(err), dm.metadata.generation, now);
+        }
+        return status;
+      case 'deleteDataMover':
+        this.log.info('deleting finished DataMover after ttlSecondsAfterFinished', this.fields(dm));
+        await this.api.deleteDataMover(dm);
+        return status;
+    }
+  }
+
+  private fields(dm: DataMover, status: DataMoverStatus | undefined = dm.status) {
+    return { namespace: dm.metadata.namespace, name: dm.metadata.name, phase: status?.phase ?? '' };
+  }
+
+  private async writeStatus(dm: DataMover, status: DataMoverStatus, now: Date): Promise<void> {
+    const before = dm.status ?? {};
+    if (isDeepStrictEqual(before, status)) return;
+    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
+    try {
+      const updated = await this.api.replaceStatus({ ...dm, status });
+      this.written.set(key, { staleVersion: dm.metadata.resourceVersion, dm: updated });
+    } catch (err) {
+      if (isConflict(err)) {
+        this.metrics.reconcileTotal.inc({ result: 'conflict' });
+        throw new ConflictError(`DataMover ${dm.metadata.namespace}/${dm.metadata.name} changed; retrying`, {
+          cause: err,
+        });
+      }
+      throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
+    }
+    this.metrics.record(dm.metadata.namespace, metricMoves(before, status));
+    if (before.phase !== status.phase) {
+      this.log.info(`phase ${before.phase ?? '(new)'} -> ${status.phase}`, { ...this.fields(dm, status), detail: status.message });
+    }
+    for (const event of transitionEvents(before, status)) {
+      try {
+        await this.api.recordEvent(dm, event, now);
+      } catch (err) {
+        this.log.warn('event not recorded', { ...this.fields(dm, status), reason: event.reason, error: apiMessage(err) });
+      }
+    }
+  }
+}
+
+export class ConflictError extends Error {}

@@ -1,0 +1,97 @@
+// What a status write means for metrics and events: derived from the status before and after the
+// write, so it is counted once by the process that made the write, never on a retry or a restart.
+import type { DataMoverStatus, WorkPhase } from '../api/v1alpha1/schema.js';
+import { WORK_PHASES } from '../api/v1alpha1/schema.js';
+import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
+import { findCondition } from './conditions.js';
+
+export type MetricMove =
+  | { metric: 'operations'; phase: WorkPhase; status: 'started' | 'success' | 'failure' }
+  | { metric: 'phaseDuration'; phase: WorkPhase; seconds: number }
+  | { metric: 'podCreation'; status: 'started' | 'success' | 'failure' }
+  | { metric: 'dataSync'; status: 'success' | 'failure' }
+  | { metric: 'cleanup'; status: 'success' | 'failure' }
+  | { metric: 'syncBytes'; bytes: number };
+
+export interface EventRecord {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+const isWorkPhase = (p: string | undefined): p is WorkPhase => WORK_PHASES.includes(p as WorkPhase);
+
+function phaseChange(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  const from = before.phase;
+  const to = after.phase;
+  if (from === to) return [];
+  const moves: MetricMove[] = [];
+  if (isWorkPhase(from)) {
+    const status = to === 'Failed' ? 'failure' : 'success';
+    moves.push({ metric: 'operations', phase: from, status });
+    const started = before.phaseStartTime ? new Date(before.phaseStartTime).getTime() : undefined;
+    const ended = after.phaseStartTime ? new Date(after.phaseStartTime).getTime() : undefined;
+    if (started !== undefined && ended !== undefined) {
+      moves.push({ metric: 'phaseDuration', phase: from, seconds: Math.max(0, (ended - started) / 1000) });
+    }
+  }
+  if (isWorkPhase(to)) moves.push({ metric: 'operations', phase: to, status: 'started' });
+  return moves;
+}
+
+function moverMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  const moves: MetricMove[] = [];
+  if (!before.jobName && after.jobName) moves.push({ metric: 'podCreation', status: 'started' });
+  if (before.phase !== 'CreatingPod' || after.phase === 'CreatingPod') return moves;
+  if (after.phase === 'Failed') {
+    moves.push({ metric: 'podCreation', status: 'failure' });
+    if (findCondition(after.conditions, C.Failed)?.reason === Reason.MoverJobFailed) {
+      moves.push({ metric: 'dataSync', status: 'failure' });
+    }
+  } else {
+    moves.push({ metric: 'podCreation', status: 'success' }, { metric: 'dataSync', status: 'success' });
+    if (after.bytesTransferred !== undefined) moves.push({ metric: 'syncBytes', bytes: after.bytesTransferred });
+  }
+  return moves;
+}
+
+function cleanupMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  if (before.phase !== 'CleaningUp' || after.phase === 'CleaningUp') return [];
+  const cleaned = findCondition(after.conditions, C.CleanedUp);
+  if (!cleaned) return [];
+  return [{ metric: 'cleanup', status: cleaned.status === 'True' ? 'success' : 'failure' }];
+}
+
+export function metricMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  return [...phaseChange(before, after), ...moverMoves(before, after), ...cleanupMoves(before, after)];
+}
+
+export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
+  const events: EventRecord[] = [];
+  const message = after.message ?? '';
+  if (!before.jobName && after.jobName) {
+    events.push({ type: 'Normal', reason: 'MoverJobCreated', message: `created mover Job ${after.jobName}` });
+  }
+  if (before.phase !== after.phase) {
+    if (after.phase === 'Failed') {
+      const reason = findCondition(after.conditions, C.Failed)?.reason ?? Reason.Failed;
+      events.push({ type: 'Warning', reason, message });
+    } else if (after.phase) {
+      events.push({ type: 'Normal', reason: after.phase, message });
+    }
+  }
+  const stalledBefore = findCondition(before.conditions, C.Stalled);
+  const stalledAfter = findCondition(after.conditions, C.Stalled);
+  if (
+    after.phase !== 'Failed' &&
+    stalledAfter?.status === 'True' &&
+    (stalledBefore?.status !== 'True' || stalledBefore.reason !== stalledAfter.reason)
+  ) {
+    events.push({ type: 'Warning', reason: stalledAfter.reason, message: stalledAfter.message });
+  }
+  const cleaned = findCondition(after.conditions, C.CleanedUp);
+  if (cleaned?.status === 'False' && findCondition(before.conditions, C.CleanedUp)?.status !== 'False') {
+    events.push({ type: 'Warning', reason: Reason.CleanupFailed, message: cleaned.message });
+  }
+  return events;
+}

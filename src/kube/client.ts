@@ -1,0 +1,215 @@
+// The operator's Kubernetes API surface: typed clients, retries with backoff for throttling and
+// server errors (p-retry), and error classification.
+import {
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  StorageV1Api,
+  type V1Job,
+  type V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
+import pRetry, { AbortError } from 'p-retry';
+import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
+import type { EventRecord } from '../controller/transitions.js';
+
+export function statusCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e?.code === 'number') return e.code;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
+
+/** The apiserver's own message of a failed call, or the error's. */
+export function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) return parsed.message;
+    } catch {
+      if (body) return body;
+    }
+  } else if (body && typeof body === 'object' && 'message' in body) {
+    return String((body as { message: unknown }).message);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export const isNotFound = (err: unknown) => statusCode(err) === 404;
+export const isConflict = (err: unknown) => statusCode(err) === 409;
+
+/** Throttling, server errors and network failures are worth retrying; other 4xx are final. */
+export function isRetryable(err: unknown): boolean {
+  const code = statusCode(err);
+  if (code === undefined) return true;
+  return code === 429 || code >= 500;
+}
+
+export async function withRetry<T>(fn: () => Promise<T>, retries = 3): Promise<T> {
+  return pRetry(
+    async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetryable(err)) throw new AbortError(err as Error);
+        throw err;
+      }
+    },
+    { retries, minTimeout: 100, maxTimeout: 2_000, factor: 2, randomize: true },
+  );
+}
+
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export class KubeApi {
+  readonly core: CoreV1Api;
+  readonly batch: BatchV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly storage: StorageV1Api;
+
+  constructor(readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.batch = kc.makeApiClient(BatchV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.storage = kc.makeApiClient(StorageV1Api);
+  }
+
+  listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
+    return withRetry(() =>
+      namespace
+        ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
+        : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
+    );
+  }
+
+  /** Writes the status subresource; fails with 409 when the DataMover changed since it was read. */
+  replaceStatus(dm: DataMover): Promise<DataMover> {
+    return this.custom.replaceNamespacedCustomObjectStatus({
+      group: GROUP,
+      version: VERSION,
+      namespace: dm.metadata.namespace,
+      plural: PLURAL,
+      name: dm.metadata.name,
+      body: dm,
+    });
+  }
+
+  async deleteDataMover(dm: DataMover): Promise<void> {
+    await this.ignoreNotFound(() =>
+      this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: dm.metadata.namespace,
+        plural: PLURAL,
+        name: dm.metadata.name,
+        propagationPolicy: 'Background',
+      }),
+    );
+  }
+
+  async getPvc(namespace: string, name: string): Promise<V1PersistentVolumeClaim | null> {
+    try {
+      return await withRetry(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async createIfAbsent<T>(create: () => Promise<T>): Promise<void> {
+    try {
+      await withRetry(create);
+    } catch (err) {
+      if (statusCode(err) === 409) return; // AlreadyExists: a previous pass made it
+      throw err;
+    }
+  }
+
+  createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
+    const namespace = pvc.metadata!.namespace!;
+    return this.createIfAbsent(() => this.core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }));
+  }
+
+  createJob(job: V1Job): Promise<void> {
+    const namespace = job.metadata!.namespace!;
+    return this.createIfAbsent(() => this.batch.createNamespacedJob({ namespace, body: job }));
+  }
+
+  private async ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await withRetry(fn);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  deleteJob(namespace: string, name: string): Promise<void> {
+    // The API's default for Jobs orphans their pods; Background lets the garbage collector take them.
+    return this.ignoreNotFound(() =>
+      this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }),
+    );
+  }
+
+  deletePvc(namespace: string, name: string): Promise<void> {
+    return this.ignoreNotFound(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));
+  }
+
+  async storageClassBindingMode(name: string): Promise<string | undefined> {
+    try {
+      const sc = await withRetry(() => this.storage.readStorageClass({ name }));
+      return sc.volumeBindingMode;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The newest warning event about a PVC, such as a provisioner's ProvisioningFailed message. */
+  async latestWarning(namespace: string, pvcName: string): Promise<string | undefined> {
+    const list = await withRetry(() =>
+      this.core.listNamespacedEvent({
+        namespace,
+        fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvcName},type=Warning`,
+      }),
+    );
+    const newest = list.items
+      .slice()
+      .sort((a, b) => new Date(a.lastTimestamp ?? 0).getTime() - new Date(b.lastTimestamp ?? 0).getTime())
+      .at(-1);
+    return newest ? `${newest.reason ?? 'Warning'}: ${newest.message ?? ''}`.trim() : undefined;
+  }
+
+  async recordEvent(dm: DataMover, event: EventRecord, now: Date): Promise<void> {
+    const namespace = dm.metadata.namespace;
+    await withRetry(() =>
+      this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${dm.metadata.name.slice(0, 200)}.`, namespace },
+          involvedObject: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'DataMover',
+            name: dm.metadata.name,
+            namespace,
+            uid: dm.metadata.uid,
+            resourceVersion: dm.metadata.resourceVersion,
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: 'datamover-operator' },
+          reportingComponent: 'datamover-operator',
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      }),
+    );
+  }
+}

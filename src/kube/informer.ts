@@ -1,0 +1,106 @@
+// Informers that keep running: client-node's ListWatch relists by itself on 410 Gone but stops on any
+// other error, so each informer is restarted here with capped exponential backoff. One informer per
+// watched namespace (or one cluster-wide) is presented as a single cache.
+import { makeInformer, type KubeConfig, type KubernetesObject, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+
+type ListFn<T extends KubernetesObject> = (namespace: string | undefined) => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+
+export interface InformerSpec<T extends KubernetesObject> {
+  resource: string;
+  /** API path of the collection for a namespace, or cluster-wide when namespace is undefined. */
+  path(namespace: string | undefined): string;
+  list: ListFn<T>;
+  labelSelector?: string;
+}
+
+export type Handler<T> = (obj: T, kind: 'add' | 'update' | 'delete') => void;
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+export class ResilientInformer<T extends KubernetesObject> {
+  private readonly informers: Array<Informer<T> & ObjectCache<T>> = [];
+  private readonly synced: boolean[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly spec: InformerSpec<T>,
+    private readonly namespaces: readonly string[],
+    private readonly log: Logger,
+    private readonly onRestart: (resource: string) => void = () => {},
+  ) {}
+
+  get resource(): string {
+    return this.spec.resource;
+  }
+
+  get hasSynced(): boolean {
+    return this.synced.length > 0 && this.synced.every(Boolean);
+  }
+
+  async start(handler: Handler<T>): Promise<void> {
+    const scopes = this.namespaces.length > 0 ? [...this.namespaces] : [undefined];
+    await Promise.all(scopes.map((ns, i) => this.startOne(ns, i, handler)));
+  }
+
+  private async startOne(namespace: string | undefined, index: number, handler: Handler<T>): Promise<void> {
+    const informer = makeInformer<T>(
+      this.kc,
+      this.spec.path(namespace),
+      () => this.spec.list(namespace) as never,
+      this.spec.labelSelector,
+    );
+    this.informers[index] = informer;
+    this.synced[index] = false;
+    informer.on('add', (o) => handler(o, 'add'));
+    informer.on('update', (o) => handler(o, 'update'));
+    informer.on('delete', (o) => handler(o, 'delete'));
+    let failures = 0;
+    let errored = false;
+    const run = async () => {
+      errored = false;
+      await informer.start();
+      if (!errored) this.synced[index] = true;
+    };
+    informer.on('connect', () => {
+      failures = 0;
+    });
+    informer.on('error', (err: unknown) => {
+      errored = true;
+      this.synced[index] = false;
+      if (this.stopped) return;
+      const delay = Math.min(BACKOFF_BASE_MS * 2 ** failures, BACKOFF_MAX_MS);
+      failures += 1;
+      this.onRestart(this.spec.resource);
+      this.log.warn('watch stopped; restarting', {
+        resource: this.spec.resource,
+        scope: namespace ?? '*',
+        delayMs: delay,
+        error: String((err as Error)?.message ?? err),
+      });
+      setTimeout(() => {
+        if (!this.stopped) void run();
+      }, delay).unref();
+    });
+    await run();
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    for (const informer of this.informers) {
+      const found = informer.get(name, namespace);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  list(namespace?: string): T[] {
+    return this.informers.flatMap((i) => [...i.list(namespace)]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}

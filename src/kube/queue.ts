@@ -1,0 +1,133 @@
+// A work queue of keys, as client-go's: a key is queued at most once, processed by one worker at a
+// time (a key added while it is processed runs again after), and retried with jittered exponential
+// backoff. Time and randomness are injected so the logic is tested without sleeping.
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  random(): number;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  random: Math.random,
+};
+
+export interface QueueOptions {
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Fraction of jitter added or removed from each backoff delay. */
+  jitter: number;
+  onDepthChange?: (depth: number) => void;
+}
+
+const DEFAULTS: QueueOptions = { baseDelayMs: 200, maxDelayMs: 5 * 60_000, jitter: 0.2 };
+
+export class WorkQueue {
+  private readonly items: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
+  private readonly waiters: Array<(key: string | undefined) => void> = [];
+  private readonly options: QueueOptions;
+  private stopped = false;
+
+  constructor(
+    options: Partial<QueueOptions> = {},
+    private readonly timers: Timers = realTimers,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  get depth(): number {
+    return this.items.length;
+  }
+
+  get inFlight(): number {
+    return this.processing.size;
+  }
+
+  add(key: string): void {
+    if (this.stopped || this.queued.has(key)) return;
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.processing.add(key);
+      waiter(key);
+      return;
+    }
+    this.queued.add(key);
+    this.items.push(key);
+    this.options.onDepthChange?.(this.items.length);
+  }
+
+  /** Adds the key after `ms`; of several pending delays for one key the earliest wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = this.now() + ms;
+    const existing = this.delayed.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) this.timers.clearTimeout(existing.handle);
+    const handle = this.timers.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { at, handle });
+  }
+
+  /** The delay the next failure of `key` waits: base * 2^failures, capped, with jitter. */
+  backoffFor(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    const raw = Math.min(this.options.baseDelayMs * 2 ** n, this.options.maxDelayMs);
+    const spread = 1 + this.options.jitter * (2 * this.timers.random() - 1);
+    return Math.round(raw * spread);
+  }
+
+  addRateLimited(key: string): number {
+    const delay = this.backoffFor(key);
+    this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The next key to process, or undefined once the queue is shut down. */
+  get(): Promise<string | undefined> {
+    if (this.stopped) return Promise.resolve(undefined);
+    const key = this.items.shift();
+    if (key !== undefined) {
+      this.queued.delete(key);
+      this.processing.add(key);
+      this.options.onDepthChange?.(this.items.length);
+      return Promise.resolve(key);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.delete(key)) this.add(key);
+  }
+
+  shutdown(): void {
+    this.stopped = true;
+    for (const { handle } of this.delayed.values()) this.timers.clearTimeout(handle);
+    this.delayed.clear();
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+  }
+}

@@ -1,0 +1,115 @@
+// The mover Job of a DataMover: a restricted-profile pod that mounts the clone read-only at /data.
+import type { V1Job, V1EnvVar, V1PodSecurityContext } from '@kubernetes/client-node';
+import type { DataMover } from '../api/v1alpha1/schema.js';
+import type { Config } from '../config.js';
+import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
+import { destinationPath, timestampFolder } from './destination.js';
+
+export const MOVER_CONTAINER = 'mover';
+/** Exit code of the mover when its configuration is wrong: retrying cannot help. */
+export const EXIT_CONFIG_ERROR = 3;
+export const DEFAULT_UID = 65534;
+export const DEFAULT_BACKOFF_LIMIT = 2;
+
+export function moverImage(dm: DataMover, config: Pick<Config, 'defaultMoverImage'>): string {
+  const image = dm.spec.image;
+  if (!image?.repository) {
+    return image?.tag ? `${config.defaultMoverImage.replace(/:[^:/]+$/, '')}:${image.tag}` : config.defaultMoverImage;
+  }
+  if (!image.tag) return image.repository;
+  return image.tag.startsWith('sha256:') ? `${image.repository}@${image.tag}` : `${image.repository}:${image.tag}`;
+}
+
+function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    { name: 'DATAMOVER_DESTINATION_PATH', value: destinationPath(dm, startTime) },
+    { name: 'DATAMOVER_SOURCE_PVC', value: dm.spec.sourcePvc },
+    { name: 'RCLONE_CONFIG', value: '/tmp/rclone/rclone.conf' },
+    { name: 'HOME', value: '/tmp' },
+  ];
+  if (dm.spec.addTimestampPrefix) env.push({ name: 'DATAMOVER_TIMESTAMP', value: timestampFolder(startTime) });
+  // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
+  return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
+}
+
+function podSecurityContext(dm: DataMover): V1PodSecurityContext {
+  const sc = dm.spec.securityContext ?? {};
+  const out: V1PodSecurityContext = {
+    runAsNonRoot: true,
+    runAsUser: sc.runAsUser ?? DEFAULT_UID,
+    runAsGroup: sc.runAsGroup ?? sc.runAsUser ?? DEFAULT_UID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  if (sc.fsGroup !== undefined) out.fsGroup = sc.fsGroup;
+  return out;
+}
+
+export function buildMoverJob(dm: DataMover, config: Pick<Config, 'defaultMoverImage'>, startTime: Date): V1Job {
+  const spec = dm.spec;
+  const labels = childLabels(dm);
+  const pullPolicy = spec.image?.pullPolicy;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: jobName(dm),
+      namespace: dm.metadata.namespace,
+      labels,
+      ownerReferences: [controllerRef(dm)],
+    },
+    spec: {
+      backoffLimit: spec.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
+      ...(spec.activeDeadlineSeconds ? { activeDeadlineSeconds: spec.activeDeadlineSeconds } : {}),
+      podFailurePolicy: {
+        rules: [
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: MOVER_CONTAINER, operator: 'In', values: [EXIT_CONFIG_ERROR] },
+          },
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      template: {
+        metadata: {
+          labels: { ...(spec.podLabels ?? {}), ...labels },
+          annotations: { ...(spec.podAnnotations ?? {}), [OWNER_ANNOTATION]: dm.metadata.name },
+        },
+        spec: {
+          restartPolicy: 'Never',
+          automountServiceAccountToken: false,
+          ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+          securityContext: podSecurityContext(dm),
+          ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations as never } : {}),
+          ...(spec.affinity ? { affinity: spec.affinity as never } : {}),
+          containers: [
+            {
+              name: MOVER_CONTAINER,
+              image: moverImage(dm, config),
+              ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+              ...(spec.secretName ? { envFrom: [{ secretRef: { name: spec.secretName } }] } : {}),
+              env: moverEnv(dm, startTime),
+              ...(spec.resources ? { resources: spec.resources as never } : {}),
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                capabilities: { drop: ['ALL'] },
+                seccompProfile: { type: 'RuntimeDefault' },
+              },
+              terminationMessagePolicy: 'File',
+              volumeMounts: [
+                { name: 'data', mountPath: '/data', readOnly: true },
+                { name: 'scratch', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: cloneName(dm), readOnly: true } },
+            { name: 'scratch', emptyDir: { sizeLimit: '64Mi' } },
+          ],
+        },
+      },
+    },
+  };
+}

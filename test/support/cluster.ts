@@ -1,0 +1,145 @@
+// Helpers for journeys against the real control plane: kubectl, namespaces, waiting with deadlines.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import type { DataMover } from '../../src/api/v1alpha1/schema.js';
+
+const exec = promisify(execFile);
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function kubectl(args: string[], input?: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile('kubectl', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(args, input);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function getJson<T>(args: string[]): Promise<T | undefined> {
+  const r = await kubectl([...args, '-o', 'json']);
+  if (r.code !== 0) {
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  }
+  return JSON.parse(r.stdout) as T;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A namespace that enforces Pod Security `restricted`, as the mover must pass it everywhere. */
+export async function createNamespace(prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await kubectlOk(['create', 'namespace', name]);
+  await kubectlOk(['label', 'namespace', name, 'pod-security.kubernetes.io/enforce=restricted']);
+  return name;
+}
+
+export async function deleteNamespace(name: string): Promise<void> {
+  await kubectl(['delete', 'namespace', name, '--wait=false']);
+}
+
+export async function apply(namespace: string, ...objects: object[]): Promise<void> {
+  const input = objects.map((o) => stringify(o)).join('---\n');
+  await kubectlOk(['apply', '-n', namespace, '-f', '-'], input);
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  what?: string;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, opts: WaitOptions = {}): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 100));
+  }
+}
+
+export function getDataMover(namespace: string, name: string): Promise<DataMover | undefined> {
+  return getJson<DataMover>(['get', 'datamover', name, '-n', namespace]);
+}
+
+export function waitForPhase(namespace: string, name: string, phase: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const dm = await getDataMover(namespace, name);
+      return dm?.status?.phase === phase ? dm : undefined;
+    },
+    { timeoutMs, what: `DataMover ${namespace}/${name} to reach ${phase}` },
+  );
+}
+
+export function condition(dm: DataMover | undefined, type: string) {
+  return dm?.status?.conditions?.find((c) => c.type === type);
+}
+
+export function pvc(name: string, opts: { storageClassName?: string; size?: string; volumeMode?: string } = {}) {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: opts.storageClassName ?? 'test-immediate',
+      volumeMode: opts.volumeMode ?? 'Filesystem',
+      resources: { requests: { storage: opts.size ?? '1Gi' } },
+    },
+  };
+}
+
+export function bucketSecret(name = 'bucket') {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name },
+    stringData: {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      BUCKET_HOST: 's3.test.invalid',
+      BUCKET_NAME: 'backups',
+    },
+  };
+}
+
+export function dataMover(name: string, spec: Record<string, unknown>) {
+  return { apiVersion: 'datamover.io/v1alpha1', kind: 'DataMover', metadata: { name }, spec };
+}
+
+/** A bound source PVC and the bucket Secret in `namespace`. */
+export async function sourceAndSecret(namespace: string, pvcName: string, opts: Parameters<typeof pvc>[1] = {}) {
+  await apply(namespace, pvc(pvcName, opts), bucketSecret());
+  await waitFor(
+    async () => (await getJson<{ status?: { phase?: string } }>(['get', 'pvc', pvcName, '-n', namespace]))?.status?.phase === 'Bound',
+    { what: `PVC ${pvcName} to bind` },
+  );
+}
+
+export { exec };

@@ -1,0 +1,104 @@
+// Runs the built operator as a separate process, as it runs in production, scoped to the test's
+// namespaces so test files do not interfere; gives access to its /metrics and its logs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { waitFor } from './cluster.js';
+
+const MAIN = resolve('dist/src/main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? res(address.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export class OperatorProcess {
+  private child: ChildProcess | undefined;
+  private output = '';
+  metricsPort = 0;
+  probePort = 0;
+
+  constructor(
+    readonly namespaces: string[],
+    readonly extraArgs: string[] = [],
+  ) {}
+
+  get logs(): string {
+    return this.output;
+  }
+
+  async start(): Promise<void> {
+    this.metricsPort = await freePort();
+    this.probePort = await freePort();
+    const args = [
+      MAIN,
+      `--metrics-bind-address=127.0.0.1:${this.metricsPort}`,
+      `--health-probe-bind-address=127.0.0.1:${this.probePort}`,
+      `--namespaces=${this.namespaces.join(',')}`,
+      '--log-level=debug',
+      ...this.extraArgs,
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    const collect = (chunk: Buffer) => {
+      this.output += chunk.toString();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}: ${this.output}`);
+        const res = await fetch(`http://127.0.0.1:${this.probePort}/readyz`);
+        return res.ok;
+      },
+      { timeoutMs: 30_000, what: 'operator readiness' },
+    );
+  }
+
+  async scrape(): Promise<string> {
+    const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+    if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
+    return res.text();
+  }
+
+  /** Sends `signal` and waits for the process to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill(signal);
+    return exited;
+  }
+}
+
+/** The value of one sample in a Prometheus text exposition, or undefined when absent. */
+export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const brace = line.indexOf('{');
+    const labelText = brace >= 0 ? line.slice(brace + 1, line.lastIndexOf('}')) : '';
+    const found: Record<string, string> = {};
+    for (const m of labelText.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) found[m[1]!] = m[2]!;
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) {
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return undefined;
+}
+
+/** All `datamover_*` counter samples of one namespace, keyed by series, for exact comparisons. */
+export function namespaceCounters(text: string, namespace: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('datamover_') || !line.includes(`namespace="${namespace}"`)) continue;
+    const [series, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
+    if (!series.includes('_total')) continue;
+    out[series.replace(`,namespace="${namespace}"`, '').replace(`namespace="${namespace}",`, '')] = Number(value);
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+// Test scaffolding, not product code: a stand-in for a CSI driver's external provisioner. For each
+// PVC of a StorageClass whose provisioner is test.datamover.io/provisioner it creates a PV bound to
+// the claim (Immediate: at once; WaitForFirstConsumer: once the scheduler picked a node), and it
+// deletes Released PVs it made. No data exists anywhere: only the API objects are real. For the
+// class `test-broken` it never provisions and reports a ProvisioningFailed warning instead.
+import {
+  CoreV1Api,
+  KubeConfig,
+  StorageV1Api,
+  makeInformer,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
+} from '@kubernetes/client-node';
+
+export const PROVISIONER = 'test.datamover.io/provisioner';
+export const BROKEN_CLASS = 'test-broken';
+const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
+
+export class TestProvisioner {
+  private readonly core: CoreV1Api;
+  private readonly storage: StorageV1Api;
+  private readonly classes = new Map<string, string>();
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.storage = kc.makeApiClient(StorageV1Api);
+  }
+
+  private async bindingMode(name: string): Promise<string | undefined> {
+    if (!this.classes.has(name)) {
+      try {
+        const sc = await this.storage.readStorageClass({ name });
+        if (sc.provisioner !== PROVISIONER) return undefined;
+        this.classes.set(name, sc.volumeBindingMode ?? 'Immediate');
+      } catch {
+        return undefined;
+      }
+    }
+    return this.classes.get(name);
+  }
+
+  async handleClaim(pvc: V1PersistentVolumeClaim): Promise<void> {
+    const cls = pvc.spec?.storageClassName;
+    if (!cls || pvc.status?.phase !== 'Pending' || pvc.spec?.volumeName || pvc.metadata?.deletionTimestamp) return;
+    const mode = await this.bindingMode(cls);
+    if (!mode) return;
+    const uid = pvc.metadata!.uid!;
+    if (cls === BROKEN_CLASS) return this.warnOnce(pvc);
+    if (mode === 'WaitForFirstConsumer' && !pvc.metadata?.annotations?.[SELECTED_NODE]) return;
+    const pv: V1PersistentVolume = {
+      metadata: { name: `pvc-${uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
+      spec: {
+        capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
+        accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
+        volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
+        storageClassName: cls,
+        persistentVolumeReclaimPolicy: 'Delete',
+        claimRef: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          namespace: pvc.metadata!.namespace!,
+          name: pvc.metadata!.name!,
+          uid,
+        },
+        csi: { driver: 'test.datamover.io', volumeHandle: uid },
+      },
+    };
+    try {
+      await this.core.createPersistentVolume({ body: pv });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+
+  private async warnOnce(pvc: V1PersistentVolumeClaim): Promise<void> {
+    const uid = pvc.metadata!.uid!;
+    if (this.warned.has(uid)) return;
+    this.warned.add(uid);
+    const now = new Date();
+    await this.core.createNamespacedEvent({
+      namespace: pvc.metadata!.namespace!,
+      body: {
+        metadata: { generateName: `${pvc.metadata!.name}.`, namespace: pvc.metadata!.namespace! },
+        involvedObject: {
+          kind: 'PersistentVolumeClaim',
+          apiVersion: 'v1',
+          name: pvc.metadata!.name!,
+          namespace: pvc.metadata!.namespace!,
+          uid,
+        },
+        type: 'Warning',
+        reason: 'ProvisioningFailed',
+        message: 'simulated: the storage backend has no capacity left',
+        source: { component: PROVISIONER },
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+
+  async handleVolume(pv: V1PersistentVolume): Promise<void> {
+    const ours = pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER;
+    if (!ours || pv.status?.phase !== 'Released' || pv.metadata?.deletionTimestamp) return;
+    try {
+      await this.core.deletePersistentVolume({ name: pv.metadata!.name! });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+  }
+
+  async start(onError: (err: unknown) => void): Promise<() => Promise<void>> {
+    const claims = makeInformer<V1PersistentVolumeClaim>(this.kc, '/api/v1/persistentvolumeclaims', () =>
+      this.core.listPersistentVolumeClaimForAllNamespaces(),
+    );
+    const volumes = makeInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes', () =>
+      this.core.listPersistentVolume(),
+    );
+    const safe = (p: Promise<void>) => p.catch(onError);
+    claims.on('add', (o) => void safe(this.handleClaim(o)));
+    claims.on('update', (o) => void safe(this.handleClaim(o)));
+    volumes.on('add', (o) => void safe(this.handleVolume(o)));
+    volumes.on('update', (o) => void safe(this.handleVolume(o)));
+    for (const inf of [claims, volumes]) {
+      inf.on('error', (err) => {
+        onError(err);
+        setTimeout(() => void inf.start(), 1000);
+      });
+    }
+    await Promise.all([claims.start(), volumes.start()]);
+    return async () => {
+      await Promise.all([claims.stop(), volumes.stop()]);
+    };
+  }
+}

@@ -1,0 +1,58 @@
+// The apiserver itself rejects bad DataMovers with a clear message, from the CRD's schema and CEL rules.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { createNamespace, dataMover, deleteNamespace, kubectl, kubectlOk } from '../support/cluster.js';
+
+let ns: string;
+
+beforeAll(async () => {
+  ns = await createNamespace('dm-valid');
+});
+
+afterAll(async () => {
+  await deleteNamespace(ns);
+});
+
+async function applyResult(obj: object) {
+  return kubectl(['apply', '-n', ns, '-f', '-'], stringify(obj));
+}
+
+describe('kubectl apply of a DataMover', () => {
+  it.each([
+    ['a missing sourcePvc', { secretName: 'bucket' }, /spec.sourcePvc: Required value/],
+    ['a malformed sourcePvc name', { sourcePvc: 'Not_A_Name' }, /spec.sourcePvc: Invalid value: "Not_A_Name"/],
+    ['a negative backoffLimit', { sourcePvc: 'src', backoffLimit: -1 }, /spec.backoffLimit: Invalid value: -1: spec.backoffLimit in body should be greater than or equal to 0/],
+    ['an unknown pull policy', { sourcePvc: 'src', image: { pullPolicy: 'Sometimes' } }, /spec.image.pullPolicy: Unsupported value: "Sometimes"/],
+    ['credentials in additionalEnv', { sourcePvc: 'src', additionalEnv: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'x' }] }, /additionalEnv cannot set AWS_ACCESS_KEY_ID/],
+    ['a destinationPath that climbs out', { sourcePvc: 'src', destinationPath: 'team/../other' }, /destinationPath may not contain/],
+    ['a root mover UID', { sourcePvc: 'src', securityContext: { runAsUser: 0 } }, /spec.securityContext.runAsUser: Invalid value: 0/],
+  ])('rejects %s', async (_what, spec, message) => {
+    const result = await applyResult(dataMover('bad', spec));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
+  it('rejects a malformed DataMover name', async () => {
+    const result = await applyResult(dataMover('Bad_Name', { sourcePvc: 'src' }));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/metadata.name: Invalid value: "Bad_Name"/);
+  });
+
+  it('rejects any change to spec after creation', async () => {
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], stringify(dataMover('fixed', { sourcePvc: 'src' })));
+    const edit = await applyResult(dataMover('fixed', { sourcePvc: 'other' }));
+    expect(edit.code).not.toBe(0);
+    expect(edit.stderr).toMatch(/spec is immutable: a DataMover records one run/);
+    const labels = await kubectl(['label', 'dm', 'fixed', '-n', ns, 'team=a']);
+    expect(labels.code).toBe(0);
+  });
+
+  it('documents every field for kubectl explain', async () => {
+    const explain = await kubectlOk(['explain', 'datamover.spec', '--recursive=false']);
+    for (const field of ['sourcePvc', 'secretName', 'deletePvcAfterBackup', 'destinationPath', 'backoffLimit', 'ttlSecondsAfterFinished']) {
+      expect(explain).toContain(field);
+    }
+    const status = await kubectlOk(['explain', 'datamover.status.phaseStartTime']);
+    expect(status).toContain('persisted so durations survive restarts');
+  });
+});

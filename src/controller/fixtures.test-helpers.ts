@@ -1,0 +1,85 @@
+// Builders for unit tests of the pure controller logic.
+import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { DataMover, DataMoverSpec, DataMoverStatus } from '../api/v1alpha1/schema.js';
+import type { MachineConfig } from './machine.js';
+
+export const T0 = new Date('2026-01-02T03:04:05.000Z');
+export const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+export const config: MachineConfig = {
+  sourcePvcGracePeriodMs: 60_000,
+  cloneProvisionTimeoutMs: 600_000,
+  cloneStallAfterMs: 60_000,
+  podStartTimeoutMs: 300_000,
+  defaultMoverImage: 'ghcr.io/datamover-operator/mover:0.1.0',
+  allowedMoverImages: ['ghcr.io/datamover-operator/mover'],
+  allowMoverServiceAccount: false,
+};
+
+export function dm(spec: Partial<DataMoverSpec> = {}, status?: DataMoverStatus, name = 'backup'): DataMover {
+  return {
+    apiVersion: 'datamover.io/v1alpha1',
+    kind: 'DataMover',
+    metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation: 1, creationTimestamp: T0, resourceVersion: '1' },
+    spec: { sourcePvc: 'data', secretName: 'bucket', ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+export function source(opts: { phase?: string; mode?: string; request?: string; capacity?: string; deleting?: boolean } = {}): V1PersistentVolumeClaim {
+  return {
+    metadata: { name: 'data', namespace: 'ns', ...(opts.deleting ? { deletionTimestamp: T0 } : {}) },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      volumeMode: opts.mode ?? 'Filesystem',
+      storageClassName: 'fast',
+      resources: { requests: { storage: opts.request ?? '1Gi' } },
+    },
+    status: { phase: opts.phase ?? 'Bound', capacity: { storage: opts.capacity ?? '1Gi' } },
+  };
+}
+
+export function clone(phase: string, createdAt = T0): V1PersistentVolumeClaim {
+  return {
+    metadata: { name: 'backup-clone', namespace: 'ns', creationTimestamp: createdAt },
+    spec: { storageClassName: 'fast' },
+    status: { phase },
+  };
+}
+
+export function job(condition?: { type: string; reason?: string; message?: string }, counts: { failed?: number; succeeded?: number; active?: number } = {}): V1Job {
+  return {
+    metadata: { name: 'backup-mover', namespace: 'ns' },
+    status: {
+      ...counts,
+      conditions: condition ? [{ type: condition.type, status: 'True', reason: condition.reason, message: condition.message }] : [],
+    },
+  };
+}
+
+export function pendingPod(reason: { unschedulable?: string; waiting?: string }): V1Pod {
+  return {
+    metadata: { name: 'backup-mover-x', namespace: 'ns' },
+    status: {
+      phase: 'Pending',
+      conditions: reason.unschedulable
+        ? [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: reason.unschedulable }]
+        : [],
+      containerStatuses: reason.waiting
+        ? [{ name: 'mover', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: reason.waiting, message: 'pull failed' } } }]
+        : [],
+    },
+  };
+}
+
+export function terminatedPod(exitCode: number, message = ''): V1Pod {
+  return {
+    metadata: { name: 'backup-mover-y', namespace: 'ns' },
+    status: {
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      containerStatuses: [
+        { name: 'mover', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, message, finishedAt: T0 } } },
+      ],
+    },
+  };
+}

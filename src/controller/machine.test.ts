@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
+import { findCondition } from './conditions.js';
+import { at, clone, config, dm, job, pendingPod, source, T0, terminatedPod } from './fixtures.test-helpers.js';
+import { SOURCE_RECHECK_MS, decide, type Observed } from './machine.js';
+
+const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
+const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus = {}): DataMoverStatus => ({
+  phase,
+  startTime: T0.toISOString(),
+  phaseStartTime: T0.toISOString(),
+  restoredPvcName: 'backup-clone',
+  destination: 'bucket:ns/data/',
+  ...extra,
+});
+const reason = (s: DataMoverStatus, type: string) => findCondition(s.conditions, type)?.reason;
+
+describe('a new DataMover', () => {
+  it('starts in CreatingClonedPVC with its start time, clone name and destination fixed', () => {
+    const d = decide(dm({ addTimestampPrefix: true }), observed(T0), config);
+    expect(d.actions).toEqual([]);
+    expect(d.status).toMatchObject({
+      phase: 'CreatingClonedPVC',
+      startTime: T0.toISOString(),
+      phaseStartTime: T0.toISOString(),
+      restoredPvcName: 'backup-clone',
+      destination: 'bucket:ns/data/2026-01-02-030405/',
+      observedGeneration: 1,
+    });
+    expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({ status: 'True', observedGeneration: 1 });
+  });
+});
+
+describe('CreatingClonedPVC', () => {
+  const creating = dm({}, inPhase('CreatingClonedPVC'));
+
+  it('creates a clone sized to the larger of request and capacity, with the source as dataSource', () => {
+    const d = decide(creating, observed(at(1), { source: source({ request: '1Gi', capacity: '1100Mi' }) }), config);
+    expect(d.actions).toHaveLength(1);
+    const action = d.actions[0]!;
+    expect(action.type).toBe('createClone');
+    if (action.type !== 'createClone') return;
+    expect(action.clone.spec).toMatchObject({
+      dataSource: { kind: 'PersistentVolumeClaim', name: 'data' },
+      resources: { requests: { storage: '1100Mi' } },
+      accessModes: ['ReadWriteOnce'],
+      volumeMode: 'Filesystem',
+      storageClassName: 'fast',
+    });
+    expect(action.clone.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'DataMover', name: 'backup', controller: true });
+  });
+
+  it('uses the storage class of the spec over the source', () => {
+    const d = decide(dm({ storageClassName: 'other' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    const action = d.actions[0];
+    expect(action?.type === 'createClone' && action.clone.spec?.storageClassName).toBe('other');
+  });
+
+  it.each([
+    ['missing', null, 'SourcePVCNotFound'],
+    ['unbound', source({ phase: 'Pending' }), 'SourcePVCNotBound'],
+  ])('is Stalled while the source is %s within the grace period, then Failed', (_what, src, why) => {
+    const stalled = decide(creating, observed(at(10), { source: src }), config);
+    expect(stalled.status.phase).toBe('CreatingClonedPVC');
+    expect(reason(stalled.status, 'Stalled')).toBe(why);
+    expect(findCondition(stalled.status.conditions, 'Stalled')?.status).toBe('True');
+    expect(stalled.requeueAfterMs).toBe(SOURCE_RECHECK_MS);
+    const failed = decide(creating, observed(at(60), { source: src }), config);
+    expect(failed.status.phase).toBe('Failed');
+    expect(reason(failed.status, 'Failed')).toBe(why);
+    expect(failed.status.completionTime).toBe(at(60).toISOString());
+  });
+
+  it.each([
+    ['Block', source({ mode: 'Block' }), 'SourcePVCBlockMode'],
+    ['terminating', source({ deleting: true }), 'SourcePVCTerminating'],
+  ])('fails at once for a %s source', (_what, src, why) => {
+    const d = decide(creating, observed(at(1), { source: src }), config);
+    expect(d.status.phase).toBe('Failed');
+    expect(reason(d.status, 'Failed')).toBe(why);
+  });
+
+  it('moves to CreatingPod when the clone is Bound, or at once for WaitForFirstConsumer', () => {
+    expect(decide(creating, observed(at(2), { clone: clone('Bound') }), config).status.phase).toBe('CreatingPod');
+    const wffc = decide(creating, observed(at(2), { clone: clone('Pending'), cloneBindingMode: 'WaitForFirstConsumer' }), config);
+    expect(wffc.status).toMatchObject({ phase: 'CreatingPod', phaseStartTime: at(2).toISOString() });
+  });
+
+  it("reports a pending clone as Stalled with the provisioner's warning, then fails at the timeout", () => {
+    const waiting = decide(creating, observed(at(30), { clone: clone('Pending') }), config);
+    expect(reason(waiting.status, 'Reconciling')).toBe('WaitingForClone');
+    expect(waiting.requeueAfterMs).toBe(30_000);
+    const stalled = decide(creating, observed(at(61), { clone: clone('Pending'), cloneWarning: 'ProvisioningFailed: full' }), config);
+    expect(reason(stalled.status, 'Stalled')).toBe('CloneNotProvisioned');
+    expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain('ProvisioningFailed: full');
+    const failed = decide(creating, observed(at(600), { clone: clone('Pending') }), config);
+    expect(reason(failed.status, 'Failed')).toBe('CloneProvisioningTimeout');
+  });
+
+  it('refuses an image outside the allowlist and a serviceAccountName before creating anything', () => {
+    const image = decide(dm({ image: { repository: 'docker.io/evil' } }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    expect(reason(image.status, 'Failed')).toBe('ImageNotAllowed');
+    expect(image.actions).toEqual([]);
+    const tagOnly = decide(dm({ image: { tag: '0.2.0' } }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    expect(tagOnly.actions[0]?.type).toBe('createClone');
+    const sa = decide(dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    expect(reason(sa.status, 'Failed')).toBe('ServiceAccountNotAllowed');
+    const allowed = decide(dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), {
+      ...config,
+      allowMoverServiceAccount: true,
+    });
+    expect(allowed.actions[0]?.type).toBe('createClone');
+  });
+});
+
+describe('CreatingPod', () => {
+  const podPhase = dm({}, inPhase('CreatingPod'));
+  const withJob = dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' }));
+
+  it('creates the mover Job and records its name', () => {
+    const d = decide(podPhase, observed(at(1)), config);
+    expect(d.actions.map((a) => a.type)).toEqual(['createJob']);
+    expect(d.status.jobName).toBe('backup-mover');
+  });
+
+  it('waits without creating a Job while another DataMover syncs to the same destination', () => {
+    const d = decide(podPhase, observed(at(1), { destinationBusyWith: 'earlier' }), config);
+    expect(d.actions).toEqual([]);
+    expect(reason(d.status, 'Reconciling')).toBe('WaitingForDestination');
+    expect(findCondition(d.status.conditions, 'Reconciling')?.message).toContain('earlier');
+  });
+
+  it('recreates a Job it created but cannot see yet (AlreadyExists is tolerated)', () => {
+    const d = decide(withJob, observed(at(1)), config);
+    expect(d.actions.map((a) => a.type)).toEqual(['createJob']);
+  });
+
+  it('completes, or enters CleaningUp with deletePvcAfterBackup, when the Job succeeds', () => {
+    const done = decide(withJob, observed(at(5), { job: job({ type: 'Complete' }, { succeeded: 1 }) }), config);
+    expect(done.status).toMatchObject({ phase: 'Completed', completionTime: at(5).toISOString(), attempts: 1 });
+    expect(findCondition(done.status.conditions, 'Complete')?.status).toBe('True');
+    expect(findCondition(done.status.conditions, 'Ready')?.status).toBe('True');
+    const cleanup = decide(dm({ deletePvcAfterBackup: true }, withJob.status), observed(at(5), { job: job({ type: 'Complete' }) }), config);
+    expect(cleanup.status.phase).toBe('CleaningUp');
+  });
+
+  it('fails with the Job reason and the mover termination message when the Job fails', () => {
+    const d = decide(
+      withJob,
+      observed(at(9), { job: job({ type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }, { failed: 3 }), pods: [terminatedPod(1, 'AccessDenied')] }),
+      config,
+    );
+    expect(d.status.phase).toBe('Failed');
+    expect(d.status.attempts).toBe(3);
+    expect(reason(d.status, 'Failed')).toBe('MoverJobFailed');
+    expect(d.status.message).toContain('BackoffLimitExceeded');
+    expect(d.status.message).toContain('AccessDenied');
+  });
+
+  it('tells a configuration error apart from a failed transfer', () => {
+    const d = decide(withJob, observed(at(9), { job: job({ type: 'Failed', reason: 'PodFailurePolicy' }), pods: [terminatedPod(3)] }), config);
+    expect(reason(d.status, 'Failed')).toBe('MoverConfigError');
+  });
+
+  it.each([
+    ['unschedulable', pendingPod({ unschedulable: '0/1 nodes are available' }), 'Unschedulable'],
+    ['image pull failure', pendingPod({ waiting: 'ImagePullBackOff' }), 'ImagePullBackOff'],
+    ['missing Secret', pendingPod({ waiting: 'CreateContainerConfigError' }), 'CreateContainerConfigError'],
+  ])('is Stalled at once for an %s pod and Failed when it has not started by the timeout', (_what, pod, text) => {
+    const stalled = decide(withJob, observed(at(10), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
+    expect(reason(stalled.status, 'Stalled')).toBe('MoverPodNotStarting');
+    expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain(text);
+    expect(stalled.requeueAfterMs).toBe(300_000);
+    const still = decide(dm({}, stalled.status), observed(at(200), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
+    expect(findCondition(still.status.conditions, 'Stalled')?.lastTransitionTime).toBe(at(10).toISOString());
+    expect(still.requeueAfterMs).toBe(110_000);
+    const failed = decide(dm({}, stalled.status), observed(at(310), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
+    expect(reason(failed.status, 'Failed')).toBe('MoverPodStartTimeout');
+    expect(failed.actions).toEqual([{ type: 'deleteJob', name: 'backup-mover' }]);
+  });
+
+  it('is running, not stalled, while the pod runs', () => {
+    const d = decide(withJob, observed(at(3), { job: job(undefined, { active: 1 }) }), config);
+    expect(reason(d.status, 'Reconciling')).toBe('MoverRunning');
+    expect(findCondition(d.status.conditions, 'Stalled')?.status).toBe('False');
+  });
+});
+
+describe('CleaningUp', () => {
+  it('deletes the finished Job and the clone and completes', () => {
+    const d = decide(
+      dm({ deletePvcAfterBackup: true }, inPhase('CleaningUp', { jobName: 'backup-mover' })),
+      observed(at(7), { clone: clone('Bound'), job: job({ type: 'Complete' }) }),
+      config,
+    );
+    expect(d.actions).toEqual([
+      { type: 'deleteJob', name: 'backup-mover' },
+      { type: 'deleteClone', name: 'backup-clone' },
+    ]);
+    expect(d.status.phase).toBe('Completed');
+    expect(findCondition(d.status.conditions, 'CleanedUp')?.status).toBe('True');
+  });
+});
+
+describe('a finished DataMover', () => {
+  it('is left alone without a TTL, and deleted when its TTL has passed', () => {
+    const done = inPhase('Completed', { completionTime: at(10).toISOString() });
+    expect(decide(dm({}, done), observed(at(1000)), config)).toEqual({ status: done, actions: [] });
+    const ttl = dm({ ttlSecondsAfterFinished: 60 }, done);
+    expect(decide(ttl, observed(at(30)), config).requeueAfterMs).toBe(40_000);
+    expect(decide(ttl, observed(at(70)), config).actions).toEqual([{ type: 'deleteDataMover' }]);
+  });
+});
+
+describe('idempotence', () => {
+  it('decides the same status when nothing changed, so no write is made', () => {
+    const first = decide(dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })), observed(at(3), { job: job(undefined, { active: 1 }) }), config);
+    const second = decide(dm({}, first.status), observed(at(4), { job: job(undefined, { active: 1 }) }), config);
+    expect(second.status).toEqual(first.status);
+  });
+});

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { WorkQueue, type Timers } from './queue.js';
+
+class FakeTimers implements Timers {
+  now = 0;
+  private pending: Array<{ at: number; fn: () => void; id: number }> = [];
+  private next = 0;
+  setTimeout(fn: () => void, ms: number) {
+    const id = this.next++;
+    this.pending.push({ at: this.now + ms, fn, id });
+    return id;
+  }
+  clearTimeout(handle: unknown) {
+    this.pending = this.pending.filter((p) => p.id !== handle);
+  }
+  random() {
+    return 0.5;
+  }
+  advance(ms: number) {
+    this.now += ms;
+    const due = this.pending.filter((p) => p.at <= this.now);
+    this.pending = this.pending.filter((p) => p.at > this.now);
+    for (const p of due) p.fn();
+  }
+}
+
+const make = () => {
+  const timers = new FakeTimers();
+  return { timers, queue: new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 }, timers, () => timers.now) };
+};
+
+describe('WorkQueue', () => {
+  it('holds a key once however often it is added', async () => {
+    const { queue } = make();
+    queue.add('a');
+    queue.add('a');
+    queue.add('b');
+    expect(queue.depth).toBe(2);
+    expect(await queue.get()).toBe('a');
+    expect(await queue.get()).toBe('b');
+  });
+
+  it('never hands out a key that is being processed; a key added meanwhile runs again after done', async () => {
+    const { queue } = make();
+    queue.add('a');
+    const key = await queue.get();
+    queue.add('a');
+    expect(queue.depth).toBe(0);
+    queue.done(key!);
+    expect(queue.depth).toBe(1);
+    expect(await queue.get()).toBe('a');
+  });
+
+  it('wakes a waiting worker when a key arrives', async () => {
+    const { queue } = make();
+    const waiting = queue.get();
+    queue.add('x');
+    expect(await waiting).toBe('x');
+  });
+
+  it('backs off exponentially per key up to the cap, and forgets on success', () => {
+    const { queue } = make();
+    expect([1, 2, 3, 4, 5].map(() => queue.addRateLimited('k'))).toEqual([100, 200, 400, 800, 1000]);
+    queue.forget('k');
+    expect(queue.backoffFor('k')).toBe(100);
+  });
+
+  it('applies jitter around the delay', () => {
+    const timers = new FakeTimers();
+    timers.random = () => 1;
+    const queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 }, timers, () => timers.now);
+    expect(queue.backoffFor('k')).toBe(120);
+  });
+
+  it('adds a delayed key when its time comes, keeping the earliest of several delays', () => {
+    const { queue, timers } = make();
+    queue.addAfter('k', 500);
+    queue.addAfter('k', 200);
+    queue.addAfter('k', 900);
+    timers.advance(199);
+    expect(queue.depth).toBe(0);
+    timers.advance(1);
+    expect(queue.depth).toBe(1);
+    timers.advance(1000);
+    expect(queue.depth).toBe(1);
+  });
+
+  it('releases waiting workers on shutdown and accepts nothing after', async () => {
+    const { queue } = make();
+    const waiting = queue.get();
+    queue.shutdown();
+    expect(await waiting).toBeUndefined();
+    queue.add('late');
+    expect(queue.depth).toBe(0);
+  });
+});

@@ -43,10 +43,13 @@ build_kubernetes() {
   printf 'package tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n\t_ "k8s.io/kubernetes/cmd/kubectl"\n)\n' >"$dir/tools.go"
   sed -i 's/^package tools/\/\/go:build tools\n\npackage tools/' "$dir/tools.go"
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true
-   cd "$dir" && go build -trimpath -ldflags "$ld" -o "$TESTBED_BIN/" \
+  (
+    cd "$dir"
+    go mod tidy -e >/dev/null 2>&1 || true
+    go build -trimpath -ldflags "$ld" -o "$TESTBED_BIN/" \
      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-     k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+      k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  )
 }
 
 build_etcd() {
@@ -54,8 +57,11 @@ build_etcd() {
   mkdir -p "$dir"
   printf 'module testbed/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$dir/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$dir/tools.go"
-  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true
-   cd "$dir" && go build -trimpath -ldflags "-s -w" -o "$TESTBED_BIN/etcd" go.etcd.io/etcd/server/v3)
+  (
+    cd "$dir"
+    go mod tidy -e >/dev/null 2>&1 || true
+    go build -trimpath -ldflags "-s -w" -o "$TESTBED_BIN/etcd" go.etcd.io/etcd/server/v3
+  )
 }
 
 build_kwok() {
@@ -63,7 +69,10 @@ build_kwok() {
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
-[ -x "$TESTBED_BIN/etcd" ] || build_etcd
-[ -x "$TESTBED_BIN/kwok" ] && [ -x "$TESTBED_BIN/kwokctl" ] || build_kwok
-[ -x "$TESTBED_BIN/kube-apiserver" ] && [ -x "$TESTBED_BIN/kubectl" ] || build_kubernetes
+if [ ! -x "$TESTBED_BIN/etcd" ]; then build_etcd; fi
+if [ ! -x "$TESTBED_BIN/kwok" ] || [ ! -x "$TESTBED_BIN/kwokctl" ]; then build_kwok; fi
+if [ ! -x "$TESTBED_BIN/kube-apiserver" ] || [ ! -x "$TESTBED_BIN/kube-controller-manager" ] ||
+  [ ! -x "$TESTBED_BIN/kube-scheduler" ] || [ ! -x "$TESTBED_BIN/kubectl" ]; then
+  build_kubernetes
+fi
 echo "test bed binaries built in $(( $(date +%s) - start ))s into $TESTBED_BIN"

@@ -6,10 +6,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/testbed-versions.sh"
 CLUSTER="${DATAMOVER_CLUSTER:-datamover}"
 STATE="$CACHE_ROOT/cluster-$CLUSTER"
-if [ -f "$STATE/provisioner.pid" ]; then
-  kill "$(cat "$STATE/provisioner.pid")" 2>/dev/null || true
-  rm -f "$STATE/provisioner.pid"
-fi
+for pidfile in "$STATE/operator.pid" "$STATE/provisioner.pid"; do
+  if [ -f "$pidfile" ]; then
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  fi
+done
 if [ -x "$TESTBED_BIN/kwokctl" ]; then
   "$TESTBED_BIN/kwokctl" --name "$CLUSTER" delete cluster --kubeconfig "$STATE/kubeconfig" 2>/dev/null || true
 fi

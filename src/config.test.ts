@@ -19,7 +19,16 @@ describe('loadConfig', () => {
   });
 
   it('reads flags', () => {
-    const c = loadConfig(['--namespaces=a, b', '--max-concurrent-reconciles=8', '--pod-start-timeout=90s', '--allowed-mover-images=r1,r2:tag', '--metrics-bind-address=127.0.0.1:9000'], {});
+    const c = loadConfig(
+      [
+        '--namespaces=a, b',
+        '--max-concurrent-reconciles=8',
+        '--pod-start-timeout=90s',
+        '--allowed-mover-images=r1,r2:tag',
+        '--metrics-bind-address=127.0.0.1:9000',
+      ],
+      {},
+    );
     expect(c.namespaces).toEqual(['a', 'b']);
     expect(c.maxConcurrentReconciles).toBe(8);
     expect(c.podStartTimeoutMs).toBe(90_000);
@@ -28,8 +37,12 @@ describe('loadConfig', () => {
   });
 
   it('rejects bad input with the flag named', () => {
-    expect(() => loadConfig(['--max-concurrent-reconciles=0'], {})).toThrow(/--max-concurrent-reconciles: "0"/);
-    expect(() => loadConfig(['--pod-start-timeout=soon'], {})).toThrow(/--pod-start-timeout: "soon" is not a duration/);
+    expect(() => loadConfig(['--max-concurrent-reconciles=0'], {})).toThrow(
+      /--max-concurrent-reconciles: "0"/,
+    );
+    expect(() => loadConfig(['--pod-start-timeout=soon'], {})).toThrow(
+      /--pod-start-timeout: "soon" is not a duration/,
+    );
     expect(() => loadConfig(['--log-level=loud'], {})).toThrow(/--log-level/);
     expect(() => loadConfig(['--metrics-bind-address=8080'], {})).toThrow(/must be \[host\]:port/);
     expect(() => loadConfig(['--no-such-flag'], {})).toThrow(/no-such-flag/);

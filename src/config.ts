@@ -105,12 +105,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     },
   });
   const logLevel = values['log-level'];
-  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new Error(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS}`);
   const defaultMoverImage = values['default-mover-image'];
   const allowed = values['allowed-mover-images'];
   return Object.freeze({
     metricsBindAddress: parseBindAddress('metrics-bind-address', values['metrics-bind-address']),
-    healthProbeBindAddress: parseBindAddress('health-probe-bind-address', values['health-probe-bind-address']),
+    healthProbeBindAddress: parseBindAddress(
+      'health-probe-bind-address',
+      values['health-probe-bind-address'],
+    ),
     namespaces: Object.freeze(list(values.namespaces)),
     maxConcurrentReconciles: positiveInt('max-concurrent-reconciles', values['max-concurrent-reconciles']),
     sourcePvcGracePeriodMs: parseDuration('source-pvc-grace-period', values['source-pvc-grace-period']),
@@ -118,7 +122,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     cloneStallAfterMs: parseDuration('clone-stall-after', values['clone-stall-after']),
     podStartTimeoutMs: parseDuration('pod-start-timeout', values['pod-start-timeout']),
     defaultMoverImage,
-    allowedMoverImages: Object.freeze(allowed === undefined ? [repositoryOf(defaultMoverImage)] : list(allowed)),
+    allowedMoverImages: Object.freeze(
+      allowed === undefined ? [repositoryOf(defaultMoverImage)] : list(allowed),
+    ),
     allowMoverServiceAccount: values['allow-mover-service-account'],
     shutdownTimeoutMs: parseDuration('shutdown-timeout', values['shutdown-timeout']),
     logLevel,

@@ -19,15 +19,20 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
   const api = new KubeApi(loadKubeConfig(config.kubeconfig));
-  let controller: Controller | undefined;
+  const cluster: { controller?: Controller } = {};
   const metrics = new OperatorMetrics(VERSION, {
-    dataMovers: () => controller?.caches.dataMovers.list() ?? [],
+    dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
     isLeader: () => true,
   });
-  controller = new Controller(api, config, metrics, log);
+  const controller = new Controller(api, config, metrics, log);
+  cluster.controller = controller;
   const probes = await startProbeServer(() => controller.hasSynced, config.healthProbeBindAddress);
   const metricsServer = await startMetricsServer(metrics.registry, config.metricsBindAddress);
-  log.info('starting', { version: VERSION, metrics: config.metricsBindAddress, probes: config.healthProbeBindAddress });
+  log.info('starting', {
+    version: VERSION,
+    metrics: config.metricsBindAddress,
+    probes: config.healthProbeBindAddress,
+  });
   await controller.startInformers();
   controller.startWorkers();
 

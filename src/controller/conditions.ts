@@ -3,7 +3,10 @@ import type { Condition } from '../api/v1alpha1/schema.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 

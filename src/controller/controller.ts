@@ -36,7 +36,8 @@ export class Controller {
         api.kc,
         {
           resource: 'datamovers',
-          path: (n) => (n ? `/apis/${GROUP}/${VERSION}/namespaces/${n}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`),
+          path: (n) =>
+            n ? `/apis/${GROUP}/${VERSION}/namespaces/${n}/${PLURAL}` : `/apis/${GROUP}/${VERSION}/${PLURAL}`,
           list: (n) => api.listDataMovers(n),
         },
         ns,
@@ -47,7 +48,8 @@ export class Controller {
         api.kc,
         {
           resource: 'persistentvolumeclaims',
-          path: (n) => (n ? `/api/v1/namespaces/${n}/persistentvolumeclaims` : '/api/v1/persistentvolumeclaims'),
+          path: (n) =>
+            n ? `/api/v1/namespaces/${n}/persistentvolumeclaims` : '/api/v1/persistentvolumeclaims',
           list: (n) =>
             withRetry(() =>
               n
@@ -156,7 +158,12 @@ export class Controller {
         if (!(err instanceof ConflictError)) this.metrics.reconcileTotal.inc({ result: 'error' });
         const [namespace, name] = key.split('/');
         const level = err instanceof ConflictError ? 'debug' : 'error';
-        this.log.log(level, 'reconcile failed; retrying', { namespace, name, retryInMs: delay, error: apiMessage(err) });
+        this.log.log(level, 'reconcile failed; retrying', {
+          namespace,
+          name,
+          retryInMs: delay,
+          error: apiMessage(err),
+        });
       } finally {
         end();
         this.queue.done(key);

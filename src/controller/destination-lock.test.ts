@@ -42,8 +42,18 @@ describe('destinationBusyWith', () => {
   });
 
   it('treats timestamped destinations started at different seconds as different', () => {
-    const a = peer('a', 0, { phase: 'CreatingPod', startTime: at(0).toISOString() }, { addTimestampPrefix: true });
-    const b = peer('b', 1, { phase: 'CreatingPod', startTime: at(1).toISOString() }, { addTimestampPrefix: true });
+    const a = peer(
+      'a',
+      0,
+      { phase: 'CreatingPod', startTime: at(0).toISOString() },
+      { addTimestampPrefix: true },
+    );
+    const b = peer(
+      'b',
+      1,
+      { phase: 'CreatingPod', startTime: at(1).toISOString() },
+      { addTimestampPrefix: true },
+    );
     expect(destinationBusyWith(b, [a, b])).toBeUndefined();
   });
 });

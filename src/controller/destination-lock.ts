@@ -16,7 +16,9 @@ function before(a: DataMover, b: DataMover): boolean {
 
 const holdsDestination = (dm: DataMover) => dm.status?.phase === 'CreatingPod' && Boolean(dm.status.jobName);
 const beforeSync = (dm: DataMover) =>
-  dm.status?.phase === undefined || dm.status.phase === 'CreatingClonedPVC' || dm.status.phase === 'CreatingPod';
+  dm.status?.phase === undefined ||
+  dm.status.phase === 'CreatingClonedPVC' ||
+  dm.status.phase === 'CreatingPod';
 
 /** The DataMover that `dm` must wait for before it starts its mover, if any. */
 export function destinationBusyWith(dm: DataMover, peers: Iterable<DataMover>): string | undefined {
@@ -24,7 +26,8 @@ export function destinationBusyWith(dm: DataMover, peers: Iterable<DataMover>): 
   const key = destinationKey(dm, startOf(dm));
   let earliest: DataMover | undefined;
   for (const peer of peers) {
-    if (peer.metadata.name === dm.metadata.name || peer.metadata.namespace !== dm.metadata.namespace) continue;
+    if (peer.metadata.name === dm.metadata.name || peer.metadata.namespace !== dm.metadata.namespace)
+      continue;
     if (isTerminal(peer.status?.phase) || peer.metadata.deletionTimestamp) continue;
     if (destinationKey(peer, startOf(peer)) !== key) continue;
     if (holdsDestination(peer)) return peer.metadata.name;

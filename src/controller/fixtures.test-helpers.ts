@@ -20,13 +20,22 @@ export function dm(spec: Partial<DataMoverSpec> = {}, status?: DataMoverStatus, 
   return {
     apiVersion: 'datamover.io/v1alpha1',
     kind: 'DataMover',
-    metadata: { name, namespace: 'ns', uid: `uid-${name}`, generation: 1, creationTimestamp: T0, resourceVersion: '1' },
+    metadata: {
+      name,
+      namespace: 'ns',
+      uid: `uid-${name}`,
+      generation: 1,
+      creationTimestamp: T0,
+      resourceVersion: '1',
+    },
     spec: { sourcePvc: 'data', secretName: 'bucket', ...spec },
     ...(status ? { status } : {}),
   };
 }
 
-export function source(opts: { phase?: string; mode?: string; request?: string; capacity?: string; deleting?: boolean } = {}): V1PersistentVolumeClaim {
+export function source(
+  opts: { phase?: string; mode?: string; request?: string; capacity?: string; deleting?: boolean } = {},
+): V1PersistentVolumeClaim {
   return {
     metadata: { name: 'data', namespace: 'ns', ...(opts.deleting ? { deletionTimestamp: T0 } : {}) },
     spec: {
@@ -47,12 +56,17 @@ export function clone(phase: string, createdAt = T0): V1PersistentVolumeClaim {
   };
 }
 
-export function job(condition?: { type: string; reason?: string; message?: string }, counts: { failed?: number; succeeded?: number; active?: number } = {}): V1Job {
+export function job(
+  condition?: { type: string; reason?: string; message?: string },
+  counts: { failed?: number; succeeded?: number; active?: number } = {},
+): V1Job {
   return {
     metadata: { name: 'backup-mover', namespace: 'ns' },
     status: {
       ...counts,
-      conditions: condition ? [{ type: condition.type, status: 'True', reason: condition.reason, message: condition.message }] : [],
+      conditions: condition
+        ? [{ type: condition.type, status: 'True', reason: condition.reason, message: condition.message }]
+        : [],
     },
   };
 }
@@ -66,7 +80,16 @@ export function pendingPod(reason: { unschedulable?: string; waiting?: string })
         ? [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: reason.unschedulable }]
         : [],
       containerStatuses: reason.waiting
-        ? [{ name: 'mover', image: 'x', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: reason.waiting, message: 'pull failed' } } }]
+        ? [
+            {
+              name: 'mover',
+              image: 'x',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: reason.waiting, message: 'pull failed' } },
+            },
+          ]
         : [],
     },
   };
@@ -78,7 +101,14 @@ export function terminatedPod(exitCode: number, message = ''): V1Pod {
     status: {
       phase: exitCode === 0 ? 'Succeeded' : 'Failed',
       containerStatuses: [
-        { name: 'mover', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode, message, finishedAt: T0 } } },
+        {
+          name: 'mover',
+          image: 'x',
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          state: { terminated: { exitCode, message, finishedAt: T0 } },
+        },
       ],
     },
   };

@@ -38,7 +38,8 @@ export function jobOutcome(job: V1Job, pods: readonly V1Pod[]): JobOutcome {
   const last = lastTermination(pods);
   const configError = last?.exitCode === EXIT_CONFIG_ERROR || failed.reason === 'PodFailurePolicy';
   const detail = (last?.message ?? '').trim().slice(0, MAX_MESSAGE);
-  const base = `mover Job ${job.metadata?.name} failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
+  const base =
+    `mover Job ${job.metadata?.name} failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
   const exit = last?.exitCode !== undefined ? `; last exit code ${last.exitCode}` : '';
   return {
     kind: 'failed',

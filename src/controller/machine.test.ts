@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
 import { findCondition } from './conditions.js';
-import { at, clone, config, dm, job, pendingPod, source, T0, terminatedPod } from './fixtures.test-helpers.js';
+import {
+  at,
+  clone,
+  config,
+  dm,
+  job,
+  pendingPod,
+  source,
+  T0,
+  terminatedPod,
+} from './fixtures.test-helpers.js';
 import { SOURCE_RECHECK_MS, decide, type Observed } from './machine.js';
 
 const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
@@ -27,7 +37,10 @@ describe('a new DataMover', () => {
       destination: 'bucket:ns/data/2026-01-02-030405/',
       observedGeneration: 1,
     });
-    expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({ status: 'True', observedGeneration: 1 });
+    expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({
+      status: 'True',
+      observedGeneration: 1,
+    });
   });
 });
 
@@ -35,7 +48,11 @@ describe('CreatingClonedPVC', () => {
   const creating = dm({}, inPhase('CreatingClonedPVC'));
 
   it('creates a clone sized to the larger of request and capacity, with the source as dataSource', () => {
-    const d = decide(creating, observed(at(1), { source: source({ request: '1Gi', capacity: '1100Mi' }) }), config);
+    const d = decide(
+      creating,
+      observed(at(1), { source: source({ request: '1Gi', capacity: '1100Mi' }) }),
+      config,
+    );
     expect(d.actions).toHaveLength(1);
     const action = d.actions[0]!;
     expect(action.type).toBe('createClone');
@@ -47,11 +64,19 @@ describe('CreatingClonedPVC', () => {
       volumeMode: 'Filesystem',
       storageClassName: 'fast',
     });
-    expect(action.clone.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'DataMover', name: 'backup', controller: true });
+    expect(action.clone.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'DataMover',
+      name: 'backup',
+      controller: true,
+    });
   });
 
   it('uses the storage class of the spec over the source', () => {
-    const d = decide(dm({ storageClassName: 'other' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    const d = decide(
+      dm({ storageClassName: 'other' }, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source() }),
+      config,
+    );
     const action = d.actions[0];
     expect(action?.type === 'createClone' && action.clone.spec?.storageClassName).toBe('other');
   });
@@ -81,8 +106,14 @@ describe('CreatingClonedPVC', () => {
   });
 
   it('moves to CreatingPod when the clone is Bound, or at once for WaitForFirstConsumer', () => {
-    expect(decide(creating, observed(at(2), { clone: clone('Bound') }), config).status.phase).toBe('CreatingPod');
-    const wffc = decide(creating, observed(at(2), { clone: clone('Pending'), cloneBindingMode: 'WaitForFirstConsumer' }), config);
+    expect(decide(creating, observed(at(2), { clone: clone('Bound') }), config).status.phase).toBe(
+      'CreatingPod',
+    );
+    const wffc = decide(
+      creating,
+      observed(at(2), { clone: clone('Pending'), cloneBindingMode: 'WaitForFirstConsumer' }),
+      config,
+    );
     expect(wffc.status).toMatchObject({ phase: 'CreatingPod', phaseStartTime: at(2).toISOString() });
   });
 
@@ -90,25 +121,47 @@ describe('CreatingClonedPVC', () => {
     const waiting = decide(creating, observed(at(30), { clone: clone('Pending') }), config);
     expect(reason(waiting.status, 'Reconciling')).toBe('WaitingForClone');
     expect(waiting.requeueAfterMs).toBe(30_000);
-    const stalled = decide(creating, observed(at(61), { clone: clone('Pending'), cloneWarning: 'ProvisioningFailed: full' }), config);
+    const stalled = decide(
+      creating,
+      observed(at(61), { clone: clone('Pending'), cloneWarning: 'ProvisioningFailed: full' }),
+      config,
+    );
     expect(reason(stalled.status, 'Stalled')).toBe('CloneNotProvisioned');
-    expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain('ProvisioningFailed: full');
+    expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain(
+      'ProvisioningFailed: full',
+    );
     const failed = decide(creating, observed(at(600), { clone: clone('Pending') }), config);
     expect(reason(failed.status, 'Failed')).toBe('CloneProvisioningTimeout');
   });
 
   it('refuses an image outside the allowlist and a serviceAccountName before creating anything', () => {
-    const image = decide(dm({ image: { repository: 'docker.io/evil' } }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    const image = decide(
+      dm({ image: { repository: 'docker.io/evil' } }, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source() }),
+      config,
+    );
     expect(reason(image.status, 'Failed')).toBe('ImageNotAllowed');
     expect(image.actions).toEqual([]);
-    const tagOnly = decide(dm({ image: { tag: '0.2.0' } }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    const tagOnly = decide(
+      dm({ image: { tag: '0.2.0' } }, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source() }),
+      config,
+    );
     expect(tagOnly.actions[0]?.type).toBe('createClone');
-    const sa = decide(dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), config);
+    const sa = decide(
+      dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source() }),
+      config,
+    );
     expect(reason(sa.status, 'Failed')).toBe('ServiceAccountNotAllowed');
-    const allowed = decide(dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')), observed(at(1), { source: source() }), {
-      ...config,
-      allowMoverServiceAccount: true,
-    });
+    const allowed = decide(
+      dm({ serviceAccountName: 'admin' }, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source() }),
+      {
+        ...config,
+        allowMoverServiceAccount: true,
+      },
+    );
     expect(allowed.actions[0]?.type).toBe('createClone');
   });
 });
@@ -136,18 +189,40 @@ describe('CreatingPod', () => {
   });
 
   it('completes, or enters CleaningUp with deletePvcAfterBackup, when the Job succeeds', () => {
-    const done = decide(withJob, observed(at(5), { job: job({ type: 'Complete' }, { succeeded: 1 }) }), config);
-    expect(done.status).toMatchObject({ phase: 'Completed', completionTime: at(5).toISOString(), attempts: 1 });
+    const done = decide(
+      withJob,
+      observed(at(5), { job: job({ type: 'Complete' }, { succeeded: 1 }) }),
+      config,
+    );
+    expect(done.status).toMatchObject({
+      phase: 'Completed',
+      completionTime: at(5).toISOString(),
+      attempts: 1,
+    });
     expect(findCondition(done.status.conditions, 'Complete')?.status).toBe('True');
     expect(findCondition(done.status.conditions, 'Ready')?.status).toBe('True');
-    const cleanup = decide(dm({ deletePvcAfterBackup: true }, withJob.status), observed(at(5), { job: job({ type: 'Complete' }) }), config);
+    const cleanup = decide(
+      dm({ deletePvcAfterBackup: true }, withJob.status),
+      observed(at(5), { job: job({ type: 'Complete' }) }),
+      config,
+    );
     expect(cleanup.status.phase).toBe('CleaningUp');
   });
 
   it('fails with the Job reason and the mover termination message when the Job fails', () => {
     const d = decide(
       withJob,
-      observed(at(9), { job: job({ type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }, { failed: 3 }), pods: [terminatedPod(1, 'AccessDenied')] }),
+      observed(at(9), {
+        job: job(
+          {
+            type: 'Failed',
+            reason: 'BackoffLimitExceeded',
+            message: 'Job has reached the specified backoff limit',
+          },
+          { failed: 3 },
+        ),
+        pods: [terminatedPod(1, 'AccessDenied')],
+      }),
       config,
     );
     expect(d.status.phase).toBe('Failed');
@@ -158,7 +233,11 @@ describe('CreatingPod', () => {
   });
 
   it('tells a configuration error apart from a failed transfer', () => {
-    const d = decide(withJob, observed(at(9), { job: job({ type: 'Failed', reason: 'PodFailurePolicy' }), pods: [terminatedPod(3)] }), config);
+    const d = decide(
+      withJob,
+      observed(at(9), { job: job({ type: 'Failed', reason: 'PodFailurePolicy' }), pods: [terminatedPod(3)] }),
+      config,
+    );
     expect(reason(d.status, 'Failed')).toBe('MoverConfigError');
   });
 
@@ -166,18 +245,35 @@ describe('CreatingPod', () => {
     ['unschedulable', pendingPod({ unschedulable: '0/1 nodes are available' }), 'Unschedulable'],
     ['image pull failure', pendingPod({ waiting: 'ImagePullBackOff' }), 'ImagePullBackOff'],
     ['missing Secret', pendingPod({ waiting: 'CreateContainerConfigError' }), 'CreateContainerConfigError'],
-  ])('is Stalled at once for an %s pod and Failed when it has not started by the timeout', (_what, pod, text) => {
-    const stalled = decide(withJob, observed(at(10), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
-    expect(reason(stalled.status, 'Stalled')).toBe('MoverPodNotStarting');
-    expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain(text);
-    expect(stalled.requeueAfterMs).toBe(300_000);
-    const still = decide(dm({}, stalled.status), observed(at(200), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
-    expect(findCondition(still.status.conditions, 'Stalled')?.lastTransitionTime).toBe(at(10).toISOString());
-    expect(still.requeueAfterMs).toBe(110_000);
-    const failed = decide(dm({}, stalled.status), observed(at(310), { job: job(undefined, { active: 1 }), pods: [pod] }), config);
-    expect(reason(failed.status, 'Failed')).toBe('MoverPodStartTimeout');
-    expect(failed.actions).toEqual([{ type: 'deleteJob', name: 'backup-mover' }]);
-  });
+  ])(
+    'is Stalled at once for an %s pod and Failed when it has not started by the timeout',
+    (_what, pod, text) => {
+      const stalled = decide(
+        withJob,
+        observed(at(10), { job: job(undefined, { active: 1 }), pods: [pod] }),
+        config,
+      );
+      expect(reason(stalled.status, 'Stalled')).toBe('MoverPodNotStarting');
+      expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain(text);
+      expect(stalled.requeueAfterMs).toBe(300_000);
+      const still = decide(
+        dm({}, stalled.status),
+        observed(at(200), { job: job(undefined, { active: 1 }), pods: [pod] }),
+        config,
+      );
+      expect(findCondition(still.status.conditions, 'Stalled')?.lastTransitionTime).toBe(
+        at(10).toISOString(),
+      );
+      expect(still.requeueAfterMs).toBe(110_000);
+      const failed = decide(
+        dm({}, stalled.status),
+        observed(at(310), { job: job(undefined, { active: 1 }), pods: [pod] }),
+        config,
+      );
+      expect(reason(failed.status, 'Failed')).toBe('MoverPodStartTimeout');
+      expect(failed.actions).toEqual([{ type: 'deleteJob', name: 'backup-mover' }]);
+    },
+  );
 
   it('is running, not stalled, while the pod runs', () => {
     const d = decide(withJob, observed(at(3), { job: job(undefined, { active: 1 }) }), config);
@@ -214,8 +310,16 @@ describe('a finished DataMover', () => {
 
 describe('idempotence', () => {
   it('decides the same status when nothing changed, so no write is made', () => {
-    const first = decide(dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })), observed(at(3), { job: job(undefined, { active: 1 }) }), config);
-    const second = decide(dm({}, first.status), observed(at(4), { job: job(undefined, { active: 1 }) }), config);
+    const first = decide(
+      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
+      observed(at(3), { job: job(undefined, { active: 1 }) }),
+      config,
+    );
+    const second = decide(
+      dm({}, first.status),
+      observed(at(4), { job: job(undefined, { active: 1 }) }),
+      config,
+    );
     expect(second.status).toEqual(first.status);
   });
 });

@@ -170,7 +170,11 @@ function sourceProblem(dm: DataMover, o: Observed): [string, string, boolean] | 
     ];
   }
   if (source.status?.phase !== 'Bound') {
-    return [Reason.SourcePVCNotBound, `source PVC ${name} is ${source.status?.phase ?? 'Pending'}, not Bound`, false];
+    return [
+      Reason.SourcePVCNotBound,
+      `source PVC ${name} is ${source.status?.phase ?? 'Pending'}, not Bound`,
+      false,
+    ];
   }
   return undefined;
 }
@@ -183,7 +187,8 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
     if (problem) {
       const [reason, message, permanent] = problem;
       const deadline = ms(b.status.phaseStartTime, o.now) + config.sourcePvcGracePeriodMs;
-      if (permanent || o.now.getTime() >= deadline) return { status: b.fail(reason, message).status, actions: [] };
+      if (permanent || o.now.getTime() >= deadline)
+        return { status: b.fail(reason, message).status, actions: [] };
       const remaining = deadline - o.now.getTime();
       b.stalled(reason, `${message}; waiting until ${new Date(deadline).toISOString()}`);
       return { status: b.status, actions: [], requeueAfterMs: Math.min(remaining, SOURCE_RECHECK_MS) };
@@ -198,7 +203,10 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
     return { status: b.status, actions: [] };
   }
   if (phase === 'Lost') {
-    return { status: b.fail(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} lost its volume`).status, actions: [] };
+    return {
+      status: b.fail(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} lost its volume`).status,
+      actions: [],
+    };
   }
   const created = ms(o.clone.metadata?.creationTimestamp, o.now);
   const waited = o.now.getTime() - created;
@@ -238,12 +246,22 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
       b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);
       return { status: b.status, actions: [] };
     }
-    return { status: b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}`).status, actions: [] };
+    return {
+      status: b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}`).status,
+      actions: [],
+    };
   }
-  if (outcome.kind === 'failed') return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
+  if (outcome.kind === 'failed')
+    return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
+  return moverPodProgress(o, b, config);
+}
+
+/** While the Job runs: healthy, or Stalled on a pod that cannot start, and Failed past the timeout. */
+function moverPodProgress(o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  const jobName = b.status.jobName ?? '';
   const problem = podStartProblem(o.pods);
   if (!problem) {
-    b.progressing(Reason.MoverRunning, `mover Job ${b.status.jobName} is running`);
+    b.progressing(Reason.MoverRunning, `mover Job ${jobName} is running`);
     return { status: b.status, actions: [] };
   }
   const stalled = b.status.conditions?.find((c: Condition) => c.type === C.Stalled);
@@ -256,7 +274,7 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
     const message = `mover pod did not start within ${config.podStartTimeoutMs / 1000}s: ${problem}`;
     return {
       status: b.fail(Reason.MoverPodStartTimeout, message).status,
-      actions: [{ type: 'deleteJob', name: b.status.jobName }],
+      actions: [{ type: 'deleteJob', name: jobName }],
     };
   }
   b.stalled(Reason.MoverPodNotStarting, `mover pod cannot start: ${problem}`);
@@ -270,13 +288,19 @@ function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
   const actions: Action[] = [];
   // PVC protection keeps a clone while any scheduled pod names it, finished or not: the Job and its
   // pods go first (Background propagation), then the clone.
-  if (o.job && !o.job.metadata?.deletionTimestamp) actions.push({ type: 'deleteJob', name: o.job.metadata!.name! });
+  if (o.job && !o.job.metadata?.deletionTimestamp)
+    actions.push({ type: 'deleteJob', name: o.job.metadata!.name! });
   if (o.clone && !o.clone.metadata?.deletionTimestamp) actions.push({ type: 'deleteClone', name });
   return { status: b.status, actions };
 }
 
 /** Replaces the optimistic outcome of a cleanup whose delete call failed. */
-export function cleanupFailed(status: DataMoverStatus, message: string, generation: number | undefined, now: Date) {
+export function cleanupFailed(
+  status: DataMoverStatus,
+  message: string,
+  generation: number | undefined,
+  now: Date,
+) {
   const conditions = setCondition(
     status.conditions ?? [],
     C.CleanedUp,
@@ -325,5 +349,6 @@ export function jobCreationFailed(dm: DataMover, message: string, now: Date): Da
 
 /** Replaces the optimistic outcome of a clone the apiserver refused. */
 export function cloneCreationFailed(dm: DataMover, message: string, now: Date): DataMoverStatus {
-  return new StatusBuilder(dm, now).fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`).status;
+  return new StatusBuilder(dm, now).fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`)
+    .status;
 }

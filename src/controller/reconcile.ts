@@ -93,13 +93,16 @@ export class Reconciler {
       else if (observed.clone.status?.phase !== 'Bound') {
         observed.cloneBindingMode = await this.bindingMode(observed.clone.spec?.storageClassName);
         const age = now.getTime() - new Date(observed.clone.metadata?.creationTimestamp ?? now).getTime();
-        if (age >= this.config.cloneStallAfterMs) observed.cloneWarning = await this.api.latestWarning(ns, cloneName(dm));
+        if (age >= this.config.cloneStallAfterMs)
+          observed.cloneWarning = await this.api.latestWarning(ns, cloneName(dm));
       }
     }
-    if (phase === 'CreatingPod' || phase === 'CleaningUp') observed.job = this.caches.jobs.get(ns, jobName(dm));
+    if (phase === 'CreatingPod' || phase === 'CleaningUp')
+      observed.job = this.caches.jobs.get(ns, jobName(dm));
     if (phase === 'CreatingPod') {
       observed.pods = this.podsOf(dm);
-      if (!observed.job) observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+      if (!observed.job)
+        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
     }
     return observed;
   }
@@ -113,7 +116,12 @@ export class Reconciler {
     return mode;
   }
 
-  private async perform(dm: DataMover, action: Action, status: DataMoverStatus, now: Date): Promise<DataMoverStatus> {
+  private async perform(
+    dm: DataMover,
+    action: Action,
+    status: DataMoverStatus,
+    now: Date,
+  ): Promise<DataMoverStatus> {
     const ns = dm.metadata.namespace;
     const failedFinally = (err: unknown) => !isRetryable(err);
     switch (action.type) {
@@ -173,13 +181,20 @@ export class Reconciler {
     }
     this.metrics.record(dm.metadata.namespace, metricMoves(before, status));
     if (before.phase !== status.phase) {
-      this.log.info(`phase ${before.phase ?? '(new)'} -> ${status.phase}`, { ...this.fields(dm, status), detail: status.message });
+      this.log.info(`phase ${before.phase ?? '(new)'} -> ${status.phase}`, {
+        ...this.fields(dm, status),
+        detail: status.message,
+      });
     }
     for (const event of transitionEvents(before, status)) {
       try {
         await this.api.recordEvent(dm, event, now);
       } catch (err) {
-        this.log.warn('event not recorded', { ...this.fields(dm, status), reason: event.reason, error: apiMessage(err) });
+        this.log.warn('event not recorded', {
+          ...this.fields(dm, status),
+          reason: event.reason,
+          error: apiMessage(err),
+        });
       }
     }
   }

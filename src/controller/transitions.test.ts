@@ -3,12 +3,24 @@ import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
 import { at } from './fixtures.test-helpers.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 
-const cond = (type: string, status: 'True' | 'False', reason: string) => ({ type, status, reason, message: reason, lastTransitionTime: at(0).toISOString() });
-const s = (phase: DataMoverStatus['phase'], t: number, extra: DataMoverStatus = {}): DataMoverStatus => ({ phase, phaseStartTime: at(t).toISOString(), ...extra });
+const cond = (type: string, status: 'True' | 'False', reason: string) => ({
+  type,
+  status,
+  reason,
+  message: reason,
+  lastTransitionTime: at(0).toISOString(),
+});
+const s = (phase: DataMoverStatus['phase'], t: number, extra: DataMoverStatus = {}): DataMoverStatus => ({
+  phase,
+  phaseStartTime: at(t).toISOString(),
+  ...extra,
+});
 
 describe('metricMoves', () => {
   it('counts entering the first phase as started', () => {
-    expect(metricMoves({}, s('CreatingClonedPVC', 0))).toEqual([{ metric: 'operations', phase: 'CreatingClonedPVC', status: 'started' }]);
+    expect(metricMoves({}, s('CreatingClonedPVC', 0))).toEqual([
+      { metric: 'operations', phase: 'CreatingClonedPVC', status: 'started' },
+    ]);
   });
 
   it('counts leaving a phase as success with its persisted duration, and entering the next', () => {
@@ -20,12 +32,19 @@ describe('metricMoves', () => {
   });
 
   it('counts Job creation once, when its name first appears in status', () => {
-    expect(metricMoves(s('CreatingPod', 0), s('CreatingPod', 0, { jobName: 'j' }))).toEqual([{ metric: 'podCreation', status: 'started' }]);
-    expect(metricMoves(s('CreatingPod', 0, { jobName: 'j' }), s('CreatingPod', 0, { jobName: 'j' }))).toEqual([]);
+    expect(metricMoves(s('CreatingPod', 0), s('CreatingPod', 0, { jobName: 'j' }))).toEqual([
+      { metric: 'podCreation', status: 'started' },
+    ]);
+    expect(metricMoves(s('CreatingPod', 0, { jobName: 'j' }), s('CreatingPod', 0, { jobName: 'j' }))).toEqual(
+      [],
+    );
   });
 
   it('counts a successful mover as pod creation and sync success', () => {
-    const moves = metricMoves(s('CreatingPod', 0, { jobName: 'j' }), s('Completed', 30, { jobName: 'j', bytesTransferred: 42 }));
+    const moves = metricMoves(
+      s('CreatingPod', 0, { jobName: 'j' }),
+      s('Completed', 30, { jobName: 'j', bytesTransferred: 42 }),
+    );
     expect(moves).toContainEqual({ metric: 'podCreation', status: 'success' });
     expect(moves).toContainEqual({ metric: 'dataSync', status: 'success' });
     expect(moves).toContainEqual({ metric: 'syncBytes', bytes: 42 });
@@ -33,17 +52,33 @@ describe('metricMoves', () => {
   });
 
   it('counts a failed transfer as a sync failure, but a pod that never started only as a pod failure', () => {
-    const transfer = metricMoves(s('CreatingPod', 0, { jobName: 'j' }), s('Failed', 9, { conditions: [cond('Failed', 'True', 'MoverJobFailed')] }));
+    const transfer = metricMoves(
+      s('CreatingPod', 0, { jobName: 'j' }),
+      s('Failed', 9, { conditions: [cond('Failed', 'True', 'MoverJobFailed')] }),
+    );
     expect(transfer).toContainEqual({ metric: 'dataSync', status: 'failure' });
     expect(transfer).toContainEqual({ metric: 'operations', phase: 'CreatingPod', status: 'failure' });
-    const neverStarted = metricMoves(s('CreatingPod', 0, { jobName: 'j' }), s('Failed', 9, { conditions: [cond('Failed', 'True', 'MoverPodStartTimeout')] }));
+    const neverStarted = metricMoves(
+      s('CreatingPod', 0, { jobName: 'j' }),
+      s('Failed', 9, { conditions: [cond('Failed', 'True', 'MoverPodStartTimeout')] }),
+    );
     expect(neverStarted).toContainEqual({ metric: 'podCreation', status: 'failure' });
     expect(neverStarted).not.toContainEqual({ metric: 'dataSync', status: 'failure' });
   });
 
   it('counts cleanup by the CleanedUp condition', () => {
-    expect(metricMoves(s('CleaningUp', 0), s('Completed', 1, { conditions: [cond('CleanedUp', 'True', 'CloneDeleted')] }))).toContainEqual({ metric: 'cleanup', status: 'success' });
-    expect(metricMoves(s('CleaningUp', 0), s('Completed', 1, { conditions: [cond('CleanedUp', 'False', 'CleanupFailed')] }))).toContainEqual({ metric: 'cleanup', status: 'failure' });
+    expect(
+      metricMoves(
+        s('CleaningUp', 0),
+        s('Completed', 1, { conditions: [cond('CleanedUp', 'True', 'CloneDeleted')] }),
+      ),
+    ).toContainEqual({ metric: 'cleanup', status: 'success' });
+    expect(
+      metricMoves(
+        s('CleaningUp', 0),
+        s('Completed', 1, { conditions: [cond('CleanedUp', 'False', 'CleanupFailed')] }),
+      ),
+    ).toContainEqual({ metric: 'cleanup', status: 'failure' });
   });
 
   it('moves nothing when the status did not change phase or job', () => {
@@ -54,12 +89,19 @@ describe('metricMoves', () => {
 describe('transitionEvents', () => {
   it('emits a warning when a stall begins and not again while it lasts', () => {
     const stalled = s('CreatingClonedPVC', 0, { conditions: [cond('Stalled', 'True', 'SourcePVCNotFound')] });
-    expect(transitionEvents(s('CreatingClonedPVC', 0), stalled)).toEqual([{ type: 'Warning', reason: 'SourcePVCNotFound', message: 'SourcePVCNotFound' }]);
+    expect(transitionEvents(s('CreatingClonedPVC', 0), stalled)).toEqual([
+      { type: 'Warning', reason: 'SourcePVCNotFound', message: 'SourcePVCNotFound' },
+    ]);
     expect(transitionEvents(stalled, stalled)).toEqual([]);
   });
 
   it('emits the failure reason as a warning', () => {
-    const failed = s('Failed', 1, { message: 'boom', conditions: [cond('Failed', 'True', 'MoverJobFailed')] });
-    expect(transitionEvents(s('CreatingPod', 0), failed)).toEqual([{ type: 'Warning', reason: 'MoverJobFailed', message: 'boom' }]);
+    const failed = s('Failed', 1, {
+      message: 'boom',
+      conditions: [cond('Failed', 'True', 'MoverJobFailed')],
+    });
+    expect(transitionEvents(s('CreatingPod', 0), failed)).toEqual([
+      { type: 'Warning', reason: 'MoverJobFailed', message: 'boom' },
+    ]);
   });
 });

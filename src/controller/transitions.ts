@@ -50,7 +50,8 @@ function moverMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove
     }
   } else {
     moves.push({ metric: 'podCreation', status: 'success' }, { metric: 'dataSync', status: 'success' });
-    if (after.bytesTransferred !== undefined) moves.push({ metric: 'syncBytes', bytes: after.bytesTransferred });
+    if (after.bytesTransferred !== undefined)
+      moves.push({ metric: 'syncBytes', bytes: after.bytesTransferred });
   }
   return moves;
 }

@@ -83,7 +83,12 @@ export class KubeApi {
   listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
     return withRetry(() =>
       namespace
-        ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
+        ? this.custom.listNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: PLURAL,
+          })
         : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
     );
   }
@@ -133,7 +138,9 @@ export class KubeApi {
 
   createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
     const namespace = pvc.metadata!.namespace!;
-    return this.createIfAbsent(() => this.core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }));
+    return this.createIfAbsent(() =>
+      this.core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }),
+    );
   }
 
   createJob(job: V1Job): Promise<void> {

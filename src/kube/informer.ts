@@ -1,10 +1,18 @@
 // Informers that keep running: client-node's ListWatch relists by itself on 410 Gone but stops on any
 // other error, so each informer is restarted here with capped exponential backoff. One informer per
 // watched namespace (or one cluster-wide) is presented as a single cache.
-import { makeInformer, type KubeConfig, type KubernetesObject, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type KubeConfig,
+  type KubernetesObject,
+  type Informer,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 
-type ListFn<T extends KubernetesObject> = (namespace: string | undefined) => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
+type ListFn<T extends KubernetesObject> = (
+  namespace: string | undefined,
+) => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>;
 
 export interface InformerSpec<T extends KubernetesObject> {
   resource: string;

@@ -25,15 +25,28 @@ describe('child names', () => {
   it('label children with the managing operator and the (bounded) owner', () => {
     const long = dm({}, undefined, 'n'.repeat(200));
     expect(childLabels(long)['datamover.io/datamover']).toHaveLength(63);
-    expect(childLabels(dm())).toEqual({ 'app.kubernetes.io/managed-by': 'datamover-operator', 'datamover.io/datamover': 'backup' });
+    expect(childLabels(dm())).toEqual({
+      'app.kubernetes.io/managed-by': 'datamover-operator',
+      'datamover.io/datamover': 'backup',
+    });
   });
 });
 
 describe('ownerKey', () => {
   it('reads the controller reference, or the owner annotation on mover pods', () => {
-    const ref = { apiVersion: 'datamover.io/v1alpha1', kind: 'DataMover', name: 'b', uid: 'u', controller: true };
+    const ref = {
+      apiVersion: 'datamover.io/v1alpha1',
+      kind: 'DataMover',
+      name: 'b',
+      uid: 'u',
+      controller: true,
+    };
     expect(ownerKey({ metadata: { namespace: 'ns', ownerReferences: [ref] } })).toBe('ns/b');
-    expect(ownerKey({ metadata: { namespace: 'ns', annotations: { 'datamover.io/datamover-name': 'p' } } })).toBe('ns/p');
-    expect(ownerKey({ metadata: { namespace: 'ns', ownerReferences: [{ ...ref, controller: false }] } })).toBeUndefined();
+    expect(
+      ownerKey({ metadata: { namespace: 'ns', annotations: { 'datamover.io/datamover-name': 'p' } } }),
+    ).toBe('ns/p');
+    expect(
+      ownerKey({ metadata: { namespace: 'ns', ownerReferences: [{ ...ref, controller: false }] } }),
+    ).toBeUndefined();
   });
 });

@@ -76,7 +76,9 @@ interface Owned {
 export function ownerKey(child: Owned): string | undefined {
   const meta = child.metadata;
   if (!meta?.namespace) return undefined;
-  const ref = meta.ownerReferences?.find((r) => r.controller && r.kind === KIND && r.apiVersion === API_VERSION);
+  const ref = meta.ownerReferences?.find(
+    (r) => r.controller && r.kind === KIND && r.apiVersion === API_VERSION,
+  );
   const name = ref?.name ?? meta.annotations?.[OWNER_ANNOTATION];
   return name ? `${meta.namespace}/${name}` : undefined;
 }

@@ -26,7 +26,10 @@ class FakeTimers implements Timers {
 
 const make = () => {
   const timers = new FakeTimers();
-  return { timers, queue: new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 }, timers, () => timers.now) };
+  return {
+    timers,
+    queue: new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 }, timers, () => timers.now),
+  };
 };
 
 describe('WorkQueue', () => {
@@ -68,7 +71,11 @@ describe('WorkQueue', () => {
   it('applies jitter around the delay', () => {
     const timers = new FakeTimers();
     timers.random = () => 1;
-    const queue = new WorkQueue({ baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 }, timers, () => timers.now);
+    const queue = new WorkQueue(
+      { baseDelayMs: 100, maxDelayMs: 1000, jitter: 0.2 },
+      timers,
+      () => timers.now,
+    );
     expect(queue.backoffFor('k')).toBe(120);
   });
 

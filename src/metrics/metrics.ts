@@ -6,7 +6,17 @@ import { WORK_PHASES } from '../api/v1alpha1/schema.js';
 import type { MetricMove } from '../controller/transitions.js';
 
 export const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
-const BYTES_BUCKETS = [1024, 1024 ** 2, 16 * 1024 ** 2, 128 * 1024 ** 2, 1024 ** 3, 8 * 1024 ** 3, 64 * 1024 ** 3, 512 * 1024 ** 3, 4 * 1024 ** 4];
+const BYTES_BUCKETS = [
+  1024,
+  1024 ** 2,
+  16 * 1024 ** 2,
+  128 * 1024 ** 2,
+  1024 ** 3,
+  8 * 1024 ** 3,
+  64 * 1024 ** 3,
+  512 * 1024 ** 3,
+  4 * 1024 ** 4,
+];
 
 export interface ClusterView {
   /** All DataMovers the operator knows of; used by the cluster-state gauges at scrape time. */
@@ -151,7 +161,8 @@ export class OperatorMetrics {
           const key = `${dm.metadata.namespace}\u0000${dm.spec.sourcePvc}`;
           const t = new Date(dm.status.completionTime).getTime() / 1000;
           const cur = newest.get(key);
-          if (!cur || t > cur.t) newest.set(key, { namespace: dm.metadata.namespace, pvc: dm.spec.sourcePvc, t });
+          if (!cur || t > cur.t)
+            newest.set(key, { namespace: dm.metadata.namespace, pvc: dm.spec.sourcePvc, t });
         }
         for (const { namespace, pvc, t } of newest.values()) this.set({ namespace, pvc }, t);
       },
@@ -166,13 +177,15 @@ export class OperatorMetrics {
     if (this.seenNamespaces.has(namespace)) return;
     this.seenNamespaces.add(namespace);
     for (const phase of WORK_PHASES) {
-      for (const status of ['started', 'success', 'failure'] as const) this.operations.inc({ phase, status, namespace }, 0);
+      for (const status of ['started', 'success', 'failure'] as const)
+        this.operations.inc({ phase, status, namespace }, 0);
     }
     for (const status of ['success', 'failure'] as const) {
       this.cleanup.inc({ status, namespace }, 0);
       this.dataSync.inc({ status, namespace }, 0);
     }
-    for (const status of ['started', 'success', 'failure'] as const) this.podCreation.inc({ status, namespace }, 0);
+    for (const status of ['started', 'success', 'failure'] as const)
+      this.podCreation.inc({ status, namespace }, 0);
   }
 
   record(namespace: string, moves: readonly MetricMove[]): void {
@@ -200,4 +213,3 @@ export class OperatorMetrics {
     }
   }
 }
-

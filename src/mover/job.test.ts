@@ -4,12 +4,22 @@ import { buildMoverJob, moverImage } from './job.js';
 import { destinationPath } from './destination.js';
 
 describe('the mover Job', () => {
-  const job = buildMoverJob(dm({ backoffLimit: 4, podLabels: { team: 'a' }, securityContext: { runAsUser: 1000, fsGroup: 2000 } }), config, T0);
+  const job = buildMoverJob(
+    dm({ backoffLimit: 4, podLabels: { team: 'a' }, securityContext: { runAsUser: 1000, fsGroup: 2000 } }),
+    config,
+    T0,
+  );
   const pod = job.spec!.template.spec!;
   const container = pod.containers[0]!;
 
   it('passes Pod Security restricted: non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp', () => {
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 2000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(container.securityContext).toMatchObject({
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: true,
@@ -20,25 +30,39 @@ describe('the mover Job', () => {
 
   it('mounts the clone read-only at /data and reads the Secret into the environment', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data', readOnly: true });
-    expect(pod.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'backup-clone', readOnly: true } });
+    expect(pod.volumes).toContainEqual({
+      name: 'data',
+      persistentVolumeClaim: { claimName: 'backup-clone', readOnly: true },
+    });
     expect(container.envFrom).toEqual([{ secretRef: { name: 'bucket' } }]);
     expect(container.env).toContainEqual({ name: 'DATAMOVER_DESTINATION_PATH', value: 'ns/data' });
   });
 
   it('retries per backoffLimit and fails at once on the configuration-error exit code', () => {
     expect(job.spec!.backoffLimit).toBe(4);
-    expect(job.spec!.podFailurePolicy!.rules[0]).toMatchObject({ action: 'FailJob', onExitCodes: { values: [3] } });
+    expect(job.spec!.podFailurePolicy!.rules[0]).toMatchObject({
+      action: 'FailJob',
+      onExitCodes: { values: [3] },
+    });
     expect(pod.restartPolicy).toBe('Never');
   });
 
   it('labels its pods for the operator and keeps user labels', () => {
-    expect(job.spec!.template.metadata!.labels).toMatchObject({ team: 'a', 'app.kubernetes.io/managed-by': 'datamover-operator', 'datamover.io/datamover': 'backup' });
-    expect(job.spec!.template.metadata!.annotations).toMatchObject({ 'datamover.io/datamover-name': 'backup' });
+    expect(job.spec!.template.metadata!.labels).toMatchObject({
+      team: 'a',
+      'app.kubernetes.io/managed-by': 'datamover-operator',
+      'datamover.io/datamover': 'backup',
+    });
+    expect(job.spec!.template.metadata!.annotations).toMatchObject({
+      'datamover.io/datamover-name': 'backup',
+    });
   });
 
   it('defaults the mover image and honours a tag or digest', () => {
     expect(moverImage(dm(), config)).toBe('ghcr.io/datamover-operator/mover:0.1.0');
-    expect(moverImage(dm({ image: { tag: '0.2.0' } }), config)).toBe('ghcr.io/datamover-operator/mover:0.2.0');
+    expect(moverImage(dm({ image: { tag: '0.2.0' } }), config)).toBe(
+      'ghcr.io/datamover-operator/mover:0.2.0',
+    );
     expect(moverImage(dm({ image: { repository: 'r/m', tag: 'sha256:ab' } }), config)).toBe('r/m@sha256:ab');
   });
 });
@@ -53,6 +77,8 @@ describe('destinationPath', () => {
   });
   it('appends the timestamp folder computed from the start time in UTC', () => {
     expect(destinationPath(dm({ addTimestampPrefix: true }), T0)).toBe('ns/data/2026-01-02-030405');
-    expect(destinationPath(dm({ destinationPath: '/', addTimestampPrefix: true }), T0)).toBe('2026-01-02-030405');
+    expect(destinationPath(dm({ destinationPath: '/', addTimestampPrefix: true }), T0)).toBe(
+      '2026-01-02-030405',
+    );
   });
 });

@@ -14,10 +14,14 @@ export const DEFAULT_BACKOFF_LIMIT = 2;
 export function moverImage(dm: DataMover, config: Pick<Config, 'defaultMoverImage'>): string {
   const image = dm.spec.image;
   if (!image?.repository) {
-    return image?.tag ? `${config.defaultMoverImage.replace(/:[^:/]+$/, '')}:${image.tag}` : config.defaultMoverImage;
+    return image?.tag
+      ? `${config.defaultMoverImage.replace(/:[^:/]+$/, '')}:${image.tag}`
+      : config.defaultMoverImage;
   }
   if (!image.tag) return image.repository;
-  return image.tag.startsWith('sha256:') ? `${image.repository}@${image.tag}` : `${image.repository}:${image.tag}`;
+  return image.tag.startsWith('sha256:')
+    ? `${image.repository}@${image.tag}`
+    : `${image.repository}:${image.tag}`;
 }
 
 function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
@@ -27,7 +31,8 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
     { name: 'RCLONE_CONFIG', value: '/tmp/rclone/rclone.conf' },
     { name: 'HOME', value: '/tmp' },
   ];
-  if (dm.spec.addTimestampPrefix) env.push({ name: 'DATAMOVER_TIMESTAMP', value: timestampFolder(startTime) });
+  if (dm.spec.addTimestampPrefix)
+    env.push({ name: 'DATAMOVER_TIMESTAMP', value: timestampFolder(startTime) });
   // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }
@@ -44,7 +49,11 @@ function podSecurityContext(dm: DataMover): V1PodSecurityContext {
   return out;
 }
 
-export function buildMoverJob(dm: DataMover, config: Pick<Config, 'defaultMoverImage'>, startTime: Date): V1Job {
+export function buildMoverJob(
+  dm: DataMover,
+  config: Pick<Config, 'defaultMoverImage'>,
+  startTime: Date,
+): V1Job {
   const spec = dm.spec;
   const labels = childLabels(dm);
   const pullPolicy = spec.image?.pullPolicy;

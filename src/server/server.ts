@@ -23,7 +23,10 @@ export async function startMetricsServer(registry: Registry, at: Listen): Promis
       const body = await registry.metrics();
       res.type(registry.contentType).send(body);
     } catch (err) {
-      res.status(500).type('text/plain').send(`metrics collection failed: ${String(err)}`);
+      res
+        .status(500)
+        .type('text/plain')
+        .send(`metrics collection failed: ${String(err)}`);
     }
   });
   return listen(app, at);

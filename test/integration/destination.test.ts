@@ -1,6 +1,17 @@
 // Two DataMovers of one source PVC that write to the same destination never sync at the same time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, condition, createNamespace, dataMover, deleteNamespace, getDataMover, getJson, sourceAndSecret, waitFor, waitForPhase } from '../support/cluster.js';
+import {
+  apply,
+  condition,
+  createNamespace,
+  dataMover,
+  deleteNamespace,
+  getDataMover,
+  getJson,
+  sourceAndSecret,
+  waitFor,
+  waitForPhase,
+} from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 
 let ns: string;
@@ -45,7 +56,11 @@ describe('two DataMovers with the same destination', () => {
     const jobA = await getJson<JobJson>(['get', 'job', 'a-first-mover', '-n', ns]);
     const jobB = await getJson<JobJson>(['get', 'job', 'b-second-mover', '-n', ns]);
     // The second mover was created only after the first had finished.
-    expect(new Date(jobB!.metadata.creationTimestamp).getTime()).toBeGreaterThanOrEqual(new Date(jobA!.status.completionTime!).getTime());
-    expect(new Date(b!.status!.completionTime!).getTime()).toBeGreaterThan(new Date(a!.status!.completionTime!).getTime());
+    expect(new Date(jobB!.metadata.creationTimestamp).getTime()).toBeGreaterThanOrEqual(
+      new Date(jobA!.status.completionTime!).getTime(),
+    );
+    expect(new Date(b!.status!.completionTime!).getTime()).toBeGreaterThan(
+      new Date(a!.status!.completionTime!).getTime(),
+    );
   });
 });

@@ -32,7 +32,11 @@ afterAll(async () => {
 });
 
 interface Obj {
-  metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }>; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }>;
+    labels?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
 }
@@ -52,38 +56,77 @@ describe('a DataMover that backs up a PVC', () => {
     expect(condition(dm, 'Reconciling')?.status).toBe('False');
     expect(condition(dm, 'Stalled')?.status).toBe('False');
     expect(condition(dm, 'Ready')?.observedGeneration).toBe(1);
-    expect(new Date(dm.status!.completionTime!).getTime()).toBeGreaterThanOrEqual(new Date(dm.status!.startTime!).getTime());
+    expect(new Date(dm.status!.completionTime!).getTime()).toBeGreaterThanOrEqual(
+      new Date(dm.status!.startTime!).getTime(),
+    );
 
     const clone = await getJson<Obj>(['get', 'pvc', 'keep-clone', '-n', ns]);
     expect(clone?.spec?.dataSource).toMatchObject({ kind: 'PersistentVolumeClaim', name: 'keep-src' });
     expect((clone?.spec?.resources as { requests: { storage: string } }).requests.storage).toBe('2Gi');
-    expect(clone?.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'DataMover', name: 'keep', controller: true })]);
+    expect(clone?.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'DataMover', name: 'keep', controller: true }),
+    ]);
     expect(clone?.metadata.labels).toMatchObject({
       'app.kubernetes.io/managed-by': 'datamover-operator',
       'datamover.io/datamover': 'keep',
     });
     const job = await getJson<Obj>(['get', 'job', 'keep-mover', '-n', ns]);
-    expect(job?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'DataMover', name: 'keep', controller: true });
+    expect(job?.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'DataMover',
+      name: 'keep',
+      controller: true,
+    });
 
-    const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=keep', '-o', 'jsonpath={.items[*].reason}']);
-    expect(events.stdout.split(' ')).toEqual(expect.arrayContaining(['CreatingClonedPVC', 'CreatingPod', 'MoverJobCreated', 'Completed']));
+    const events = await kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'involvedObject.name=keep',
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
+    expect(events.stdout.split(' ')).toEqual(
+      expect.arrayContaining(['CreatingClonedPVC', 'CreatingPod', 'MoverJobCreated', 'Completed']),
+    );
   });
 
   it('deletes the clone and the finished Job when deletePvcAfterBackup is true', async () => {
     await sourceAndSecret(ns, 'del-src');
-    await apply(ns, dataMover('del', { sourcePvc: 'del-src', secretName: 'bucket', deletePvcAfterBackup: true, addTimestampPrefix: true }));
+    await apply(
+      ns,
+      dataMover('del', {
+        sourcePvc: 'del-src',
+        secretName: 'bucket',
+        deletePvcAfterBackup: true,
+        addTimestampPrefix: true,
+      }),
+    );
     const dm = await waitForPhase(ns, 'del', 'Completed');
     expect(condition(dm, 'CleanedUp')).toMatchObject({ status: 'True', reason: 'CloneDeleted' });
     expect(dm.status?.destination).toMatch(new RegExp(`^bucket:${ns}/del-src/\\d{4}-\\d{2}-\\d{2}-\\d{6}/$`));
-    await waitFor(async () => (await getJson(['get', 'pvc', 'del-clone', '-n', ns])) === undefined, { what: 'clone deleted' });
-    await waitFor(async () => (await getJson(['get', 'job', 'del-mover', '-n', ns])) === undefined, { what: 'job deleted' });
+    await waitFor(async () => (await getJson(['get', 'pvc', 'del-clone', '-n', ns])) === undefined, {
+      what: 'clone deleted',
+    });
+    await waitFor(async () => (await getJson(['get', 'job', 'del-mover', '-n', ns])) === undefined, {
+      what: 'job deleted',
+    });
     const source = await getJson<Obj>(['get', 'pvc', 'del-src', '-n', ns]);
     expect(source?.status?.phase).toBe('Bound');
   });
 
   it('fails once the mover Job has spent its backoff limit, and says why', async () => {
     await sourceAndSecret(ns, 'fail-src');
-    await apply(ns, dataMover('fail', { sourcePvc: 'fail-src', secretName: 'bucket', backoffLimit: 1, podLabels: { simulate: 'fail' } }));
+    await apply(
+      ns,
+      dataMover('fail', {
+        sourcePvc: 'fail-src',
+        secretName: 'bucket',
+        backoffLimit: 1,
+        podLabels: { simulate: 'fail' },
+      }),
+    );
     const dm = await waitForPhase(ns, 'fail', 'Failed', 60_000);
     expect(condition(dm, 'Failed')).toMatchObject({ status: 'True', reason: 'MoverJobFailed' });
     expect(condition(dm, 'Stalled')?.status).toBe('True');
@@ -97,7 +140,15 @@ describe('a DataMover that backs up a PVC', () => {
 
   it('fails at once, without retries, when the mover reports a configuration error', async () => {
     await sourceAndSecret(ns, 'cfg-src');
-    await apply(ns, dataMover('cfg', { sourcePvc: 'cfg-src', secretName: 'bucket', backoffLimit: 5, podLabels: { simulate: 'config-error' } }));
+    await apply(
+      ns,
+      dataMover('cfg', {
+        sourcePvc: 'cfg-src',
+        secretName: 'bucket',
+        backoffLimit: 5,
+        podLabels: { simulate: 'config-error' },
+      }),
+    );
     const dm = await waitForPhase(ns, 'cfg', 'Failed', 60_000);
     expect(condition(dm, 'Failed')?.reason).toBe('MoverConfigError');
     expect(dm.status?.attempts).toBe(1);
@@ -122,7 +173,10 @@ describe('a DataMover that backs up a PVC', () => {
 
   it('moves on at once when the clone binds WaitForFirstConsumer, and the mover pod provisions it', async () => {
     await sourceAndSecret(ns, 'wffc-src');
-    await apply(ns, dataMover('wffc', { sourcePvc: 'wffc-src', secretName: 'bucket', storageClassName: 'test-wffc' }));
+    await apply(
+      ns,
+      dataMover('wffc', { sourcePvc: 'wffc-src', secretName: 'bucket', storageClassName: 'test-wffc' }),
+    );
     const dm = await waitForPhase(ns, 'wffc', 'Completed');
     const clone = await getJson<Obj>(['get', 'pvc', dm.status!.restoredPvcName!, '-n', ns]);
     expect(clone?.spec?.storageClassName).toBe('test-wffc');
@@ -132,7 +186,16 @@ describe('a DataMover that backs up a PVC', () => {
   it('runs its mover in a namespace that enforces Pod Security restricted', async () => {
     const labels = await kubectl(['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels}']);
     expect(JSON.parse(labels.stdout)).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
-    const pods = await kubectl(['get', 'pods', '-n', ns, '-l', 'datamover.io/datamover=keep', '-o', 'jsonpath={.items[*].status.phase}']);
+    const pods = await kubectl([
+      'get',
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      'datamover.io/datamover=keep',
+      '-o',
+      'jsonpath={.items[*].status.phase}',
+    ]);
     expect(pods.stdout).toBe('Succeeded');
   });
 });
@@ -160,14 +223,31 @@ describe('metrics', () => {
       'datamover_cleanup_operations_total{status="success"}': 1,
       'datamover_cleanup_operations_total{status="failure"}': 0,
     });
-    expect(text).toMatch(new RegExp(`datamover_phase_duration_seconds_count\\{phase="CreatingPod",namespace="${ns}"\\} 6`));
+    expect(text).toMatch(
+      new RegExp(`datamover_phase_duration_seconds_count\\{phase="CreatingPod",namespace="${ns}"\\} 6`),
+    );
   });
 
-  it("shows the first failure in a namespace as an increase from 0", async () => {
-    await apply(nsFail, dataMover('first', { sourcePvc: 'late-src', secretName: 'bucket', backoffLimit: 0, podLabels: { simulate: 'fail' } }));
-    await waitFor(async () => condition(await import('../support/cluster.js').then((m) => m.getDataMover(nsFail, 'first')), 'Stalled')?.status === 'True', {
-      what: 'first DataMover stalled on its missing source',
-    });
+  it('shows the first failure in a namespace as an increase from 0', async () => {
+    await apply(
+      nsFail,
+      dataMover('first', {
+        sourcePvc: 'late-src',
+        secretName: 'bucket',
+        backoffLimit: 0,
+        podLabels: { simulate: 'fail' },
+      }),
+    );
+    await waitFor(
+      async () =>
+        condition(
+          await import('../support/cluster.js').then((m) => m.getDataMover(nsFail, 'first')),
+          'Stalled',
+        )?.status === 'True',
+      {
+        what: 'first DataMover stalled on its missing source',
+      },
+    );
     const before = namespaceCounters(await operator.scrape(), nsFail);
     expect(before['datamover_pod_creation_operations_total{status="failure"}']).toBe(0);
     expect(before['datamover_data_sync_operations_total{status="failure"}']).toBe(0);

@@ -1,7 +1,14 @@
 // The exposition itself: exact names, labels and buckets of the spec, and promtool's linter.
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, createNamespace, dataMover, deleteNamespace, sourceAndSecret, waitForPhase } from '../support/cluster.js';
+import {
+  apply,
+  createNamespace,
+  dataMover,
+  deleteNamespace,
+  sourceAndSecret,
+  waitForPhase,
+} from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 
 let ns: string;
@@ -51,16 +58,43 @@ describe('/metrics', () => {
     expect(text).toContain('# TYPE datamover_cleanup_operations_total counter');
     expect(text).toContain('# TYPE datamover_pod_creation_operations_total counter');
     expect(text).toContain('# TYPE datamover_data_sync_operations_total counter');
-    const buckets = [...text.matchAll(new RegExp(`datamover_phase_duration_seconds_bucket\\{le="([^"]+)",phase="CleaningUp",namespace="${ns}"\\}`, 'g'))].map((m) => m[1]);
-    expect(buckets).toEqual(['0.1', '0.5', '1', '2.5', '5', '10', '30', '60', '120', '300', '600', '1200', '+Inf']);
-    expect(text).toMatch(new RegExp(`datamover_operations_total\\{phase="CleaningUp",status="success",namespace="${ns}"\\} 1`));
-    expect(text).toMatch(new RegExp(`datamover_cleanup_operations_total\\{status="success",namespace="${ns}"\\} 1`));
+    const buckets = [
+      ...text.matchAll(
+        new RegExp(
+          `datamover_phase_duration_seconds_bucket\\{le="([^"]+)",phase="CleaningUp",namespace="${ns}"\\}`,
+          'g',
+        ),
+      ),
+    ].map((m) => m[1]);
+    expect(buckets).toEqual([
+      '0.1',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '30',
+      '60',
+      '120',
+      '300',
+      '600',
+      '1200',
+      '+Inf',
+    ]);
+    expect(text).toMatch(
+      new RegExp(`datamover_operations_total\\{phase="CleaningUp",status="success",namespace="${ns}"\\} 1`),
+    );
+    expect(text).toMatch(
+      new RegExp(`datamover_cleanup_operations_total\\{status="success",namespace="${ns}"\\} 1`),
+    );
   });
 
   it('exports cluster state: DataMovers by phase and the last successful backup per PVC', async () => {
     const text = await operator.scrape();
     expect(text).toMatch(new RegExp(`datamover_datamovers\\{namespace="${ns}",phase="Completed"\\} 1`));
-    expect(text).toMatch(new RegExp(`datamover_last_success_timestamp_seconds\\{namespace="${ns}",pvc="src"\\} \\d+`));
+    expect(text).toMatch(
+      new RegExp(`datamover_last_success_timestamp_seconds\\{namespace="${ns}",pvc="src"\\} \\d+`),
+    );
     expect(text).toMatch(/datamover_build_info\{version="[^"]+",nodejs_version="v\d+/);
     expect(text).toContain('process_resident_memory_bytes');
     expect(text).toContain('nodejs_eventloop_lag_seconds');

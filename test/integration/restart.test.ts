@@ -1,7 +1,16 @@
 // The operator killed mid-run: the run completes under a new process, no transition is counted
 // twice, and the phase duration spans the restart because phase start times are persisted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, createNamespace, dataMover, deleteNamespace, getDataMover, sourceAndSecret, waitFor, waitForPhase } from '../support/cluster.js';
+import {
+  apply,
+  createNamespace,
+  dataMover,
+  deleteNamespace,
+  getDataMover,
+  sourceAndSecret,
+  waitFor,
+  waitForPhase,
+} from '../support/cluster.js';
 import { OperatorProcess, namespaceCounters, sample } from '../support/operator.js';
 
 let ns: string;
@@ -32,7 +41,10 @@ describe('an operator killed with SIGKILL while the mover runs', () => {
     processes.push(first);
     await first.start();
     await sourceAndSecret(ns, 'src');
-    await apply(ns, dataMover('survivor', { sourcePvc: 'src', secretName: 'bucket', podLabels: { simulate: 'slow' } }));
+    await apply(
+      ns,
+      dataMover('survivor', { sourcePvc: 'src', secretName: 'bucket', podLabels: { simulate: 'slow' } }),
+    );
     const running = await waitFor(
       async () => {
         const dm = await getDataMover(ns, 'survivor');
@@ -53,7 +65,8 @@ describe('an operator killed with SIGKILL while the mover runs', () => {
     const after = namespaceCounters(afterText, ns);
 
     const total: Record<string, number> = {};
-    for (const [k, v] of [...Object.entries(before), ...Object.entries(after)]) total[k] = (total[k] ?? 0) + v;
+    for (const [k, v] of [...Object.entries(before), ...Object.entries(after)])
+      total[k] = (total[k] ?? 0) + v;
     expect(total).toMatchObject(ONE_RUN);
     for (const [series, value] of Object.entries(total)) {
       if (!(series in ONE_RUN)) expect(value, series).toBe(0);
@@ -62,7 +75,10 @@ describe('an operator killed with SIGKILL while the mover runs', () => {
     expect(after['datamover_operations_total{phase="CreatingClonedPVC",status="started"}']).toBe(0);
 
     const creatingPodSince = new Date(running.status!.phaseStartTime!).getTime();
-    const observed = sample(afterText, 'datamover_phase_duration_seconds_sum', { phase: 'CreatingPod', namespace: ns });
+    const observed = sample(afterText, 'datamover_phase_duration_seconds_sum', {
+      phase: 'CreatingPod',
+      namespace: ns,
+    });
     expect(observed).toBeGreaterThanOrEqual((restartedAt - creatingPodSince) / 1000);
   });
 });

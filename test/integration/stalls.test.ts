@@ -23,7 +23,12 @@ beforeAll(async () => {
   ns = await createNamespace('dm-stall');
   operator = new OperatorProcess(
     [ns],
-    ['--source-pvc-grace-period=8s', '--pod-start-timeout=4s', '--clone-stall-after=1s', '--clone-provision-timeout=4s'],
+    [
+      '--source-pvc-grace-period=8s',
+      '--pod-start-timeout=4s',
+      '--clone-stall-after=1s',
+      '--clone-provision-timeout=4s',
+    ],
   );
   await operator.start();
 });
@@ -51,7 +56,8 @@ describe('a missing source PVC', () => {
     expect(condition(stalled, 'Reconciling')?.status).toBe('True');
     const failed = await waitForPhase(ns, 'nosrc', 'Failed', 30_000);
     expect(condition(failed, 'Failed')?.reason).toBe('SourcePVCNotFound');
-    const waited = new Date(failed.status!.completionTime!).getTime() - new Date(failed.status!.startTime!).getTime();
+    const waited =
+      new Date(failed.status!.completionTime!).getTime() - new Date(failed.status!.startTime!).getTime();
     expect(waited).toBeGreaterThanOrEqual(8_000);
     expect(await getJson(['get', 'pvc', 'nosrc-clone', '-n', ns])).toBeUndefined();
   });
@@ -78,7 +84,10 @@ describe('a source PVC that cannot be backed up', () => {
 describe('a clone that never provisions', () => {
   it("is Stalled with the provisioner's message, then Failed after the timeout", async () => {
     await sourceAndSecret(ns, 'broken-src');
-    await apply(ns, dataMover('broken', { sourcePvc: 'broken-src', secretName: 'bucket', storageClassName: 'test-broken' }));
+    await apply(
+      ns,
+      dataMover('broken', { sourcePvc: 'broken-src', secretName: 'bucket', storageClassName: 'test-broken' }),
+    );
     const stalled = await stalledWith('broken', 'CloneNotProvisioned');
     expect(condition(stalled, 'Stalled')?.message).toContain('no capacity left');
     const failed = await waitForPhase(ns, 'broken', 'Failed');
@@ -90,22 +99,44 @@ describe('a clone that never provisions', () => {
 describe('a mover pod that cannot start', () => {
   it('is Stalled with the scheduler reason at once, then Failed after the timeout, and its Job is removed', async () => {
     await sourceAndSecret(ns, 'unsched-src');
-    await apply(ns, dataMover('unsched', { sourcePvc: 'unsched-src', secretName: 'bucket', nodeSelector: { 'no-such-node': 'true' } }));
+    await apply(
+      ns,
+      dataMover('unsched', {
+        sourcePvc: 'unsched-src',
+        secretName: 'bucket',
+        nodeSelector: { 'no-such-node': 'true' },
+      }),
+    );
     const stalled = await stalledWith('unsched', 'MoverPodNotStarting');
     expect(condition(stalled, 'Stalled')?.message).toContain('Unschedulable');
     const failed = await waitForPhase(ns, 'unsched', 'Failed');
     expect(condition(failed, 'Failed')?.reason).toBe('MoverPodStartTimeout');
-    await waitFor(async () => (await getJson(['get', 'job', 'unsched-mover', '-n', ns])) === undefined, { what: 'job removed' });
-    await waitFor(async () => (await kubectl(['get', 'pods', '-n', ns, '-l', 'datamover.io/datamover=unsched', '-o', 'name'])).stdout.trim() === '', {
-      what: 'pods removed with the Job',
+    await waitFor(async () => (await getJson(['get', 'job', 'unsched-mover', '-n', ns])) === undefined, {
+      what: 'job removed',
     });
+    await waitFor(
+      async () =>
+        (
+          await kubectl(['get', 'pods', '-n', ns, '-l', 'datamover.io/datamover=unsched', '-o', 'name'])
+        ).stdout.trim() === '',
+      {
+        what: 'pods removed with the Job',
+      },
+    );
   });
 });
 
 describe('policy', () => {
   it('refuses a mover image outside the allowlist before cloning anything', async () => {
     await sourceAndSecret(ns, 'img-src');
-    await apply(ns, dataMover('img', { sourcePvc: 'img-src', secretName: 'bucket', image: { repository: 'evil.example/miner', tag: 'latest' } }));
+    await apply(
+      ns,
+      dataMover('img', {
+        sourcePvc: 'img-src',
+        secretName: 'bucket',
+        image: { repository: 'evil.example/miner', tag: 'latest' },
+      }),
+    );
     const dm = await waitForPhase(ns, 'img', 'Failed');
     expect(condition(dm, 'Failed')?.reason).toBe('ImageNotAllowed');
     expect(dm.status?.message).toContain('evil.example/miner:latest');
@@ -113,7 +144,10 @@ describe('policy', () => {
   });
 
   it('refuses serviceAccountName unless the operator allows it', async () => {
-    await apply(ns, dataMover('sa', { sourcePvc: 'img-src', secretName: 'bucket', serviceAccountName: 'powerful' }));
+    await apply(
+      ns,
+      dataMover('sa', { sourcePvc: 'img-src', secretName: 'bucket', serviceAccountName: 'powerful' }),
+    );
     const dm = await waitForPhase(ns, 'sa', 'Failed');
     expect(condition(dm, 'Failed')?.reason).toBe('ServiceAccountNotAllowed');
   });
@@ -122,9 +156,17 @@ describe('policy', () => {
 describe('retention', () => {
   it('deletes a finished DataMover and its children after ttlSecondsAfterFinished', async () => {
     await sourceAndSecret(ns, 'ttl-src');
-    await apply(ns, dataMover('ttl', { sourcePvc: 'ttl-src', secretName: 'bucket', ttlSecondsAfterFinished: 1 }));
-    await waitFor(async () => (await getDataMover(ns, 'ttl')) === undefined, { what: 'DataMover deleted after its TTL', timeoutMs: 30_000 });
-    await waitFor(async () => (await getJson(['get', 'pvc', 'ttl-clone', '-n', ns])) === undefined, { what: 'clone collected' });
+    await apply(
+      ns,
+      dataMover('ttl', { sourcePvc: 'ttl-src', secretName: 'bucket', ttlSecondsAfterFinished: 1 }),
+    );
+    await waitFor(async () => (await getDataMover(ns, 'ttl')) === undefined, {
+      what: 'DataMover deleted after its TTL',
+      timeoutMs: 30_000,
+    });
+    await waitFor(async () => (await getJson(['get', 'pvc', 'ttl-clone', '-n', ns])) === undefined, {
+      what: 'clone collected',
+    });
   });
 });
 

@@ -20,12 +20,36 @@ async function applyResult(obj: object) {
 describe('kubectl apply of a DataMover', () => {
   it.each([
     ['a missing sourcePvc', { secretName: 'bucket' }, /spec.sourcePvc: Required value/],
-    ['a malformed sourcePvc name', { sourcePvc: 'Not_A_Name' }, /spec.sourcePvc: Invalid value: "Not_A_Name"/],
-    ['a negative backoffLimit', { sourcePvc: 'src', backoffLimit: -1 }, /spec.backoffLimit: Invalid value: -1: spec.backoffLimit in body should be greater than or equal to 0/],
-    ['an unknown pull policy', { sourcePvc: 'src', image: { pullPolicy: 'Sometimes' } }, /spec.image.pullPolicy: Unsupported value: "Sometimes"/],
-    ['credentials in additionalEnv', { sourcePvc: 'src', additionalEnv: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'x' }] }, /additionalEnv cannot set AWS_ACCESS_KEY_ID/],
-    ['a destinationPath that climbs out', { sourcePvc: 'src', destinationPath: 'team/../other' }, /destinationPath may not contain/],
-    ['a root mover UID', { sourcePvc: 'src', securityContext: { runAsUser: 0 } }, /spec.securityContext.runAsUser: Invalid value: 0/],
+    [
+      'a malformed sourcePvc name',
+      { sourcePvc: 'Not_A_Name' },
+      /spec.sourcePvc: Invalid value: "Not_A_Name"/,
+    ],
+    [
+      'a negative backoffLimit',
+      { sourcePvc: 'src', backoffLimit: -1 },
+      /spec.backoffLimit: Invalid value: -1: spec.backoffLimit in body should be greater than or equal to 0/,
+    ],
+    [
+      'an unknown pull policy',
+      { sourcePvc: 'src', image: { pullPolicy: 'Sometimes' } },
+      /spec.image.pullPolicy: Unsupported value: "Sometimes"/,
+    ],
+    [
+      'credentials in additionalEnv',
+      { sourcePvc: 'src', additionalEnv: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'x' }] },
+      /additionalEnv cannot set AWS_ACCESS_KEY_ID/,
+    ],
+    [
+      'a destinationPath that climbs out',
+      { sourcePvc: 'src', destinationPath: 'team/../other' },
+      /destinationPath may not contain/,
+    ],
+    [
+      'a root mover UID',
+      { sourcePvc: 'src', securityContext: { runAsUser: 0 } },
+      /spec.securityContext.runAsUser: Invalid value: 0/,
+    ],
   ])('rejects %s', async (_what, spec, message) => {
     const result = await applyResult(dataMover('bad', spec));
     expect(result.code).not.toBe(0);
@@ -49,7 +73,14 @@ describe('kubectl apply of a DataMover', () => {
 
   it('documents every field for kubectl explain', async () => {
     const explain = await kubectlOk(['explain', 'datamover.spec', '--recursive=false']);
-    for (const field of ['sourcePvc', 'secretName', 'deletePvcAfterBackup', 'destinationPath', 'backoffLimit', 'ttlSecondsAfterFinished']) {
+    for (const field of [
+      'sourcePvc',
+      'secretName',
+      'deletePvcAfterBackup',
+      'destinationPath',
+      'backoffLimit',
+      'ttlSecondsAfterFinished',
+    ]) {
       expect(explain).toContain(field);
     }
     const status = await kubectlOk(['explain', 'datamover.status.phaseStartTime']);

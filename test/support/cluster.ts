@@ -66,7 +66,10 @@ export interface WaitOptions {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let last: unknown;
   for (;;) {
@@ -101,7 +104,10 @@ export function condition(dm: DataMover | undefined, type: string) {
   return dm?.status?.conditions?.find((c) => c.type === type);
 }
 
-export function pvc(name: string, opts: { storageClassName?: string; size?: string; volumeMode?: string } = {}) {
+export function pvc(
+  name: string,
+  opts: { storageClassName?: string; size?: string; volumeMode?: string } = {},
+) {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -134,10 +140,16 @@ export function dataMover(name: string, spec: Record<string, unknown>) {
 }
 
 /** A bound source PVC and the bucket Secret in `namespace`. */
-export async function sourceAndSecret(namespace: string, pvcName: string, opts: Parameters<typeof pvc>[1] = {}) {
+export async function sourceAndSecret(
+  namespace: string,
+  pvcName: string,
+  opts: Parameters<typeof pvc>[1] = {},
+) {
   await apply(namespace, pvc(pvcName, opts), bucketSecret());
   await waitFor(
-    async () => (await getJson<{ status?: { phase?: string } }>(['get', 'pvc', pvcName, '-n', namespace]))?.status?.phase === 'Bound',
+    async () =>
+      (await getJson<{ status?: { phase?: string } }>(['get', 'pvc', pvcName, '-n', namespace]))?.status
+        ?.phase === 'Bound',
     { what: `PVC ${pvcName} to bind` },
   );
 }

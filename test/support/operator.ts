@@ -12,7 +12,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? res(address.port) : rej(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? res(address.port) : rej(new Error('no port')),
+      );
     });
   });
 }
@@ -52,7 +54,8 @@ export class OperatorProcess {
     child.stderr?.on('data', collect);
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}: ${this.output}`);
+        if (child.exitCode !== null)
+          throw new Error(`operator exited with ${child.exitCode}: ${this.output}`);
         const res = await fetch(`http://127.0.0.1:${this.probePort}/readyz`);
         return res.ok;
       },
@@ -98,7 +101,8 @@ export function namespaceCounters(text: string, namespace: string): Record<strin
     if (!line.startsWith('datamover_') || !line.includes(`namespace="${namespace}"`)) continue;
     const [series, value] = [line.slice(0, line.lastIndexOf(' ')), line.slice(line.lastIndexOf(' ') + 1)];
     if (!series.includes('_total')) continue;
-    out[series.replace(`,namespace="${namespace}"`, '').replace(`namespace="${namespace}",`, '')] = Number(value);
+    out[series.replace(`,namespace="${namespace}"`, '').replace(`namespace="${namespace}",`, '')] =
+      Number(value);
   }
   return out;
 }

@@ -16,6 +16,28 @@ export const PROVISIONER = 'test.datamover.io/provisioner';
 export const BROKEN_CLASS = 'test-broken';
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
+function volumeFor(pvc: V1PersistentVolumeClaim, storageClassName: string, uid: string): V1PersistentVolume {
+  const spec = pvc.spec ?? {};
+  return {
+    metadata: { name: `pvc-${uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
+    spec: {
+      capacity: { storage: spec.resources?.requests?.storage ?? '1Gi' },
+      accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+      volumeMode: spec.volumeMode ?? 'Filesystem',
+      storageClassName,
+      persistentVolumeReclaimPolicy: 'Delete',
+      claimRef: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: pvc.metadata!.namespace!,
+        name: pvc.metadata!.name!,
+        uid,
+      },
+      csi: { driver: 'test.datamover.io', volumeHandle: uid },
+    },
+  };
+}
+
 export class TestProvisioner {
   private readonly core: CoreV1Api;
   private readonly storage: StorageV1Api;
@@ -42,30 +64,14 @@ export class TestProvisioner {
 
   async handleClaim(pvc: V1PersistentVolumeClaim): Promise<void> {
     const cls = pvc.spec?.storageClassName;
-    if (!cls || pvc.status?.phase !== 'Pending' || pvc.spec?.volumeName || pvc.metadata?.deletionTimestamp) return;
+    if (!cls || pvc.status?.phase !== 'Pending' || pvc.spec?.volumeName || pvc.metadata?.deletionTimestamp)
+      return;
     const mode = await this.bindingMode(cls);
     if (!mode) return;
     const uid = pvc.metadata!.uid!;
     if (cls === BROKEN_CLASS) return this.warnOnce(pvc);
     if (mode === 'WaitForFirstConsumer' && !pvc.metadata?.annotations?.[SELECTED_NODE]) return;
-    const pv: V1PersistentVolume = {
-      metadata: { name: `pvc-${uid}`, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER } },
-      spec: {
-        capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
-        accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
-        volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
-        storageClassName: cls,
-        persistentVolumeReclaimPolicy: 'Delete',
-        claimRef: {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          namespace: pvc.metadata!.namespace!,
-          name: pvc.metadata!.name!,
-          uid,
-        },
-        csi: { driver: 'test.datamover.io', volumeHandle: uid },
-      },
-    };
+    const pv = volumeFor(pvc, cls, uid);
     try {
       await this.core.createPersistentVolume({ body: pv });
     } catch (err) {

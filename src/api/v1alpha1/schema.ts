@@ -67,10 +67,15 @@ export const ImageSchema = Type.Object(
 export const SecurityContextSchema = Type.Object(
   {
     runAsUser: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'UID the mover runs as (default 65534). Root is not allowed.' }),
+      Type.Integer({
+        minimum: 1,
+        description: 'UID the mover runs as (default 65534). Root is not allowed.',
+      }),
     ),
     runAsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'Primary GID of the mover.' })),
-    fsGroup: Type.Optional(Type.Integer({ minimum: 0, description: 'Supplementary group for mounted volumes.' })),
+    fsGroup: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Supplementary group for mounted volumes.' }),
+    ),
   },
   {
     description:
@@ -224,7 +229,9 @@ export const DataMoverStatusSchema = Type.Object(
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
     startTime: Type.Optional(time('When the operator started the run.')),
     completionTime: Type.Optional(time('When the run reached Completed or Failed.')),
-    phaseStartTime: Type.Optional(time('When the current phase started; persisted so durations survive restarts.')),
+    phaseStartTime: Type.Optional(
+      time('When the current phase started; persisted so durations survive restarts.'),
+    ),
     attempts: Type.Optional(Type.Integer({ minimum: 0, description: 'Mover pods started so far.' })),
     bytesTransferred: Type.Optional(
       Type.Integer({ minimum: 0, format: 'int64', description: 'Bytes the mover transferred.' }),

@@ -33,6 +33,7 @@ fi
 nohup node "$root/dist/src/main.js" \
   --metrics-bind-address "127.0.0.1:$METRICS_PORT" \
   --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
+  --namespaces "$NS" \
   >"$STATE/operator.log" 2>&1 &
 echo $! >"$pidfile"
 for _ in $(seq 1 100); do

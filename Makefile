@@ -38,11 +38,11 @@ lint: deps tools ## eslint, prettier, shellcheck and yamllint
 
 .PHONY: test-unit
 test-unit: build ## Unit tests of the pure logic (no cluster)
-	$(NODE_BIN)/vitest run --project unit
+	$(NODE_BIN)/vitest run --project unit --reporter=default --reporter=json --outputFile.json=.tmp/vitest-unit.json
 
 .PHONY: test-integration
 test-integration: build cluster-up ## Operator journeys against the real control plane
-	$(NODE_BIN)/vitest run --project integration
+	$(NODE_BIN)/vitest run --project integration --reporter=default --reporter=json --outputFile.json=.tmp/vitest-integration.json
 
 .PHONY: test
 test: lint test-unit test-integration ## The whole suite: lint, unit and integration tests

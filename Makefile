@@ -47,6 +47,10 @@ test-integration: build cluster-up ## Operator journeys against the real control
 .PHONY: test
 test: lint test-unit test-integration ## The whole suite: lint, unit and integration tests
 
+.PHONY: bench-reaction
+bench-reaction: build cluster-up ## Measure how fast DataMovers react to their children (prints figures)
+	$(NODE_BIN)/node dist/test/bench/reaction.js --count $${COUNT:-20}
+
 .PHONY: testbed
 testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubectl, etcd, kwok) into the cache
 	bash hack/build-testbed.sh

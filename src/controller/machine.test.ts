@@ -323,3 +323,46 @@ describe('idempotence', () => {
     expect(second.status).toEqual(first.status);
   });
 });
+
+describe('one write per pass', () => {
+  it('starts a new DataMover and creates its clone in the same pass', () => {
+    const d = decide(dm(), observed(T0, { source: source() }), config);
+    expect(d.status.phase).toBe('CreatingClonedPVC');
+    expect(d.actions.map((a) => a.type)).toEqual(['createClone']);
+  });
+
+  it('enters CreatingPod and creates the Job in the same pass when the clone binds', () => {
+    const d = decide(
+      dm({}, inPhase('CreatingClonedPVC')),
+      observed(at(2), { clone: clone('Bound') }),
+      config,
+    );
+    expect(d.status).toMatchObject({
+      phase: 'CreatingPod',
+      jobName: 'backup-mover',
+      attempts: 1,
+      phaseStartTime: at(2).toISOString(),
+    });
+    expect(d.actions.map((a) => a.type)).toEqual(['createJob']);
+  });
+
+  it('enters CreatingPod without a Job while the destination is busy', () => {
+    const d = decide(
+      dm({}, inPhase('CreatingClonedPVC')),
+      observed(at(2), { clone: clone('Bound'), destinationBusyWith: 'other' }),
+      config,
+    );
+    expect(d.status.phase).toBe('CreatingPod');
+    expect(d.actions).toEqual([]);
+  });
+
+  it('never takes two transitions in one pass, and never fails a run before it has entered a phase', () => {
+    const image = decide(
+      dm({ image: { repository: 'docker.io/evil' } }),
+      observed(T0, { source: source() }),
+      config,
+    );
+    expect(image.status.phase).toBe('CreatingClonedPVC');
+    expect(image.actions).toEqual([]);
+  });
+});

@@ -233,7 +233,9 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
     }
     const startTime = new Date(b.status.startTime ?? o.now);
     b.status.jobName = jobName(dm);
-    b.progressing(Reason.MoverRunning, `mover Job ${jobName(dm)} created`);
+    // The first attempt starts now; stating it here saves a status write when the pod appears.
+    b.status.attempts = Math.max(b.status.attempts ?? 0, 1);
+    b.progressing(Reason.MoverRunning, `mover Job ${jobName(dm)} is running`);
     return { status: b.status, actions: [{ type: 'createJob', job: buildMoverJob(dm, config, startTime) }] };
   }
   b.status.jobName = job.metadata?.name ?? jobName(dm);
@@ -322,11 +324,9 @@ function finished(dm: DataMover, o: Observed): Decision {
   return { status, actions: [], requeueAfterMs: due - o.now.getTime() };
 }
 
-export function decide(dm: DataMover, observed: Observed, config: MachineConfig): Decision {
-  const phase = dm.status?.phase;
-  if (isTerminal(phase)) return finished(dm, observed);
+function step(dm: DataMover, observed: Observed, config: MachineConfig): Decision {
   const b = new StatusBuilder(dm, observed.now);
-  switch (phase) {
+  switch (dm.status?.phase) {
     case undefined:
       return start(dm, observed, b);
     case 'CreatingClonedPVC':
@@ -336,8 +336,23 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
     case 'CleaningUp':
       return cleaningUp(dm, observed, b);
     default:
-      return { status: b.fail(Reason.Failed, `unknown phase ${String(phase)}`).status, actions: [] };
+      return {
+        status: b.fail(Reason.Failed, `unknown phase ${String(dm.status?.phase)}`).status,
+        actions: [],
+      };
   }
+}
+
+export function decide(dm: DataMover, observed: Observed, config: MachineConfig): Decision {
+  if (isTerminal(dm.status?.phase)) return finished(dm, observed);
+  const entered = step(dm, observed, config);
+  const phase = entered.status.phase;
+  if (entered.actions.length > 0 || phase === dm.status?.phase || isTerminal(phase)) return entered;
+  // A pass that only entered a phase also takes that phase's first step (create the clone, create
+  // the Job), so one status write covers both; but never a second transition, which would hide a
+  // phase from the metrics derived from the write.
+  const next = step({ ...dm, status: entered.status }, observed, config);
+  return next.status.phase === phase && next.actions.length > 0 ? next : entered;
 }
 
 /** Replaces the optimistic outcome of a Job the apiserver refused. */

@@ -88,7 +88,7 @@ export class Reconciler {
     const observed: Observed = { now, pods: [] };
     const clone = this.caches.pvcs.get(ns, cloneName(dm));
     if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
-    if (phase === 'CreatingClonedPVC') {
+    if (phase === undefined || phase === 'CreatingClonedPVC') {
       if (!observed.clone) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
       else if (observed.clone.status?.phase !== 'Bound') {
         observed.cloneBindingMode = await this.bindingMode(observed.clone.spec?.storageClassName);
@@ -97,12 +97,14 @@ export class Reconciler {
           observed.cloneWarning = await this.api.latestWarning(ns, cloneName(dm));
       }
     }
-    if (phase === 'CreatingPod' || phase === 'CleaningUp')
+    // The Job and the destination lock are read from caches, also in the phase before CreatingPod,
+    // which may create the Job in the same pass.
+    if (phase !== undefined) {
       observed.job = this.caches.jobs.get(ns, jobName(dm));
-    if (phase === 'CreatingPod') {
       observed.pods = this.podsOf(dm);
-      if (!observed.job)
+      if (!observed.job && phase !== 'CleaningUp') {
         observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+      }
     }
     return observed;
   }

@@ -31,6 +31,19 @@ export class Controller {
     const restart = (resource: string) => metrics.informerRestarts.inc({ resource });
     const core = api.core;
     const batch = api.batch;
+    // The operator's own children only, selected by label, so memory does not grow with the cluster.
+    const child = <T extends KubernetesObject>(
+      resource: string,
+      path: (n: string | undefined) => string,
+      list: (n: string | undefined) => Promise<{ items: T[] }>,
+    ) =>
+      new ResilientInformer<T>(
+        api.kc,
+        { resource, path, list: (n) => withRetry(() => list(n)), labelSelector: CHILD_SELECTOR },
+        ns,
+        log,
+        restart,
+      );
     this.caches = {
       dataMovers: new ResilientInformer<DataMover>(
         api.kc,
@@ -44,57 +57,29 @@ export class Controller {
         log,
         restart,
       ),
-      pvcs: new ResilientInformer<V1PersistentVolumeClaim>(
-        api.kc,
-        {
-          resource: 'persistentvolumeclaims',
-          path: (n) =>
-            n ? `/api/v1/namespaces/${n}/persistentvolumeclaims` : '/api/v1/persistentvolumeclaims',
-          list: (n) =>
-            withRetry(() =>
-              n
-                ? core.listNamespacedPersistentVolumeClaim({ namespace: n, labelSelector: CHILD_SELECTOR })
-                : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-            ),
-          labelSelector: CHILD_SELECTOR,
-        },
-        ns,
-        log,
-        restart,
+      pvcs: child<V1PersistentVolumeClaim>(
+        'persistentvolumeclaims',
+        (n) => (n ? `/api/v1/namespaces/${n}/persistentvolumeclaims` : '/api/v1/persistentvolumeclaims'),
+        (n) =>
+          n
+            ? core.listNamespacedPersistentVolumeClaim({ namespace: n, labelSelector: CHILD_SELECTOR })
+            : core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
       ),
-      jobs: new ResilientInformer<V1Job>(
-        api.kc,
-        {
-          resource: 'jobs',
-          path: (n) => (n ? `/apis/batch/v1/namespaces/${n}/jobs` : '/apis/batch/v1/jobs'),
-          list: (n) =>
-            withRetry(() =>
-              n
-                ? batch.listNamespacedJob({ namespace: n, labelSelector: CHILD_SELECTOR })
-                : batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-            ),
-          labelSelector: CHILD_SELECTOR,
-        },
-        ns,
-        log,
-        restart,
+      jobs: child<V1Job>(
+        'jobs',
+        (n) => (n ? `/apis/batch/v1/namespaces/${n}/jobs` : '/apis/batch/v1/jobs'),
+        (n) =>
+          n
+            ? batch.listNamespacedJob({ namespace: n, labelSelector: CHILD_SELECTOR })
+            : batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
       ),
-      pods: new ResilientInformer<V1Pod>(
-        api.kc,
-        {
-          resource: 'pods',
-          path: (n) => (n ? `/api/v1/namespaces/${n}/pods` : '/api/v1/pods'),
-          list: (n) =>
-            withRetry(() =>
-              n
-                ? core.listNamespacedPod({ namespace: n, labelSelector: CHILD_SELECTOR })
-                : core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-            ),
-          labelSelector: CHILD_SELECTOR,
-        },
-        ns,
-        log,
-        restart,
+      pods: child<V1Pod>(
+        'pods',
+        (n) => (n ? `/api/v1/namespaces/${n}/pods` : '/api/v1/pods'),
+        (n) =>
+          n
+            ? core.listNamespacedPod({ namespace: n, labelSelector: CHILD_SELECTOR })
+            : core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
       ),
     };
     this.queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set(d) });

@@ -50,6 +50,8 @@ export interface Decision {
   actions: Action[];
   /** Re-run this DataMover after this long even if nothing it watches changes (deadlines). */
   requeueAfterMs?: number;
+  /** When the pass entered a phase and also took its first step: the status of entering alone. */
+  entered?: DataMoverStatus;
 }
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
@@ -352,7 +354,9 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
   // the Job), so one status write covers both; but never a second transition, which would hide a
   // phase from the metrics derived from the write.
   const next = step({ ...dm, status: entered.status }, observed, config);
-  return next.status.phase === phase && next.actions.length > 0 ? next : entered;
+  return next.status.phase === phase && next.actions.length > 0
+    ? { ...next, entered: entered.status }
+    : entered;
 }
 
 /** Replaces the optimistic outcome of a Job the apiserver refused. */

@@ -71,7 +71,14 @@ export class Reconciler {
     const decision = decide(dm, observed, this.config);
     let status = decision.status;
     for (const action of decision.actions) {
-      status = await this.perform(dm, action, status, now);
+      const outcome = await this.perform(dm, action, status, now);
+      if (outcome.refused && decision.entered) {
+        // The pass also entered a phase: record only that, and fail from within the phase on the
+        // next pass, so the failure is counted against the phase it happened in.
+        await this.writeStatus(dm, decision.entered, now);
+        return { requeueAfterMs: 0 };
+      }
+      status = outcome.status;
     }
     await this.writeStatus(dm, status, now);
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
@@ -123,41 +130,38 @@ export class Reconciler {
     action: Action,
     status: DataMoverStatus,
     now: Date,
-  ): Promise<DataMoverStatus> {
+  ): Promise<{ status: DataMoverStatus; refused?: boolean }> {
     const ns = dm.metadata.namespace;
-    const failedFinally = (err: unknown) => !isRetryable(err);
+    // The apiserver refused a create for good (invalid, forbidden): the run fails with its message.
+    const create = async (call: () => Promise<void>, failed: typeof cloneCreationFailed) => {
+      try {
+        await call();
+        return { status };
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        return { status: failed(dm, apiMessage(err), now), refused: true };
+      }
+    };
     switch (action.type) {
       case 'createClone':
-        try {
-          await this.api.createPvc(action.clone);
-        } catch (err) {
-          if (failedFinally(err)) return cloneCreationFailed(dm, apiMessage(err), now);
-          throw err;
-        }
-        return status;
+        return create(() => this.api.createPvc(action.clone), cloneCreationFailed);
       case 'createJob':
-        try {
-          await this.api.createJob(action.job);
-        } catch (err) {
-          if (failedFinally(err)) return jobCreationFailed(dm, apiMessage(err), now);
-          throw err;
-        }
-        return status;
+        return create(() => this.api.createJob(action.job), jobCreationFailed);
       case 'deleteJob':
         await this.api.deleteJob(ns, action.name);
-        return status;
+        return { status };
       case 'deleteClone':
         try {
           await this.api.deletePvc(ns, action.name);
         } catch (err) {
           this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
-          return cleanupFailed(status, apiMessage(err), dm.metadata.generation, now);
+          return { status: cleanupFailed(status, apiMessage(err), dm.metadata.generation, now) };
         }
-        return status;
+        return { status };
       case 'deleteDataMover':
         this.log.info('deleting finished DataMover after ttlSecondsAfterFinished', this.fields(dm));
         await this.api.deleteDataMover(dm);
-        return status;
+        return { status };
     }
   }
 

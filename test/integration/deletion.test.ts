@@ -1,38 +1,24 @@
 // Deleting a DataMover mid-run takes its Job, the Job's pods and the clone with it, through
 // ownerReferences and the garbage collector: no finalizer, nothing orphaned.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   apply,
-  createNamespace,
   dataMover,
-  deleteNamespace,
   getJson,
   kubectl,
   kubectlOk,
   sourceAndSecret,
   waitFor,
 } from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { withOperator } from '../support/operator.js';
 
-let ns: string;
-let operator: OperatorProcess;
-
-beforeAll(async () => {
-  ns = await createNamespace('dm-del');
-  operator = new OperatorProcess([ns]);
-  await operator.start();
-});
-
-afterAll(async () => {
-  await operator?.stop();
-  await deleteNamespace(ns);
-});
+const env = withOperator('dm-del');
 
 describe('deleting a DataMover while its mover runs', () => {
   it('garbage-collects the Job, its pods and the clone', async () => {
-    await sourceAndSecret(ns, 'src');
+    await sourceAndSecret(env.ns, 'src');
     await apply(
-      ns,
+      env.ns,
       dataMover('midrun', { sourcePvc: 'src', secretName: 'bucket', podLabels: { simulate: 'hang' } }),
     );
     await waitFor(
@@ -42,7 +28,7 @@ describe('deleting a DataMover while its mover runs', () => {
             'get',
             'pods',
             '-n',
-            ns,
+            env.ns,
             '-l',
             'datamover.io/datamover=midrun',
             '-o',
@@ -51,25 +37,25 @@ describe('deleting a DataMover while its mover runs', () => {
         ).stdout === 'Running',
       { what: 'mover pod running' },
     );
-    const dm = await getJson<{ metadata: { finalizers?: string[] } }>(['get', 'dm', 'midrun', '-n', ns]);
+    const dm = await getJson<{ metadata: { finalizers?: string[] } }>(['get', 'dm', 'midrun', '-n', env.ns]);
     expect(dm?.metadata.finalizers ?? []).toEqual([]);
 
-    await kubectlOk(['delete', 'dm', 'midrun', '-n', ns, '--wait=true', '--timeout=30s']);
-    await waitFor(async () => (await getJson(['get', 'job', 'midrun-mover', '-n', ns])) === undefined, {
+    await kubectlOk(['delete', 'dm', 'midrun', '-n', env.ns, '--wait=true', '--timeout=30s']);
+    await waitFor(async () => (await getJson(['get', 'job', 'midrun-mover', '-n', env.ns])) === undefined, {
       what: 'job collected',
     });
     await waitFor(
       async () =>
         (
-          await kubectl(['get', 'pods', '-n', ns, '-l', 'datamover.io/datamover=midrun', '-o', 'name'])
+          await kubectl(['get', 'pods', '-n', env.ns, '-l', 'datamover.io/datamover=midrun', '-o', 'name'])
         ).stdout.trim() === '',
       { what: 'pods collected' },
     );
-    await waitFor(async () => (await getJson(['get', 'pvc', 'midrun-clone', '-n', ns])) === undefined, {
+    await waitFor(async () => (await getJson(['get', 'pvc', 'midrun-clone', '-n', env.ns])) === undefined, {
       what: 'clone collected',
     });
     expect(
-      (await getJson<{ status: { phase: string } }>(['get', 'pvc', 'src', '-n', ns]))?.status.phase,
+      (await getJson<{ status: { phase: string } }>(['get', 'pvc', 'src', '-n', env.ns]))?.status.phase,
     ).toBe('Bound');
   });
 });

@@ -1,31 +1,15 @@
 // The exposition itself: exact names, labels and buckets of the spec, and promtool's linter.
 import { execFile } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  apply,
-  createNamespace,
-  dataMover,
-  deleteNamespace,
-  sourceAndSecret,
-  waitForPhase,
-} from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apply, dataMover, sourceAndSecret, waitForPhase } from '../support/cluster.js';
+import { withOperator } from '../support/operator.js';
 
-let ns: string;
-let operator: OperatorProcess;
+const env = withOperator('dm-metrics');
 
 beforeAll(async () => {
-  ns = await createNamespace('dm-metrics');
-  operator = new OperatorProcess([ns]);
-  await operator.start();
-  await sourceAndSecret(ns, 'src');
-  await apply(ns, dataMover('m', { sourcePvc: 'src', secretName: 'bucket', deletePvcAfterBackup: true }));
-  await waitForPhase(ns, 'm', 'Completed');
-});
-
-afterAll(async () => {
-  await operator?.stop();
-  await deleteNamespace(ns);
+  await sourceAndSecret(env.ns, 'src');
+  await apply(env.ns, dataMover('m', { sourcePvc: 'src', secretName: 'bucket', deletePvcAfterBackup: true }));
+  await waitForPhase(env.ns, 'm', 'Completed');
 });
 
 function promtool(input: string): Promise<{ code: number; output: string }> {
@@ -45,14 +29,14 @@ const datamoverFamilies = (text: string) =>
 
 describe('/metrics', () => {
   it('passes promtool check metrics on every datamover_* family', async () => {
-    const text = await operator.scrape();
+    const text = await env.operator.scrape();
     const result = await promtool(datamoverFamilies(text));
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   });
 
   it('declares the spec families with their types, labels and buckets', async () => {
-    const text = await operator.scrape();
+    const text = await env.operator.scrape();
     expect(text).toContain('# TYPE datamover_operations_total counter');
     expect(text).toContain('# TYPE datamover_phase_duration_seconds histogram');
     expect(text).toContain('# TYPE datamover_cleanup_operations_total counter');
@@ -61,7 +45,7 @@ describe('/metrics', () => {
     const buckets = [
       ...text.matchAll(
         new RegExp(
-          `datamover_phase_duration_seconds_bucket\\{le="([^"]+)",phase="CleaningUp",namespace="${ns}"\\}`,
+          `datamover_phase_duration_seconds_bucket\\{le="([^"]+)",phase="CleaningUp",namespace="${env.ns}"\\}`,
           'g',
         ),
       ),
@@ -82,18 +66,20 @@ describe('/metrics', () => {
       '+Inf',
     ]);
     expect(text).toMatch(
-      new RegExp(`datamover_operations_total\\{phase="CleaningUp",status="success",namespace="${ns}"\\} 1`),
+      new RegExp(
+        `datamover_operations_total\\{phase="CleaningUp",status="success",namespace="${env.ns}"\\} 1`,
+      ),
     );
     expect(text).toMatch(
-      new RegExp(`datamover_cleanup_operations_total\\{status="success",namespace="${ns}"\\} 1`),
+      new RegExp(`datamover_cleanup_operations_total\\{status="success",namespace="${env.ns}"\\} 1`),
     );
   });
 
   it('exports cluster state: DataMovers by phase and the last successful backup per PVC', async () => {
-    const text = await operator.scrape();
-    expect(text).toMatch(new RegExp(`datamover_datamovers\\{namespace="${ns}",phase="Completed"\\} 1`));
+    const text = await env.operator.scrape();
+    expect(text).toMatch(new RegExp(`datamover_datamovers\\{namespace="${env.ns}",phase="Completed"\\} 1`));
     expect(text).toMatch(
-      new RegExp(`datamover_last_success_timestamp_seconds\\{namespace="${ns}",pvc="src"\\} \\d+`),
+      new RegExp(`datamover_last_success_timestamp_seconds\\{namespace="${env.ns}",pvc="src"\\} \\d+`),
     );
     expect(text).toMatch(/datamover_build_info\{version="[^"]+",nodejs_version="v\d+/);
     expect(text).toContain('process_resident_memory_bytes');
@@ -101,8 +87,8 @@ describe('/metrics', () => {
   });
 
   it('serves liveness and readiness on the probe port', async () => {
-    const healthz = await fetch(`http://127.0.0.1:${operator.probePort}/healthz`);
-    const readyz = await fetch(`http://127.0.0.1:${operator.probePort}/readyz`);
+    const healthz = await fetch(`http://127.0.0.1:${env.operator.probePort}/healthz`);
+    const readyz = await fetch(`http://127.0.0.1:${env.operator.probePort}/readyz`);
     expect(healthz.status).toBe(200);
     expect(readyz.status).toBe(200);
   });

@@ -3,7 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { waitFor } from './cluster.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createNamespace, deleteNamespace, waitFor } from './cluster.js';
 
 const MAIN = resolve('dist/src/main.js');
 
@@ -105,4 +106,22 @@ export function namespaceCounters(text: string, namespace: string): Record<strin
       Number(value);
   }
   return out;
+}
+
+/**
+ * One namespace (enforcing Pod Security restricted) and an operator watching only it, for the
+ * tests of one file; both are removed after the file.
+ */
+export function withOperator(prefix: string, extraArgs: string[] = []) {
+  const env = { ns: '', operator: undefined as unknown as OperatorProcess };
+  beforeAll(async () => {
+    env.ns = await createNamespace(prefix);
+    env.operator = new OperatorProcess([env.ns], extraArgs);
+    await env.operator.start();
+  });
+  afterAll(async () => {
+    await env.operator?.stop();
+    if (env.ns) await deleteNamespace(env.ns);
+  });
+  return env;
 }

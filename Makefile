@@ -44,8 +44,12 @@ test-unit: build ## Unit tests of the pure logic (no cluster)
 test-integration: build cluster-up ## Operator journeys against the real control plane
 	$(NODE_BIN)/vitest run --project integration --reporter=default --reporter=json --outputFile.json=.tmp/vitest-integration.json
 
+.PHONY: verify
+verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side dry run of config/
+	bash hack/verify.sh
+
 .PHONY: test
-test: lint test-unit test-integration ## The whole suite: lint, unit and integration tests
+test: lint test-unit verify test-integration ## The whole suite: lint, unit, packaging checks and integration tests
 
 .PHONY: bench-reaction
 bench-reaction: build cluster-up ## Measure how fast DataMovers react to their children (prints figures)

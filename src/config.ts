@@ -22,6 +22,12 @@ export interface Config {
   readonly logLevel: string;
   readonly kubeconfig: string | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly leaderElect: boolean;
+  readonly leaderElectionNamespace: string;
+  readonly leaderElectionId: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
 }
 
 export const DEFAULT_MOVER_IMAGE = 'ghcr.io/datamover-operator/mover:0.1.0';
@@ -72,6 +78,12 @@ export const USAGE = `Usage: datamover-operator [flags]
   --allowed-mover-images LIST         image repositories a DataMover may use (default: the default image's)
   --allow-mover-service-account       let DataMovers set serviceAccountName (default false)
   --shutdown-timeout DUR              how long SIGTERM waits for in-flight reconciles (default 20s)
+  --leader-elect                      elect one active replica with a Lease (default false)
+  --leader-election-namespace NS      namespace of the Lease (default $POD_NAMESPACE or datamover-operator-system)
+  --leader-election-id NAME           name of the Lease (default datamover-operator-leader)
+  --lease-duration DUR                how long a silent leader keeps the Lease (default 15s)
+  --renew-deadline DUR                how long a leader tries to renew before it stops leading (default 10s)
+  --retry-period DUR                  how often candidates try (default 2s)
   --log-level LEVEL                   error, warn, info or debug (default info)
   --kubeconfig PATH                   kubeconfig (default: $KUBECONFIG, then in-cluster)`;
 
@@ -101,6 +113,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'allow-mover-service-account': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '20s' },
       'log-level': { type: 'string', default: env.LOG_LEVEL ?? 'info' },
+      'leader-elect': { type: 'boolean', default: false },
+      'leader-election-namespace': {
+        type: 'string',
+        default: env.POD_NAMESPACE ?? 'datamover-operator-system',
+      },
+      'leader-election-id': { type: 'string', default: 'datamover-operator-leader' },
+      'lease-duration': { type: 'string', default: '15s' },
+      'renew-deadline': { type: 'string', default: '10s' },
+      'retry-period': { type: 'string', default: '2s' },
       kubeconfig: { type: 'string' },
     },
   });
@@ -108,6 +129,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!LOG_LEVELS.includes(logLevel))
     throw new Error(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS}`);
   const defaultMoverImage = values['default-mover-image'];
+  const leaseDurationMs = parseDuration('lease-duration', values['lease-duration']);
+  const renewDeadlineMs = parseDuration('renew-deadline', values['renew-deadline']);
+  const retryPeriodMs = parseDuration('retry-period', values['retry-period']);
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+    throw new Error('--retry-period < --renew-deadline < --lease-duration must hold');
+  }
   const allowed = values['allowed-mover-images'];
   return Object.freeze({
     metricsBindAddress: parseBindAddress('metrics-bind-address', values['metrics-bind-address']),
@@ -129,5 +156,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     shutdownTimeoutMs: parseDuration('shutdown-timeout', values['shutdown-timeout']),
     logLevel,
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    leaderElect: values['leader-elect'],
+    leaderElectionNamespace: values['leader-election-namespace'],
+    leaderElectionId: values['leader-election-id'],
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
   });
 }

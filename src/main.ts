@@ -1,15 +1,48 @@
 // Wiring only: config → logger → kube client → controller → servers; SIGTERM drains.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Controller } from './controller/controller.js';
-import { USAGE, loadConfig } from './config.js';
+import { USAGE, loadConfig, type Config } from './config.js';
 import { KubeApi, loadKubeConfig } from './kube/client.js';
+import { LeaderElector } from './kube/leader.js';
 import { createLogger } from './logger.js';
 import { OperatorMetrics } from './metrics/metrics.js';
 import { closeServer, startMetricsServer, startProbeServer } from './server/server.js';
+import type { Logger } from 'winston';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
+
+function elector(api: KubeApi, config: Config, controller: Controller, log: Logger): LeaderElector {
+  const identity = `${hostname()}_${randomUUID().slice(0, 8)}`;
+  const timings = {
+    leaseDurationMs: config.leaseDurationMs,
+    renewDeadlineMs: config.renewDeadlineMs,
+    retryPeriodMs: config.retryPeriodMs,
+  };
+  log.info('waiting for the leader lease', {
+    identity,
+    lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}`,
+  });
+  return new LeaderElector(
+    api.kc,
+    config.leaderElectionNamespace,
+    config.leaderElectionId,
+    identity,
+    timings,
+    {
+      onStartedLeading: () => controller.startWorkers(),
+      onStoppedLeading: () => {
+        // As client-go does: a process that lost the lease exits and restarts with clean state.
+        log.error('lost the leader lease; exiting');
+        process.exit(1);
+      },
+    },
+    log,
+  );
+}
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -19,13 +52,14 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
   const api = new KubeApi(loadKubeConfig(config.kubeconfig));
-  const cluster: { controller?: Controller } = {};
+  const cluster: { controller?: Controller; elector?: LeaderElector } = {};
   const metrics = new OperatorMetrics(VERSION, {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
-    isLeader: () => true,
+    isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
   const controller = new Controller(api, config, metrics, log);
   cluster.controller = controller;
+  // Readiness is the caches, never the lease: a rolling update of two replicas must not deadlock.
   const probes = await startProbeServer(() => controller.hasSynced, config.healthProbeBindAddress);
   const metricsServer = await startMetricsServer(metrics.registry, config.metricsBindAddress);
   log.info('starting', {
@@ -34,7 +68,12 @@ async function main(): Promise<void> {
     probes: config.healthProbeBindAddress,
   });
   await controller.startInformers();
-  controller.startWorkers();
+  if (config.leaderElect) {
+    cluster.elector = elector(api, config, controller, log);
+    cluster.elector.start();
+  } else {
+    controller.startWorkers();
+  }
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -43,6 +82,7 @@ async function main(): Promise<void> {
     log.info('shutting down', { signal });
     const drained = await controller.stop(config.shutdownTimeoutMs);
     if (!drained) log.warn('in-flight reconciles did not finish before the shutdown timeout');
+    await cluster.elector?.stop();
     await Promise.all([closeServer(probes), closeServer(metricsServer)]);
     log.info('stopped');
     process.exit(0);

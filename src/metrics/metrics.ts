@@ -114,6 +114,14 @@ export class OperatorMetrics {
 
   private clusterGauges(view: ClusterView): void {
     new Gauge({
+      name: 'datamover_leader',
+      help: 'Whether this process holds the leader lease and reconciles (1) or stands by (0).',
+      registers: [this.registry],
+      collect() {
+        this.set(view.isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: 'datamover_datamovers',
       help: 'DataMovers by namespace and phase (leader only).',
       labelNames: ['namespace', 'phase'] as const,

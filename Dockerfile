@@ -1,0 +1,21 @@
+# The operator image: built on a supported Node LTS, production dependencies only, non-root,
+# read-only root filesystem friendly (it writes nothing to disk).
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json ./
+COPY src ./src
+COPY test/support ./test/support
+COPY vitest.config.ts ./
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist/src ./dist/src
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "dist/src/main.js"]

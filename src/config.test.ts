@@ -8,7 +8,7 @@ describe('loadConfig', () => {
       metricsBindAddress: { host: '0.0.0.0', port: 8080 },
       healthProbeBindAddress: { host: '0.0.0.0', port: 8081 },
       namespaces: [],
-      maxConcurrentReconciles: 4,
+      maxConcurrentReconciles: 8,
       sourcePvcGracePeriodMs: 300_000,
       podStartTimeoutMs: 300_000,
       defaultMoverImage: DEFAULT_MOVER_IMAGE,

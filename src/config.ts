@@ -69,7 +69,7 @@ export const USAGE = `Usage: datamover-operator [flags]
   --metrics-bind-address ADDR         /metrics listener (default :8080)
   --health-probe-bind-address ADDR    /healthz and /readyz listener (default :8081)
   --namespaces LIST                   comma-separated namespaces to watch (default: all)
-  --max-concurrent-reconciles N       DataMovers reconciled at once (default 4)
+  --max-concurrent-reconciles N       DataMovers reconciled at once (default 8)
   --source-pvc-grace-period DUR       tolerate a missing/unbound source PVC this long (default 5m)
   --clone-provision-timeout DUR       fail when the clone is not provisioned by then (default 10m)
   --clone-stall-after DUR             report a pending clone as Stalled after (default 1m)
@@ -103,7 +103,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'metrics-bind-address': { type: 'string', default: ':8080' },
       'health-probe-bind-address': { type: 'string', default: ':8081' },
       namespaces: { type: 'string', default: env.WATCH_NAMESPACES ?? '' },
-      'max-concurrent-reconciles': { type: 'string', default: '4' },
+      'max-concurrent-reconciles': { type: 'string', default: '8' },
       'source-pvc-grace-period': { type: 'string', default: '5m' },
       'clone-provision-timeout': { type: 'string', default: '10m' },
       'clone-stall-after': { type: 'string', default: '1m' },

@@ -192,16 +192,15 @@ export class Reconciler {
         detail: status.message,
       });
     }
+    // Events are best effort and must not hold up the worker: they are sent without waiting.
     for (const event of transitionEvents(before, status)) {
-      try {
-        await this.api.recordEvent(dm, event, now);
-      } catch (err) {
+      this.api.recordEvent(dm, event, now).catch((err: unknown) => {
         this.log.warn('event not recorded', {
           ...this.fields(dm, status),
           reason: event.reason,
           error: apiMessage(err),
         });
-      }
+      });
     }
   }
 }

@@ -25,7 +25,7 @@ const count = Number(values.count);
 const kc = new KubeConfig();
 kc.loadFromDefault();
 const ns = await createNamespace('dm-bench');
-const operator = new OperatorProcess([ns], ['--log-level=info', '--max-concurrent-reconciles=4']);
+const operator = new OperatorProcess([ns], ['--log-level=info']);
 await operator.start();
 
 const cloneBound = new Map<string, number>();

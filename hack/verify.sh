@@ -5,6 +5,8 @@
 # Needs the test bed (make cluster-up) and KUBECONFIG pointing at it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=hack/testbed-versions.sh
+source "$here/testbed-versions.sh"
 root="$(cd "$here/.." && pwd)"
 cd "$root"
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
@@ -40,4 +42,25 @@ for overlay in config/default config/prometheus; do
   kubectl kustomize "$overlay" | kubectl apply --server-side --force-conflicts --dry-run=server -f - >/dev/null
   echo "$overlay: $(kubectl kustomize "$overlay" | grep -c '^kind:') objects accepted"
 done
+echo "--- helm $HELM_VERSION: lint, render, equivalence with config/"
+bash "$here/build-tools.sh" >/dev/null
+helm="$TOOLS_BIN/helm"
+chart=charts/datamover-operator
+cmp config/prometheus/grafana-dashboard.json "$chart/files/grafana-dashboard.json"
+"$helm" lint --strict "$chart"
+"$helm" lint --strict "$chart" --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true
+render() {
+  "$helm" template datamover-operator "$chart" --namespace datamover-operator-system --include-crds \
+    --kube-version "${K8S_VERSION#v}" "$@"
+}
+render >.tmp/chart-default.yaml
+kubectl kustomize config/default >.tmp/config-default.yaml
+node hack/chart-equivalence.mjs .tmp/chart-default.yaml .tmp/config-default.yaml
+render --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-all.yaml
+{ kubectl kustomize config/default; echo ---; kubectl kustomize config/prometheus; } >.tmp/config-all.yaml
+node hack/chart-equivalence.mjs .tmp/chart-all.yaml .tmp/config-all.yaml
+kubectl apply --server-side --force-conflicts --dry-run=server -f .tmp/chart-all.yaml >/dev/null
+echo "helm template (all features): accepted by the apiserver"
+node hack/extract-rules.mjs .tmp/chart-all.yaml .tmp/chart-rules.yaml
+promtool check rules .tmp/chart-rules.yaml
 echo "verify: OK"

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { dataMoverCrd } from './crd.js';
-import { CRD_PATH, renderCrd } from './generate.js';
+import { CHART_CRD_PATH, CRD_PATH, renderCrd } from './generate.js';
 
 describe('config/crd', () => {
   it('is what the schema generates (run `make generate` after changing the schema)', () => {
     expect(readFileSync(CRD_PATH, 'utf8')).toBe(renderCrd());
+    expect(readFileSync(CHART_CRD_PATH, 'utf8')).toBe(renderCrd());
   });
 
   it('documents every property', () => {

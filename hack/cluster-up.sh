@@ -17,11 +17,20 @@ export PATH="$TESTBED_BIN:$PATH"
 export KUBECONFIG="$KUBECONFIG_PATH"
 mkdir -p "$STATE"
 
-if kubectl get --raw /readyz >/dev/null 2>&1; then
+# A running cluster is reused only if it was made from the same test-bed definition.
+definition="$(cat "$here/testbed-versions.sh" "$here/testbed/stages.yaml" "$here/testbed/audit-policy.yaml" | sha256sum | cut -c1-16)"
+if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/dev/null)" = "$definition" ]; then
   echo "test bed '$CLUSTER' is running"
 else
   bash "$here/build-testbed.sh"
   start=$(date +%s)
+  # Processes bound to an earlier cluster go with it.
+  for pidfile in "$STATE/provisioner.pid" "$STATE/operator.pid"; do
+    if [ -f "$pidfile" ]; then
+      kill "$(cat "$pidfile")" 2>/dev/null || true
+      rm -f "$pidfile"
+    fi
+  done
   kwokctl --name "$CLUSTER" delete cluster >/dev/null 2>&1 || true
   rm -f "$KUBECONFIG_PATH"
   kwokctl --name "$CLUSTER" create cluster \
@@ -37,6 +46,7 @@ else
     --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
     --disable-qps-limits \
     --wait 120s
+  echo "$definition" >"$STATE/definition"
   echo "test bed '$CLUSTER' started in $(( $(date +%s) - start ))s"
 fi
 

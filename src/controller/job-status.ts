@@ -1,11 +1,12 @@
 // Reading a mover Job and its pods: did it succeed, fail, or is its pod unable to start?
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import { EXIT_CONFIG_ERROR, MOVER_CONTAINER } from '../mover/job.js';
+import { parseMoverResult, type MoverResult } from '../mover/result.js';
 
 export type JobOutcome =
   | { kind: 'running' }
-  | { kind: 'succeeded' }
+  | { kind: 'succeeded'; result?: MoverResult }
   | { kind: 'failed'; reason: string; message: string; moverRan: boolean };
 
 /** Waiting reasons that mean the mover container will not start without someone fixing something. */
@@ -32,12 +33,19 @@ function lastTermination(pods: readonly V1Pod[]) {
 
 export function jobOutcome(job: V1Job, pods: readonly V1Pod[]): JobOutcome {
   const conditions = job.status?.conditions ?? [];
-  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return { kind: 'succeeded' };
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) {
+    const result = parseMoverResult(lastTermination(pods)?.message);
+    return result ? { kind: 'succeeded', result } : { kind: 'succeeded' };
+  }
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-  if (!failed) return { kind: 'running' };
+  return failed ? failure(job, failed, pods) : { kind: 'running' };
+}
+
+function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): JobOutcome {
   const last = lastTermination(pods);
   const configError = last?.exitCode === EXIT_CONFIG_ERROR || failed.reason === 'PodFailurePolicy';
-  const detail = (last?.message ?? '').trim().slice(0, MAX_MESSAGE);
+  const report = parseMoverResult(last?.message);
+  const detail = (report ? (report.error ?? '') : (last?.message ?? '')).trim().slice(0, MAX_MESSAGE);
   const base =
     `mover Job ${job.metadata?.name} failed (${failed.reason ?? 'Failed'}): ${failed.message ?? ''}`.trim();
   const exit = last?.exitCode !== undefined ? `; last exit code ${last.exitCode}` : '';

@@ -366,3 +366,29 @@ describe('one write per pass', () => {
     expect(image.actions).toEqual([]);
   });
 });
+
+describe("the mover's report", () => {
+  it('fills bytes and files transferred on success', () => {
+    const d = decide(
+      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
+      observed(at(5), {
+        job: job({ type: 'Complete' }),
+        pods: [terminatedPod(0, '{"bytes":2048,"files":2}')],
+      }),
+      config,
+    );
+    expect(d.status).toMatchObject({ phase: 'Completed', bytesTransferred: 2048, filesTransferred: 2 });
+  });
+
+  it("puts the mover's one-line error in the failure message", () => {
+    const d = decide(
+      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
+      observed(at(5), {
+        job: job({ type: 'Failed', reason: 'BackoffLimitExceeded' }),
+        pods: [terminatedPod(1, '{"error":"bucket backups does not exist"}')],
+      }),
+      config,
+    );
+    expect(d.status.message).toContain('bucket backups does not exist');
+  });
+});

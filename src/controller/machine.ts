@@ -8,6 +8,7 @@ import { repositoryOf } from '../config.js';
 import { cloneName, jobName } from '../kube/names.js';
 import { describeDestination } from '../mover/destination.js';
 import { buildMoverJob, moverImage } from '../mover/job.js';
+import type { MoverResult } from '../mover/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
 import { jobOutcome, podStartProblem } from './job-status.js';
@@ -244,20 +245,24 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   const js = job.status;
   b.status.attempts = (js?.failed ?? 0) + (js?.succeeded ?? 0) + (js?.active ?? 0);
   const outcome = jobOutcome(job, o.pods);
-  if (outcome.kind === 'succeeded') {
-    if (dm.spec.deletePvcAfterBackup) {
-      b.enter('CleaningUp');
-      b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);
-      return { status: b.status, actions: [] };
-    }
-    return {
-      status: b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}`).status,
-      actions: [],
-    };
-  }
+  if (outcome.kind === 'succeeded') return moverSucceeded(dm, b, outcome.result);
   if (outcome.kind === 'failed')
     return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
   return moverPodProgress(o, b, config);
+}
+
+function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | undefined): Decision {
+  if (result?.bytes !== undefined) b.status.bytesTransferred = result.bytes;
+  if (result?.files !== undefined) b.status.filesTransferred = result.files;
+  if (dm.spec.deletePvcAfterBackup) {
+    b.enter('CleaningUp');
+    b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);
+    return { status: b.status, actions: [] };
+  }
+  return {
+    status: b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}`).status,
+    actions: [],
+  };
 }
 
 /** While the Job runs: healthy, or Stalled on a pod that cannot start, and Failed past the timeout. */

@@ -52,6 +52,9 @@ describe('a DataMover that backs up a PVC', () => {
     expect(dm.status?.restoredPvcName).toBe('keep-clone');
     expect(dm.status?.jobName).toBe('keep-mover');
     expect(dm.status?.destination).toBe(`bucket:${ns}/keep-src/`);
+    // What the (simulated) mover reported in its termination message.
+    expect(dm.status?.bytesTransferred).toBe(1048576);
+    expect(dm.status?.filesTransferred).toBe(3);
     expect(condition(dm, 'Ready')?.status).toBe('True');
     expect(condition(dm, 'Reconciling')?.status).toBe('False');
     expect(condition(dm, 'Stalled')?.status).toBe('False');

@@ -82,6 +82,7 @@ describe('/metrics', () => {
       new RegExp(`datamover_last_success_timestamp_seconds\\{namespace="${env.ns}",pvc="src"\\} \\d+`),
     );
     expect(text).toMatch(/datamover_build_info\{version="[^"]+",nodejs_version="v\d+/);
+    expect(text).toMatch(new RegExp(`datamover_sync_bytes_sum\\{namespace="${env.ns}"\\} 1048576`));
     expect(text).toContain('process_resident_memory_bytes');
     expect(text).toContain('nodejs_eventloop_lag_seconds');
   });

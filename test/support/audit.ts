@@ -1,0 +1,63 @@
+// Reads the test bed's apiserver audit log: which requests one user made, as verb and resource.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+export const AUDIT_LOG = join(
+  process.env.KWOK_WORKDIR ?? join(homedir(), '.kwok'),
+  'clusters',
+  process.env.DATAMOVER_CLUSTER ?? 'datamover',
+  'logs',
+  'audit.log',
+);
+
+interface AuditEvent {
+  verb: string;
+  stage: string;
+  requestReceivedTimestamp: string;
+  user: { username: string };
+  objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+  responseStatus?: { code?: number };
+}
+
+export interface Request {
+  /** `group/resource[/subresource]:verb`, the group empty for the core API. */
+  permission: string;
+  code: number;
+}
+
+export function requestsBy(username: string, since: Date): Request[] {
+  const out: Request[] = [];
+  for (const line of readFileSync(AUDIT_LOG, 'utf8').split('\n')) {
+    if (!line.includes(username)) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.user.username !== username || e.stage !== 'ResponseComplete') continue;
+    if (new Date(e.requestReceivedTimestamp) < since || !e.objectRef?.resource) continue;
+    const ref = e.objectRef;
+    const resource = ref.subresource ? `${ref.resource}/${ref.subresource}` : ref.resource;
+    out.push({
+      permission: `${ref.apiGroup ?? ''}/${resource}:${e.verb}`,
+      code: e.responseStatus?.code ?? 0,
+    });
+  }
+  return out;
+}
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+}
+
+/** Every `group/resource:verb` the rules grant. */
+export function granted(rules: Rule[]): Set<string> {
+  const out = new Set<string>();
+  for (const rule of rules) {
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) {
+        for (const verb of rule.verbs) out.add(`${group}/${resource}:${verb}`);
+      }
+    }
+  }
+  return out;
+}

@@ -184,7 +184,10 @@ export class OperatorMetrics {
   observeNamespace(namespace: string): void {
     if (this.seenNamespaces.has(namespace)) return;
     this.seenNamespaces.add(namespace);
+    this.syncBytes.zero({ namespace });
     for (const phase of WORK_PHASES) {
+      // Histograms too: a series born with its first observation shows no rate for it.
+      this.phaseDuration.zero({ phase, namespace });
       for (const status of ['started', 'success', 'failure'] as const)
         this.operations.inc({ phase, status, namespace }, 0);
     }

@@ -38,7 +38,7 @@ kubectl wait --for=condition=Established --timeout=60s crd/servicemonitors.monit
 echo "--- server-side dry run of config/default and config/prometheus"
 kubectl apply --server-side --force-conflicts -f config/crd/bases/ >/dev/null
 kubectl create namespace datamover-operator-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
-for overlay in config/default config/prometheus; do
+for overlay in config/default config/prometheus config/secure-metrics; do
   kubectl kustomize "$overlay" | kubectl apply --server-side --force-conflicts --dry-run=server -f - >/dev/null
   echo "$overlay: $(kubectl kustomize "$overlay" | grep -c '^kind:') objects accepted"
 done
@@ -49,6 +49,7 @@ chart=charts/datamover-operator
 cmp config/prometheus/grafana-dashboard.json "$chart/files/grafana-dashboard.json"
 "$helm" lint --strict "$chart"
 "$helm" lint --strict "$chart" --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true
+"$helm" lint --strict "$chart" --set metrics.secure=true,metrics.certSecret=metrics-tls,serviceMonitor.enabled=true
 render() {
   "$helm" template datamover-operator "$chart" --namespace datamover-operator-system --include-crds \
     --kube-version "${K8S_VERSION#v}" "$@"
@@ -59,6 +60,9 @@ node hack/chart-equivalence.mjs .tmp/chart-default.yaml .tmp/config-default.yaml
 render --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-all.yaml
 { kubectl kustomize config/default; echo ---; kubectl kustomize config/prometheus; } >.tmp/config-all.yaml
 node hack/chart-equivalence.mjs .tmp/chart-all.yaml .tmp/config-all.yaml
+render --set metrics.secure=true,serviceMonitor.enabled=true >.tmp/chart-secure.yaml
+{ kubectl kustomize config/secure-metrics; echo ---; cat config/prometheus/service_monitor_https.yaml; } >.tmp/config-secure.yaml
+node hack/chart-equivalence.mjs .tmp/chart-secure.yaml .tmp/config-secure.yaml
 kubectl apply --server-side --force-conflicts --dry-run=server -f .tmp/chart-all.yaml >/dev/null
 echo "helm template (all features): accepted by the apiserver"
 node hack/extract-rules.mjs .tmp/chart-all.yaml .tmp/chart-rules.yaml

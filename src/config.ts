@@ -22,6 +22,8 @@ export interface Config {
   readonly logLevel: string;
   readonly kubeconfig: string | undefined;
   readonly shutdownTimeoutMs: number;
+  readonly metricsSecure: boolean;
+  readonly metricsCertDir: string | undefined;
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
@@ -78,6 +80,8 @@ export const USAGE = `Usage: datamover-operator [flags]
   --allowed-mover-images LIST         image repositories a DataMover may use (default: the default image's)
   --allow-mover-service-account       let DataMovers set serviceAccountName (default false)
   --shutdown-timeout DUR              how long SIGTERM waits for in-flight reconciles (default 20s)
+  --metrics-secure                    serve /metrics over HTTPS to clients whose bearer token may get it
+  --metrics-cert-dir DIR              tls.crt and tls.key for --metrics-secure (default: self-signed)
   --leader-elect                      elect one active replica with a Lease (default false)
   --leader-election-namespace NS      namespace of the Lease (default $POD_NAMESPACE or datamover-operator-system)
   --leader-election-id NAME           name of the Lease (default datamover-operator-leader)
@@ -113,6 +117,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'allow-mover-service-account': { type: 'boolean', default: false },
       'shutdown-timeout': { type: 'string', default: '20s' },
       'log-level': { type: 'string', default: env.LOG_LEVEL ?? 'info' },
+      'metrics-secure': { type: 'boolean', default: false },
+      'metrics-cert-dir': { type: 'string' },
       'leader-elect': { type: 'boolean', default: false },
       'leader-election-namespace': {
         type: 'string',
@@ -156,6 +162,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     shutdownTimeoutMs: parseDuration('shutdown-timeout', values['shutdown-timeout']),
     logLevel,
     kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
+    metricsSecure: values['metrics-secure'],
+    metricsCertDir: values['metrics-cert-dir'],
     leaderElect: values['leader-elect'],
     leaderElectionNamespace: values['leader-election-namespace'],
     leaderElectionId: values['leader-election-id'],

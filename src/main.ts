@@ -8,7 +8,9 @@ import { KubeApi, loadKubeConfig } from './kube/client.js';
 import { LeaderElector } from './kube/leader.js';
 import { createLogger } from './logger.js';
 import { OperatorMetrics } from './metrics/metrics.js';
-import { closeServer, startMetricsServer, startProbeServer } from './server/server.js';
+import { KubernetesReviewer } from './server/auth.js';
+import { closeServer, startMetricsServer, startProbeServer, type SecureMetrics } from './server/server.js';
+import { servingCert } from './server/tls.js';
 import type { Logger } from 'winston';
 
 const VERSION = (
@@ -44,6 +46,12 @@ function elector(api: KubeApi, config: Config, controller: Controller, log: Logg
   );
 }
 
+async function secureMetrics(api: KubeApi, config: Config, log: Logger): Promise<SecureMetrics> {
+  const { cert, key, selfSigned } = await servingCert(config.metricsCertDir);
+  log.info('serving metrics over HTTPS with TokenReview and SubjectAccessReview', { selfSigned });
+  return { cert, key, reviewer: new KubernetesReviewer(api.kc) };
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(USAGE);
@@ -61,7 +69,11 @@ async function main(): Promise<void> {
   cluster.controller = controller;
   // Readiness is the caches, never the lease: a rolling update of two replicas must not deadlock.
   const probes = await startProbeServer(() => controller.hasSynced, config.healthProbeBindAddress);
-  const metricsServer = await startMetricsServer(metrics.registry, config.metricsBindAddress);
+  const metricsServer = await startMetricsServer(
+    metrics.registry,
+    config.metricsBindAddress,
+    config.metricsSecure ? await secureMetrics(api, config, log) : undefined,
+  );
   log.info('starting', {
     version: VERSION,
     metrics: config.metricsBindAddress,

@@ -2,7 +2,9 @@
 // Readiness means the caches are synced; it never depends on holding the leader lease.
 import express from 'express';
 import type { Server } from 'node:http';
+import { createServer } from 'node:https';
 import type { Registry } from 'prom-client';
+import { requireAuthorized, type Reviewer } from './auth.js';
 
 export interface Listen {
   host: string;
@@ -15,9 +17,21 @@ function listen(app: express.Express, at: Listen): Promise<Server> {
   });
 }
 
-export async function startMetricsServer(registry: Registry, at: Listen): Promise<Server> {
+/** With `secure`, metrics are served over HTTPS to authenticated, authorized clients only. */
+export interface SecureMetrics {
+  cert: string;
+  key: string;
+  reviewer: Reviewer;
+}
+
+export async function startMetricsServer(
+  registry: Registry,
+  at: Listen,
+  secure?: SecureMetrics,
+): Promise<Server> {
   const app = express();
   app.disable('x-powered-by');
+  if (secure) app.use(requireAuthorized(secure.reviewer));
   app.get('/metrics', async (_req, res) => {
     try {
       const body = await registry.metrics();
@@ -29,7 +43,12 @@ export async function startMetricsServer(registry: Registry, at: Listen): Promis
         .send(`metrics collection failed: ${String(err)}`);
     }
   });
-  return listen(app, at);
+  if (!secure) return listen(app, at);
+  const server = createServer({ cert: secure.cert, key: secure.key }, app);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => resolve(server as unknown as Server));
+  });
 }
 
 export async function startProbeServer(ready: () => boolean, at: Listen): Promise<Server> {

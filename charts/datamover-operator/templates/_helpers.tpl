@@ -12,3 +12,7 @@ app.kubernetes.io/component: controller-manager
 {{- define "datamover.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{- define "datamover.metricsPort" -}}
+{{ if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
+{{- end -}}

@@ -1,7 +1,8 @@
 // Reading a mover Job and its pods: did it succeed, fail, or is its pod unable to start?
 import type { V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
-import { EXIT_CONFIG_ERROR, MOVER_CONTAINER } from '../mover/job.js';
+import { MoverExit } from '../mover/exit-codes.js';
+import { MOVER_CONTAINER } from '../mover/job.js';
 import { parseMoverResult, type MoverResult } from '../mover/result.js';
 
 export type JobOutcome =
@@ -21,6 +22,23 @@ const START_FAILURES = new Set([
 ]);
 
 const MAX_MESSAGE = 1024;
+
+/** The failure reason a DataMover shows for each mover exit code. */
+const REASON_BY_EXIT: Record<number, string> = {
+  [MoverExit.TransferFailed]: Reason.MoverJobFailed,
+  [MoverExit.ConfigError]: Reason.MoverConfigError,
+  [MoverExit.CredentialsRejected]: Reason.BucketCredentialsRejected,
+  [MoverExit.BucketNotFound]: Reason.BucketNotFound,
+  [MoverExit.EndpointUnreachable]: Reason.BucketEndpointUnreachable,
+  [MoverExit.UnreadableFiles]: Reason.UnreadableFiles,
+};
+
+/** Failures in which the mover ran and the sync itself failed (counted as data_sync failures). */
+export const SYNC_FAILURES = new Set<string>([
+  Reason.MoverJobFailed,
+  Reason.BucketEndpointUnreachable,
+  Reason.UnreadableFiles,
+]);
 
 function lastTermination(pods: readonly V1Pod[]) {
   const terminated = pods
@@ -43,7 +61,9 @@ export function jobOutcome(job: V1Job, pods: readonly V1Pod[]): JobOutcome {
 
 function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): JobOutcome {
   const last = lastTermination(pods);
-  const configError = last?.exitCode === EXIT_CONFIG_ERROR || failed.reason === 'PodFailurePolicy';
+  const reason =
+    REASON_BY_EXIT[last?.exitCode ?? -1] ??
+    (failed.reason === 'PodFailurePolicy' ? Reason.MoverConfigError : Reason.MoverJobFailed);
   const report = parseMoverResult(last?.message);
   const detail = (report ? (report.error ?? '') : (last?.message ?? '')).trim().slice(0, MAX_MESSAGE);
   const base =
@@ -51,9 +71,9 @@ function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): Jo
   const exit = last?.exitCode !== undefined ? `; last exit code ${last.exitCode}` : '';
   return {
     kind: 'failed',
-    reason: configError ? Reason.MoverConfigError : Reason.MoverJobFailed,
+    reason,
     message: `${base}${exit}${detail ? `: ${detail}` : ''}`,
-    moverRan: !configError && last !== undefined,
+    moverRan: SYNC_FAILURES.has(reason) && last !== undefined,
   };
 }
 

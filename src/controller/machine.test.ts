@@ -392,3 +392,25 @@ describe("the mover's report", () => {
     expect(d.status.message).toContain('bucket backups does not exist');
   });
 });
+
+describe('mover exit codes', () => {
+  it.each([
+    [1, 'MoverJobFailed'],
+    [3, 'MoverConfigError'],
+    [4, 'BucketCredentialsRejected'],
+    [5, 'BucketNotFound'],
+    [6, 'BucketEndpointUnreachable'],
+    [7, 'UnreadableFiles'],
+  ])('exit %i fails the DataMover with %s', (code, why) => {
+    const d = decide(
+      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
+      observed(at(5), {
+        job: job({ type: 'Failed', reason: 'PodFailurePolicy' }),
+        pods: [terminatedPod(code, `{"error":"reason ${code}"}`)],
+      }),
+      config,
+    );
+    expect(reason(d.status, 'Failed')).toBe(why);
+    expect(d.status.message).toContain(`reason ${code}`);
+  });
+});

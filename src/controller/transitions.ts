@@ -4,6 +4,7 @@ import type { DataMoverStatus, WorkPhase } from '../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../api/v1alpha1/schema.js';
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import { findCondition } from './conditions.js';
+import { SYNC_FAILURES } from './job-status.js';
 
 export type MetricMove =
   | { metric: 'operations'; phase: WorkPhase; status: 'started' | 'success' | 'failure' }
@@ -45,7 +46,7 @@ function moverMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove
   if (before.phase !== 'CreatingPod' || after.phase === 'CreatingPod') return moves;
   if (after.phase === 'Failed') {
     moves.push({ metric: 'podCreation', status: 'failure' });
-    if (findCondition(after.conditions, C.Failed)?.reason === Reason.MoverJobFailed) {
+    if (SYNC_FAILURES.has(findCondition(after.conditions, C.Failed)?.reason ?? '')) {
       moves.push({ metric: 'dataSync', status: 'failure' });
     }
   } else {

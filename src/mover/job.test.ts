@@ -42,7 +42,7 @@ describe('the mover Job', () => {
     expect(job.spec!.backoffLimit).toBe(4);
     expect(job.spec!.podFailurePolicy!.rules[0]).toMatchObject({
       action: 'FailJob',
-      onExitCodes: { values: [3] },
+      onExitCodes: { values: [3, 4, 5, 7] },
     });
     expect(pod.restartPolicy).toBe('Never');
   });
@@ -79,6 +79,24 @@ describe('destinationPath', () => {
     expect(destinationPath(dm({ addTimestampPrefix: true }), T0)).toBe('ns/data/2026-01-02-030405');
     expect(destinationPath(dm({ destinationPath: '/', addTimestampPrefix: true }), T0)).toBe(
       '2026-01-02-030405',
+    );
+  });
+});
+
+describe('transfer options', () => {
+  it('reach the mover as environment variables', () => {
+    const env = buildMoverJob(
+      dm({ bandwidthLimit: '10M', include: ['*.db'], exclude: ['tmp/**'], checksum: true }),
+      config,
+      T0,
+    ).spec!.template.spec!.containers[0]!.env!;
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'DATAMOVER_BANDWIDTH_LIMIT', value: '10M' },
+        { name: 'DATAMOVER_INCLUDE', value: '["*.db"]' },
+        { name: 'DATAMOVER_EXCLUDE', value: '["tmp/**"]' },
+        { name: 'DATAMOVER_CHECKSUM', value: 'true' },
+      ]),
     );
   });
 });

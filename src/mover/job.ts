@@ -4,10 +4,9 @@ import type { DataMover } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
 import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
 import { destinationPath, timestampFolder } from './destination.js';
+import { FAIL_FAST_EXIT_CODES } from './exit-codes.js';
 
 export const MOVER_CONTAINER = 'mover';
-/** Exit code of the mover when its configuration is wrong: retrying cannot help. */
-export const EXIT_CONFIG_ERROR = 3;
 export const DEFAULT_UID = 65534;
 export const DEFAULT_BACKOFF_LIMIT = 2;
 
@@ -28,11 +27,16 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
   const env: V1EnvVar[] = [
     { name: 'DATAMOVER_DESTINATION_PATH', value: destinationPath(dm, startTime) },
     { name: 'DATAMOVER_SOURCE_PVC', value: dm.spec.sourcePvc },
-    { name: 'RCLONE_CONFIG', value: '/tmp/rclone/rclone.conf' },
     { name: 'HOME', value: '/tmp' },
   ];
-  if (dm.spec.addTimestampPrefix)
+  if (dm.spec.addTimestampPrefix) {
     env.push({ name: 'DATAMOVER_TIMESTAMP', value: timestampFolder(startTime) });
+  }
+  const { bandwidthLimit, include, exclude, checksum } = dm.spec;
+  if (bandwidthLimit) env.push({ name: 'DATAMOVER_BANDWIDTH_LIMIT', value: bandwidthLimit });
+  if (include?.length) env.push({ name: 'DATAMOVER_INCLUDE', value: JSON.stringify(include) });
+  if (exclude?.length) env.push({ name: 'DATAMOVER_EXCLUDE', value: JSON.stringify(exclude) });
+  if (checksum) env.push({ name: 'DATAMOVER_CHECKSUM', value: 'true' });
   // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }
@@ -73,7 +77,7 @@ export function buildMoverJob(
         rules: [
           {
             action: 'FailJob',
-            onExitCodes: { containerName: MOVER_CONTAINER, operator: 'In', values: [EXIT_CONFIG_ERROR] },
+            onExitCodes: { containerName: MOVER_CONTAINER, operator: 'In', values: FAIL_FAST_EXIT_CODES },
           },
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],

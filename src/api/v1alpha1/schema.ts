@@ -136,6 +136,31 @@ export const DataMoverSpecSchema = Type.Object(
         ],
       }),
     ),
+    bandwidthLimit: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]+(\\.[0-9]+)?[KMGTP]?$',
+        description:
+          "Bandwidth limit of the transfer in bytes per second, with an optional K, M, G, T or P suffix (rclone's --bwlimit), for example 10M.",
+      }),
+    ),
+    include: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        maxItems: 100,
+        description: 'rclone filter patterns of files to back up (--include); everything else is left out.',
+      }),
+    ),
+    exclude: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        maxItems: 100,
+        description: 'rclone filter patterns of files to leave out (--exclude).',
+      }),
+    ),
+    checksum: Type.Optional(
+      Type.Boolean({
+        description:
+          'Compare files by checksum instead of size and modification time (slower, reads every file).',
+      }),
+    ),
     storageClassName: Type.Optional(
       Type.String({
         minLength: 1,

@@ -1,0 +1,18 @@
+// Exit codes of the mover, shared by the mover and the operator. Codes for problems that a retry
+// cannot fix fail the Job at once through its podFailurePolicy.
+export const MoverExit = {
+  Ok: 0,
+  TransferFailed: 1,
+  ConfigError: 3,
+  CredentialsRejected: 4,
+  BucketNotFound: 5,
+  EndpointUnreachable: 6,
+  UnreadableFiles: 7,
+} as const;
+
+export const FAIL_FAST_EXIT_CODES: number[] = [
+  MoverExit.ConfigError,
+  MoverExit.CredentialsRejected,
+  MoverExit.BucketNotFound,
+  MoverExit.UnreadableFiles,
+];

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { MoverExit } from './exit-codes.js';
+import { MoverError, classifyRcloneFailure, finalStats, planFromEnv, syncArgs, target } from './plan.js';
+
+const env = {
+  AWS_ACCESS_KEY_ID: 'AKIA',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  BUCKET_HOST: 's3.example.com',
+  BUCKET_NAME: 'backups',
+  DATAMOVER_DESTINATION_PATH: 'ns/pvc',
+};
+
+const errorOf = (fn: () => unknown): MoverError => {
+  try {
+    fn();
+  } catch (err) {
+    return err as MoverError;
+  }
+  throw new Error('expected an error');
+};
+
+describe('planFromEnv', () => {
+  it('builds an S3 remote from the Secret variables, with the documented defaults', () => {
+    const plan = planFromEnv(env);
+    expect(plan.endpoint).toBe('https://s3.example.com:443');
+    expect(plan.rcloneEnv).toMatchObject({
+      RCLONE_CONFIG_DATAMOVER_TYPE: 's3',
+      RCLONE_CONFIG_DATAMOVER_REGION: 'us-east-1',
+      RCLONE_CONFIG_DATAMOVER_NO_CHECK_BUCKET: 'true',
+    });
+    expect(target(plan)).toBe('DATAMOVER:backups/ns/pvc/');
+    expect(planFromEnv({ ...env, TLS_HOST: 'false', BUCKET_PORT: '9000' }).endpoint).toBe(
+      'http://s3.example.com:9000',
+    );
+  });
+
+  it('reaches the bucket root only with an explicit /', () => {
+    expect(target(planFromEnv({ ...env, DATAMOVER_DESTINATION_PATH: '/' }))).toBe('DATAMOVER:backups/');
+    expect(errorOf(() => planFromEnv({ ...env, DATAMOVER_DESTINATION_PATH: '//' })).exitCode).toBe(
+      MoverExit.ConfigError,
+    );
+  });
+
+  it.each([
+    [{ BUCKET_NAME: '' }, /missing variable BUCKET_NAME/],
+    [{ AWS_SECRET_ACCESS_KEY: undefined }, /missing variable AWS_SECRET_ACCESS_KEY/],
+    [{ BUCKET_PORT: 'https' }, /BUCKET_PORT must be a port number/],
+    [{ TLS_HOST: 'yes' }, /TLS_HOST must be true or false/],
+    [{ DATAMOVER_INCLUDE: '*.db' }, /DATAMOVER_INCLUDE must be a JSON array/],
+  ])('refuses %o with a configuration error', (override, message) => {
+    const err = errorOf(() => planFromEnv({ ...env, ...override }));
+    expect(err.exitCode).toBe(MoverExit.ConfigError);
+    expect(err.message).toMatch(message);
+  });
+});
+
+describe('syncArgs', () => {
+  it('keeps metadata, links and empty directories, and passes the transfer options', () => {
+    const args = syncArgs(
+      planFromEnv({
+        ...env,
+        DATAMOVER_BANDWIDTH_LIMIT: '10M',
+        DATAMOVER_CHECKSUM: 'true',
+        DATAMOVER_EXCLUDE: '["tmp/**"]',
+      }),
+    );
+    expect(args.slice(0, 3)).toEqual(['sync', '/data/', 'DATAMOVER:backups/ns/pvc/']);
+    expect(args).toEqual(
+      expect.arrayContaining(['--metadata', '--links', '--create-empty-src-dirs', '--checksum']),
+    );
+    expect(args.join(' ')).toContain('--bwlimit 10M');
+    expect(args.join(' ')).toContain('--exclude tmp/**');
+  });
+});
+
+describe('classifyRcloneFailure', () => {
+  const plan = planFromEnv(env);
+  it.each([
+    ['InvalidAccessKeyId: The AWS access key Id you provided does not exist', MoverExit.CredentialsRejected],
+    [
+      'operation error S3: ListObjects, https response error StatusCode: 403, api error SignatureDoesNotMatch',
+      MoverExit.CredentialsRejected,
+    ],
+    ['error listing: directory not found', MoverExit.BucketNotFound],
+    ['NoSuchBucket: The specified bucket does not exist', MoverExit.BucketNotFound],
+    ['Get "http://h/b": dial tcp 127.0.0.1:9: connect: connection refused', MoverExit.EndpointUnreachable],
+    ['{"level":"error","msg":"Failed to copy: unexpected EOF","object":"big.bin"}', MoverExit.TransferFailed],
+  ])('%s -> exit %i', (output, code) => {
+    expect(classifyRcloneFailure(output, plan).exitCode).toBe(code);
+  });
+
+  it('names the file of a transfer error in one line', () => {
+    const err = classifyRcloneFailure(
+      '{"level":"error","msg":"Failed to copy:\\nunexpected EOF","object":"dir/big.bin"}',
+      plan,
+    );
+    expect(err.message).toBe('sync failed: dir/big.bin: Failed to copy: unexpected EOF');
+  });
+});
+
+describe('finalStats', () => {
+  it("reads rclone's last statistics line", () => {
+    const out = [
+      '{"level":"info","msg":"Copied (new)"}',
+      '{"level":"notice","msg":"x","stats":{"bytes":13,"transfers":3,"errors":0}}',
+    ].join('\n');
+    expect(finalStats(out)).toEqual({ bytes: 13, files: 3, errors: 0 });
+    expect(finalStats('nothing')).toBeUndefined();
+  });
+});

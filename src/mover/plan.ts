@@ -1,0 +1,220 @@
+// What the mover does, as pure functions of its environment: validate the configuration, describe
+// the S3 remote to rclone through environment variables (nothing written to disk, so a read-only
+// root filesystem works), build the rclone command lines, and classify rclone's failures.
+import { MoverExit } from './exit-codes.js';
+
+export const REMOTE = 'DATAMOVER';
+
+export interface MoverPlan {
+  source: string;
+  bucket: string;
+  /** Path inside the bucket, no leading or trailing slash; '' for the bucket root. */
+  path: string;
+  endpoint: string;
+  rcloneEnv: Record<string, string>;
+  options: {
+    bandwidthLimit?: string;
+    include: string[];
+    exclude: string[];
+    checksum: boolean;
+  };
+}
+
+export class MoverError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const required = (env: NodeJS.ProcessEnv, name: string): string => {
+  const value = env[name]?.trim();
+  if (!value)
+    throw new MoverError(MoverExit.ConfigError, `missing variable ${name}: set it in the DataMover's Secret`);
+  return value;
+};
+
+function list(env: NodeJS.ProcessEnv, name: string): string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return [];
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (Array.isArray(parsed) && parsed.every((p) => typeof p === 'string')) return parsed;
+  } catch {
+    // fall through to the error below
+  }
+  throw new MoverError(MoverExit.ConfigError, `${name} must be a JSON array of rclone filter patterns`);
+}
+
+export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
+  const accessKey = required(env, 'AWS_ACCESS_KEY_ID');
+  const secretKey = required(env, 'AWS_SECRET_ACCESS_KEY');
+  const host = required(env, 'BUCKET_HOST');
+  const bucket = required(env, 'BUCKET_NAME');
+  const destination = required(env, 'DATAMOVER_DESTINATION_PATH');
+  const port = env.BUCKET_PORT?.trim() || '443';
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+    throw new MoverError(MoverExit.ConfigError, `BUCKET_PORT must be a port number, not "${port}"`);
+  }
+  const tls = (env.TLS_HOST?.trim() || 'true').toLowerCase();
+  if (tls !== 'true' && tls !== 'false') {
+    throw new MoverError(MoverExit.ConfigError, `TLS_HOST must be true or false, not "${env.TLS_HOST}"`);
+  }
+  const path = destination === '/' ? '' : destination.replace(/^\/+|\/+$/g, '');
+  if (!path && destination !== '/') {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      'DATAMOVER_DESTINATION_PATH is empty; use / to sync to the bucket root',
+    );
+  }
+  const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
+  const endpoint = `${tls === 'true' ? 'https' : 'http'}://${host}:${port}`;
+  const prefix = `RCLONE_CONFIG_${REMOTE}_`;
+  return {
+    source: env.DATAMOVER_SOURCE?.trim() || '/data',
+    bucket,
+    path,
+    endpoint,
+    rcloneEnv: {
+      [`${prefix}TYPE`]: 's3',
+      [`${prefix}PROVIDER`]: 'Other',
+      [`${prefix}ACCESS_KEY_ID`]: accessKey,
+      [`${prefix}SECRET_ACCESS_KEY`]: secretKey,
+      [`${prefix}REGION`]: env.AWS_REGION?.trim() || 'us-east-1',
+      [`${prefix}ENDPOINT`]: endpoint,
+      [`${prefix}FORCE_PATH_STYLE`]: 'true',
+      // The bucket is checked explicitly; rclone must never create it.
+      [`${prefix}NO_CHECK_BUCKET`]: 'true',
+      [`${prefix}DIRECTORY_MARKERS`]: 'true',
+    },
+    options: {
+      ...(bandwidthLimit ? { bandwidthLimit } : {}),
+      include: list(env, 'DATAMOVER_INCLUDE'),
+      exclude: list(env, 'DATAMOVER_EXCLUDE'),
+      checksum: env.DATAMOVER_CHECKSUM?.trim().toLowerCase() === 'true',
+    },
+  };
+}
+
+/** `DATAMOVER:bucket/path/` — where the data goes. */
+export function target(plan: MoverPlan): string {
+  return `${REMOTE}:${plan.bucket}/${plan.path ? `${plan.path}/` : ''}`;
+}
+
+export function checkBucketArgs(plan: MoverPlan): string[] {
+  // Listing one level of the bucket proves it exists and the credentials may list it.
+  return [
+    'lsf',
+    `${REMOTE}:${plan.bucket}`,
+    '--max-depth',
+    '1',
+    '--dirs-only',
+    '--low-level-retries',
+    '1',
+    '--retries',
+    '1',
+    '--contimeout',
+    '10s',
+  ];
+}
+
+export function syncArgs(plan: MoverPlan): string[] {
+  const args = [
+    'sync',
+    `${plan.source.replace(/\/+$/, '')}/`,
+    target(plan),
+    '--metadata',
+    '--links',
+    '--create-empty-src-dirs',
+    '--use-json-log',
+    '--log-level',
+    'INFO',
+    // One statistics line at the end (the interval is longer than any sync), which the report reads.
+    '--stats',
+    '1000h',
+    '--stats-log-level',
+    'NOTICE',
+  ];
+  if (plan.options.bandwidthLimit) args.push('--bwlimit', plan.options.bandwidthLimit);
+  if (plan.options.checksum) args.push('--checksum');
+  for (const pattern of plan.options.include) args.push('--include', pattern);
+  for (const pattern of plan.options.exclude) args.push('--exclude', pattern);
+  return args;
+}
+
+/** The exit code and one-line message for a failed rclone run, from what it printed. */
+export function classifyRcloneFailure(output: string, plan: MoverPlan): MoverError {
+  const text = output.toLowerCase();
+  if (/invalidaccesskeyid|signaturedoesnotmatch|accessdenied|status code: 403|forbidden/.test(text)) {
+    return new MoverError(
+      MoverExit.CredentialsRejected,
+      `the bucket endpoint ${plan.endpoint} rejected the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) for bucket ${plan.bucket}`,
+    );
+  }
+  if (/nosuchbucket|directory not found|bucket.*not found|status code: 404/.test(text)) {
+    return new MoverError(
+      MoverExit.BucketNotFound,
+      `bucket ${plan.bucket} does not exist at ${plan.endpoint}; create it first (the mover never creates buckets)`,
+    );
+  }
+  // The network error itself, without rclone's request details around it.
+  const network =
+    /(dial tcp[^"\\]*?(?:connection refused|no such host|i\/o timeout|network is unreachable)|tls: [^"\\]*|x509: [^"\\]*)/i.exec(
+      output,
+    );
+  if (network) {
+    return new MoverError(
+      MoverExit.EndpointUnreachable,
+      `cannot reach the bucket endpoint ${plan.endpoint}: ${network[1]!.trim()}`,
+    );
+  }
+  return new MoverError(
+    MoverExit.TransferFailed,
+    `sync failed: ${lastError(output) ?? 'rclone exited with an error'}`,
+  );
+}
+
+/** The last error rclone logged, as one line. */
+export function lastError(output: string): string | undefined {
+  let found: string | undefined;
+  for (const line of output.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed) continue;
+    try {
+      const entry = JSON.parse(trimmed) as { level?: string; msg?: string; object?: string };
+      if (entry.level === 'error' || entry.level === 'critical')
+        found = entry.object ? `${entry.object}: ${entry.msg}` : entry.msg;
+    } catch {
+      if (/error|failed/i.test(trimmed)) found = trimmed;
+    }
+  }
+  return found?.replace(/\s+/g, ' ').trim().slice(0, 512);
+}
+
+export interface SyncStats {
+  bytes: number;
+  files: number;
+  errors: number;
+}
+
+/** rclone's final statistics from its JSON log. */
+export function finalStats(output: string): SyncStats | undefined {
+  let stats: SyncStats | undefined;
+  for (const line of output.split('\n')) {
+    if (!line.includes('"stats"')) continue;
+    try {
+      const entry = JSON.parse(line) as { stats?: { bytes?: number; transfers?: number; errors?: number } };
+      if (entry.stats)
+        stats = {
+          bytes: entry.stats.bytes ?? 0,
+          files: entry.stats.transfers ?? 0,
+          errors: entry.stats.errors ?? 0,
+        };
+    } catch {
+      // not a JSON line
+    }
+  }
+  return stats;
+}

@@ -5,6 +5,7 @@ NODE_BIN := node_modules/.bin
 KUBECONFIG_PATH := $(shell bash hack/cluster-up.sh --kubeconfig)
 export KUBECONFIG := $(KUBECONFIG_PATH)
 export PATH := $(shell bash -c 'source hack/testbed-versions.sh && echo $$TESTBED_BIN'):$(CURDIR)/$(NODE_BIN):$(PATH)
+export RCLONE_BINARY := $(shell bash -c 'source hack/testbed-versions.sh && echo $$RCLONE_BIN')/rclone
 
 .PHONY: help
 help: ## List the targets
@@ -48,8 +49,13 @@ test-integration: build cluster-up ## Operator journeys against the real control
 verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side dry run of config/
 	bash hack/verify.sh
 
+.PHONY: test-mover
+test-mover: build tools ## The mover against a real S3 server (rclone serve s3), no cluster needed
+	bash hack/build-tools.sh
+	$(NODE_BIN)/vitest run --project mover --reporter=default --reporter=json --outputFile.json=.tmp/vitest-mover.json
+
 .PHONY: test
-test: lint test-unit verify test-integration ## The whole suite: lint, unit, packaging checks and integration tests
+test: lint test-unit test-mover verify test-integration ## The whole suite: lint, unit, mover, packaging checks and integration tests
 
 .PHONY: bench-reaction
 bench-reaction: build cluster-up ## Measure how fast DataMovers react to their children (prints figures)

@@ -12,6 +12,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'mover',
+          include: ['test/mover/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // The tests move hundreds of MiB; one file at a time on two cores.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',

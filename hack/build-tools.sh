@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Builds the packaging tools from Go modules into a version-keyed cache outside the work tree:
-# helm (for lint and template checks of the chart). A second run finds it and returns at once.
+# Builds the tools that are not part of the control plane from Go modules, into version-keyed
+# folders outside the work tree: helm (chart checks) and rclone (the mover's tests use the same
+# version the mover image pins). A second run finds them and returns at once.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/testbed-versions.sh
 source "$here/testbed-versions.sh"
-if [ -x "$TOOLS_BIN/helm" ]; then
-  echo "helm cached in $TOOLS_BIN"
-  exit 0
-fi
-command -v go >/dev/null || { echo "go is required to build helm" >&2; exit 1; }
-mkdir -p "$TOOLS_BIN"
-start=$(date +%s)
-GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$TOOLS_BIN" go install -trimpath \
-  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-  "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-echo "helm $HELM_VERSION built in $(($(date +%s) - start))s into $TOOLS_BIN"
+export GOTOOLCHAIN=local CGO_ENABLED=0
+
+build() { # name dir module@version ldflags
+  if [ -x "$2/$1" ]; then
+    echo "$1 cached in $2"
+    return
+  fi
+  command -v go >/dev/null || { echo "go is required to build $1" >&2; exit 1; }
+  mkdir -p "$2"
+  local start
+  start=$(date +%s)
+  GOBIN="$2" go install -trimpath -ldflags "-s -w $4" "$3"
+  echo "$1 built in $(($(date +%s) - start))s into $2"
+}
+
+build helm "$TOOLS_BIN" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+build rclone "$RCLONE_BIN" "github.com/rclone/rclone@$RCLONE_VERSION" "-X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the checks use, when they are missing: shellcheck, yamllint, promtool,
-# amtool and a Lua interpreter.
+# amtool, a Lua interpreter, bubblewrap and setpriv.
 set -euo pipefail
 need=()
 command -v shellcheck >/dev/null || need+=(shellcheck)
@@ -8,6 +8,8 @@ command -v yamllint >/dev/null || need+=(yamllint)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v lua5.4 >/dev/null || need+=(lua5.4)
+command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v setpriv >/dev/null || need+=(util-linux)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -5,7 +5,10 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+# The mover image and its tests use this one rclone.
+RCLONE_VERSION="${RCLONE_VERSION:-v1.76.0}"
 CACHE_ROOT="${DATAMOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/datamover-operator}"
 TESTBED_BIN="$CACHE_ROOT/testbed/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
 # Tools that are not part of the control plane, each in a folder of its own version.
 TOOLS_BIN="$CACHE_ROOT/tools/helm-$HELM_VERSION/bin"
+RCLONE_BIN="$CACHE_ROOT/tools/rclone-$RCLONE_VERSION/bin"

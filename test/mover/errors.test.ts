@@ -1,0 +1,101 @@
+// Bad credentials, an unreachable endpoint, a missing bucket and a missing variable each fail with
+// a distinct exit code and one line a user understands, which ends up in the DataMover's status.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
+import { decide } from '../../src/controller/machine.js';
+import { MoverExit } from '../../src/mover/exit-codes.js';
+import { parseMoverResult } from '../../src/mover/result.js';
+import { runMover } from '../support/mover.js';
+import { freePort } from '../support/operator.js';
+import { S3Server } from '../support/s3.js';
+import { makeTree, tempDir } from '../support/tree.js';
+
+const s3 = new S3Server();
+let source: string;
+
+beforeAll(async () => {
+  await s3.start('backups');
+  source = tempDir('dm-src-');
+  makeTree(source);
+});
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+const base = () => ({
+  ...s3.secretEnv('backups'),
+  DATAMOVER_SOURCE: source,
+  DATAMOVER_DESTINATION_PATH: 'ns/pvc',
+});
+
+/** The DataMover status the operator writes for this mover exit. */
+function statusFor(code: number, termination: string) {
+  const running = dm(
+    {},
+    { phase: 'CreatingPod', jobName: 'backup-mover', phaseStartTime: at(0).toISOString() },
+  );
+  const failedJob = job({
+    type: 'Failed',
+    reason: code === MoverExit.EndpointUnreachable ? 'BackoffLimitExceeded' : 'PodFailurePolicy',
+  });
+  return decide(running, { now: at(5), job: failedJob, pods: [terminatedPod(code, termination)] }, config)
+    .status;
+}
+
+describe('a mover that cannot do its job', () => {
+  it.each([
+    [
+      'bad credentials',
+      { AWS_SECRET_ACCESS_KEY: 'wrong' },
+      MoverExit.CredentialsRejected,
+      'BucketCredentialsRejected',
+      /rejected the credentials/,
+    ],
+    [
+      'a missing bucket',
+      { BUCKET_NAME: 'no-such-bucket' },
+      MoverExit.BucketNotFound,
+      'BucketNotFound',
+      /bucket no-such-bucket does not exist/,
+    ],
+    [
+      'a missing variable',
+      { BUCKET_HOST: '' },
+      MoverExit.ConfigError,
+      'MoverConfigError',
+      /missing variable BUCKET_HOST/,
+    ],
+  ])(
+    'fails on %s with its own exit code and a one-line message in the status',
+    async (_what, override, code, reason, message) => {
+      const run = await runMover({ ...base(), ...override });
+      expect(run.code).toBe(code);
+      const result = parseMoverResult(run.termination)!;
+      expect(result.error).toMatch(message);
+      expect(result.error).not.toContain('\n');
+      const status = statusFor(run.code, run.termination);
+      expect(status.conditions?.find((c) => c.type === 'Failed')?.reason).toBe(reason);
+      expect(status.message).toMatch(message);
+    },
+  );
+
+  it('fails on an unreachable endpoint with its own exit code, naming the endpoint', async () => {
+    const closed = await freePort();
+    const run = await runMover({ ...base(), BUCKET_PORT: String(closed) });
+    expect(run.code).toBe(MoverExit.EndpointUnreachable);
+    const result = parseMoverResult(run.termination)!;
+    expect(result.error).toBe(
+      `cannot reach the bucket endpoint http://127.0.0.1:${closed}: dial tcp 127.0.0.1:${closed}: connect: connection refused`,
+    );
+    expect(statusFor(run.code, run.termination).conditions?.find((c) => c.type === 'Failed')?.reason).toBe(
+      'BucketEndpointUnreachable',
+    );
+  });
+
+  it('never creates a bucket', async () => {
+    await runMover({ ...base(), BUCKET_NAME: 'created-by-mistake' });
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${s3.root}/created-by-mistake`)).toBe(false);
+  });
+});

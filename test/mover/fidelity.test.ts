@@ -1,0 +1,102 @@
+// What arrives in the bucket, and what a restore gives back, for a tree with everything a volume
+// holds: nested folders, empty files and folders, a 256 MiB file (multipart upload), symlinks,
+// modes other than 0644, owners, names with spaces and non-ASCII characters.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dm, config, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { describeDestination } from '../../src/mover/destination.js';
+import { buildMoverJob } from '../../src/mover/job.js';
+import { parseMoverResult } from '../../src/mover/result.js';
+import { runMover } from '../support/mover.js';
+import { RCLONE, S3Server } from '../support/s3.js';
+import { describeTree, makeTree, tempDir } from '../support/tree.js';
+
+const exec = promisify(execFile);
+const s3 = new S3Server();
+let source: string;
+
+beforeAll(async () => {
+  await s3.start('backups');
+  source = tempDir('dm-src-');
+  makeTree(source, { bigFileMiB: 256 });
+}, 120_000);
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+/** The environment the operator gives the mover for this DataMover, with the Secret resolved. */
+function moverEnv(spec: Parameters<typeof dm>[0]): Record<string, string> {
+  const job = buildMoverJob(dm(spec), config, T0);
+  const env: Record<string, string> = { ...s3.secretEnv('backups'), DATAMOVER_SOURCE: source };
+  for (const e of job.spec!.template.spec!.containers[0]!.env!)
+    if (e.value !== undefined) env[e.name] = e.value;
+  delete env.HOME;
+  return env;
+}
+
+const rclone = (args: string[]) =>
+  exec(RCLONE, args, { env: { ...process.env, ...s3.remoteEnv() }, maxBuffer: 64 * 1024 * 1024 });
+
+describe('a backup', () => {
+  it('puts every file in the bucket at the path status shows, with matching content', async () => {
+    const spec = { addTimestampPrefix: true };
+    const run = await runMover(moverEnv(spec));
+    expect(run.code, run.output).toBe(0);
+    const result = parseMoverResult(run.termination)!;
+    const status = describeDestination(dm(spec), T0); // bucket:ns/data/2026-01-02-030405/
+    const path = status.slice(status.indexOf(':') + 1);
+    expect(result.destination).toBe(`backups/${path}`);
+    expect(result.files).toBe(10);
+    expect(result.bytes).toBeGreaterThan(256 * 1024 * 1024);
+    // rclone check compares sizes and hashes of every file (links as .rclonelink objects).
+    const check = await rclone(['check', source, `S3:backups/${path}`, '--one-way', '--links', '--download']);
+    expect(check.stderr).toContain('0 differences found');
+    const objects = (await rclone(['lsf', '-R', `S3:backups/${path}`])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(objects).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'big.bin',
+        'current.db.rclonelink',
+        'db/data.db',
+        'données/été/naïve café.txt',
+        'empty dir/',
+        'empty.txt',
+        'with space.txt',
+      ]),
+    );
+  });
+
+  it('transfers only what changed on a second run', async () => {
+    const env = moverEnv({});
+    expect((await runMover(env)).code).toBe(0);
+    writeFileSync(join(source, 'with space.txt'), 'changed!\n');
+    utimesSync(join(source, 'with space.txt'), new Date(), new Date(Date.now() + 5000));
+    const second = await runMover(env);
+    expect(second.code, second.output).toBe(0);
+    expect(parseMoverResult(second.termination)).toMatchObject({ files: 1, bytes: 9 });
+  });
+
+  it('restores into an empty folder with content, paths, mtimes, modes, owners, links and empty folders', async () => {
+    const env = moverEnv({ destinationPath: 'restore-test' });
+    expect((await runMover(env)).code).toBe(0);
+    const restore = tempDir('dm-restore-');
+    await rclone([
+      'copy',
+      'S3:backups/restore-test/',
+      restore,
+      '--metadata',
+      '--links',
+      '--create-empty-src-dirs',
+      '--metadata-exclude',
+      'content-type',
+    ]);
+    expect(describeTree(restore)).toEqual(describeTree(source));
+  });
+});

@@ -1,0 +1,190 @@
+// The contract between the operator and the mover image: the Job the operator builds for a
+// DataMover is run as the image would run it — the image's ENTRYPOINT, exactly the Job's
+// environment (the Secret resolved as envFrom would), its UID/GID, its mounts (the clone read-only at
+// /data, an emptyDir at /tmp), all capabilities dropped and a read-only root filesystem — inside
+// bubblewrap; the termination message is parsed with the operator's own parser into the status.
+import { execFile } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { at, config, dm, job, T0, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
+import { decide } from '../../src/controller/machine.js';
+import { buildMoverJob } from '../../src/mover/job.js';
+import { RCLONE, S3Server } from '../support/s3.js';
+import { makeTree, tempDir } from '../support/tree.js';
+
+const s3 = new S3Server();
+let source: string;
+
+beforeAll(async () => {
+  await s3.start('backups');
+  source = tempDir('dm-clone-');
+  makeTree(source);
+  // Every file readable by the pod's user (the unreadable case is in permissions.test.ts).
+  chownSync(join(source, 'db/wal/segments/0001.seg'), 0, 0);
+  chmodSync(join(source, 'db/data.db'), 0o644);
+});
+
+afterAll(async () => {
+  await s3.stop();
+});
+
+/** ENTRYPOINT of mover/Dockerfile, the command the Job runs (it sets none of its own). */
+function imageEntrypoint(): string[] {
+  const line = readFileSync('mover/Dockerfile', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ENTRYPOINT '))!;
+  return JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
+}
+
+function sandbox(args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((res) => {
+    execFile('bwrap', args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      res({ code: typeof code === 'number' ? code : 1, output: `${stdout}${stderr}` });
+    });
+  });
+}
+
+describe('the mover Job', () => {
+  it('runs in the image layout as the Job specifies and reports into the DataMover status', async () => {
+    const dataMover = dm({
+      addTimestampPrefix: true,
+      securityContext: { runAsUser: 65534, runAsGroup: 65534 },
+    });
+    const moverJob = buildMoverJob(dataMover, config, T0);
+    const pod = moverJob.spec!.template.spec!;
+    const container = pod.containers[0]!;
+    const secret = s3.secretEnv('backups');
+
+    // envFrom the Secret first, then env, as the kubelet does.
+    const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+    for (const from of container.envFrom ?? [])
+      if (from.secretRef?.name === dataMover.spec.secretName) Object.assign(env, secret);
+    for (const e of container.env ?? []) env[e.name] = e.value ?? '';
+
+    const termination = join(mkdtempSync(join(tmpdir(), 'dm-term-')), 'termination-log');
+    writeFileSync(termination, '');
+    chmodSync(termination, 0o666);
+    const app = mkdtempSync(join(tmpdir(), 'dm-app-'));
+    writeFileSync(join(app, 'package.json'), '{"type":"module"}\n');
+
+    const args = [
+      '--die-with-parent',
+      '--new-session',
+      '--unshare-user',
+      '--unshare-pid',
+      '--unshare-ipc',
+      '--cap-drop',
+      'ALL',
+    ];
+    args.push(
+      '--uid',
+      String(pod.securityContext!.runAsUser),
+      '--gid',
+      String(pod.securityContext!.runAsGroup),
+    );
+    args.push(
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--symlink',
+      'usr/bin',
+      '/bin',
+    );
+    args.push('--proc', '/proc', '--dev', '/dev', '--bind', termination, '/dev/termination-log');
+    // The image: node and rclone on PATH, the entrypoint under /app.
+    args.push(
+      '--tmpfs',
+      '/usr/local/bin',
+      '--ro-bind',
+      realpathSync(process.execPath),
+      '/usr/local/bin/node',
+      '--ro-bind',
+      RCLONE,
+      '/usr/local/bin/rclone',
+    );
+    args.push(
+      '--ro-bind',
+      resolve('dist/mover'),
+      '/app/dist/mover',
+      '--ro-bind',
+      resolve('dist/src/mover'),
+      '/app/dist/src/mover',
+    );
+    args.push('--ro-bind', join(app, 'package.json'), '/app/package.json');
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = pod.volumes!.find((v) => v.name === mount.name)!;
+      if (volume.persistentVolumeClaim)
+        args.push(mount.readOnly ? '--ro-bind' : '--bind', source, mount.mountPath);
+      else if (volume.emptyDir) args.push('--tmpfs', mount.mountPath, '--chmod', '1777', mount.mountPath);
+    }
+    args.push('--remount-ro', '/', '--clearenv');
+    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+    args.push('--', ...imageEntrypoint());
+
+    const run = await sandbox(args);
+    expect(run.code, run.output).toBe(0);
+    const message = readFileSync(termination, 'utf8');
+    const status = decide(
+      dm(dataMover.spec, {
+        phase: 'CreatingPod',
+        jobName: 'backup-mover',
+        startTime: T0.toISOString(),
+        destination: 'bucket:ns/data/2026-01-02-030405/',
+        phaseStartTime: at(0).toISOString(),
+      }),
+      { now: at(9), job: job({ type: 'Complete' }), pods: [terminatedPod(0, message)] },
+      config,
+    ).status;
+    expect(status).toMatchObject({ phase: 'Completed', filesTransferred: 9 });
+    expect(status.bytesTransferred).toBeGreaterThan(100_000);
+    expect(JSON.parse(message).destination).toBe('backups/ns/data/2026-01-02-030405/');
+  });
+
+  it('cannot write to its root filesystem or the clone', async () => {
+    const args = [
+      '--unshare-user',
+      '--uid',
+      '65534',
+      '--gid',
+      '65534',
+      '--cap-drop',
+      'ALL',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--symlink',
+      'usr/bin',
+      '/bin',
+      '--ro-bind',
+      source,
+      '/data',
+      '--tmpfs',
+      '/tmp',
+      '--dev',
+      '/dev',
+      '--remount-ro',
+      '/',
+      '--',
+      'sh',
+      '-c',
+      'touch /x 2>/dev/null && echo root-writable; touch /data/x 2>/dev/null && echo data-writable; touch /tmp/x && echo tmp-writable',
+    ];
+    const run = await sandbox(args);
+    expect(run.output.trim()).toBe('tmp-writable');
+  });
+});

@@ -414,3 +414,46 @@ describe('mover exit codes', () => {
     expect(d.status.message).toContain(`reason ${code}`);
   });
 });
+
+describe('the privileged reader', () => {
+  it('is refused unless the namespace opted in', () => {
+    const spec = { privilegedReader: true };
+    const refused = decide(
+      dm(spec, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source(), privilegedMoversAllowed: false }),
+      config,
+    );
+    expect(reason(refused.status, 'Failed')).toBe('PrivilegedMoverNotAllowed');
+    expect(refused.status.message).toContain('datamover.io/privileged-movers=true');
+    const allowed = decide(
+      dm(spec, inPhase('CreatingClonedPVC')),
+      observed(at(1), { source: source(), privilegedMoversAllowed: true }),
+      config,
+    );
+    expect(allowed.actions[0]?.type).toBe('createClone');
+  });
+});
+
+describe('a Job that makes no pod', () => {
+  const created = (seconds: number) => ({
+    ...job(undefined),
+    metadata: { name: 'backup-mover', namespace: 'ns', creationTimestamp: at(seconds) },
+  });
+  it('is re-checked, then Stalled with the Job warning, then Failed at the pod start timeout', () => {
+    const withJob = dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' }));
+    const young = decide(withJob, observed(at(4), { job: created(0) }), config);
+    expect(young.requeueAfterMs).toBe(6_000);
+    const stuck = decide(
+      withJob,
+      observed(at(12), {
+        job: created(0),
+        jobWarning: 'FailedCreate: violates PodSecurity "restricted:latest"',
+      }),
+      config,
+    );
+    expect(reason(stuck.status, 'Stalled')).toBe('MoverPodNotStarting');
+    expect(stuck.status.message).toContain('violates PodSecurity');
+    const failed = decide(dm({}, stuck.status), observed(at(400), { job: created(0) }), config);
+    expect(reason(failed.status, 'Failed')).toBe('MoverPodStartTimeout');
+  });
+});

@@ -35,6 +35,10 @@ export interface Observed {
   cloneWarning?: string | undefined;
   job?: V1Job | undefined;
   pods: readonly V1Pod[];
+  /** Latest warning about the mover Job (such as a FailedCreate refused by admission). */
+  jobWarning?: string | undefined;
+  /** Whether the namespace opted in to privileged movers; looked up only when one is asked for. */
+  privilegedMoversAllowed?: boolean | undefined;
   /** Name of another DataMover that syncs to the same destination first. */
   destinationBusyWith?: string | undefined;
 }
@@ -57,6 +61,8 @@ export interface Decision {
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
+/** A Job that has made no pod after this long is stuck (admission refused its pods, quota, …). */
+export const JOB_NO_POD_AFTER_MS = 10_000;
 
 export function isTerminal(phase: Phase | '' | undefined): boolean {
   return phase === 'Completed' || phase === 'Failed';
@@ -130,13 +136,21 @@ class StatusBuilder {
 
 const ms = (t: string | Date | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
 
-function policyViolation(dm: DataMover, config: MachineConfig): [string, string] | undefined {
+export const PRIVILEGED_MOVERS_ANNOTATION = 'datamover.io/privileged-movers';
+
+function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [string, string] | undefined {
   const image = moverImage(dm, config);
   const repo = repositoryOf(image);
   if (!config.allowedMoverImages.some((allowed) => allowed === repo || allowed === image)) {
     return [
       Reason.ImageNotAllowed,
       `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
+    ];
+  }
+  if (dm.spec.privilegedReader && !o.privilegedMoversAllowed) {
+    return [
+      Reason.PrivilegedMoverNotAllowed,
+      `privilegedReader is not allowed in namespace ${dm.metadata.namespace}: an administrator must annotate it ${PRIVILEGED_MOVERS_ANNOTATION}=true`,
     ];
   }
   if (dm.spec.serviceAccountName && !config.allowMoverServiceAccount) {
@@ -183,7 +197,7 @@ function sourceProblem(dm: DataMover, o: Observed): [string, string, boolean] | 
 }
 
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
-  const policy = policyViolation(dm, config);
+  const policy = policyViolation(dm, o, config);
   if (policy) return { status: b.fail(...policy).status, actions: [] };
   if (!o.clone) {
     const problem = sourceProblem(dm, o);
@@ -268,10 +282,16 @@ function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | u
 /** While the Job runs: healthy, or Stalled on a pod that cannot start, and Failed past the timeout. */
 function moverPodProgress(o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   const jobName = b.status.jobName ?? '';
-  const problem = podStartProblem(o.pods);
+  const jobAge = o.now.getTime() - new Date(o.job?.metadata?.creationTimestamp ?? o.now).getTime();
+  const noPod = o.pods.length === 0 && (o.job?.status?.active ?? 0) === 0;
+  const problem =
+    noPod && jobAge >= JOB_NO_POD_AFTER_MS
+      ? `the Job created no pod: ${o.jobWarning ?? 'see kubectl describe job'}`
+      : podStartProblem(o.pods);
   if (!problem) {
     b.progressing(Reason.MoverRunning, `mover Job ${jobName} is running`);
-    return { status: b.status, actions: [] };
+    const recheck = noPod ? { requeueAfterMs: JOB_NO_POD_AFTER_MS - jobAge } : {};
+    return { status: b.status, actions: [], ...recheck };
   }
   const stalled = b.status.conditions?.find((c: Condition) => c.type === C.Stalled);
   const since =

@@ -15,6 +15,7 @@ import {
   cloneCreationFailed,
   decide,
   jobCreationFailed,
+  JOB_NO_POD_AFTER_MS,
   type Action,
   type MachineConfig,
   type Observed,
@@ -96,12 +97,14 @@ export class Reconciler {
     const clone = this.caches.pvcs.get(ns, cloneName(dm));
     if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
     if (phase === undefined || phase === 'CreatingClonedPVC') {
+      if (dm.spec.privilegedReader)
+        observed.privilegedMoversAllowed = await this.api.privilegedMoversAllowed(ns);
       if (!observed.clone) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
       else if (observed.clone.status?.phase !== 'Bound') {
         observed.cloneBindingMode = await this.bindingMode(observed.clone.spec?.storageClassName);
         const age = now.getTime() - new Date(observed.clone.metadata?.creationTimestamp ?? now).getTime();
         if (age >= this.config.cloneStallAfterMs)
-          observed.cloneWarning = await this.api.latestWarning(ns, cloneName(dm));
+          observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
       }
     }
     // The Job and the destination lock are read from caches, also in the phase before CreatingPod,
@@ -109,6 +112,12 @@ export class Reconciler {
     if (phase !== undefined) {
       observed.job = this.caches.jobs.get(ns, jobName(dm));
       observed.pods = this.podsOf(dm);
+      const job = observed.job;
+      if (phase === 'CreatingPod' && job && observed.pods.length === 0 && !job.status?.active) {
+        const age = now.getTime() - new Date(job.metadata?.creationTimestamp ?? now).getTime();
+        if (age >= JOB_NO_POD_AFTER_MS)
+          observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
+      }
       if (!observed.job && phase !== 'CleaningUp') {
         observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
       }

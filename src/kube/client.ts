@@ -167,6 +167,12 @@ export class KubeApi {
     return this.ignoreNotFound(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));
   }
 
+  /** Whether an administrator opted the namespace in to privileged movers by annotation. */
+  async privilegedMoversAllowed(namespace: string): Promise<boolean> {
+    const ns = await withRetry(() => this.core.readNamespace({ name: namespace }));
+    return ns.metadata?.annotations?.['datamover.io/privileged-movers'] === 'true';
+  }
+
   async storageClassBindingMode(name: string): Promise<string | undefined> {
     try {
       const sc = await withRetry(() => this.storage.readStorageClass({ name }));
@@ -177,12 +183,12 @@ export class KubeApi {
     }
   }
 
-  /** The newest warning event about a PVC, such as a provisioner's ProvisioningFailed message. */
-  async latestWarning(namespace: string, pvcName: string): Promise<string | undefined> {
+  /** The newest warning event about an object, such as a provisioner's ProvisioningFailed. */
+  async latestWarning(namespace: string, kind: string, name: string): Promise<string | undefined> {
     const list = await withRetry(() =>
       this.core.listNamespacedEvent({
         namespace,
-        fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${pvcName},type=Warning`,
+        fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name},type=Warning`,
       }),
     );
     const newest = list.items

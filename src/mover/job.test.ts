@@ -100,3 +100,20 @@ describe('transfer options', () => {
     );
   });
 });
+
+describe('the privileged reader Job', () => {
+  it('runs as root with only CAP_DAC_READ_SEARCH and the clone read-only', () => {
+    const pod = buildMoverJob(dm({ privilegedReader: true }), config, T0).spec!.template.spec!;
+    expect(pod.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false });
+    expect(pod.containers[0]!.securityContext).toMatchObject({
+      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+    });
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({
+      name: 'data',
+      mountPath: '/data',
+      readOnly: true,
+    });
+  });
+});

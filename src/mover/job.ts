@@ -42,6 +42,10 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
 }
 
 function podSecurityContext(dm: DataMover): V1PodSecurityContext {
+  if (dm.spec.privilegedReader) {
+    // Root only to hold CAP_DAC_READ_SEARCH (read any file); the container drops everything else.
+    return { runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } };
+  }
   const sc = dm.spec.securityContext ?? {};
   const out: V1PodSecurityContext = {
     runAsNonRoot: true,
@@ -106,8 +110,10 @@ export function buildMoverJob(
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                capabilities: { drop: ['ALL'] },
+                runAsNonRoot: !spec.privilegedReader,
+                capabilities: spec.privilegedReader
+                  ? { drop: ['ALL'], add: ['DAC_READ_SEARCH'] }
+                  : { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
               },
               terminationMessagePolicy: 'File',

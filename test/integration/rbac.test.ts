@@ -115,6 +115,12 @@ describe("the operator's RBAC", () => {
         destinationPath: 'noclone',
         storageClassName: 'test-broken',
       }),
+      dataMover('privileged', {
+        sourcePvc: 'src',
+        secretName: 'bucket',
+        destinationPath: 'privileged',
+        privilegedReader: true,
+      }),
       dataMover('ttl', {
         sourcePvc: 'src',
         secretName: 'bucket',
@@ -126,6 +132,7 @@ describe("the operator's RBAC", () => {
     await waitForPhase(ns, 'fails', 'Failed', 60_000);
     await waitForPhase(ns, 'nopod', 'Failed');
     await waitForPhase(ns, 'noclone', 'Failed');
+    await waitForPhase(ns, 'privileged', 'Failed');
     await waitFor(async () => (await getDataMover(ns, 'ttl')) === undefined, {
       what: 'ttl DataMover deleted',
     });

@@ -160,6 +160,50 @@ describe('a mover Job the apiserver refuses', () => {
   });
 });
 
+describe('the privileged reader', () => {
+  it('is refused in a namespace that did not opt in', async () => {
+    await sourceAndSecret(env.ns, 'priv-src');
+    await apply(
+      env.ns,
+      dataMover('priv', { sourcePvc: 'priv-src', secretName: 'bucket', privilegedReader: true }),
+    );
+    const dm = await waitForPhase(env.ns, 'priv', 'Failed');
+    expect(condition(dm, 'Failed')?.reason).toBe('PrivilegedMoverNotAllowed');
+  });
+
+  it("runs as root with CAP_DAC_READ_SEARCH once opted in, and a pod the namespace's Pod Security refuses stalls, then fails", async () => {
+    await kubectl(['annotate', 'namespace', env.ns, 'datamover.io/privileged-movers=true', '--overwrite']);
+    await apply(
+      env.ns,
+      dataMover('priv-ok', {
+        sourcePvc: 'priv-src',
+        secretName: 'bucket',
+        destinationPath: 'priv',
+        privilegedReader: true,
+      }),
+    );
+    const stalled = await waitFor(
+      async () => {
+        const dm = await getDataMover(env.ns, 'priv-ok');
+        const s = condition(dm, 'Stalled');
+        return s?.status === 'True' && s.reason === 'MoverPodNotStarting' ? dm : undefined;
+      },
+      { timeoutMs: 30_000, what: 'priv-ok Stalled: the restricted namespace refuses the root pod' },
+    );
+    expect(stalled.status?.message).toContain('the Job created no pod');
+    expect(stalled.status?.message).toContain('PodSecurity');
+    const job = await getJson<{
+      spec: {
+        template: { spec: { containers: Array<{ securityContext: { capabilities: { add: string[] } } }> } };
+      };
+    }>(['get', 'job', 'priv-ok-mover', '-n', env.ns]);
+    expect(job?.spec.template.spec.containers[0]?.securityContext.capabilities.add).toEqual([
+      'DAC_READ_SEARCH',
+    ]);
+    await waitForPhase(env.ns, 'priv-ok', 'Failed');
+  });
+});
+
 describe('retention', () => {
   it('deletes a finished DataMover and its children after ttlSecondsAfterFinished', async () => {
     await sourceAndSecret(env.ns, 'ttl-src');

@@ -27,6 +27,7 @@ export const Reason = {
   CloneCreationFailed: 'CloneCreationFailed',
   ImageNotAllowed: 'ImageNotAllowed',
   ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
+  PrivilegedMoverNotAllowed: 'PrivilegedMoverNotAllowed',
   JobCreationFailed: 'JobCreationFailed',
   MoverPodNotStarting: 'MoverPodNotStarting',
   MoverPodStartTimeout: 'MoverPodStartTimeout',

@@ -195,6 +195,12 @@ export const DataMoverSpecSchema = Type.Object(
     podLabels: Type.Optional(stringMap('Extra labels on the mover pod.')),
     podAnnotations: Type.Optional(stringMap('Extra annotations on the mover pod.')),
     securityContext: Type.Optional(SecurityContextSchema),
+    privilegedReader: Type.Optional(
+      Type.Boolean({
+        description:
+          'Run the mover as root with only CAP_DAC_READ_SEARCH, so it reads every file whatever its owner (the clone stays read-only). Allowed only in namespaces an administrator annotated datamover.io/privileged-movers=true; the namespace must also admit such pods (Pod Security privileged).',
+      }),
+    ),
     serviceAccountName: Type.Optional(
       Type.String({
         minLength: 1,

@@ -35,6 +35,9 @@ export interface ReconcileResult {
 
 const BINDING_MODE_TTL_MS = 60_000;
 
+const ageMs = (o: { metadata?: { creationTimestamp?: Date | string } }, now: Date) =>
+  now.getTime() - new Date(o.metadata?.creationTimestamp ?? now).getTime();
+
 export class Reconciler {
   private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
   /**
@@ -96,33 +99,45 @@ export class Reconciler {
     const observed: Observed = { now, pods: [] };
     const clone = this.caches.pvcs.get(ns, cloneName(dm));
     if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
-    if (phase === undefined || phase === 'CreatingClonedPVC') {
-      if (dm.spec.privilegedReader)
-        observed.privilegedMoversAllowed = await this.api.privilegedMoversAllowed(ns);
-      if (!observed.clone) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
-      else if (observed.clone.status?.phase !== 'Bound') {
-        observed.cloneBindingMode = await this.bindingMode(observed.clone.spec?.storageClassName);
-        const age = now.getTime() - new Date(observed.clone.metadata?.creationTimestamp ?? now).getTime();
-        if (age >= this.config.cloneStallAfterMs)
-          observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
-      }
-    }
+    if (phase === undefined || phase === 'CreatingClonedPVC') await this.observeSource(dm, observed, now);
     // The Job and the destination lock are read from caches, also in the phase before CreatingPod,
     // which may create the Job in the same pass.
-    if (phase !== undefined) {
-      observed.job = this.caches.jobs.get(ns, jobName(dm));
-      observed.pods = this.podsOf(dm);
-      const job = observed.job;
-      if (phase === 'CreatingPod' && job && observed.pods.length === 0 && !job.status?.active) {
-        const age = now.getTime() - new Date(job.metadata?.creationTimestamp ?? now).getTime();
-        if (age >= JOB_NO_POD_AFTER_MS)
-          observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
-      }
-      if (!observed.job && phase !== 'CleaningUp') {
-        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
-      }
-    }
+    if (phase !== undefined) await this.observeMover(dm, observed, now);
     return observed;
+  }
+
+  /** Before the clone exists: the source and the namespace's policy; after: why it is not bound. */
+  private async observeSource(dm: DataMover, observed: Observed, now: Date): Promise<void> {
+    const ns = dm.metadata.namespace;
+    if (dm.spec.privilegedReader)
+      observed.privilegedMoversAllowed = await this.api.privilegedMoversAllowed(ns);
+    const clone = observed.clone;
+    if (!clone) {
+      observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
+      return;
+    }
+    if (clone.status?.phase === 'Bound') return;
+    observed.cloneBindingMode = await this.bindingMode(clone.spec?.storageClassName);
+    if (ageMs(clone, now) >= this.config.cloneStallAfterMs) {
+      observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
+    }
+  }
+
+  private async observeMover(dm: DataMover, observed: Observed, now: Date): Promise<void> {
+    const ns = dm.metadata.namespace;
+    const phase = dm.status?.phase;
+    const job = this.caches.jobs.get(ns, jobName(dm));
+    observed.job = job;
+    observed.pods = this.podsOf(dm);
+    if (!job) {
+      if (phase !== 'CleaningUp')
+        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+      return;
+    }
+    const podless = observed.pods.length === 0 && !job.status?.active;
+    if (phase === 'CreatingPod' && podless && ageMs(job, now) >= JOB_NO_POD_AFTER_MS) {
+      observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
+    }
   }
 
   private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {

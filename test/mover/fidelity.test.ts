@@ -83,6 +83,26 @@ describe('a backup', () => {
     expect(parseMoverResult(second.termination)).toMatchObject({ files: 1, bytes: 9 });
   });
 
+  it('applies include and exclude filters and the bandwidth limit from the DataMover', async () => {
+    const run = await runMover(
+      moverEnv({ destinationPath: 'filtered', exclude: ['db/**', 'big.bin'], bandwidthLimit: '50M' }),
+    );
+    expect(run.code, run.output).toBe(0);
+    const objects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/filtered/'])).stdout
+      .split('\n')
+      .filter(Boolean);
+    expect(objects.some((o) => o.startsWith('db/'))).toBe(false);
+    expect(objects).not.toContain('big.bin');
+    expect(objects).toContain('README.md');
+    const only = await runMover(moverEnv({ destinationPath: 'only-db', include: ['db/**'] }));
+    expect(only.code, only.output).toBe(0);
+    const dbObjects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/only-db/'])).stdout
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(dbObjects).toEqual(['db/data.db', 'db/wal/segments/0001.seg']);
+  });
+
   it('restores into an empty folder with content, paths, mtimes, modes, owners, links and empty folders', async () => {
     const env = moverEnv({ destinationPath: 'restore-test' });
     expect((await runMover(env)).code).toBe(0);

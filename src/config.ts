@@ -25,6 +25,8 @@ export interface Config {
   readonly metricsSecure: boolean;
   readonly metricsCertDir: string | undefined;
   readonly leaderElect: boolean;
+  /** Test only: SIGKILL the process right after this action, before the status write. */
+  readonly testFaultPoint: string | undefined;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
   readonly leaseDurationMs: number;
@@ -120,6 +122,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
       'metrics-secure': { type: 'boolean', default: false },
       'metrics-cert-dir': { type: 'string' },
       'leader-elect': { type: 'boolean', default: false },
+      'test-fault-point': { type: 'string', default: env.DATAMOVER_TEST_FAULT_POINT },
       'leader-election-namespace': {
         type: 'string',
         default: env.POD_NAMESPACE ?? 'datamover-operator-system',
@@ -165,6 +168,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metricsSecure: values['metrics-secure'],
     metricsCertDir: values['metrics-cert-dir'],
     leaderElect: values['leader-elect'],
+    testFaultPoint: values['test-fault-point'] || undefined,
     leaderElectionNamespace: values['leader-election-namespace'],
     leaderElectionId: values['leader-election-id'],
     leaseDurationMs,

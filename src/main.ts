@@ -46,6 +46,15 @@ function elector(api: KubeApi, config: Config, controller: Controller, log: Logg
   );
 }
 
+/** Test only: dies with SIGKILL right after the named action, before its status write. */
+function faultPoint(point: string, log: Logger) {
+  return (action: string) => {
+    if (`after-${action}` !== point) return;
+    log.warn('test fault point reached: SIGKILL', { point });
+    process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 async function secureMetrics(api: KubeApi, config: Config, log: Logger): Promise<SecureMetrics> {
   const { cert, key, selfSigned } = await servingCert(config.metricsCertDir);
   log.info('serving metrics over HTTPS with TokenReview and SubjectAccessReview', { selfSigned });
@@ -65,7 +74,10 @@ async function main(): Promise<void> {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
     isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
-  const controller = new Controller(api, config, metrics, log);
+  const controller = new Controller(api, config, metrics, log, {
+    mayWrite: () => (cluster.elector ? cluster.elector.holdsLease() : true),
+    ...(config.testFaultPoint ? { afterAction: faultPoint(config.testFaultPoint, log) } : {}),
+  });
   cluster.controller = controller;
   // Readiness is the caches, never the lease: a rolling update of two replicas must not deadlock.
   const probes = await startProbeServer(() => controller.hasSynced, config.healthProbeBindAddress);

@@ -10,7 +10,7 @@ import { CHILD_SELECTOR, ownerKey } from '../kube/names.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { isTerminal } from './machine.js';
-import { ConflictError, Reconciler, type Caches } from './reconcile.js';
+import { ConflictError, NotLeaderError, Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
@@ -26,6 +26,7 @@ export class Controller {
     private readonly config: Config,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
+    hooks: ReconcileHooks = {},
   ) {
     const ns = config.namespaces;
     const restart = (resource: string) => metrics.informerRestarts.inc({ resource });
@@ -83,7 +84,7 @@ export class Controller {
       ),
     };
     this.queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set(d) });
-    this.reconciler = new Reconciler(api, this.caches, config, metrics, log);
+    this.reconciler = new Reconciler(api, this.caches, config, metrics, log, hooks);
   }
 
   get hasSynced(): boolean {
@@ -142,7 +143,8 @@ export class Controller {
         this.metrics.queueRetries.inc();
         if (!(err instanceof ConflictError)) this.metrics.reconcileTotal.inc({ result: 'error' });
         const [namespace, name] = key.split('/');
-        const level = err instanceof ConflictError ? 'debug' : 'error';
+        const level =
+          err instanceof ConflictError ? 'debug' : err instanceof NotLeaderError ? 'warn' : 'error';
         this.log.log(level, 'reconcile failed; retrying', {
           namespace,
           name,

@@ -62,8 +62,16 @@ export class Reconciler {
     private readonly config: MachineConfig,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
+    private readonly hooks: ReconcileHooks = {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
+
+  /** Fencing: no write by a process that may no longer hold the leader lease. */
+  private fence(): void {
+    if (this.hooks.mayWrite && !this.hooks.mayWrite()) {
+      throw new NotLeaderError('not holding the leader lease; making no write');
+    }
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
@@ -75,7 +83,9 @@ export class Reconciler {
     const decision = decide(dm, observed, this.config);
     let status = decision.status;
     for (const action of decision.actions) {
+      this.fence();
       const outcome = await this.perform(dm, action, status, now);
+      this.hooks.afterAction?.(action.type);
       if (outcome.refused && decision.entered) {
         // The pass also entered a phase: record only that, and fail from within the phase on the
         // next pass, so the failure is counted against the phase it happened in.
@@ -196,6 +206,7 @@ export class Reconciler {
   private async writeStatus(dm: DataMover, status: DataMoverStatus, now: Date): Promise<void> {
     const before = dm.status ?? {};
     if (isDeepStrictEqual(before, status)) return;
+    this.fence();
     const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
     try {
       const updated = await this.api.replaceStatus({ ...dm, status });
@@ -230,3 +241,11 @@ export class Reconciler {
 }
 
 export class ConflictError extends Error {}
+export class NotLeaderError extends Error {}
+
+export interface ReconcileHooks {
+  /** False when the process may have lost the leader lease: every write is refused. */
+  mayWrite?: () => boolean;
+  /** Called after each action, before the status write (a test-only fault point uses it). */
+  afterAction?: (action: Action['type']) => void;
+}

@@ -88,6 +88,15 @@ export class LeaderElector {
     return this.leading;
   }
 
+  /**
+   * Whether this process may write now: it leads and renewed the Lease within the renew deadline.
+   * A process paused past that (a starved node, SIGSTOP) writes nothing when it resumes, even
+   * before its elector notices that another replica took over.
+   */
+  holdsLease(): boolean {
+    return this.leading && this.now() - this.lastRenew < this.timings.renewDeadlineMs;
+  }
+
   start(): void {
     void this.tick();
   }

@@ -2,8 +2,7 @@
 // config/rbac, completes DataMovers through success, cleanup, failure, stalls, timeouts and TTL
 // deletion, and the requests the apiserver's audit log records for it are exactly what the roles
 // grant — nothing refused, nothing granted and unused.
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -19,7 +18,7 @@ import {
   waitFor,
   waitForPhase,
 } from '../support/cluster.js';
-import { granted, requestsBy } from '../support/audit.js';
+import { granted, requestsBy, tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess } from '../support/operator.js';
 
 const SYSTEM_NS = 'datamover-operator-system';
@@ -35,27 +34,6 @@ const ADMISSION_ONLY = new Set(['datamover.io/datamovers/finalizers:update']);
 let ns: string;
 let operator: OperatorProcess | undefined;
 let since: Date;
-
-async function tokenKubeconfig(serviceAccount: string): Promise<string> {
-  const token = (
-    await kubectlOk(['create', 'token', serviceAccount, '-n', SYSTEM_NS, '--duration=2h'])
-  ).trim();
-  const config = JSON.parse(await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
-    clusters: Array<{ name: string; cluster: Record<string, string> }>;
-  };
-  const cluster = config.clusters[0]!;
-  const kubeconfig = {
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [cluster],
-    users: [{ name: serviceAccount, user: { token } }],
-    contexts: [{ name: 'sa', context: { cluster: cluster.name, user: serviceAccount } }],
-    'current-context': 'sa',
-  };
-  const file = join(mkdtempSync(join(tmpdir(), 'dm-rbac-')), 'kubeconfig');
-  writeFileSync(file, JSON.stringify(kubeconfig));
-  return file;
-}
 
 function rbacDocuments(): Array<{ kind: string; metadata: { name: string }; rules?: never[] }> {
   return ['role.yaml', 'leader_election_role.yaml'].flatMap((f) =>
@@ -82,7 +60,7 @@ describe("the operator's RBAC", () => {
     operator = new OperatorProcess(
       [ns],
       [
-        `--kubeconfig=${await tokenKubeconfig(SA)}`,
+        `--kubeconfig=${await tokenKubeconfig(SA, SYSTEM_NS)}`,
         '--leader-elect',
         `--leader-election-namespace=${SYSTEM_NS}`,
         `--leader-election-id=${uniqueName('rbac')}`,
@@ -166,7 +144,7 @@ describe("the operator's RBAC", () => {
       },
     ];
     await kubectlOk(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-    const weak = new OperatorProcess([ns], [`--kubeconfig=${await tokenKubeconfig(name)}`]);
+    const weak = new OperatorProcess([ns], [`--kubeconfig=${await tokenKubeconfig(name, SYSTEM_NS)}`]);
     try {
       await weak.start();
       await apply(ns, dataMover('weak', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'weak' }));

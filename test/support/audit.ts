@@ -1,6 +1,7 @@
 // Reads the test bed's apiserver audit log: which requests one user made, as verb and resource.
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { kubectlOk } from './cluster.js';
 import { join } from 'node:path';
 
 export const AUDIT_LOG = join(
@@ -60,4 +61,26 @@ export function granted(rules: Rule[]): Set<string> {
     }
   }
   return out;
+}
+
+/** A kubeconfig for the test bed that authenticates as a ServiceAccount token. */
+export async function tokenKubeconfig(serviceAccount: string, namespace: string): Promise<string> {
+  const token = (
+    await kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=2h'])
+  ).trim();
+  const config = JSON.parse(await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
+    clusters: Array<{ name: string; cluster: Record<string, string> }>;
+  };
+  const cluster = config.clusters[0]!;
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [cluster],
+    users: [{ name: serviceAccount, user: { token } }],
+    contexts: [{ name: 'sa', context: { cluster: cluster.name, user: serviceAccount } }],
+    'current-context': 'sa',
+  };
+  const file = join(mkdtempSync(join(tmpdir(), 'dm-rbac-')), 'kubeconfig');
+  writeFileSync(file, JSON.stringify(kubeconfig));
+  return file;
 }

@@ -35,6 +35,20 @@ export class OperatorProcess {
     return this.output;
   }
 
+  get exitCode(): number | null {
+    return this.child?.exitCode ?? null;
+  }
+
+  /** Sends a signal without waiting (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  /** True once the process has ended (by a signal or an exit). */
+  get exited(): boolean {
+    return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
+  }
+
   async start(): Promise<void> {
     this.metricsPort = await freePort();
     this.probePort = await freePort();

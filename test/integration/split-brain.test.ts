@@ -8,6 +8,7 @@ import {
   createNamespace,
   dataMover,
   deleteNamespace,
+  getDataMover,
   kubectlOk,
   sourceAndSecret,
   uniqueName,
@@ -90,6 +91,19 @@ describe('a leader paused past its lease', () => {
       dataMover('before', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'before' }),
     );
     await waitForPhase(ns, 'before', 'Completed');
+    // Work the paused leader still has queued when it resumes: the re-check of a missing source,
+    // due at once, against a cache that no longer matches the cluster.
+    await apply(
+      ns,
+      dataMover('stalled', { sourcePvc: 'missing', secretName: 'bucket', destinationPath: 'stalled' }),
+    );
+    await waitFor(
+      async () =>
+        (await getDataMover(ns, 'stalled'))?.status?.conditions?.some(
+          (c) => c.type === 'Stalled' && c.status === 'True',
+        ),
+      { what: 'stalled DataMover' },
+    );
 
     a.signal('SIGSTOP');
     await waitFor(() => isLeader(b), { timeoutMs: 30_000, what: 'replica-b to take over' });
@@ -100,6 +114,7 @@ describe('a leader paused past its lease', () => {
       ),
     );
     for (const n of ['alpha', 'beta', 'gamma']) await waitForPhase(ns, `after-${n}`, 'Completed');
+    await waitForPhase(ns, 'stalled', 'Failed');
 
     const resumedAt = new Date();
     a.signal('SIGCONT');

@@ -119,7 +119,7 @@ describe('CreatingClonedPVC', () => {
 
   it("reports a pending clone as Stalled with the provisioner's warning, then fails at the timeout", () => {
     const waiting = decide(creating, observed(at(30), { clone: clone('Pending') }), config);
-    expect(reason(waiting.status, 'Reconciling')).toBe('WaitingForClone');
+    expect(reason(waiting.status, 'Reconciling')).toBe('CreatingClone');
     expect(waiting.requeueAfterMs).toBe(30_000);
     const stalled = decide(
       creating,

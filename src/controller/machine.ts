@@ -236,7 +236,8 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
     b.stalled(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} is not provisioned yet${detail}`);
     return { status: b.status, actions: [], requeueAfterMs: config.cloneProvisionTimeoutMs - waited };
   }
-  b.progressing(Reason.WaitingForClone, `waiting for clone ${cloneName(dm)} to be provisioned`);
+  // Same words as when the clone was created: a clone that binds in time costs no status write.
+  b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
   return { status: b.status, actions: [], requeueAfterMs: config.cloneStallAfterMs - waited };
 }
 

@@ -35,6 +35,10 @@ export class OperatorProcess {
     return this.output;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get exitCode(): number | null {
     return this.child?.exitCode ?? null;
   }

@@ -12,7 +12,6 @@ export const Reason = {
   // progress
   Started: 'Started',
   CreatingClone: 'CreatingClone',
-  WaitingForClone: 'WaitingForClone',
   WaitingForDestination: 'WaitingForDestination',
   MoverRunning: 'MoverRunning',
   DeletingClone: 'DeletingClone',

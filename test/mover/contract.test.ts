@@ -30,6 +30,22 @@ afterAll(async () => {
   await s3.stop();
 });
 
+/** The system's programs and libraries, read-only, as an image's would be. */
+const SYSTEM = [
+  '--ro-bind',
+  '/usr',
+  '/usr',
+  '--symlink',
+  'usr/lib',
+  '/lib',
+  '--symlink',
+  'usr/lib64',
+  '/lib64',
+  '--symlink',
+  'usr/bin',
+  '/bin',
+];
+
 /** ENTRYPOINT of mover/Dockerfile, the command the Job runs (it sets none of its own). */
 function imageEntrypoint(): string[] {
   const line = readFileSync('mover/Dockerfile', 'utf8')
@@ -85,20 +101,7 @@ describe('the mover Job', () => {
       '--gid',
       String(pod.securityContext!.runAsGroup),
     );
-    args.push(
-      '--ro-bind',
-      '/usr',
-      '/usr',
-      '--symlink',
-      'usr/lib',
-      '/lib',
-      '--symlink',
-      'usr/lib64',
-      '/lib64',
-      '--symlink',
-      'usr/bin',
-      '/bin',
-    );
+    args.push(...SYSTEM);
     args.push('--proc', '/proc', '--dev', '/dev', '--bind', termination, '/dev/termination-log');
     // The image: node and rclone on PATH, the entrypoint under /app.
     args.push(
@@ -158,18 +161,7 @@ describe('the mover Job', () => {
       '65534',
       '--cap-drop',
       'ALL',
-      '--ro-bind',
-      '/usr',
-      '/usr',
-      '--symlink',
-      'usr/lib',
-      '/lib',
-      '--symlink',
-      'usr/lib64',
-      '/lib64',
-      '--symlink',
-      'usr/bin',
-      '/bin',
+      ...SYSTEM,
       '--ro-bind',
       source,
       '/data',

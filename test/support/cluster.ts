@@ -1,5 +1,5 @@
 // Helpers for journeys against the real control plane: kubectl, namespaces, waiting with deadlines.
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -152,6 +152,14 @@ export async function sourceAndSecret(
         ?.phase === 'Bound',
     { what: `PVC ${pvcName} to bind` },
   );
+}
+
+/** Stops a helper process with SIGTERM and waits for it to exit. */
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 export { exec };

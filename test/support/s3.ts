@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './cluster.js';
+import { stopChild, waitFor } from './cluster.js';
 import { freePort } from './operator.js';
 
 export const RCLONE = process.env.RCLONE_BINARY ?? 'rclone';
@@ -72,11 +72,7 @@ export class S3Server {
     };
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+  stop(): Promise<void> {
+    return stopChild(this.child);
   }
 }

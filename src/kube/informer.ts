@@ -62,8 +62,14 @@ export class ResilientInformer<T extends KubernetesObject> {
     );
     this.informers[index] = informer;
     this.synced[index] = false;
-    informer.on('add', (o) => handler(o, 'add'));
-    informer.on('update', (o) => handler(o, 'update'));
+    // managedFields are often the largest part of an object and nothing here reads them; the cache
+    // keeps the very objects handed to these callbacks, so dropping them here shrinks the cache.
+    const slim = (o: T) => {
+      if (o.metadata) delete o.metadata.managedFields;
+      return o;
+    };
+    informer.on('add', (o) => handler(slim(o), 'add'));
+    informer.on('update', (o) => handler(slim(o), 'update'));
     informer.on('delete', (o) => handler(o, 'delete'));
     let failures = 0;
     let errored = false;

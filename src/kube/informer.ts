@@ -76,11 +76,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     const run = async () => {
       errored = false;
       await informer.start();
-      if (!errored) this.synced[index] = true;
+      if (!errored) {
+        this.synced[index] = true;
+        failures = 0;
+      }
     };
-    informer.on('connect', () => {
-      failures = 0;
-    });
     informer.on('error', (err: unknown) => {
       errored = true;
       this.synced[index] = false;
@@ -88,12 +88,16 @@ export class ResilientInformer<T extends KubernetesObject> {
       const delay = Math.min(BACKOFF_BASE_MS * 2 ** failures, BACKOFF_MAX_MS);
       failures += 1;
       this.onRestart(this.spec.resource);
-      this.log.warn('watch stopped; restarting', {
-        resource: this.spec.resource,
-        scope: namespace ?? '*',
-        delayMs: delay,
-        error: String((err as Error)?.message ?? err),
-      });
+      const notServed = (err as { code?: number })?.code === 404;
+      this.log.warn(
+        notServed ? 'resource not served (is its CRD installed?); retrying' : 'watch stopped; restarting',
+        {
+          resource: this.spec.resource,
+          scope: namespace ?? '*',
+          delayMs: delay,
+          error: String((err as Error)?.message ?? err).split('\n')[0],
+        },
+      );
       setTimeout(() => {
         if (!this.stopped) void run();
       }, delay).unref();

@@ -19,7 +19,7 @@ node_modules/.stamp: package.json package-lock.json
 deps: node_modules/.stamp ## Install the npm dependencies (Node LTS comes from the npm `node` package)
 
 .PHONY: tools
-tools: ## Install shellcheck, yamllint and promtool from Debian if missing
+tools: ## Install shellcheck, yamllint, promtool, amtool, lua, bubblewrap from Debian if missing
 	bash hack/install-tools.sh
 
 .PHONY: build
@@ -78,5 +78,5 @@ demo: build ## Run the operator on the local control plane and back up a sample 
 	bash hack/demo.sh
 
 .PHONY: run
-run: build ## Run the operator against $$KUBECONFIG in the foreground
+run: build ## Run the operator against the current KUBECONFIG in the foreground
 	$(NODE_BIN)/node dist/src/main.js

@@ -6,6 +6,7 @@ KUBECONFIG_PATH := $(shell bash hack/cluster-up.sh --kubeconfig)
 export KUBECONFIG := $(KUBECONFIG_PATH)
 export PATH := $(shell bash -c 'source hack/testbed-versions.sh && echo $$TESTBED_BIN'):$(CURDIR)/$(NODE_BIN):$(PATH)
 export RCLONE_BINARY := $(shell bash -c 'source hack/testbed-versions.sh && echo $$RCLONE_BIN')/rclone
+export VERSITYGW_BINARY := $(shell bash -c 'source hack/testbed-versions.sh && echo $$VERSITYGW_BIN')/versitygw
 
 .PHONY: help
 help: ## List the targets

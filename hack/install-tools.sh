@@ -10,6 +10,7 @@ command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v lua5.4 >/dev/null || need+=(lua5.4)
 command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v setfattr >/dev/null || need+=(attr)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"

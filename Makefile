@@ -58,9 +58,9 @@ test-mover: build tools ## The mover against a real S3 server (rclone serve s3),
 .PHONY: test
 test: lint test-unit test-mover verify test-integration ## The whole suite: lint, unit, mover, packaging checks and integration tests
 
-.PHONY: bench-reaction
-bench-reaction: build cluster-up ## Measure how fast DataMovers react to their children (prints figures)
-	$(NODE_BIN)/node dist/test/bench/reaction.js --count $${COUNT:-20}
+.PHONY: bench
+bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100), figures in BENCHMARKS.md
+	$(NODE_BIN)/node dist/test/bench/bench.js --count $${COUNT:-100}
 
 .PHONY: testbed
 testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubectl, etcd, kwok) into the cache

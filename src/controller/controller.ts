@@ -107,7 +107,7 @@ export class Controller {
     }
   }
 
-  /** Starts the informers (the caches fill even when not leading) and, with `lead`, the workers. */
+  /** Starts the informers; the caches fill whether or not this replica leads. */
   async startInformers(): Promise<void> {
     const child = (o: KubernetesObject) => this.enqueue(ownerKey(o as never));
     await Promise.all([

@@ -8,7 +8,7 @@ import { parseMoverResult, type MoverResult } from '../mover/result.js';
 export type JobOutcome =
   | { kind: 'running' }
   | { kind: 'succeeded'; result?: MoverResult }
-  | { kind: 'failed'; reason: string; message: string; moverRan: boolean };
+  | { kind: 'failed'; reason: string; message: string };
 
 /** Waiting reasons that mean the mover container will not start without someone fixing something. */
 const START_FAILURES = new Set([
@@ -73,7 +73,6 @@ function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): Jo
     kind: 'failed',
     reason,
     message: `${base}${exit}${detail ? `: ${detail}` : ''}`,
-    moverRan: SYNC_FAILURES.has(reason) && last !== undefined,
   };
 }
 

@@ -140,8 +140,14 @@ export class Reconciler {
     observed.job = job;
     observed.pods = this.podsOf(dm);
     if (!job) {
-      if (phase !== 'CleaningUp')
+      // The lock is consulted only by a pass that may create the Job: an O(n) scan of the
+      // namespace's DataMovers that other passes skip.
+      const clone = observed.clone;
+      const cloneReady =
+        clone?.status?.phase === 'Bound' || observed.cloneBindingMode === 'WaitForFirstConsumer';
+      if (phase === 'CreatingPod' || (phase === 'CreatingClonedPVC' && cloneReady)) {
         observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+      }
       return;
     }
     const podless = observed.pods.length === 0 && !job.status?.active;

@@ -46,6 +46,10 @@ test-unit: build ## Unit tests of the pure logic (no cluster)
 test-integration: build cluster-up ## Operator journeys against the real control plane
 	$(NODE_BIN)/vitest run --project integration --reporter=default --reporter=json --outputFile.json=.tmp/vitest-integration.json
 
+.PHONY: test-e2e
+test-e2e: build cluster-up ## Hardening: crashes, failover, split brain, API faults, hostile input, retention
+	$(NODE_BIN)/vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.tmp/vitest-e2e.json
+
 .PHONY: verify
 verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side dry run of config/
 	bash hack/verify.sh
@@ -56,7 +60,7 @@ test-mover: build tools ## The mover against a real S3 server (rclone serve s3),
 	$(NODE_BIN)/vitest run --project mover --reporter=default --reporter=json --outputFile.json=.tmp/vitest-mover.json
 
 .PHONY: test
-test: lint test-unit test-mover verify test-integration ## The whole suite: lint, unit, mover, packaging checks and integration tests
+test: lint test-unit test-mover verify test-integration test-e2e ## The whole suite: lint, unit, mover, packaging checks, integration and e2e tests
 
 .PHONY: bench
 bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100), figures in BENCHMARKS.md

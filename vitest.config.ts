@@ -33,6 +33,19 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 90_000,
+          // Faults hit the whole test bed (an apiserver restart cuts every client), and failover
+          // timings need the two cores: one file at a time.
+          fileParallelism: false,
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
     ],
   },
 });

@@ -10,6 +10,7 @@ import {
   classifyRcloneFailure,
   finalStats,
   planFromEnv,
+  rcloneEnvironment,
   syncArgs,
   type MoverPlan,
 } from '../src/mover/plan.js';
@@ -34,7 +35,7 @@ function report(result: MoverResult): void {
 function rclone(args: string[], plan: MoverPlan): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(RCLONE, args, {
-      env: { ...process.env, ...plan.rcloneEnv, RCLONE_CONFIG: '/dev/null' },
+      env: rcloneEnvironment(process.env, plan),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const lines: string[] = [];

@@ -2,6 +2,7 @@
 // source and children to the next status and the actions that move the run on. No I/O happens here.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Condition, DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
+import { RESERVED_ENV_MESSAGE, reservedEnvName } from '../api/v1alpha1/schema.js';
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import type { Config } from '../config.js';
 import { repositoryOf } from '../config.js';
@@ -151,6 +152,14 @@ function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [st
     return [
       Reason.PrivilegedMoverNotAllowed,
       `privilegedReader is not allowed in namespace ${dm.metadata.namespace}: an administrator must annotate it ${PRIVILEGED_MOVERS_ANNOTATION}=true`,
+    ];
+  }
+  // The CRD refuses these too; this holds where an older CRD is installed.
+  const reserved = (dm.spec.additionalEnv ?? []).map((e) => e.name).filter(reservedEnvName);
+  if (reserved.length > 0) {
+    return [
+      Reason.ReservedEnvNotAllowed,
+      `additionalEnv sets ${reserved.join(', ')}: ${RESERVED_ENV_MESSAGE}`,
     ];
   }
   if (dm.spec.serviceAccountName && !config.allowMoverServiceAccount) {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MoverExit } from './exit-codes.js';
-import { MoverError, classifyRcloneFailure, finalStats, planFromEnv, syncArgs, target } from './plan.js';
+import {
+  MoverError,
+  classifyRcloneFailure,
+  finalStats,
+  planFromEnv,
+  rcloneEnvironment,
+  syncArgs,
+  target,
+} from './plan.js';
 
 const env = {
   AWS_ACCESS_KEY_ID: 'AKIA',
@@ -32,6 +40,37 @@ describe('planFromEnv', () => {
     expect(planFromEnv({ ...env, TLS_HOST: 'false', BUCKET_PORT: '9000' }).endpoint).toBe(
       'http://s3.example.com:9000',
     );
+  });
+
+  it('runs rclone with its own remote only: other remotes, config files and S3 overrides are dropped', () => {
+    const pod = {
+      ...env,
+      PATH: '/bin',
+      RCLONE_TRANSFERS: '8',
+      RCLONE_S3_UPLOAD_CONCURRENCY: '8',
+      RCLONE_CONFIG: '/etc/rclone.conf',
+      RCLONE_CONFIG_OTHER_TYPE: 's3',
+      RCLONE_CONFIG_DATAMOVER_ENDPOINT: 'http://elsewhere',
+      RCLONE_S3_ENDPOINT: 'http://elsewhere',
+      RCLONE_S3_SECRET_ACCESS_KEY: 'someone-elses',
+      RCLONE_S3_NO_CHECK_BUCKET: 'false',
+    };
+    const out = rcloneEnvironment(pod, planFromEnv(pod));
+    expect(out).toMatchObject({
+      PATH: '/bin',
+      RCLONE_TRANSFERS: '8',
+      RCLONE_S3_UPLOAD_CONCURRENCY: '8',
+      RCLONE_CONFIG: '/dev/null',
+      RCLONE_CONFIG_DATAMOVER_ENDPOINT: 'https://s3.example.com:443',
+      RCLONE_CONFIG_DATAMOVER_SECRET_ACCESS_KEY: 'secret',
+    });
+    for (const gone of [
+      'RCLONE_CONFIG_OTHER_TYPE',
+      'RCLONE_S3_ENDPOINT',
+      'RCLONE_S3_SECRET_ACCESS_KEY',
+      'RCLONE_S3_NO_CHECK_BUCKET',
+    ])
+      expect(out, gone).not.toHaveProperty(gone);
   });
 
   it('reaches the bucket root only with an explicit /', () => {

@@ -5,6 +5,24 @@ import { MoverExit } from './exit-codes.js';
 
 export const REMOTE = 'DATAMOVER';
 
+/**
+ * rclone's S3 options that the mover's remote defines, and the credential ones it leaves unset. An
+ * `RCLONE_S3_<OPTION>` variable counts as a command-line flag and outranks the remote's own
+ * `RCLONE_CONFIG_DATAMOVER_<OPTION>`, so none of them may come from the pod's environment.
+ */
+export const RESERVED_RCLONE_ENV = [
+  'PROVIDER',
+  'ACCESS_KEY_ID',
+  'SECRET_ACCESS_KEY',
+  'SESSION_TOKEN',
+  'ENV_AUTH',
+  'REGION',
+  'ENDPOINT',
+  'FORCE_PATH_STYLE',
+  'NO_CHECK_BUCKET',
+  'DIRECTORY_MARKERS',
+].map((option) => `RCLONE_S3_${option}`);
+
 export interface MoverPlan {
   source: string;
   bucket: string;
@@ -96,6 +114,19 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
       checksum: env.DATAMOVER_CHECKSUM?.trim().toLowerCase() === 'true',
     },
   };
+}
+
+/**
+ * The environment rclone runs with: the pod's, less anything that could redefine the remote (a
+ * config file, other remotes, the reserved S3 options), then the remote itself.
+ */
+export function rcloneEnvironment(env: NodeJS.ProcessEnv, plan: MoverPlan): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('RCLONE_CONFIG') || RESERVED_RCLONE_ENV.includes(name)) continue;
+    out[name] = value;
+  }
+  return { ...out, ...plan.rcloneEnv, RCLONE_CONFIG: '/dev/null' };
 }
 
 /** `DATAMOVER:bucket/path/` — where the data goes. */

@@ -109,33 +109,6 @@ describe('a mover pod that cannot start', () => {
   });
 });
 
-describe('policy', () => {
-  it('refuses a mover image outside the allowlist before cloning anything', async () => {
-    await sourceAndSecret(env.ns, 'img-src');
-    await apply(
-      env.ns,
-      dataMover('img', {
-        sourcePvc: 'img-src',
-        secretName: 'bucket',
-        image: { repository: 'evil.example/miner', tag: 'latest' },
-      }),
-    );
-    const dm = await waitForPhase(env.ns, 'img', 'Failed');
-    expect(condition(dm, 'Failed')?.reason).toBe('ImageNotAllowed');
-    expect(dm.status?.message).toContain('evil.example/miner:latest');
-    expect(await getJson(['get', 'pvc', 'img-clone', '-n', env.ns])).toBeUndefined();
-  });
-
-  it('refuses serviceAccountName unless the operator allows it', async () => {
-    await apply(
-      env.ns,
-      dataMover('sa', { sourcePvc: 'img-src', secretName: 'bucket', serviceAccountName: 'powerful' }),
-    );
-    const dm = await waitForPhase(env.ns, 'sa', 'Failed');
-    expect(condition(dm, 'Failed')?.reason).toBe('ServiceAccountNotAllowed');
-  });
-});
-
 describe('a mover Job the apiserver refuses', () => {
   it('fails with JobCreationFailed and the apiserver message, counted as a pod creation failure', async () => {
     await sourceAndSecret(env.ns, 'badjob-src');
@@ -201,23 +174,6 @@ describe('the privileged reader', () => {
       'DAC_READ_SEARCH',
     ]);
     await waitForPhase(env.ns, 'priv-ok', 'Failed');
-  });
-});
-
-describe('retention', () => {
-  it('deletes a finished DataMover and its children after ttlSecondsAfterFinished', async () => {
-    await sourceAndSecret(env.ns, 'ttl-src');
-    await apply(
-      env.ns,
-      dataMover('ttl', { sourcePvc: 'ttl-src', secretName: 'bucket', ttlSecondsAfterFinished: 1 }),
-    );
-    await waitFor(async () => (await getDataMover(env.ns, 'ttl')) === undefined, {
-      what: 'DataMover deleted after its TTL',
-      timeoutMs: 30_000,
-    });
-    await waitFor(async () => (await getJson(['get', 'pvc', 'ttl-clone', '-n', env.ns])) === undefined, {
-      what: 'clone collected',
-    });
   });
 });
 

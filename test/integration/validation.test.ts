@@ -41,6 +41,22 @@ describe('kubectl apply of a DataMover', () => {
       /additionalEnv cannot set AWS_ACCESS_KEY_ID/,
     ],
     [
+      'a destination override in additionalEnv',
+      { sourcePvc: 'src', additionalEnv: [{ name: 'DATAMOVER_DESTINATION_PATH', value: 'elsewhere' }] },
+      /additionalEnv cannot set .* DATAMOVER_\*/,
+    ],
+    [
+      "an rclone endpoint override in additionalEnv (rclone ranks it above the mover's remote)",
+      {
+        sourcePvc: 'src',
+        additionalEnv: [
+          { name: 'RCLONE_TRANSFERS', value: '8' },
+          { name: 'RCLONE_S3_ENDPOINT', value: 'https://elsewhere' },
+        ],
+      },
+      /additionalEnv cannot set .*RCLONE_S3_ENDPOINT/,
+    ],
+    [
       'a destinationPath that climbs out',
       { sourcePvc: 'src', destinationPath: 'team/../other' },
       /destinationPath may not contain/,

@@ -98,4 +98,21 @@ describe('a mover that cannot do its job', () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(`${s3.root}/created-by-mistake`)).toBe(false);
   });
+
+  it("keeps the Secret's credentials and endpoint whatever rclone variables its environment holds", async () => {
+    // The CRD and the operator refuse these in additionalEnv; the mover's own remote still wins.
+    const closed = await freePort();
+    const run = await runMover({
+      ...base(),
+      DATAMOVER_DESTINATION_PATH: 'ns/precedence',
+      RCLONE_CONFIG: '/nonexistent/rclone.conf',
+      RCLONE_CONFIG_DATAMOVER_SECRET_ACCESS_KEY: 'wrong',
+      RCLONE_CONFIG_DATAMOVER_ENDPOINT: `http://127.0.0.1:${closed}`,
+      RCLONE_S3_ACCESS_KEY_ID: 'someone-else',
+      RCLONE_S3_ENDPOINT: `http://127.0.0.1:${closed}`,
+    });
+    expect(run.code, run.output).toBe(0);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${s3.root}/backups/ns/precedence`), run.output).toBe(true);
+  });
 });

@@ -27,6 +27,7 @@ export const Reason = {
   ImageNotAllowed: 'ImageNotAllowed',
   ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
   PrivilegedMoverNotAllowed: 'PrivilegedMoverNotAllowed',
+  ReservedEnvNotAllowed: 'ReservedEnvNotAllowed',
   JobCreationFailed: 'JobCreationFailed',
   MoverPodNotStarting: 'MoverPodNotStarting',
   MoverPodStartTimeout: 'MoverPodStartTimeout',

@@ -2,6 +2,7 @@
 // come from these TypeBox definitions, so they cannot drift (`npm run gen:crd` writes config/crd).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { RESERVED_RCLONE_ENV } from '../../mover/plan.js';
 
 export const GROUP = 'datamover.io';
 export const VERSION = 'v1alpha1';
@@ -11,7 +12,7 @@ export const PLURAL = 'datamovers';
 
 const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
-/** Environment variables that come from the Secret and that `additionalEnv` may not replace. */
+/** Environment variables that come from the Secret. */
 export const RESERVED_ENV = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -21,6 +22,28 @@ export const RESERVED_ENV = [
   'BUCKET_PORT',
   'TLS_HOST',
 ] as const;
+
+/**
+ * What `additionalEnv` may not set, besides the Secret's keys: anything that could replace the
+ * credentials or move the destination without it showing. `AWS_*` (credentials come from the
+ * Secret), `DATAMOVER_*` (the operator's own settings: destination, source, filters), `RCLONE_CONFIG*`
+ * (a remote definition or config file would redefine where data goes) and rclone's S3 credential and
+ * endpoint variables (rclone ranks them above the remote the mover defines: they would replace it).
+ */
+export const RESERVED_ENV_PREFIXES = ['AWS_', 'DATAMOVER_', 'RCLONE_CONFIG'] as const;
+
+export const RESERVED_ENV_MESSAGE = `additionalEnv cannot set ${RESERVED_ENV.join(', ')} (they come from secretName), nor ${RESERVED_ENV_PREFIXES.map((p) => `${p}*`).join(', ')} or ${RESERVED_RCLONE_ENV.join(', ')}`;
+
+/** True when `additionalEnv` may not set `name` (the same test as the CRD's validation rule). */
+export function reservedEnvName(name: string): boolean {
+  return (
+    (RESERVED_ENV as readonly string[]).includes(name) ||
+    RESERVED_RCLONE_ENV.includes(name) ||
+    RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p))
+  );
+}
+
+const RESERVED_ENV_RULE = `self.all(e, !(e.name in ${JSON.stringify([...RESERVED_ENV, ...RESERVED_RCLONE_ENV])}) && ${RESERVED_ENV_PREFIXES.map((p) => `!e.name.startsWith('${p}')`).join(' && ')})`;
 
 function opaque<T>(description: string): TSchema & { static: T } {
   return Type.Unsafe<T>({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
@@ -39,7 +62,7 @@ function enumOf<const T extends readonly string[]>(values: T, description: strin
 }
 
 export const EnvVarSchema = Type.Object({
-  name: Type.String({ minLength: 1, description: 'Name of the environment variable.' }),
+  name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the environment variable.' }),
   value: Type.Optional(Type.String({ description: 'Literal value of the variable.' })),
   valueFrom: Type.Optional(
     opaque<Record<string, unknown>>(
@@ -103,13 +126,9 @@ export const DataMoverSpecSchema = Type.Object(
     additionalEnv: Type.Optional(
       Type.Array(EnvVarSchema, {
         maxItems: 64,
-        description: 'Extra environment variables for the mover. They cannot replace the Secret credentials.',
-        'x-kubernetes-validations': [
-          {
-            rule: `self.all(e, !(e.name in ${JSON.stringify(RESERVED_ENV)}))`,
-            message: `additionalEnv cannot set ${RESERVED_ENV.join(', ')}: they come from secretName`,
-          },
-        ],
+        description:
+          "Extra environment variables for the mover (rclone tuning such as RCLONE_TRANSFERS). They cannot replace the Secret's credentials or the operator's settings: AWS_*, DATAMOVER_*, RCLONE_CONFIG* and rclone's S3 credential and endpoint variables are refused.",
+        'x-kubernetes-validations': [{ rule: RESERVED_ENV_RULE, message: RESERVED_ENV_MESSAGE }],
       }),
     ),
     addTimestampPrefix: Type.Optional(

@@ -1,6 +1,6 @@
 // Retention: ttlSecondsAfterFinished deletes a finished DataMover, and the garbage collector its
 // children.
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { apply, dataMover, getDataMover, getJson, sourceAndSecret, waitFor } from '../support/cluster.js';
 import { withOperator } from '../support/operator.js';
 

@@ -1,0 +1,233 @@
+// Hostile and bad input: generated DataMover specs (fast-check) go through the real apiserver; the
+// apiserver refuses what the CRD forbids with a message naming the DataMover, and every object it
+// accepts ends Completed or Failed with a reason and a message, while the operator neither crashes
+// nor spins. Policy refusals (image allowlist, serviceAccountName) are checked one by one.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PULL_POLICIES, RESERVED_ENV } from '../../src/api/v1alpha1/schema.js';
+import { DEFAULT_MOVER_IMAGE, repositoryOf } from '../../src/config.js';
+import { RESERVED_RCLONE_ENV } from '../../src/mover/plan.js';
+import {
+  apply,
+  condition,
+  dataMover,
+  getDataMover,
+  getJson,
+  kubectl,
+  sourceAndSecret,
+  uniqueName,
+  waitFor,
+  waitForPhase,
+} from '../support/cluster.js';
+import { sample, withOperator } from '../support/operator.js';
+
+const env = withOperator('dm-hostile', [
+  '--source-pvc-grace-period=2s',
+  '--pod-start-timeout=4s',
+  '--clone-stall-after=1s',
+  '--clone-provision-timeout=4s',
+]);
+
+const TERMINAL = new Set(['Completed', 'Failed']);
+const BATCH = 24;
+const RUNS = 3;
+
+// Mostly well-formed values (so most objects are accepted and run), with the odd hostile one:
+// unicode, empty, huge, the wrong type.
+const wild = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'grapheme', maxLength: 12 }),
+  fc.constantFrom('', ' ', '..', '/', '-', 'a'.repeat(300), '${HOME}', '$(rm -rf /)', 'null'),
+  fc.integer(),
+  fc.boolean(),
+);
+const often = <T>(good: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: good, weight: 60 }, { arbitrary: wild as fc.Arbitrary<unknown>, weight: 1 });
+/** Absent most of the time (JSON drops undefined), so most objects are otherwise valid. */
+const rare = <T>(value: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: value, weight: 1 });
+const dnsName = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}[a-z0-9]$/);
+const path = fc.stringMatching(/^[a-z]{1,8}(\/[a-z]{1,8}){0,2}$/);
+const envName = fc.oneof(
+  fc.constantFrom('RCLONE_TRANSFERS', 'RCLONE_CHECKERS', 'RCLONE_S3_UPLOAD_CONCURRENCY'),
+  fc.constantFrom(
+    'RCLONE_TRANSFERS',
+    'RCLONE_S3_UPLOAD_CONCURRENCY',
+    'DATAMOVER_DESTINATION_PATH',
+    'RCLONE_CONFIG',
+    ...RESERVED_ENV,
+    ...RESERVED_RCLONE_ENV,
+  ),
+  fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,20}$/),
+);
+
+const spec = fc.record(
+  {
+    sourcePvc: fc.oneof(
+      { arbitrary: fc.constant('src'), weight: 12 },
+      { arbitrary: fc.constantFrom('missing', 'block-src'), weight: 3 },
+      { arbitrary: dnsName, weight: 1 },
+      { arbitrary: wild, weight: 1 },
+    ),
+    secretName: often(fc.constant('bucket')),
+    destinationPath: often(fc.oneof(path, fc.constant('/'))),
+    additionalEnv: often(
+      fc.array(fc.record({ name: envName, value: fc.string({ maxLength: 20 }) }), { maxLength: 3 }),
+    ),
+    image: often(
+      fc.record(
+        {
+          repository: fc.oneof(
+            { arbitrary: fc.constant(repositoryOf(DEFAULT_MOVER_IMAGE)), weight: 4 },
+            { arbitrary: fc.constant('docker.io/evil/miner'), weight: 1 },
+          ),
+          tag: fc.constantFrom('0.1.0', 'latest', 'sha256:' + 'a'.repeat(64)),
+          pullPolicy: fc.constantFrom(...PULL_POLICIES),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    // A failing mover is retried with the Job's backoff (10 s, 20 s, …): keep the retries few.
+    backoffLimit: often(fc.integer({ min: 0, max: 2 })),
+    bandwidthLimit: often(fc.constantFrom('10M', '512K', '1.5G')),
+    include: often(fc.array(fc.constantFrom('*.db', '/logs/**', '[', ''), { maxLength: 2 })),
+    exclude: often(fc.array(fc.constantFrom('*.tmp', '**/cache/**', '{'), { maxLength: 2 })),
+    checksum: often(fc.boolean()),
+    deletePvcAfterBackup: often(fc.boolean()),
+    addTimestampPrefix: often(fc.boolean()),
+    ttlSecondsAfterFinished: often(fc.integer({ min: 0, max: 86_400 })),
+    podLabels: often(
+      fc.oneof(
+        fc.record({ simulate: fc.constantFrom('fail', 'config-error', 'slow') }),
+        fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9./-]{0,20}$/), fc.string({ maxLength: 10 }), {
+          maxKeys: 2,
+        }),
+      ),
+    ),
+    resources: often(
+      fc.record(
+        { requests: fc.record({ cpu: fc.constantFrom('100m', '1', 'plenty') }, { requiredKeys: [] }) },
+        { requiredKeys: [] },
+      ),
+    ),
+    securityContext: often(
+      fc.record(
+        {
+          runAsUser: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+          runAsGroup: fc.integer({ min: 0, max: 70_000 }),
+          fsGroup: fc.integer({ min: 0, max: 70_000 }),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    serviceAccountName: rare(dnsName),
+    privilegedReader: rare(fc.boolean()),
+    surprise: rare(wild),
+  },
+  { requiredKeys: ['sourcePvc'] },
+);
+
+async function reconciles(): Promise<number> {
+  const text = await env.operator.scrape();
+  return ['success', 'error', 'conflict']
+    .map((result) => sample(text, 'datamover_reconcile_total', { result }) ?? 0)
+    .reduce((a, b) => a + b, 0);
+}
+
+/** Applies one generated spec: its name if the apiserver accepted it, or the refusal. */
+async function applyOne(spec: Record<string, unknown>): Promise<{ name: string; refusal?: string }> {
+  const name = uniqueName('gen');
+  const object = { ...dataMover(name, spec), metadata: { name, namespace: env.ns } };
+  const result = await kubectl(['create', '-f', '-', '-o', 'name'], JSON.stringify(object));
+  return result.code === 0 ? { name } : { name, refusal: result.stderr };
+}
+
+describe('generated DataMover specs through the real apiserver', () => {
+  it('are refused with a message, or end Completed or Failed with a reason, and the operator neither crashes nor spins', async () => {
+    await sourceAndSecret(env.ns, 'src');
+    await sourceAndSecret(env.ns, 'block-src', { volumeMode: 'Block' });
+    let accepted = 0;
+    let refused = 0;
+    const outcomes: Record<string, number> = {};
+    await fc.assert(
+      fc.asyncProperty(fc.array(spec, { minLength: BATCH, maxLength: BATCH }), async (specs) => {
+        const results = await Promise.all(specs.map((s) => applyOne(s as Record<string, unknown>)));
+        for (const r of results.filter((r) => r.refusal !== undefined)) {
+          // kubectl says which object and which field; nothing is half-created.
+          expect(r.refusal).toMatch(/DataMover|datamover/);
+          expect(await getDataMover(env.ns, r.name)).toBeUndefined();
+          refused++;
+          if (refused <= 3) console.log(r.refusal);
+        }
+        const names = results.filter((r) => r.refusal === undefined).map((r) => r.name);
+        accepted += names.length;
+        for (const name of names) {
+          const dm = await waitFor(
+            async () => {
+              const dm = await getDataMover(env.ns, name);
+              // ttlSecondsAfterFinished may already have removed a finished one.
+              if (dm === undefined) return 'deleted' as const;
+              return TERMINAL.has(dm.status?.phase ?? '') ? dm : undefined;
+            },
+            { timeoutMs: 90_000, what: `${name} to finish` },
+          );
+          const phase = dm === 'deleted' ? 'Deleted' : dm.status!.phase!;
+          const reason =
+            dm === 'deleted'
+              ? 'ttlSecondsAfterFinished'
+              : condition(dm, phase === 'Failed' ? 'Failed' : 'Complete')?.reason;
+          if (dm !== 'deleted' && phase === 'Failed') {
+            expect(reason, name).toBeTruthy();
+            expect(dm.status?.message, name).toBeTruthy();
+          }
+          const key = `${phase}/${reason}`;
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+        }
+        expect(env.operator.exited, env.operator.logs.slice(-2000)).toBe(false);
+      }),
+      { numRuns: RUNS, endOnFailure: true },
+    );
+    console.log(`generated: ${accepted} accepted, ${refused} refused; outcomes ${JSON.stringify(outcomes)}`);
+    expect(accepted).toBeGreaterThan(0);
+    expect(refused).toBeGreaterThan(0);
+
+    // No programming error surfaced, and the work stayed bounded: a spinning key would keep
+    // reconciling long after its DataMover finished.
+    expect(env.operator.logs).not.toMatch(/TypeError|RangeError|ReferenceError|unhandled|uncaught/i);
+    await waitFor(async () => sample(await env.operator.scrape(), 'datamover_workqueue_depth') === 0, {
+      what: 'the work queue to drain',
+    });
+    const passes = await reconciles();
+    console.log(`reconcile passes: ${passes} for ${accepted} DataMovers`);
+    expect(passes).toBeLessThan(accepted * 25);
+  });
+});
+
+describe('policy', () => {
+  it('refuses a mover image outside the allowlist before cloning anything', async () => {
+    await sourceAndSecret(env.ns, 'img-src');
+    await apply(
+      env.ns,
+      dataMover('img', {
+        sourcePvc: 'img-src',
+        secretName: 'bucket',
+        image: { repository: 'evil.example/miner', tag: 'latest' },
+      }),
+    );
+    const dm = await waitForPhase(env.ns, 'img', 'Failed');
+    expect(condition(dm, 'Failed')?.reason).toBe('ImageNotAllowed');
+    expect(dm.status?.message).toContain('evil.example/miner:latest');
+    expect(await getJson(['get', 'pvc', 'img-clone', '-n', env.ns])).toBeUndefined();
+  });
+
+  it('refuses serviceAccountName unless the operator allows it', async () => {
+    await apply(
+      env.ns,
+      dataMover('sa', { sourcePvc: 'img-src', secretName: 'bucket', serviceAccountName: 'powerful' }),
+    );
+    const dm = await waitForPhase(env.ns, 'sa', 'Failed');
+    expect(condition(dm, 'Failed')?.reason).toBe('ServiceAccountNotAllowed');
+    expect(dm.status?.message).toContain('--allow-mover-service-account');
+    expect(await getJson(['get', 'pvc', 'sa-clone', '-n', env.ns])).toBeUndefined();
+  });
+});

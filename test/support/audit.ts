@@ -84,3 +84,25 @@ export async function tokenKubeconfig(serviceAccount: string, namespace: string)
   writeFileSync(file, JSON.stringify(kubeconfig));
   return file;
 }
+
+/**
+ * Successful creates (201) in `namespace` since `since`, by `resource/name`, whoever made them: a
+ * child created twice shows as a count of 2. Also the refused attempts (409 AlreadyExists).
+ */
+export function createsIn(
+  namespace: string,
+  since: Date,
+): { created: Map<string, number>; conflicts: number } {
+  const created = new Map<string, number>();
+  let conflicts = 0;
+  for (const line of readFileSync(AUDIT_LOG, 'utf8').split('\n')) {
+    if (!line.includes('"verb":"create"') || !line.includes(namespace)) continue;
+    const e = JSON.parse(line) as AuditEvent & { objectRef?: { namespace?: string; name?: string } };
+    if (e.stage !== 'ResponseComplete' || e.objectRef?.namespace !== namespace) continue;
+    if (new Date(e.requestReceivedTimestamp) < since || e.objectRef.subresource) continue;
+    const key = `${e.objectRef.resource}/${e.objectRef.name}`;
+    if (e.responseStatus?.code === 201) created.set(key, (created.get(key) ?? 0) + 1);
+    if (e.responseStatus?.code === 409) conflicts++;
+  }
+  return { created, conflicts };
+}

@@ -20,6 +20,15 @@ mkdir -p "$STATE"
 # A running cluster is reused only if it was made from the same test-bed definition.
 definition="$(cat "$here/testbed-versions.sh" "$here/testbed/stages.yaml" "$here/testbed/audit-policy.yaml" | sha256sum | cut -c1-16)"
 if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/dev/null)" = "$definition" ]; then
+  # kube-controller-manager and kube-scheduler exit when they lose their lease (an apiserver down for
+  # longer than their renew deadline); kwokctl starts whatever component is not running.
+  for pidfile in "${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER"/pids/*.pid; do
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "test bed '$CLUSTER': $(basename "$pidfile" .pid) is not running; starting it"
+      kwokctl --name "$CLUSTER" start cluster >/dev/null 2>&1
+      break
+    fi
+  done
   echo "test bed '$CLUSTER' is running"
 else
   bash "$here/build-testbed.sh"

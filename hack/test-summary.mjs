@@ -4,7 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-for (const file of ['.tmp/vitest-unit.json', '.tmp/vitest-mover.json', '.tmp/vitest-integration.json', '.tmp/vitest-e2e.json']) {
+for (const file of [
+  '.tmp/vitest-unit.json',
+  '.tmp/vitest-mover.json',
+  '.tmp/vitest-integration.json',
+  '.tmp/vitest-e2e.json',
+]) {
   if (!existsSync(file)) continue;
   const report = JSON.parse(readFileSync(file, 'utf8'));
   passed += report.numPassedTests ?? 0;

@@ -389,9 +389,10 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
   // the Job), so one status write covers both; but never a second transition, which would hide a
   // phase from the metrics derived from the write.
   const next = step({ ...dm, status: entered.status }, observed, config);
-  return next.status.phase === phase && next.actions.length > 0
-    ? { ...next, entered: entered.status }
-    : entered;
+  if (next.status.phase === phase && next.actions.length > 0) return { ...next, entered: entered.status };
+  // The phase's first step is also its last (cleanup deletes and completes in one pass): take it in
+  // a pass of its own, at once, rather than waiting for the watch event of this write.
+  return next.actions.length > 0 ? { ...entered, requeueAfterMs: 0 } : entered;
 }
 
 /** Replaces the optimistic outcome of a Job the apiserver refused. */

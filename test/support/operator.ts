@@ -2,7 +2,8 @@
 // namespaces so test files do not interfere; gives access to its /metrics and its logs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { createNamespace, deleteNamespace, waitFor } from './cluster.js';
 
@@ -86,6 +87,12 @@ export class OperatorProcess {
     const res = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
     if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
     return res.text();
+  }
+
+  /** With DATAMOVER_TEST_LOGS set to a folder, the operator's output is kept there after the test. */
+  keepLogs(label: string): void {
+    const dir = process.env.DATAMOVER_TEST_LOGS;
+    if (dir) writeFileSync(join(dir, `${label}-${this.pid ?? 'none'}.log`), this.output);
   }
 
   /** Sends `signal` and waits for the process to exit. */

@@ -128,10 +128,18 @@ export class TestProvisioner {
     claims.on('update', (o) => void safe(this.handleClaim(o)));
     volumes.on('add', (o) => void safe(this.handleVolume(o)));
     volumes.on('update', (o) => void safe(this.handleVolume(o)));
+    // Keep trying while the apiserver is away (a restart test takes it down for a few seconds).
+    const restart = (inf: typeof claims | typeof volumes) =>
+      setTimeout(() => {
+        inf.start().catch((err: unknown) => {
+          onError(err);
+          restart(inf);
+        });
+      }, 1000);
     for (const inf of [claims, volumes]) {
       inf.on('error', (err) => {
         onError(err);
-        setTimeout(() => void inf.start(), 1000);
+        restart(inf);
       });
     }
     await Promise.all([claims.start(), volumes.start()]);

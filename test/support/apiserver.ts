@@ -1,0 +1,62 @@
+// Restarts the test bed's kube-apiserver process in place: the same binary, flags and log, as a
+// node reboot or a control-plane upgrade would. kwokctl keeps its pid file; cleanup still works.
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { kubectl, waitFor } from './cluster.js';
+
+const CLUSTER_DIR = join(
+  process.env.KWOK_WORKDIR ?? join(homedir(), '.kwok'),
+  'clusters',
+  process.env.DATAMOVER_CLUSTER ?? 'datamover',
+);
+const PID_FILE = join(CLUSTER_DIR, 'pids', 'kube-apiserver.pid');
+
+/** True while the process runs (a zombie waiting for its reaper counts as gone). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Kills kube-apiserver (SIGKILL: a crash; a SIGTERM drain takes the apiserver about 60 s), waits
+ * until it is gone, starts it again and waits for /readyz.
+ */
+export async function restartApiserver(): Promise<{ downMs: number }> {
+  const pid = Number(readFileSync(PID_FILE, 'utf8').trim());
+  const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const cwd = readlinkSync(`/proc/${pid}/cwd`);
+  const stoppedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(async () => !alive(pid), { timeoutMs: 60_000, what: 'kube-apiserver to stop' });
+  const log = openSync(join(CLUSTER_DIR, 'logs', 'kube-apiserver.log'), 'a');
+  // The killed process's last threads may hold the port a moment longer: start again until the new
+  // process stays up.
+  await waitFor(
+    async () => {
+      const child = spawn(args[0]!, args.slice(1), { cwd, detached: true, stdio: ['ignore', log, log] });
+      child.unref();
+      writeFileSync(PID_FILE, String(child.pid));
+      const exited = new Promise<false>((resolve) => child.once('exit', () => resolve(false)));
+      const ready = waitFor(async () => (await kubectl(['get', '--raw', '/readyz'])).code === 0, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: 'kube-apiserver to be ready again',
+      });
+      return Promise.race([ready, exited]);
+    },
+    { timeoutMs: 90_000, intervalMs: 500, what: 'kube-apiserver to start again' },
+  );
+  // The rest of the control plane must have ridden it out (a few seconds is within their renew
+  // deadline); one that exited would make the test about the test bed, not the operator.
+  for (const component of ['kube-controller-manager', 'kube-scheduler', 'kwok-controller']) {
+    const other = Number(readFileSync(join(CLUSTER_DIR, 'pids', `${component}.pid`), 'utf8').trim());
+    if (!alive(other)) throw new Error(`${component} exited during the apiserver restart`);
+  }
+  return { downMs: Date.now() - stoppedAt };
+}

@@ -29,3 +29,56 @@ describe('nextLeaseAction', () => {
     expect(nextLeaseAction(held(''), 'me', 1, 0)).toBe('takeover');
   });
 });
+
+describe('LeaderElector.holdsLease', () => {
+  it('does not count a renewal whose answer arrived after a pause longer than the renew deadline', async () => {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { LeaderElector } = await import('./leader.js');
+    const winston = await import('winston');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    let clock = 1_000_000;
+    const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
+    const log = winston.createLogger({ silent: true });
+    const elector = new LeaderElector(
+      kc,
+      'ns',
+      'lease',
+      'me',
+      timings,
+      { onStartedLeading() {}, onStoppedLeading() {} },
+      log,
+      () => clock,
+    );
+    const lease = (holder: string) => ({
+      metadata: { name: 'lease', namespace: 'ns', resourceVersion: '1' },
+      spec: {
+        holderIdentity: holder,
+        leaseDurationSeconds: 4,
+        renewTime: new Date(clock),
+        leaseTransitions: 0,
+      },
+    });
+    let pauseDuringReplace = 0;
+    // The API as the elector sees it: a Lease it holds; replace answers after `pauseDuringReplace`.
+    (elector as unknown as { api: unknown }).api = {
+      readNamespacedLease: async () => lease('me'),
+      replaceNamespacedLease: async ({ body }: { body: unknown }) => {
+        clock += pauseDuringReplace;
+        return body;
+      },
+      createNamespacedLease: async ({ body }: { body: unknown }) => body,
+    };
+    const tick = () => (elector as unknown as { tryAcquireOrRenew(): Promise<void> }).tryAcquireOrRenew();
+    await tick();
+    expect(elector.holdsLease()).toBe(true);
+    pauseDuringReplace = 10_000; // SIGSTOP with the renewal's answer in flight
+    await tick();
+    expect(elector.holdsLease()).toBe(false);
+  });
+});

@@ -166,6 +166,9 @@ export class LeaderElector {
         action === 'takeover' ? (record?.transitions ?? 0) + 1 : (record?.transitions ?? 0),
       ),
     };
+    // The renewal counts from when it was sent, not when its answer came: a process paused with the
+    // answer in flight must not believe, on resuming, that it renewed a moment ago.
+    const sentAt = this.now();
     try {
       this.lease =
         action === 'create'
@@ -175,7 +178,7 @@ export class LeaderElector {
       if (isConflict(err)) return; // another candidate wrote first; read again next period
       throw err;
     }
-    this.lastRenew = this.now();
+    this.lastRenew = sentAt;
     if (!this.leading) {
       this.leading = true;
       this.log.info('leader election: became leader', { lease: this.name, identity: this.identity, action });

@@ -91,12 +91,13 @@ async function launch(prefix: string): Promise<void> {
   await apply(ns, ...objects);
 }
 
-/** Waits until many are mid-run: clones and Jobs created, none finished yet. */
+/** Waits until many are mid-run (clones or Jobs created, not finished) and most are not done. */
 async function inFlight(prefix: string): Promise<Record<string, number>> {
   return waitFor(
     async () => {
       const p = await phases(prefix);
-      return (p.CreatingPod ?? 0) >= 10 && !p.Completed ? p : undefined;
+      const running = (p.CreatingClonedPVC ?? 0) + (p.CreatingPod ?? 0) + (p.CleaningUp ?? 0);
+      return running >= 10 && (p.Completed ?? 0) < IN_FLIGHT / 2 ? p : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 200, what: `${prefix}: movers running` },
   );

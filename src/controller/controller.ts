@@ -14,6 +14,14 @@ import { ConflictError, NotLeaderError, Reconciler, type Caches, type ReconcileH
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
+/**
+ * A cached Job or Pod is read for its metadata and status only; its spec (the pod template: env,
+ * volumes, security context) is most of its size.
+ */
+function dropSpec(o: { spec?: unknown }): void {
+  delete o.spec;
+}
+
 export class Controller {
   readonly caches: Caches;
   readonly queue: WorkQueue;
@@ -37,10 +45,11 @@ export class Controller {
       resource: string,
       path: (n: string | undefined) => string,
       list: (n: string | undefined) => Promise<{ items: T[] }>,
+      slim?: (o: T) => void,
     ) =>
       new ResilientInformer<T>(
         api.kc,
-        { resource, path, list: (n) => withRetry(() => list(n)), labelSelector: CHILD_SELECTOR },
+        { resource, path, list: (n) => withRetry(() => list(n)), labelSelector: CHILD_SELECTOR, slim },
         ns,
         log,
         restart,
@@ -73,6 +82,7 @@ export class Controller {
           n
             ? batch.listNamespacedJob({ namespace: n, labelSelector: CHILD_SELECTOR })
             : batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+        dropSpec,
       ),
       pods: child<V1Pod>(
         'pods',
@@ -81,6 +91,7 @@ export class Controller {
           n
             ? core.listNamespacedPod({ namespace: n, labelSelector: CHILD_SELECTOR })
             : core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+        dropSpec,
       ),
     };
     this.queue = new WorkQueue({ onDepthChange: (d) => metrics.queueDepth.set(d) });

@@ -20,6 +20,8 @@ export interface InformerSpec<T extends KubernetesObject> {
   path(namespace: string | undefined): string;
   list: ListFn<T>;
   labelSelector?: string;
+  /** Drops, in place, what the operator never reads of a cached object, to keep the cache small. */
+  slim?: (obj: T) => void;
 }
 
 export type Handler<T> = (obj: T, kind: 'add' | 'update' | 'delete') => void;
@@ -66,6 +68,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     // keeps the very objects handed to these callbacks, so dropping them here shrinks the cache.
     const slim = (o: T) => {
       if (o.metadata) delete o.metadata.managedFields;
+      this.spec.slim?.(o);
       return o;
     };
     informer.on('add', (o) => handler(slim(o), 'add'));

@@ -65,7 +65,10 @@ export class OperatorProcess {
       '--log-level=debug',
       ...this.extraArgs,
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // DATAMOVER_OPERATOR_NODE_OPTIONS reaches the operator alone (a heap cap, as a Deployment sets).
+    const nodeOptions = process.env.DATAMOVER_OPERATOR_NODE_OPTIONS;
+    const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env;
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const collect = (chunk: Buffer) => {
       this.output += chunk.toString();

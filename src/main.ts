@@ -68,14 +68,15 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
-  const api = new KubeApi(loadKubeConfig(config.kubeconfig));
   const cluster: { controller?: Controller; elector?: LeaderElector } = {};
+  const mayWrite = () => (cluster.elector ? cluster.elector.holdsLease() : true);
+  const api = new KubeApi(loadKubeConfig(config.kubeconfig), mayWrite);
   const metrics = new OperatorMetrics(VERSION, {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
     isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
   const controller = new Controller(api, config, metrics, log, {
-    mayWrite: () => (cluster.elector ? cluster.elector.holdsLease() : true),
+    mayWrite,
     ...(config.testFaultPoint ? { afterAction: faultPoint(config.testFaultPoint, log) } : {}),
   });
   cluster.controller = controller;

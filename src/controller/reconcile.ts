@@ -5,7 +5,7 @@ import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-n
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
 import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
+import { apiMessage, isConflict, isRetryable, NotLeaderError, type KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { cloneName, jobName, ownerKey } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
@@ -308,7 +308,7 @@ function sameStatus(a: DataMoverStatus, b: DataMoverStatus): boolean {
 }
 
 export class ConflictError extends Error {}
-export class NotLeaderError extends Error {}
+export { NotLeaderError };
 
 export interface ReconcileHooks {
   /** False when the process may have lost the leader lease: every write is refused. */

@@ -39,8 +39,15 @@ export function apiMessage(err: unknown): string {
 export const isNotFound = (err: unknown) => statusCode(err) === 404;
 export const isConflict = (err: unknown) => statusCode(err) === 409;
 
-/** Throttling, server errors and network failures are worth retrying; other 4xx are final. */
+/** Raised instead of a write by a process that may no longer hold the leader lease. */
+export class NotLeaderError extends Error {}
+
+/**
+ * Throttling, server errors and network failures are worth retrying; other 4xx are final, and so
+ * is a write the process refused itself (it was never sent).
+ */
 export function isRetryable(err: unknown): boolean {
+  if (err instanceof NotLeaderError) return false;
   const code = statusCode(err);
   if (code === undefined) return true;
   return code === 429 || code >= 500;
@@ -73,11 +80,31 @@ export class KubeApi {
   readonly custom: CustomObjectsApi;
   readonly storage: StorageV1Api;
 
-  constructor(readonly kc: KubeConfig) {
+  /**
+   * `mayWrite` fences every attempt of every write, retries included: a process paused (a starved
+   * node, SIGSTOP) during a backoff, or between deciding and sending, writes nothing when it resumes
+   * without the leader lease.
+   */
+  constructor(
+    readonly kc: KubeConfig,
+    private readonly mayWrite: () => boolean = () => true,
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.storage = kc.makeApiClient(StorageV1Api);
+  }
+
+  private fence(): void {
+    if (!this.mayWrite()) throw new NotLeaderError('not holding the leader lease; making no write');
+  }
+
+  /** A write, retried on throttling and server errors, fenced at each attempt. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return withRetry(() => {
+      this.fence();
+      return fn();
+    });
   }
 
   listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
@@ -94,7 +121,8 @@ export class KubeApi {
   }
 
   /** Writes the status subresource; fails with 409 when the DataMover changed since it was read. */
-  replaceStatus(dm: DataMover): Promise<DataMover> {
+  async replaceStatus(dm: DataMover): Promise<DataMover> {
+    this.fence();
     return this.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
@@ -106,7 +134,7 @@ export class KubeApi {
   }
 
   async deleteDataMover(dm: DataMover): Promise<void> {
-    await this.ignoreNotFound(() =>
+    await this.deleteIgnoringNotFound(() =>
       this.custom.deleteNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
@@ -129,7 +157,7 @@ export class KubeApi {
 
   async createIfAbsent<T>(create: () => Promise<T>): Promise<void> {
     try {
-      await withRetry(create);
+      await this.write(create);
     } catch (err) {
       if (statusCode(err) === 409) return; // AlreadyExists: a previous pass made it
       throw err;
@@ -148,9 +176,9 @@ export class KubeApi {
     return this.createIfAbsent(() => this.batch.createNamespacedJob({ namespace, body: job }));
   }
 
-  private async ignoreNotFound(fn: () => Promise<unknown>): Promise<void> {
+  private async deleteIgnoringNotFound(fn: () => Promise<unknown>): Promise<void> {
     try {
-      await withRetry(fn);
+      await this.write(fn);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -158,13 +186,15 @@ export class KubeApi {
 
   deleteJob(namespace: string, name: string): Promise<void> {
     // The API's default for Jobs orphans their pods; Background lets the garbage collector take them.
-    return this.ignoreNotFound(() =>
+    return this.deleteIgnoringNotFound(() =>
       this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }),
     );
   }
 
   deletePvc(namespace: string, name: string): Promise<void> {
-    return this.ignoreNotFound(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }));
+    return this.deleteIgnoringNotFound(() =>
+      this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }),
+    );
   }
 
   /** Whether an administrator opted the namespace in to privileged movers by annotation. */
@@ -200,7 +230,7 @@ export class KubeApi {
 
   async recordEvent(dm: DataMover, event: EventRecord, now: Date): Promise<void> {
     const namespace = dm.metadata.namespace;
-    await withRetry(() =>
+    await this.write(() =>
       this.core.createNamespacedEvent({
         namespace,
         body: {

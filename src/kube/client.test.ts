@@ -1,0 +1,69 @@
+import { KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeApi, NotLeaderError } from './client.js';
+
+// A local HTTP server stands in for the apiserver: it answers every request 503 and counts them,
+// so the test sees which attempts of a write were actually sent.
+let server: Server;
+let received = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    received++;
+    req.resume();
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"message":"unavailable"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+function config(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'c',
+        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        skipTLSVerify: true,
+      },
+    ],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+const job: V1Job = { metadata: { name: 'j', namespace: 'ns' } };
+
+describe('KubeApi fencing', () => {
+  it('sends no write at all while the process may not hold the lease', async () => {
+    received = 0;
+    const api = new KubeApi(config(), () => false);
+    await expect(api.createJob(job)).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(api.deleteJob('ns', 'j')).rejects.toBeInstanceOf(NotLeaderError);
+    expect(received).toBe(0);
+  });
+
+  it('sends no retry of a failed write once the lease is lost during the backoff', async () => {
+    received = 0;
+    let holds = true;
+    const api = new KubeApi(config(), () => {
+      const now = holds;
+      holds = false; // lost after the first attempt was sent
+      return now;
+    });
+    await expect(api.createJob(job)).rejects.toBeInstanceOf(NotLeaderError);
+    expect(received).toBe(1);
+  });
+
+  it('retries a write answered 503 while the lease is held', async () => {
+    received = 0;
+    const api = new KubeApi(config(), () => true);
+    await expect(api.createJob(job)).rejects.toMatchObject({ code: 503 });
+    expect(received).toBe(4); // the first attempt and three retries
+  });
+});

@@ -102,10 +102,11 @@ export class Controller {
     return Object.values(this.caches).every((c) => c.hasSynced);
   }
 
-  private enqueue(key: string | undefined): void {
+  /** `urgent`: the next step of a run under way (a child changed), handed out before new runs. */
+  private enqueue(key: string | undefined, urgent = false): void {
     if (!key || !this.running) return;
     this.metrics.queueAdds.inc();
-    this.queue.add(key);
+    this.queue.add(key, urgent);
   }
 
   private onDataMover(dm: DataMover, kind: 'add' | 'update' | 'delete'): void {
@@ -120,7 +121,7 @@ export class Controller {
 
   /** Starts the informers; the caches fill whether or not this replica leads. */
   async startInformers(): Promise<void> {
-    const child = (o: KubernetesObject) => this.enqueue(ownerKey(o as never));
+    const child = (o: KubernetesObject) => this.enqueue(ownerKey(o as never), true);
     await Promise.all([
       this.caches.dataMovers.start((dm, kind) => this.onDataMover(dm, kind)),
       this.caches.pvcs.start(child),
@@ -148,7 +149,10 @@ export class Controller {
         const result = await this.reconciler.reconcile(key);
         this.queue.forget(key);
         this.metrics.reconcileTotal.inc({ result: 'success' });
-        if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
+        // Requeued at once: the run's next step follows without waiting behind new runs.
+        if (result.requeueAfterMs !== undefined) {
+          this.queue.addAfter(key, result.requeueAfterMs, result.requeueAfterMs === 0);
+        }
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
         this.metrics.queueRetries.inc();

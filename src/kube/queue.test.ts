@@ -100,4 +100,37 @@ describe('WorkQueue', () => {
     queue.add('late');
     expect(queue.depth).toBe(0);
   });
+
+  it('hands out urgent keys (runs under way) before keys queued earlier (new runs)', async () => {
+    const { queue } = make();
+    for (const k of ['new-1', 'new-2', 'new-3']) queue.add(k);
+    queue.add('running', true);
+    queue.add('new-2', true); // a queued key whose child changed moves ahead, once
+    expect(queue.depth).toBe(4);
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await queue.get());
+    expect(order).toEqual(['running', 'new-2', 'new-1', 'new-3']);
+  });
+
+  it('keeps the urgency of an add made while the key is processed', async () => {
+    const { queue } = make();
+    queue.add('a');
+    const key = await queue.get();
+    queue.add('a', true);
+    queue.add('b');
+    queue.done(key!);
+    expect(await queue.get()).toBe('a');
+    expect(await queue.get()).toBe('b');
+  });
+
+  it('retries a failed key, after its backoff, ahead of new keys', async () => {
+    const { queue, timers } = make();
+    queue.add('failed');
+    const key = await queue.get();
+    queue.done(key!);
+    queue.addRateLimited('failed');
+    queue.add('new');
+    timers.advance(1000);
+    expect(await queue.get()).toBe('failed');
+  });
 });

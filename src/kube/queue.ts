@@ -1,6 +1,8 @@
 // A work queue of keys, as client-go's: a key is queued at most once, processed by one worker at a
 // time (a key added while it is processed runs again after), and retried with jittered exponential
-// backoff. Time and randomness are injected so the logic is tested without sleeping.
+// backoff. Keys added as urgent (the next step of a run already under way) are handed out before
+// the others (new runs), so a backlog of new DataMovers does not delay the runs in flight. Time and
+// randomness are injected so the logic is tested without sleeping.
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -26,9 +28,11 @@ const DEFAULTS: QueueOptions = { baseDelayMs: 200, maxDelayMs: 5 * 60_000, jitte
 
 export class WorkQueue {
   private readonly items: string[] = [];
+  private readonly urgent: string[] = [];
   private readonly queued = new Set<string>();
   private readonly processing = new Set<string>();
-  private readonly dirty = new Set<string>();
+  /** Keys added while processed, and whether any of those adds was urgent. */
+  private readonly dirty = new Map<string, boolean>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; handle: unknown }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
@@ -44,17 +48,21 @@ export class WorkQueue {
   }
 
   get depth(): number {
-    return this.items.length;
+    return this.queued.size;
   }
 
   get inFlight(): number {
     return this.processing.size;
   }
 
-  add(key: string): void {
-    if (this.stopped || this.queued.has(key)) return;
+  add(key: string, urgent = false): void {
+    if (this.stopped) return;
+    if (this.queued.has(key)) {
+      if (urgent) this.promote(key);
+      return;
+    }
     if (this.processing.has(key)) {
-      this.dirty.add(key);
+      this.dirty.set(key, urgent || (this.dirty.get(key) ?? false));
       return;
     }
     const waiter = this.waiters.shift();
@@ -64,21 +72,28 @@ export class WorkQueue {
       return;
     }
     this.queued.add(key);
-    this.items.push(key);
-    this.options.onDepthChange?.(this.items.length);
+    (urgent ? this.urgent : this.items).push(key);
+    this.options.onDepthChange?.(this.queued.size);
+  }
+
+  private promote(key: string): void {
+    const at = this.items.indexOf(key);
+    if (at < 0) return; // already urgent
+    this.items.splice(at, 1);
+    this.urgent.push(key);
   }
 
   /** Adds the key after `ms`; of several pending delays for one key the earliest wins. */
-  addAfter(key: string, ms: number): void {
+  addAfter(key: string, ms: number, urgent = false): void {
     if (this.stopped) return;
-    if (ms <= 0) return this.add(key);
+    if (ms <= 0) return this.add(key, urgent);
     const at = this.now() + ms;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
     if (existing) this.timers.clearTimeout(existing.handle);
     const handle = this.timers.setTimeout(() => {
       this.delayed.delete(key);
-      this.add(key);
+      this.add(key, urgent);
     }, ms);
     this.delayed.set(key, { at, handle });
   }
@@ -91,10 +106,11 @@ export class WorkQueue {
     return Math.round(raw * spread);
   }
 
+  /** A retry after a failure: backed off, then urgent (the key's work is under way). */
   addRateLimited(key: string): number {
     const delay = this.backoffFor(key);
     this.failures.set(key, (this.failures.get(key) ?? 0) + 1);
-    this.addAfter(key, delay);
+    this.addAfter(key, delay, true);
     return delay;
   }
 
@@ -109,11 +125,11 @@ export class WorkQueue {
   /** The next key to process, or undefined once the queue is shut down. */
   get(): Promise<string | undefined> {
     if (this.stopped) return Promise.resolve(undefined);
-    const key = this.items.shift();
+    const key = this.urgent.shift() ?? this.items.shift();
     if (key !== undefined) {
       this.queued.delete(key);
       this.processing.add(key);
-      this.options.onDepthChange?.(this.items.length);
+      this.options.onDepthChange?.(this.queued.size);
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -121,7 +137,11 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
-    if (this.dirty.delete(key)) this.add(key);
+    const urgent = this.dirty.get(key);
+    if (urgent !== undefined) {
+      this.dirty.delete(key);
+      this.add(key, urgent);
+    }
   }
 
   shutdown(): void {

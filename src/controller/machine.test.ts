@@ -278,6 +278,20 @@ describe('CreatingPod', () => {
     },
   );
 
+  it('never counts attempts down while the Job controller catches up with its pods', () => {
+    const started = dm({}, inPhase('CreatingPod', { jobName: 'backup-mover', attempts: 1 }));
+    // Before the Job controller counts the pod it created, and while it finalizes a finished pod,
+    // the Job shows no active, succeeded or failed pod: the DataMover still had one attempt.
+    const counting = decide(started, observed(at(2), { job: job(undefined, {}) }), config);
+    expect(counting.status.attempts).toBe(1);
+    const finalizing = job(undefined, {});
+    finalizing.status!.uncountedTerminatedPods = { failed: ['uid-1'] };
+    const retried = dm({}, inPhase('CreatingPod', { jobName: 'backup-mover', attempts: 1 }));
+    expect(decide(retried, observed(at(2), { job: finalizing }), config).status.attempts).toBe(1);
+    const second = job(undefined, { failed: 1, active: 1 });
+    expect(decide(retried, observed(at(3), { job: second }), config).status.attempts).toBe(2);
+  });
+
   it('is running, not stalled, while the pod runs', () => {
     const d = decide(withJob, observed(at(3), { job: job(undefined, { active: 1 }) }), config);
     expect(reason(d.status, 'Reconciling')).toBe('MoverRunning');

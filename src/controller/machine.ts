@@ -267,7 +267,16 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   }
   b.status.jobName = job.metadata?.name ?? jobName(dm);
   const js = job.status;
-  b.status.attempts = (js?.failed ?? 0) + (js?.succeeded ?? 0) + (js?.active ?? 0);
+  // Pods started so far. The Job's counts lag its pods (a new pod is not yet active, a finished one
+  // is being finalized), so they never count the attempts down.
+  const uncounted = js?.uncountedTerminatedPods;
+  const started =
+    (js?.failed ?? 0) +
+    (js?.succeeded ?? 0) +
+    (js?.active ?? 0) +
+    (uncounted?.failed?.length ?? 0) +
+    (uncounted?.succeeded?.length ?? 0);
+  b.status.attempts = Math.max(b.status.attempts ?? 0, started);
   const outcome = jobOutcome(job, o.pods);
   if (outcome.kind === 'succeeded') return moverSucceeded(dm, b, outcome.result);
   if (outcome.kind === 'failed')

@@ -1,8 +1,10 @@
 import { KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KubeApi, NotLeaderError } from './client.js';
+import { servingCert } from '../server/tls.js';
+import { KubeApi, NotLeaderError, PooledKubeConfig } from './client.js';
 
 // A local HTTP server stands in for the apiserver: it answers every request 503 and counts them,
 // so the test sees which attempts of a write were actually sent.
@@ -65,5 +67,59 @@ describe('KubeApi fencing', () => {
     const api = new KubeApi(config(), () => true);
     await expect(api.createJob(job)).rejects.toMatchObject({ code: 503 });
     expect(received).toBe(4); // the first attempt and three retries
+  });
+});
+
+describe('PooledKubeConfig', () => {
+  // An HTTPS apiserver stand-in answering 404 to everything, counting TLS connections.
+  async function tlsServer(): Promise<{
+    url: string;
+    connections: () => number;
+    close: () => Promise<void>;
+  }> {
+    const { cert, key } = await servingCert(undefined);
+    let connections = 0;
+    const s = createHttpsServer({ cert, key }, (req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+    });
+    s.on('secureConnection', () => connections++);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `https://127.0.0.1:${(s.address() as AddressInfo).port}`,
+      connections: () => connections,
+      close: () => {
+        s.closeAllConnections();
+        return new Promise<void>((resolve) => s.close(() => resolve()));
+      },
+    };
+  }
+
+  const options = (server: string) => ({
+    clusters: [{ name: 'c', server, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+
+  it('reuses its TLS connections for sequential requests (client-node alone opens one per request)', async () => {
+    const server = await tlsServer();
+    try {
+      const pooled = new PooledKubeConfig();
+      pooled.loadFromOptions(options(server.url));
+      const api = new KubeApi(pooled);
+      for (let i = 0; i < 10; i++) expect(await api.getPvc('ns', `p${i}`)).toBeNull();
+      // A second socket may open while the first is still being handed back to the pool.
+      const pooledConnections = server.connections();
+      expect(pooledConnections).toBeLessThanOrEqual(2);
+
+      const plain = new KubeConfig();
+      plain.loadFromOptions(options(server.url));
+      const unpooled = new KubeApi(plain);
+      for (let i = 0; i < 10; i++) expect(await unpooled.getPvc('ns', `p${i}`)).toBeNull();
+      expect(server.connections() - pooledConnections).toBe(10);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '../support/cluster.js';
 import { requestsBy, tokenKubeconfig } from '../support/audit.js';
-import { OperatorProcess } from '../support/operator.js';
+import { OperatorProcess, sample } from '../support/operator.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -105,6 +105,26 @@ const aborts = await Promise.all([
   ),
 ]);
 
+// Where the operator's memory is, sampled from its own process metrics every 5 s: the sample with
+// the largest RSS is printed (V8 heap, memory outside it).
+const MiB = 2 ** 20;
+let memory = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0 };
+const sampler = setInterval(() => {
+  operator
+    .scrape()
+    .then((text) => {
+      const rss = sample(text, 'process_resident_memory_bytes') ?? 0;
+      if (rss <= memory.rss) return;
+      memory = {
+        rss,
+        heapTotal: sample(text, 'nodejs_heap_size_total_bytes') ?? 0,
+        heapUsed: sample(text, 'nodejs_heap_size_used_bytes') ?? 0,
+        external: sample(text, 'nodejs_external_memory_bytes') ?? 0,
+      };
+    })
+    .catch(() => undefined);
+}, 5_000);
+
 const started = performance.now();
 for (let i = 0; i < count; i += 100) {
   await apply(
@@ -119,6 +139,7 @@ await waitFor(async () => completed.size === count, {
   what: 'all DataMovers Completed',
 });
 const completedSeconds = (performance.now() - started) / 1000;
+clearInterval(sampler);
 
 const pid = operator.pid!;
 const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -163,6 +184,11 @@ console.log(`API requests per DataMover (list/watch excluded): ${result.apiReque
 for (const [k, v] of [...byKind].sort((a, b) => b[1] - a[1]))
   console.log(`  ${(v / count).toFixed(2)}  ${k}`);
 console.log(`operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s`);
+console.log(
+  `  largest sampled RSS ${(memory.rss / MiB).toFixed(1)} MiB: V8 heap ${(memory.heapTotal / MiB).toFixed(1)} MiB ` +
+    `(${(memory.heapUsed / MiB).toFixed(1)} used), external ${(memory.external / MiB).toFixed(1)} MiB, ` +
+    `the rest (code, native, allocator) ${((memory.rss - memory.heapTotal - memory.external) / MiB).toFixed(1)} MiB`,
+);
 console.log(`/metrics scrape ${result.scrapeMs} ms, ${result.scrapeBytes} bytes`);
 if (values.json) console.log(JSON.stringify(result));
 await deleteNamespace(ns);

@@ -1,16 +1,30 @@
 // Reads the test bed's apiserver audit log: which requests one user made, as verb and resource.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { kubectlOk } from './cluster.js';
 import { join } from 'node:path';
 
-export const AUDIT_LOG = join(
+const LOGS = join(
   process.env.KWOK_WORKDIR ?? join(homedir(), '.kwok'),
   'clusters',
   process.env.DATAMOVER_CLUSTER ?? 'datamover',
   'logs',
-  'audit.log',
 );
+const AUDIT_LOG = join(LOGS, 'audit.log');
+
+/**
+ * The audit log's lines that may be newer than `since`: the apiserver rotates audit.log at 100 MB
+ * (to audit-<time>.log), which a benchmark or a long test run passes, so the rotated files written
+ * to since then are read too, oldest first.
+ */
+function* auditLines(since: Date): Generator<string> {
+  const files = readdirSync(LOGS)
+    .filter((f) => /^audit-.*\.log$/.test(f))
+    .map((f) => join(LOGS, f))
+    .filter((f) => statSync(f).mtimeMs >= since.getTime())
+    .sort();
+  for (const file of [...files, AUDIT_LOG]) yield* readFileSync(file, 'utf8').split('\n');
+}
 
 interface AuditEvent {
   verb: string;
@@ -29,7 +43,7 @@ export interface Request {
 
 export function requestsBy(username: string, since: Date): Request[] {
   const out: Request[] = [];
-  for (const line of readFileSync(AUDIT_LOG, 'utf8').split('\n')) {
+  for (const line of auditLines(since)) {
     if (!line.includes(username)) continue;
     const e = JSON.parse(line) as AuditEvent;
     if (e.user.username !== username || e.stage !== 'ResponseComplete') continue;
@@ -95,7 +109,7 @@ export function createsIn(
 ): { created: Map<string, number>; conflicts: number } {
   const created = new Map<string, number>();
   let conflicts = 0;
-  for (const line of readFileSync(AUDIT_LOG, 'utf8').split('\n')) {
+  for (const line of auditLines(since)) {
     if (!line.includes('"verb":"create"') || !line.includes(namespace)) continue;
     const e = JSON.parse(line) as AuditEvent & { objectRef?: { namespace?: string; name?: string } };
     if (e.stage !== 'ResponseComplete' || e.objectRef?.namespace !== namespace) continue;

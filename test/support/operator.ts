@@ -2,12 +2,30 @@
 // namespaces so test files do not interfere; gives access to its /metrics and its logs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { createNamespace, deleteNamespace, waitFor } from './cluster.js';
 
 const MAIN = resolve('dist/src/main.js');
+
+/** The NODE_OPTIONS the shipped Deployment (config/manager) gives the operator: its heap settings. */
+export function shippedNodeOptions(): string {
+  for (const doc of parseAllDocuments(readFileSync('config/manager/manager.yaml', 'utf8'))) {
+    const d = doc.toJS() as {
+      kind?: string;
+      spec?: {
+        template?: { spec?: { containers?: Array<{ env?: Array<{ name: string; value?: string }> }> } };
+      };
+    };
+    if (d?.kind !== 'Deployment') continue;
+    const env = d.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const value = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (value) return value;
+  }
+  throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -65,9 +83,10 @@ export class OperatorProcess {
       '--log-level=debug',
       ...this.extraArgs,
     ];
-    // DATAMOVER_OPERATOR_NODE_OPTIONS reaches the operator alone (a heap cap, as a Deployment sets).
-    const nodeOptions = process.env.DATAMOVER_OPERATOR_NODE_OPTIONS;
-    const env = nodeOptions ? { ...process.env, NODE_OPTIONS: nodeOptions } : process.env;
+    // The operator runs with the heap settings of the shipped Deployment, or with
+    // DATAMOVER_OPERATOR_NODE_OPTIONS when set (an empty value: Node's defaults).
+    const nodeOptions = process.env.DATAMOVER_OPERATOR_NODE_OPTIONS ?? shippedNodeOptions();
+    const env = { ...process.env, NODE_OPTIONS: nodeOptions };
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const collect = (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 // Reading a mover Job and its pods: did it succeed, fail, or is its pod unable to start?
-import type { V1Job, V1JobCondition, V1Pod } from '@kubernetes/client-node';
+import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import { MoverExit } from '../mover/exit-codes.js';
 import { MOVER_CONTAINER } from '../mover/job.js';
@@ -77,6 +77,18 @@ function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): Jo
 }
 
 /** Why a mover pod cannot start, or undefined when it is starting or running normally. */
+/** Pods the Job has started, finalized or not. */
+export function podsStarted(js: V1JobStatus | undefined): number {
+  const uncounted = js?.uncountedTerminatedPods;
+  return (
+    (js?.failed ?? 0) +
+    (js?.succeeded ?? 0) +
+    (js?.active ?? 0) +
+    (uncounted?.failed?.length ?? 0) +
+    (uncounted?.succeeded?.length ?? 0)
+  );
+}
+
 export function podStartProblem(pods: readonly V1Pod[]): string | undefined {
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Pending') continue;

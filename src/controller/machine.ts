@@ -12,7 +12,7 @@ import { buildMoverJob, moverImage } from '../mover/job.js';
 import type { MoverResult } from '../mover/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
-import { jobOutcome, podStartProblem } from './job-status.js';
+import { jobOutcome, podsStarted, podStartProblem } from './job-status.js';
 
 export type MachineConfig = Pick<
   Config,
@@ -266,17 +266,9 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
     return { status: b.status, actions: [{ type: 'createJob', job: buildMoverJob(dm, config, startTime) }] };
   }
   b.status.jobName = job.metadata?.name ?? jobName(dm);
-  const js = job.status;
-  // Pods started so far. The Job's counts lag its pods (a new pod is not yet active, a finished one
-  // is being finalized), so they never count the attempts down.
-  const uncounted = js?.uncountedTerminatedPods;
-  const started =
-    (js?.failed ?? 0) +
-    (js?.succeeded ?? 0) +
-    (js?.active ?? 0) +
-    (uncounted?.failed?.length ?? 0) +
-    (uncounted?.succeeded?.length ?? 0);
-  b.status.attempts = Math.max(b.status.attempts ?? 0, started);
+  // The Job's counts lag its pods (a new pod is not yet active, a finished one is being finalized),
+  // so they never count the attempts down.
+  b.status.attempts = Math.max(b.status.attempts ?? 0, podsStarted(job.status));
   const outcome = jobOutcome(job, o.pods);
   if (outcome.kind === 'succeeded') return moverSucceeded(dm, b, outcome.result);
   if (outcome.kind === 'failed')

@@ -1,8 +1,11 @@
 // A concurrent writer: while DataMovers run, another client keeps changing them (labels bump the
-// resourceVersion), so the operator's status writes meet 409 Conflicts. Each is retried; every run
-// completes and each transition is still counted exactly once.
+// resourceVersion) about every 20 ms each, so the operator's status writes meet 409 Conflicts.
+// Each is retried; every run completes and each transition is still counted exactly once.
+import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { apply, dataMover, kubectl, sourceAndSecret, waitForPhase } from '../support/cluster.js';
+import { GROUP, PLURAL, VERSION } from '../../src/api/v1alpha1/schema.js';
+import { apply, dataMover, sourceAndSecret, waitForPhase } from '../support/cluster.js';
 import { namespaceCounters, sample, withOperator } from '../support/operator.js';
 
 const env = withOperator('dm-conflict');
@@ -22,22 +25,32 @@ describe('status writes that meet a concurrent writer', () => {
         }),
       ),
     );
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
     let writing = true;
     let edits = 0;
-    const writer = (async () => {
+    const writers = NAMES.map(async (name) => {
       while (writing) {
-        await kubectl(['label', 'dm', ...NAMES, '-n', env.ns, `touched=${edits++}`, '--overwrite']);
+        const body = { metadata: { labels: { touched: String(edits++) } } };
+        await custom.patchNamespacedCustomObject(
+          { group: GROUP, version: VERSION, plural: PLURAL, namespace: env.ns, name, body },
+          mergePatch,
+        );
+        await delay(20); // pacing of the writer, not a wait for the system under test
       }
-    })();
+    });
     try {
       for (const n of NAMES) await waitForPhase(env.ns, n, 'Completed', 60_000);
     } finally {
       writing = false;
-      await writer;
+      await Promise.all(writers);
     }
     const text = await env.operator.scrape();
-    expect(edits).toBeGreaterThan(5);
-    expect(sample(text, 'datamover_reconcile_total', { result: 'conflict' })).toBeGreaterThan(0);
+    expect(edits).toBeGreaterThan(50);
+    const conflicts = sample(text, 'datamover_reconcile_total', { result: 'conflict' });
+    expect(conflicts).toBeGreaterThan(0);
     const counters = namespaceCounters(text, env.ns);
     expect(counters).toMatchObject({
       'datamover_operations_total{phase="CreatingClonedPVC",status="started"}': 3,

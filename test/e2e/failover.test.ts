@@ -3,7 +3,7 @@
 // in-flight reconciles, releases the Lease and exits 0, and a standby takes over at once. The
 // apiserver's audit log counts the creates of every child, whichever replica made them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createsIn } from '../support/audit.js';
+import { auditTrail, createsIn } from '../support/audit.js';
 import {
   apply,
   createNamespace,
@@ -119,8 +119,15 @@ function expectEachChildCreatedOnce(prefix: string, since: Date): void {
   );
   const twice = children.filter(([, n]) => n > 1);
   expect(twice).toEqual([]);
-  expect(children.filter(([key]) => key.startsWith('jobs/'))).toHaveLength(IN_FLIGHT);
-  expect(children.filter(([key]) => key.startsWith('persistentvolumeclaims/'))).toHaveLength(IN_FLIGHT);
+  // Named, so a failure says which child the audit log has no create of, and what it has of it.
+  const expected = Array.from({ length: IN_FLIGHT }, (_, i) => [
+    `jobs/${prefix}-${i}-mover`,
+    `persistentvolumeclaims/${prefix}-${i}-clone`,
+  ]).flat();
+  const missing = expected.filter((key) => !created.has(key));
+  for (const key of missing)
+    console.log(`no create of ${key} since ${since.toISOString()}:`, auditTrail(ns, key));
+  expect(missing).toEqual([]);
   console.log(
     `${prefix}: ${children.length} children created once each; ${conflicts} create(s) answered 409`,
   );

@@ -18,12 +18,20 @@ const AUDIT_LOG = join(LOGS, 'audit.log');
  * to since then are read too, oldest first.
  */
 function* auditLines(since: Date): Generator<string> {
-  const files = readdirSync(LOGS)
-    .filter((f) => /^audit-.*\.log$/.test(f))
-    .map((f) => join(LOGS, f))
-    .filter((f) => statSync(f).mtimeMs >= since.getTime())
-    .sort();
-  for (const file of [...files, AUDIT_LOG]) yield* readFileSync(file, 'utf8').split('\n');
+  const rotated = () =>
+    readdirSync(LOGS)
+      .filter((f) => /^audit-.*\.log$/.test(f))
+      .map((f) => join(LOGS, f))
+      .filter((f) => statSync(f).mtimeMs >= since.getTime())
+      .sort();
+  // A rotation while the files are read moves lines out of audit.log: read again until none happened.
+  for (;;) {
+    const files = rotated();
+    const text = [...files, AUDIT_LOG].map((file) => readFileSync(file, 'utf8'));
+    if (rotated().join() !== files.join()) continue;
+    for (const t of text) yield* t.split('\n');
+    return;
+  }
 }
 
 interface AuditEvent {
@@ -119,4 +127,19 @@ export function createsIn(
     if (e.responseStatus?.code === 409) conflicts++;
   }
   return { created, conflicts };
+}
+
+/** Every audit event about one object (`resource/name` in `namespace`), for a failure message. */
+export function auditTrail(namespace: string, key: string): string[] {
+  const [resource, name] = key.split('/');
+  const out: string[] = [];
+  for (const line of auditLines(new Date(0))) {
+    if (!line.includes(`"${name}"`) || !line.includes(namespace)) continue;
+    const e = JSON.parse(line) as AuditEvent & { objectRef?: { namespace?: string; name?: string } };
+    if (e.objectRef?.resource !== resource || e.objectRef?.name !== name) continue;
+    out.push(
+      `${e.requestReceivedTimestamp} ${e.stage} ${e.verb} ${e.responseStatus?.code ?? ''} ${e.user.username}`,
+    );
+  }
+  return out;
 }

@@ -72,7 +72,23 @@ export class OperatorProcess {
     return this.child !== undefined && (this.child.exitCode !== null || this.child.signalCode !== null);
   }
 
+  /**
+   * Starts the operator and waits until it is ready. A port handed out by freePort can be taken by
+   * another process before the operator binds it: on EADDRINUSE it starts again on other ports.
+   */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const started = await this.launch();
+      if (started) return;
+      if (!this.output.includes('EADDRINUSE') || attempt === 3) {
+        throw new Error(`operator exited with ${this.child?.exitCode}: ${this.output}`);
+      }
+      this.output = '';
+    }
+  }
+
+  /** True once ready; false if the process exited first. */
+  private async launch(): Promise<boolean> {
     this.metricsPort = await freePort();
     this.probePort = await freePort();
     const args = [
@@ -94,15 +110,15 @@ export class OperatorProcess {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    await waitFor(
+    const outcome = await waitFor(
       async () => {
-        if (child.exitCode !== null)
-          throw new Error(`operator exited with ${child.exitCode}: ${this.output}`);
+        if (child.exitCode !== null) return 'exited';
         const res = await fetch(`http://127.0.0.1:${this.probePort}/readyz`);
-        return res.ok;
+        return res.ok ? 'ready' : undefined;
       },
       { timeoutMs: 30_000, what: 'operator readiness' },
     );
+    return outcome === 'ready';
   }
 
   async scrape(): Promise<string> {

@@ -82,3 +82,74 @@ describe('LeaderElector.holdsLease', () => {
     expect(elector.holdsLease()).toBe(false);
   });
 });
+
+describe('LeaderElector.stop', () => {
+  it('releases the Lease after a renewal that was in flight, not with its stale resourceVersion', async () => {
+    const { KubeConfig } = await import('@kubernetes/client-node');
+    const { LeaderElector } = await import('./leader.js');
+    const winston = await import('winston');
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const warnings: string[] = [];
+    const log = winston.createLogger({ silent: true });
+    log.warn = ((message: string) => {
+      warnings.push(message);
+      return log;
+    }) as typeof log.warn;
+    const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 60_000 };
+    const elector = new LeaderElector(
+      kc,
+      'ns',
+      'lease',
+      'me',
+      timings,
+      { onStartedLeading() {}, onStoppedLeading() {} },
+      log,
+    );
+    // The apiserver as the elector sees it: replace is refused (409) unless it names the current
+    // resourceVersion; `hold` delays the answer of the next replace.
+    type Lease = { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
+    let stored: Lease = {
+      metadata: { resourceVersion: '1' },
+      spec: { holderIdentity: 'me', leaseDurationSeconds: 4, renewTime: new Date(), leaseTransitions: 0 },
+    };
+    let hold: Promise<void> | undefined;
+    let applied!: () => void;
+    const renewalApplied = new Promise<void>((resolve) => (applied = resolve));
+    (elector as unknown as { api: unknown }).api = {
+      readNamespacedLease: async () => structuredClone(stored),
+      replaceNamespacedLease: async ({ body }: { body: Lease }) => {
+        if (body.metadata.resourceVersion !== stored.metadata.resourceVersion) {
+          throw Object.assign(new Error('conflict'), { code: 409 });
+        }
+        stored = {
+          metadata: { resourceVersion: String(Number(stored.metadata.resourceVersion) + 1) },
+          spec: body.spec,
+        };
+        const answer = structuredClone(stored);
+        if (hold) {
+          applied();
+          await hold;
+        }
+        return answer;
+      },
+    };
+    await (elector as unknown as { tryAcquireOrRenew(): Promise<void> }).tryAcquireOrRenew();
+    expect(elector.isLeader).toBe(true);
+    let answer!: () => void;
+    hold = new Promise((resolve) => (answer = resolve));
+    elector.start(); // a renewal, applied, its answer held back
+    await renewalApplied;
+    const stopping = elector.stop();
+    hold = undefined;
+    answer();
+    await stopping;
+    expect(stored.spec.holderIdentity).toBe('');
+    expect(warnings).toEqual([]);
+  });
+});

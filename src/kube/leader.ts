@@ -70,6 +70,8 @@ export class LeaderElector {
   private observed: { key: string; since: number } | undefined;
   private lastRenew = 0;
   private lease: V1Lease | undefined;
+  /** The renewal under way, which stop() waits for: releasing alongside it would meet a 409. */
+  private ticking: Promise<void> = Promise.resolve();
 
   constructor(
     kc: KubeConfig,
@@ -98,11 +100,15 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.ticking = this.tick();
   }
 
   private schedule(): void {
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.timings.retryPeriodMs);
+    if (!this.stopped) {
+      this.timer = setTimeout(() => {
+        this.ticking = this.tick();
+      }, this.timings.retryPeriodMs);
+    }
   }
 
   private async tick(): Promise<void> {
@@ -190,28 +196,50 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    // A renewal in flight changes the Lease's resourceVersion: wait for it, within the renew deadline.
+    let bounded: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.ticking,
+      new Promise<void>((resolve) => (bounded = setTimeout(resolve, this.timings.renewDeadlineMs))),
+    ]);
+    clearTimeout(bounded);
     if (!this.leading || !this.lease) return;
     this.leading = false;
+    try {
+      await this.release(this.lease);
+    } catch (err) {
+      let failure: unknown = err;
+      // Changed since it was last read (a renewal answer lost, say): release the Lease if it is
+      // still this process's.
+      if (isConflict(err)) {
+        try {
+          const current = await this.api.readNamespacedLease({ name: this.name, namespace: this.namespace });
+          if (current.spec?.holderIdentity === this.identity) return await this.release(current);
+        } catch (again) {
+          failure = again;
+        }
+      }
+      this.log.warn('leader election: could not release the lease', {
+        error: String((failure as Error).message ?? failure),
+      });
+    }
+  }
+
+  private async release(lease: V1Lease): Promise<void> {
     const body: V1Lease = {
       metadata: {
         name: this.name,
         namespace: this.namespace,
-        resourceVersion: this.lease.metadata?.resourceVersion,
+        resourceVersion: lease.metadata?.resourceVersion,
       },
       spec: {
-        ...this.lease.spec,
+        ...lease.spec,
         holderIdentity: '',
         leaseDurationSeconds: 1,
         renewTime: new V1MicroTime(this.now()),
       },
     };
-    try {
-      await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body });
-      this.log.info('leader election: released the lease', { lease: this.name });
-    } catch (err) {
-      this.log.warn('leader election: could not release the lease', {
-        error: String((err as Error).message ?? err),
-      });
-    }
+    await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body });
+    this.log.info('leader election: released the lease', { lease: this.name });
   }
 }

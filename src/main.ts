@@ -69,14 +69,15 @@ async function main(): Promise<void> {
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
   const cluster: { controller?: Controller; elector?: LeaderElector } = {};
-  const mayWrite = () => (cluster.elector ? cluster.elector.holdsLease() : true);
-  const api = new KubeApi(loadKubeConfig(config.kubeconfig), mayWrite);
+  // Fencing: no write by a process that may no longer hold the leader lease.
+  const api = new KubeApi(loadKubeConfig(config.kubeconfig), () =>
+    cluster.elector ? cluster.elector.holdsLease() : true,
+  );
   const metrics = new OperatorMetrics(VERSION, {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
     isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
   const controller = new Controller(api, config, metrics, log, {
-    mayWrite,
     ...(config.testFaultPoint ? { afterAction: faultPoint(config.testFaultPoint, log) } : {}),
   });
   cluster.controller = controller;

@@ -10,7 +10,8 @@ import { CHILD_SELECTOR, ownerKey } from '../kube/names.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { isTerminal } from './machine.js';
-import { ConflictError, NotLeaderError, Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
+import { NotLeaderError } from '../kube/client.js';
+import { ConflictError, Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 

@@ -76,7 +76,6 @@ function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): Jo
   };
 }
 
-/** Why a mover pod cannot start, or undefined when it is starting or running normally. */
 /** Pods the Job has started, finalized or not. */
 export function podsStarted(js: V1JobStatus | undefined): number {
   const uncounted = js?.uncountedTerminatedPods;
@@ -89,6 +88,7 @@ export function podsStarted(js: V1JobStatus | undefined): number {
   );
 }
 
+/** Why a mover pod cannot start, or undefined when it is starting or running normally. */
 export function podStartProblem(pods: readonly V1Pod[]): string | undefined {
   for (const pod of pods) {
     if (pod.metadata?.deletionTimestamp || pod.status?.phase !== 'Pending') continue;

@@ -5,7 +5,7 @@ import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-n
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
 import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { apiMessage, isConflict, isRetryable, NotLeaderError, type KubeApi } from '../kube/client.js';
+import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { cloneName, jobName, ownerKey } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
@@ -99,13 +99,6 @@ export class Reconciler {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Fencing: no write by a process that may no longer hold the leader lease. */
-  private fence(): void {
-    if (this.hooks.mayWrite && !this.hooks.mayWrite()) {
-      throw new NotLeaderError('not holding the leader lease; making no write');
-    }
-  }
-
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
     const dm = this.current(key, namespace, name);
@@ -117,7 +110,8 @@ export class Reconciler {
     const decision = decide(dm, observed, this.config);
     let status = decision.status;
     for (const action of decision.actions) {
-      this.fence();
+      // Stop before an action, not only at its write: a process without the lease starts no step.
+      this.api.fence();
       const outcome = await this.perform(dm, action, status, now);
       this.hooks.afterAction?.(action.type);
       if (outcome.refused && decision.entered) {
@@ -246,7 +240,7 @@ export class Reconciler {
   private async writeStatus(dm: DataMover, status: DataMoverStatus, now: Date): Promise<void> {
     const before = dm.status ?? {};
     if (isDeepStrictEqual(before, status)) return;
-    this.fence();
+    this.api.fence();
     const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
     try {
       const updated = await this.api.replaceStatus({ ...dm, status });
@@ -308,11 +302,8 @@ function sameStatus(a: DataMoverStatus, b: DataMoverStatus): boolean {
 }
 
 export class ConflictError extends Error {}
-export { NotLeaderError };
 
 export interface ReconcileHooks {
-  /** False when the process may have lost the leader lease: every write is refused. */
-  mayWrite?: () => boolean;
   /** Called after each action, before the status write (a test-only fault point uses it). */
   afterAction?: (action: Action['type']) => void;
 }

@@ -22,20 +22,17 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+/** A kubeconfig for a local stand-in apiserver. */
+const options = (server: string) => ({
+  clusters: [{ name: 'c', server, skipTLSVerify: true }],
+  users: [{ name: 'u', token: 't' }],
+  contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+  currentContext: 'x',
+});
+
 function config(): KubeConfig {
   const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  kc.loadFromOptions(options(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
   return kc;
 }
 
@@ -94,13 +91,6 @@ describe('PooledKubeConfig', () => {
       },
     };
   }
-
-  const options = (server: string) => ({
-    clusters: [{ name: 'c', server, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
 
   it('reuses its TLS connections for sequential requests (client-node alone opens one per request)', async () => {
     const server = await tlsServer();

@@ -119,7 +119,8 @@ export class KubeApi {
     this.storage = kc.makeApiClient(StorageV1Api);
   }
 
-  private fence(): void {
+  /** Throws NotLeaderError unless this process may write now. */
+  fence(): void {
     if (!this.mayWrite()) throw new NotLeaderError('not holding the leader lease; making no write');
   }
 

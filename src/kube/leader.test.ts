@@ -1,5 +1,30 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { nextLeaseAction, type LeaseRecord } from './leader.js';
+import winston from 'winston';
+import { LeaderElector, nextLeaseAction, type LeaderTimings, type LeaseRecord } from './leader.js';
+
+/** An elector whose API calls go to `api` (a stand-in for the Lease endpoints). */
+function elector(
+  timings: LeaderTimings,
+  api: object,
+  log = winston.createLogger({ silent: true }),
+  now?: () => number,
+): LeaderElector {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  const callbacks = { onStartedLeading() {}, onStoppedLeading() {} };
+  const made = new LeaderElector(kc, 'ns', 'lease', 'me', timings, callbacks, log, now);
+  (made as unknown as { api: unknown }).api = api;
+  return made;
+}
+
+const renew = (e: LeaderElector) =>
+  (e as unknown as { tryAcquireOrRenew(): Promise<void> }).tryAcquireOrRenew();
 
 const held = (holder: string): LeaseRecord => ({
   holder,
@@ -32,29 +57,8 @@ describe('nextLeaseAction', () => {
 
 describe('LeaderElector.holdsLease', () => {
   it('does not count a renewal whose answer arrived after a pause longer than the renew deadline', async () => {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const { LeaderElector } = await import('./leader.js');
-    const winston = await import('winston');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
     let clock = 1_000_000;
     const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 };
-    const log = winston.createLogger({ silent: true });
-    const elector = new LeaderElector(
-      kc,
-      'ns',
-      'lease',
-      'me',
-      timings,
-      { onStartedLeading() {}, onStoppedLeading() {} },
-      log,
-      () => clock,
-    );
     const lease = (holder: string) => ({
       metadata: { name: 'lease', namespace: 'ns', resourceVersion: '1' },
       spec: {
@@ -66,35 +70,29 @@ describe('LeaderElector.holdsLease', () => {
     });
     let pauseDuringReplace = 0;
     // The API as the elector sees it: a Lease it holds; replace answers after `pauseDuringReplace`.
-    (elector as unknown as { api: unknown }).api = {
-      readNamespacedLease: async () => lease('me'),
-      replaceNamespacedLease: async ({ body }: { body: unknown }) => {
-        clock += pauseDuringReplace;
-        return body;
+    const e = elector(
+      timings,
+      {
+        readNamespacedLease: async () => lease('me'),
+        replaceNamespacedLease: async ({ body }: { body: unknown }) => {
+          clock += pauseDuringReplace;
+          return body;
+        },
+        createNamespacedLease: async ({ body }: { body: unknown }) => body,
       },
-      createNamespacedLease: async ({ body }: { body: unknown }) => body,
-    };
-    const tick = () => (elector as unknown as { tryAcquireOrRenew(): Promise<void> }).tryAcquireOrRenew();
-    await tick();
-    expect(elector.holdsLease()).toBe(true);
+      undefined,
+      () => clock,
+    );
+    await renew(e);
+    expect(e.holdsLease()).toBe(true);
     pauseDuringReplace = 10_000; // SIGSTOP with the renewal's answer in flight
-    await tick();
-    expect(elector.holdsLease()).toBe(false);
+    await renew(e);
+    expect(e.holdsLease()).toBe(false);
   });
 });
 
 describe('LeaderElector.stop', () => {
   it('releases the Lease after a renewal that was in flight, not with its stale resourceVersion', async () => {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    const { LeaderElector } = await import('./leader.js');
-    const winston = await import('winston');
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
     const warnings: string[] = [];
     const log = winston.createLogger({ silent: true });
     log.warn = ((message: string) => {
@@ -102,15 +100,6 @@ describe('LeaderElector.stop', () => {
       return log;
     }) as typeof log.warn;
     const timings = { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 60_000 };
-    const elector = new LeaderElector(
-      kc,
-      'ns',
-      'lease',
-      'me',
-      timings,
-      { onStartedLeading() {}, onStoppedLeading() {} },
-      log,
-    );
     // The apiserver as the elector sees it: replace is refused (409) unless it names the current
     // resourceVersion; `hold` delays the answer of the next replace.
     type Lease = { metadata: { resourceVersion: string }; spec: Record<string, unknown> };
@@ -121,7 +110,7 @@ describe('LeaderElector.stop', () => {
     let hold: Promise<void> | undefined;
     let applied!: () => void;
     const renewalApplied = new Promise<void>((resolve) => (applied = resolve));
-    (elector as unknown as { api: unknown }).api = {
+    const api = {
       readNamespacedLease: async () => structuredClone(stored),
       replaceNamespacedLease: async ({ body }: { body: Lease }) => {
         if (body.metadata.resourceVersion !== stored.metadata.resourceVersion) {
@@ -139,13 +128,14 @@ describe('LeaderElector.stop', () => {
         return answer;
       },
     };
-    await (elector as unknown as { tryAcquireOrRenew(): Promise<void> }).tryAcquireOrRenew();
-    expect(elector.isLeader).toBe(true);
+    const e = elector(timings, api, log);
+    await renew(e);
+    expect(e.isLeader).toBe(true);
     let answer!: () => void;
     hold = new Promise((resolve) => (answer = resolve));
-    elector.start(); // a renewal, applied, its answer held back
+    e.start(); // a renewal, applied, its answer held back
     await renewalApplied;
-    const stopping = elector.stop();
+    const stopping = e.stop();
     hold = undefined;
     answer();
     await stopping;

@@ -22,6 +22,8 @@ const alive = (pid: number) => {
   }
 };
 
+const pidFile = (component: string) => join(CLUSTER_DIR, 'pids', `${component}.pid`);
+
 /** Starts a component again with the same binary, flags, working directory and log. */
 function respawn(component: string, args: string[], cwd: string) {
   const log = openSync(join(CLUSTER_DIR, 'logs', `${component}.log`), 'a');
@@ -30,8 +32,6 @@ function respawn(component: string, args: string[], cwd: string) {
   writeFileSync(pidFile(component), String(child.pid));
   return child;
 }
-
-const pidFile = (component: string) => join(CLUSTER_DIR, 'pids', `${component}.pid`);
 
 /** Stops a component with `signal`, waits until it is gone, and returns how to start it again. */
 async function stop(component: string, signal: NodeJS.Signals): Promise<{ args: string[]; cwd: string }> {

@@ -39,7 +39,13 @@ interface AuditEvent {
   stage: string;
   requestReceivedTimestamp: string;
   user: { username: string };
-  objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+  objectRef?: {
+    apiGroup?: string;
+    resource?: string;
+    subresource?: string;
+    namespace?: string;
+    name?: string;
+  };
   responseStatus?: { code?: number };
 }
 
@@ -119,7 +125,7 @@ export function createsIn(
   let conflicts = 0;
   for (const line of auditLines(since)) {
     if (!line.includes('"verb":"create"') || !line.includes(namespace)) continue;
-    const e = JSON.parse(line) as AuditEvent & { objectRef?: { namespace?: string; name?: string } };
+    const e = JSON.parse(line) as AuditEvent;
     if (e.stage !== 'ResponseComplete' || e.objectRef?.namespace !== namespace) continue;
     if (new Date(e.requestReceivedTimestamp) < since || e.objectRef.subresource) continue;
     const key = `${e.objectRef.resource}/${e.objectRef.name}`;
@@ -135,7 +141,7 @@ export function auditTrail(namespace: string, key: string): string[] {
   const out: string[] = [];
   for (const line of auditLines(new Date(0))) {
     if (!line.includes(`"${name}"`) || !line.includes(namespace)) continue;
-    const e = JSON.parse(line) as AuditEvent & { objectRef?: { namespace?: string; name?: string } };
+    const e = JSON.parse(line) as AuditEvent;
     if (e.objectRef?.resource !== resource || e.objectRef?.name !== name) continue;
     out.push(
       `${e.requestReceivedTimestamp} ${e.stage} ${e.verb} ${e.responseStatus?.code ?? ''} ${e.user.username}`,

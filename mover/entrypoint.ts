@@ -1,25 +1,26 @@
-// The mover: checks its configuration, that every file is readable and that the bucket exists, then
-// runs `rclone sync` from /data to the bucket and reports the result as JSON in its termination
-// message. Exit codes (src/mover/exit-codes.ts) tell configuration errors from transfer errors.
-import { spawn } from 'node:child_process';
+// The mover: checks its configuration, that every file is readable, that the bucket exists and that
+// the destination belongs to this backup (src/mover/layout.ts), then marks its run folder, runs
+// `rclone sync` from /data into it, marks the run complete and reports the result as JSON in its
+// termination message. Exit codes (src/mover/exit-codes.ts) tell configuration errors from transfer
+// errors.
 import { writeFileSync } from 'node:fs';
 import { MoverExit } from '../src/mover/exit-codes.js';
+import { checkDestination, markerPath, rootMarker, runMarker } from '../src/mover/layout.js';
 import {
   MoverError,
   checkBucketArgs,
   classifyRcloneFailure,
   finalStats,
   planFromEnv,
-  rcloneEnvironment,
+  runFolder,
   syncArgs,
-  type MoverPlan,
 } from '../src/mover/plan.js';
 import { findUnreadable } from '../src/mover/readable.js';
 import type { MoverResult } from '../src/mover/result.js';
+import { inspectDestination, writeMarker } from './destination.js';
+import { rclone } from './rclone.js';
 
 const TERMINATION_LOG = process.env.DATAMOVER_TERMINATION_LOG || '/dev/termination-log';
-const RCLONE = process.env.RCLONE_BINARY || 'rclone';
-const KEEP_LINES = 400;
 
 function report(result: MoverResult): void {
   let json = JSON.stringify(result);
@@ -29,34 +30,6 @@ function report(result: MoverResult): void {
   } catch (err) {
     console.error(`cannot write the termination message to ${TERMINATION_LOG}: ${String(err)}`);
   }
-}
-
-/** Runs rclone, passing its log through and keeping the end of it for classification. */
-function rclone(args: string[], plan: MoverPlan): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(RCLONE, args, {
-      env: rcloneEnvironment(process.env, plan),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let partial = '';
-    const take = (chunk: Buffer, sink: NodeJS.WriteStream) => {
-      sink.write(chunk);
-      const text = partial + chunk.toString();
-      const parts = text.split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        if (lines.length > KEEP_LINES) lines.shift();
-      }
-    };
-    child.stdout.on('data', (c: Buffer) => take(c, process.stdout));
-    child.stderr.on('data', (c: Buffer) => take(c, process.stderr));
-    child.on('error', (err) =>
-      reject(new MoverError(MoverExit.ConfigError, `cannot run rclone (${RCLONE}): ${err.message}`)),
-    );
-    child.on('close', (code) => resolve({ code: code ?? 1, output: [...lines, partial].join('\n') }));
-  });
 }
 
 async function run(started: number): Promise<number> {
@@ -71,15 +44,30 @@ async function run(started: number): Promise<number> {
   }
   const check = await rclone(checkBucketArgs(plan), plan);
   if (check.code !== 0) throw classifyRcloneFailure(check.output, plan);
+  const verdict = checkDestination(await inspectDestination(plan), plan.identity);
+  if (!verdict.ok) throw new MoverError(MoverExit.DestinationConflict, verdict.message);
+  if (verdict.writeRootMarker) {
+    await writeMarker(plan, markerPath(plan.root), rootMarker(plan.identity, new Date()));
+  }
+  // Marked before the first byte: a run folder without a marker is never one of ours, and a run
+  // still being written says so.
+  const marker = runMarker(plan.identity, plan.run, plan.startTime);
+  await writeMarker(plan, markerPath(runFolder(plan)), marker);
   const sync = await rclone(syncArgs(plan), plan);
   if (sync.code !== 0) throw classifyRcloneFailure(sync.output, plan);
   const stats = finalStats(sync.output) ?? { bytes: 0, files: 0, errors: 0 };
-  const destination = `${plan.bucket}/${plan.path ? `${plan.path}/` : ''}`;
+  await writeMarker(plan, markerPath(runFolder(plan)), {
+    ...marker,
+    state: 'Complete',
+    completionTime: new Date().toISOString(),
+    bytes: stats.bytes,
+    files: stats.files,
+  });
+  const destination = `${plan.bucket}/${runFolder(plan)}/`;
   report({ ...stats, seconds: (Date.now() - started) / 1000, destination });
   console.error(`synced ${stats.files} file(s), ${stats.bytes} bytes to ${destination}`);
   return MoverExit.Ok;
 }
-
 async function main(): Promise<void> {
   const started = Date.now();
   try {

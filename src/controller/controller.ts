@@ -9,6 +9,7 @@ import { ResilientInformer } from '../kube/informer.js';
 import { CHILD_SELECTOR, ownerKey } from '../kube/names.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
+import { waitingFor } from './destination-lock.js';
 import { isTerminal } from './machine.js';
 import { NotLeaderError } from '../kube/client.js';
 import { ConflictError, Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
@@ -112,11 +113,9 @@ export class Controller {
 
   private onDataMover(dm: DataMover, kind: 'add' | 'update' | 'delete'): void {
     this.enqueue(keyOf(dm));
-    // A finished or deleted DataMover may free its destination for others in its namespace.
+    // A finished or deleted DataMover may free its destination for others, in any namespace.
     if (kind === 'delete' || isTerminal(dm.status?.phase)) {
-      for (const peer of this.caches.dataMovers.list(dm.metadata.namespace)) {
-        if (peer.status?.phase === 'CreatingPod' && !peer.status.jobName) this.enqueue(keyOf(peer));
-      }
+      for (const peer of waitingFor(dm, this.caches.dataMovers.list())) this.enqueue(keyOf(peer));
     }
   }
 

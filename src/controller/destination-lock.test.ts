@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../api/v1alpha1/schema.js';
 import { at, dm } from './fixtures.test-helpers.js';
-import { destinationBusyWith } from './destination-lock.js';
+import { destinationBusyWith, waitingFor } from './destination-lock.js';
 
-function peer(name: string, createdAt: number, status: DataMover['status'], spec = {}): DataMover {
+function peer(name: string, createdAt: number, status: DataMover['status'], spec = {}, ns = 'ns'): DataMover {
   const d = dm(spec, status, name);
   d.metadata.creationTimestamp = at(createdAt);
+  d.metadata.namespace = ns;
   return d;
 }
 const waiting = { phase: 'CreatingPod' as const, startTime: at(0).toISOString() };
@@ -15,45 +16,54 @@ describe('destinationBusyWith', () => {
     const a = peer('a', 0, waiting);
     const b = peer('b', 1, waiting);
     expect(destinationBusyWith(a, [a, b])).toBeUndefined();
-    expect(destinationBusyWith(b, [a, b])).toBe('a');
+    expect(destinationBusyWith(b, [a, b])).toBe('ns/a');
   });
 
-  it('breaks a creation-time tie by name', () => {
+  it('breaks a creation-time tie by namespace and name', () => {
     const a = peer('a', 0, waiting);
     const b = peer('b', 0, waiting);
     expect(destinationBusyWith(a, [a, b])).toBeUndefined();
-    expect(destinationBusyWith(b, [a, b])).toBe('a');
+    expect(destinationBusyWith(b, [a, b])).toBe('ns/a');
   });
 
   it('gives way to a DataMover whose mover already runs, even a later one', () => {
     const early = peer('early', 0, waiting);
     const running = peer('running', 5, { ...waiting, jobName: 'running-mover' });
-    expect(destinationBusyWith(early, [early, running])).toBe('running');
+    expect(destinationBusyWith(early, [early, running])).toBe('ns/running');
     expect(destinationBusyWith(running, [early, running])).toBeUndefined();
   });
 
-  it('ignores finished DataMovers, other destinations and other namespaces', () => {
+  it('ignores finished DataMovers and roots that cannot meet', () => {
     const me = peer('me', 5, waiting);
     const done = peer('done', 0, { phase: 'Completed', startTime: at(0).toISOString() });
-    const elsewhere = peer('elsewhere', 0, waiting, { destinationPath: 'other/place' });
-    const otherNs = peer('other', 0, waiting);
-    otherNs.metadata.namespace = 'other';
-    expect(destinationBusyWith(me, [me, done, elsewhere, otherNs])).toBeUndefined();
+    const elsewhere = peer('elsewhere', 0, waiting, { destinationPath: 'ns/other' });
+    const sibling = peer('sibling', 0, waiting, { destinationPath: 'ns/data-2' });
+    expect(destinationBusyWith(me, [me, done, elsewhere, sibling])).toBeUndefined();
   });
 
-  it('treats timestamped destinations started at different seconds as different', () => {
-    const a = peer(
-      'a',
-      0,
-      { phase: 'CreatingPod', startTime: at(0).toISOString() },
-      { addTimestampPrefix: true },
-    );
-    const b = peer(
-      'b',
-      1,
-      { phase: 'CreatingPod', startTime: at(1).toISOString() },
-      { addTimestampPrefix: true },
-    );
-    expect(destinationBusyWith(b, [a, b])).toBeUndefined();
+  it('holds a timestamped run and a plain mirror of the same PVC apart: they share a root', () => {
+    const stamped = peer('stamped', 0, waiting, { addTimestampPrefix: true });
+    const plain = peer('plain', 1, waiting);
+    expect(destinationBusyWith(plain, [stamped, plain])).toBe('ns/stamped');
+  });
+
+  it('holds a root that lies inside or above another, whatever the Secret and namespace', () => {
+    const inner = peer('inner', 0, waiting, { destinationPath: 'team-a/db', secretName: 'one' });
+    const outer = peer('outer', 1, waiting, { destinationPath: '/team-a/', secretName: 'two' }, 'other');
+    expect(destinationBusyWith(outer, [inner, outer])).toBe('ns/inner');
+    const deeper = peer('deeper', 2, waiting, { destinationPath: 'team-a/db/x' }, 'third');
+    expect(destinationBusyWith(deeper, [inner, deeper])).toBe('ns/inner');
+    const neighbour = peer('neighbour', 2, waiting, { destinationPath: 'team-a/dbx' });
+    expect(destinationBusyWith(neighbour, [inner, neighbour])).toBeUndefined();
+  });
+
+  it('wakes the DataMovers waiting for a root when its holder finishes', () => {
+    const holder = peer('holder', 0, { phase: 'Completed' }, { destinationPath: 'team-a' });
+    const waiter = peer('waiter', 1, waiting, { destinationPath: 'team-a/db' }, 'other');
+    const running = peer('running', 1, { ...waiting, jobName: 'x' }, { destinationPath: 'team-a/x' });
+    const unrelated = peer('unrelated', 1, waiting, { destinationPath: 'team-b' });
+    expect(waitingFor(holder, [holder, waiter, running, unrelated]).map((d) => d.metadata.name)).toEqual([
+      'waiter',
+    ]);
   });
 });

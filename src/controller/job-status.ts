@@ -31,6 +31,7 @@ const REASON_BY_EXIT: Record<number, string> = {
   [MoverExit.BucketNotFound]: Reason.BucketNotFound,
   [MoverExit.EndpointUnreachable]: Reason.BucketEndpointUnreachable,
   [MoverExit.UnreadableFiles]: Reason.UnreadableFiles,
+  [MoverExit.DestinationConflict]: Reason.DestinationConflict,
 };
 
 /** Failures in which the mover ran and the sync itself failed (counted as data_sync failures). */

@@ -7,7 +7,12 @@ import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import type { Config } from '../config.js';
 import { repositoryOf } from '../config.js';
 import { cloneName, jobName } from '../kube/names.js';
-import { describeDestination } from '../mover/destination.js';
+import {
+  DESTINATION_PREFIXES_ANNOTATION,
+  backupRoot,
+  describeDestination,
+  rootAllowed,
+} from '../mover/destination.js';
 import { buildMoverJob, moverImage } from '../mover/job.js';
 import type { MoverResult } from '../mover/result.js';
 import { buildClone } from './clone.js';
@@ -40,6 +45,11 @@ export interface Observed {
   jobWarning?: string | undefined;
   /** Whether the namespace opted in to privileged movers; looked up only when one is asked for. */
   privilegedMoversAllowed?: boolean | undefined;
+  /**
+   * Prefixes an administrator allows the namespace besides its own (an annotation); looked up only
+   * for a backup root outside `<namespace>/`.
+   */
+  allowedDestinationPrefixes?: readonly string[] | undefined;
   /** Name of another DataMover that syncs to the same destination first. */
   destinationBusyWith?: string | undefined;
 }
@@ -148,6 +158,13 @@ function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [st
       `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
     ];
   }
+  const root = backupRoot(dm);
+  if (!rootAllowed(root, dm.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
+    return [
+      Reason.DestinationNotAllowed,
+      `destinationPath ${root} is outside the namespace's own prefix ${dm.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
+    ];
+  }
   if (dm.spec.privilegedReader && !o.privilegedMoversAllowed) {
     return [
       Reason.PrivilegedMoverNotAllowed,
@@ -254,7 +271,7 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   const job = o.job;
   if (!job) {
     if (!b.status.jobName && o.destinationBusyWith) {
-      const message = `waiting for DataMover ${o.destinationBusyWith}, which syncs to the same destination`;
+      const message = `waiting for DataMover ${o.destinationBusyWith}, which backs up to ${backupRoot(dm)}/ or a folder inside or around it`;
       b.progressing(Reason.WaitingForDestination, message);
       return { status: b.status, actions: [] };
     }

@@ -9,6 +9,12 @@ import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/clien
 import type { ResilientInformer } from '../kube/informer.js';
 import { cloneName, jobName, ownerKey } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
+import {
+  DESTINATION_PREFIXES_ANNOTATION,
+  backupRoot,
+  parsePrefixes,
+  rootAllowed,
+} from '../mover/destination.js';
 import { destinationBusyWith } from './destination-lock.js';
 import {
   cleanupFailed,
@@ -16,6 +22,7 @@ import {
   decide,
   jobCreationFailed,
   JOB_NO_POD_AFTER_MS,
+  PRIVILEGED_MOVERS_ANNOTATION,
   type Action,
   type MachineConfig,
   type Observed,
@@ -147,8 +154,13 @@ export class Reconciler {
   /** Before the clone exists: the source and the namespace's policy; after: why it is not bound. */
   private async observeSource(dm: DataMover, observed: Observed, now: Date): Promise<void> {
     const ns = dm.metadata.namespace;
-    if (dm.spec.privilegedReader)
-      observed.privilegedMoversAllowed = await this.api.privilegedMoversAllowed(ns);
+    // The namespace's annotations are read only when the spec asks for what they allow.
+    const root = backupRoot(dm);
+    if (dm.spec.privilegedReader || !rootAllowed(root, ns, [])) {
+      const annotations = await this.api.namespaceAnnotations(ns);
+      observed.privilegedMoversAllowed = annotations[PRIVILEGED_MOVERS_ANNOTATION] === 'true';
+      observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
+    }
     const clone = observed.clone;
     if (!clone) {
       observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
@@ -174,7 +186,7 @@ export class Reconciler {
       const cloneReady =
         clone?.status?.phase === 'Bound' || observed.cloneBindingMode === 'WaitForFirstConsumer';
       if (phase === 'CreatingPod' || (phase === 'CreatingClonedPVC' && cloneReady)) {
-        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list(ns));
+        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list());
       }
       return;
     }

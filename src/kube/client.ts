@@ -222,10 +222,10 @@ export class KubeApi {
     );
   }
 
-  /** Whether an administrator opted the namespace in to privileged movers by annotation. */
-  async privilegedMoversAllowed(namespace: string): Promise<boolean> {
+  /** A namespace's annotations: where an administrator opts it in to privileged movers and prefixes. */
+  async namespaceAnnotations(namespace: string): Promise<Record<string, string>> {
     const ns = await withRetry(() => this.core.readNamespace({ name: namespace }));
-    return ns.metadata?.annotations?.['datamover.io/privileged-movers'] === 'true';
+    return ns.metadata?.annotations ?? {};
   }
 
   async storageClassBindingMode(name: string): Promise<string | undefined> {

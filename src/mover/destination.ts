@@ -1,37 +1,51 @@
-// Where a DataMover's data goes inside the bucket. Pure functions of the spec and status.
+// Where a DataMover's data goes inside the bucket (layout.ts has the layout). Pure functions of the
+// spec and status.
 import type { DataMover } from '../api/v1alpha1/schema.js';
+import { runFolderName } from './layout.js';
 
-/** `YYYY-MM-DD-HHMMSS` in UTC. */
-export function timestampFolder(start: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
+/** The backup root: `destinationPath` without leading or trailing slashes, or `<namespace>/<pvc>`. */
+export function backupRoot(dm: DataMover): string {
+  const explicit = dm.spec.destinationPath;
+  return explicit === undefined
+    ? `${dm.metadata.namespace}/${dm.spec.sourcePvc}`
+    : explicit.replace(/^\/|\/$/g, '');
+}
+
+/** The run's folder in the root: the timestamp of `startTime`, or `mirror`. */
+export function runFolder(dm: DataMover, startTime: Date): string {
+  return runFolderName(dm.spec.addTimestampPrefix === true, startTime);
+}
+
+/** What status.destination shows: `<secretName>:<root>/<run>/`. */
+export function describeDestination(dm: DataMover, startTime: Date): string {
+  return `${dm.spec.secretName ?? ''}:${backupRoot(dm)}/${runFolder(dm, startTime)}/`;
+}
+
+/**
+ * Whether two backup roots could meet: the same folder, or one inside the other. Whatever bucket
+ * their Secrets name (two Secrets may name one bucket, and the operator never reads Secrets).
+ */
+export function rootsMeet(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+export const DESTINATION_PREFIXES_ANNOTATION = 'datamover.io/allowed-destination-prefixes';
+
+/**
+ * Whether a namespace may write to a root: below its own prefix (`<namespace>/`), or below a prefix
+ * an administrator listed in the namespace's annotation (comma-separated; `*` allows any).
+ */
+export function rootAllowed(root: string, namespace: string, allowedPrefixes: readonly string[]): boolean {
+  const below = (prefix: string) => root === prefix || root.startsWith(`${prefix}/`);
   return (
-    `${start.getUTCFullYear()}-${p(start.getUTCMonth() + 1)}-${p(start.getUTCDate())}-` +
-    `${p(start.getUTCHours())}${p(start.getUTCMinutes())}${p(start.getUTCSeconds())}`
+    below(namespace) ||
+    allowedPrefixes.some((p) => p === '*' || (p !== '' && below(p.replace(/^\/+|\/+$/g, ''))))
   );
 }
 
-/**
- * The path inside the bucket, without leading or trailing slashes; '/' for the bucket root, which
- * only an explicit `destinationPath: /` selects. `startTime` fixes the timestamp folder.
- */
-export function destinationPath(dm: DataMover, startTime: Date): string {
-  const explicit = dm.spec.destinationPath;
-  const base = explicit === undefined ? `${dm.metadata.namespace}/${dm.spec.sourcePvc}` : explicit;
-  const trimmed = base.replace(/^\/+|\/+$/g, '');
-  const parts = [trimmed, dm.spec.addTimestampPrefix ? timestampFolder(startTime) : ''].filter(Boolean);
-  return parts.length === 0 ? '/' : parts.join('/');
-}
-
-/** What status.destination shows: `<secretName>:<path>/`. */
-export function describeDestination(dm: DataMover, startTime: Date): string {
-  const path = destinationPath(dm, startTime);
-  return `${dm.spec.secretName ?? ''}:${path === '/' ? '/' : `${path}/`}`;
-}
-
-/**
- * Two DataMovers with the same key write to the same place and must not sync at once. The bucket
- * is named by the Secret, so the key is the namespace, the Secret and the path.
- */
-export function destinationKey(dm: DataMover, startTime: Date): string {
-  return `${dm.metadata.namespace}/${describeDestination(dm, startTime)}`;
+export function parsePrefixes(annotation: string | undefined): string[] {
+  return (annotation ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
 }

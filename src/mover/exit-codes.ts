@@ -8,6 +8,8 @@ export const MoverExit = {
   BucketNotFound: 5,
   EndpointUnreachable: 6,
   UnreadableFiles: 7,
+  /** The destination lies inside, or holds, another backup, or objects no DataMover wrote. */
+  DestinationConflict: 8,
 } as const;
 
 export const FAIL_FAST_EXIT_CODES: number[] = [
@@ -15,4 +17,5 @@ export const FAIL_FAST_EXIT_CODES: number[] = [
   MoverExit.CredentialsRejected,
   MoverExit.BucketNotFound,
   MoverExit.UnreadableFiles,
+  MoverExit.DestinationConflict,
 ];

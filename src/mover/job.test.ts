@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { config, dm, T0 } from '../controller/fixtures.test-helpers.js';
 import { buildMoverJob, moverImage } from './job.js';
-import { destinationPath } from './destination.js';
+import { backupRoot, describeDestination, rootAllowed, rootsMeet } from './destination.js';
 
 describe('the mover Job', () => {
   const job = buildMoverJob(
@@ -35,14 +35,25 @@ describe('the mover Job', () => {
       persistentVolumeClaim: { claimName: 'backup-clone', readOnly: true },
     });
     expect(container.envFrom).toEqual([{ secretRef: { name: 'bucket' } }]);
-    expect(container.env).toContainEqual({ name: 'DATAMOVER_DESTINATION_PATH', value: 'ns/data' });
+    expect(container.env).toEqual(
+      expect.arrayContaining([
+        { name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' },
+        { name: 'DATAMOVER_RUN_FOLDER', value: 'mirror' },
+        { name: 'DATAMOVER_START_TIME', value: T0.toISOString() },
+        { name: 'DATAMOVER_NAMESPACE', value: 'ns' },
+        { name: 'DATAMOVER_NAME', value: 'backup' },
+        { name: 'DATAMOVER_UID', value: 'uid-backup' },
+        { name: 'DATAMOVER_SOURCE_PVC', value: 'data' },
+      ]),
+    );
+    expect(container.env!.map((e) => e.name)).not.toContain('DATAMOVER_ADOPT_DESTINATION');
   });
 
   it('retries per backoffLimit and fails at once on the configuration-error exit code', () => {
     expect(job.spec!.backoffLimit).toBe(4);
     expect(job.spec!.podFailurePolicy!.rules[0]).toMatchObject({
       action: 'FailJob',
-      onExitCodes: { values: [3, 4, 5, 7] },
+      onExitCodes: { values: [3, 4, 5, 7, 8] },
     });
     expect(pod.restartPolicy).toBe('Never');
   });
@@ -67,19 +78,36 @@ describe('the mover Job', () => {
   });
 });
 
-describe('destinationPath', () => {
-  it('defaults to <namespace>/<sourcePvc>, never the bucket root', () => {
-    expect(destinationPath(dm(), T0)).toBe('ns/data');
+describe('the destination', () => {
+  it('defaults the backup root to <namespace>/<sourcePvc>, never the bucket root', () => {
+    expect(backupRoot(dm())).toBe('ns/data');
+    expect(backupRoot(dm({ destinationPath: '/team/x/' }))).toBe('team/x');
   });
-  it("uses the bucket root only for an explicit '/'", () => {
-    expect(destinationPath(dm({ destinationPath: '/' }), T0)).toBe('/');
-    expect(destinationPath(dm({ destinationPath: '/team/x/' }), T0)).toBe('team/x');
-  });
-  it('appends the timestamp folder computed from the start time in UTC', () => {
-    expect(destinationPath(dm({ addTimestampPrefix: true }), T0)).toBe('ns/data/2026-01-02-030405');
-    expect(destinationPath(dm({ destinationPath: '/', addTimestampPrefix: true }), T0)).toBe(
-      '2026-01-02-030405',
+  it('puts a plain run in <root>/mirror/ and a timestamped one in <root>/<UTC start>/: they never nest', () => {
+    expect(describeDestination(dm(), T0)).toBe('bucket:ns/data/mirror/');
+    expect(describeDestination(dm({ addTimestampPrefix: true }), T0)).toBe(
+      'bucket:ns/data/2026-01-02-030405/',
     );
+  });
+  it('tells the mover to adopt a folder holding foreign objects only when asked', () => {
+    const env = buildMoverJob(dm({ adoptExistingDestination: true }), config, T0).spec!.template.spec!
+      .containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'DATAMOVER_ADOPT_DESTINATION', value: 'true' });
+  });
+  it('keeps a namespace below its own prefix unless an administrator lists more', () => {
+    expect(rootAllowed('ns/data', 'ns', [])).toBe(true);
+    expect(rootAllowed('ns', 'ns', [])).toBe(true);
+    expect(rootAllowed('nsx/data', 'ns', [])).toBe(false);
+    expect(rootAllowed('other/db', 'ns', [])).toBe(false);
+    expect(rootAllowed('shared/db', 'ns', ['shared/'])).toBe(true);
+    expect(rootAllowed('sharedx/db', 'ns', ['shared'])).toBe(false);
+    expect(rootAllowed('anything', 'ns', ['*'])).toBe(true);
+  });
+  it('says two roots meet when they are equal or nested, segment by segment', () => {
+    expect(rootsMeet('a/b', 'a/b')).toBe(true);
+    expect(rootsMeet('a', 'a/b')).toBe(true);
+    expect(rootsMeet('a/b/c', 'a/b')).toBe(true);
+    expect(rootsMeet('a/b', 'a/bc')).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import type { V1Job, V1EnvVar, V1PodSecurityContext } from '@kubernetes/client-n
 import type { DataMover } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
 import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
-import { destinationPath, timestampFolder } from './destination.js';
+import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from './exit-codes.js';
 
 export const MOVER_CONTAINER = 'mover';
@@ -24,14 +24,18 @@ export function moverImage(dm: DataMover, config: Pick<Config, 'defaultMoverImag
 }
 
 function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
+  // Where the run goes and whose it is: the mover checks and writes the markers with these.
   const env: V1EnvVar[] = [
-    { name: 'DATAMOVER_DESTINATION_PATH', value: destinationPath(dm, startTime) },
+    { name: 'DATAMOVER_BACKUP_ROOT', value: backupRoot(dm) },
+    { name: 'DATAMOVER_RUN_FOLDER', value: runFolder(dm, startTime) },
+    { name: 'DATAMOVER_START_TIME', value: startTime.toISOString() },
+    { name: 'DATAMOVER_NAMESPACE', value: dm.metadata.namespace },
+    { name: 'DATAMOVER_NAME', value: dm.metadata.name },
+    { name: 'DATAMOVER_UID', value: dm.metadata.uid ?? '' },
     { name: 'DATAMOVER_SOURCE_PVC', value: dm.spec.sourcePvc },
     { name: 'HOME', value: '/tmp' },
   ];
-  if (dm.spec.addTimestampPrefix) {
-    env.push({ name: 'DATAMOVER_TIMESTAMP', value: timestampFolder(startTime) });
-  }
+  if (dm.spec.adoptExistingDestination) env.push({ name: 'DATAMOVER_ADOPT_DESTINATION', value: 'true' });
   const { bandwidthLimit, include, exclude, checksum } = dm.spec;
   if (bandwidthLimit) env.push({ name: 'DATAMOVER_BANDWIDTH_LIMIT', value: bandwidthLimit });
   if (include?.length) env.push({ name: 'DATAMOVER_INCLUDE', value: JSON.stringify(include) });

@@ -15,7 +15,13 @@ const env = {
   AWS_SECRET_ACCESS_KEY: 'secret',
   BUCKET_HOST: 's3.example.com',
   BUCKET_NAME: 'backups',
-  DATAMOVER_DESTINATION_PATH: 'ns/pvc',
+  DATAMOVER_BACKUP_ROOT: 'ns/pvc',
+  DATAMOVER_RUN_FOLDER: 'mirror',
+  DATAMOVER_START_TIME: '2026-01-02T03:04:05.000Z',
+  DATAMOVER_NAMESPACE: 'ns',
+  DATAMOVER_NAME: 'backup',
+  DATAMOVER_UID: 'uid-1',
+  DATAMOVER_SOURCE_PVC: 'pvc',
 };
 
 const errorOf = (fn: () => unknown): MoverError => {
@@ -36,7 +42,7 @@ describe('planFromEnv', () => {
       RCLONE_CONFIG_DATAMOVER_REGION: 'us-east-1',
       RCLONE_CONFIG_DATAMOVER_NO_CHECK_BUCKET: 'true',
     });
-    expect(target(plan)).toBe('DATAMOVER:backups/ns/pvc/');
+    expect(target(plan)).toBe('DATAMOVER:backups/ns/pvc/mirror/data/');
     expect(planFromEnv({ ...env, TLS_HOST: 'false', BUCKET_PORT: '9000' }).endpoint).toBe(
       'http://s3.example.com:9000',
     );
@@ -73,11 +79,18 @@ describe('planFromEnv', () => {
       expect(out, gone).not.toHaveProperty(gone);
   });
 
-  it('reaches the bucket root only with an explicit /', () => {
-    expect(target(planFromEnv({ ...env, DATAMOVER_DESTINATION_PATH: '/' }))).toBe('DATAMOVER:backups/');
-    expect(errorOf(() => planFromEnv({ ...env, DATAMOVER_DESTINATION_PATH: '//' })).exitCode).toBe(
-      MoverExit.ConfigError,
-    );
+  it("syncs into the run's data folder below the backup root, never the bucket root", () => {
+    const plan = planFromEnv({ ...env, DATAMOVER_BACKUP_ROOT: '/team/db/' });
+    expect(target(plan)).toBe('DATAMOVER:backups/team/db/mirror/data/');
+    expect(plan.identity).toEqual({
+      namespace: 'ns',
+      pvc: 'pvc',
+      dataMover: { name: 'backup', uid: 'uid-1' },
+    });
+    for (const root of ['/', '//', ' ', 'a//b', 'a/../b', 'a/./b', 'a/ /b', 'a\nb'])
+      expect(errorOf(() => planFromEnv({ ...env, DATAMOVER_BACKUP_ROOT: root })).exitCode, root).toBe(
+        MoverExit.ConfigError,
+      );
   });
 
   it.each([
@@ -86,6 +99,12 @@ describe('planFromEnv', () => {
     [{ BUCKET_PORT: 'https' }, /BUCKET_PORT must be a port number/],
     [{ TLS_HOST: 'yes' }, /TLS_HOST must be true or false/],
     [{ DATAMOVER_INCLUDE: '*.db' }, /DATAMOVER_INCLUDE must be a JSON array/],
+    [
+      { DATAMOVER_RUN_FOLDER: '../x' },
+      /DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp or mirror/,
+    ],
+    [{ DATAMOVER_UID: '' }, /missing variable DATAMOVER_UID/],
+    [{ DATAMOVER_START_TIME: 'yesterday' }, /DATAMOVER_START_TIME must be an RFC 3339 time/],
   ])('refuses %o with a configuration error', (override, message) => {
     const err = errorOf(() => planFromEnv({ ...env, ...override }));
     expect(err.exitCode).toBe(MoverExit.ConfigError);
@@ -103,7 +122,7 @@ describe('syncArgs', () => {
         DATAMOVER_EXCLUDE: '["tmp/**"]',
       }),
     );
-    expect(args.slice(0, 3)).toEqual(['sync', '/data/', 'DATAMOVER:backups/ns/pvc/']);
+    expect(args.slice(0, 3)).toEqual(['sync', '/data/', 'DATAMOVER:backups/ns/pvc/mirror/data/']);
     expect(args).toEqual(
       expect.arrayContaining(['--metadata', '--links', '--create-empty-src-dirs', '--checksum']),
     );

@@ -2,6 +2,7 @@
 // the S3 remote to rclone through environment variables (nothing written to disk, so a read-only
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
 import { MoverExit } from './exit-codes.js';
+import { DATA_FOLDER, invalidRoot, isRunFolderName, type Identity } from './layout.js';
 
 export const REMOTE = 'DATAMOVER';
 
@@ -26,8 +27,16 @@ export const RESERVED_RCLONE_ENV = [
 export interface MoverPlan {
   source: string;
   bucket: string;
-  /** Path inside the bucket, no leading or trailing slash; '' for the bucket root. */
-  path: string;
+  /** The backup root inside the bucket, no leading or trailing slash (docs/mover.md, layout.ts). */
+  root: string;
+  /** This run's folder in the root: a timestamp, or `mirror`. */
+  run: string;
+  /** Which PVC and DataMover the run belongs to, as the markers record it. */
+  identity: Identity;
+  /** When the run started (the run marker's startTime). */
+  startTime: Date;
+  /** Back up into a root holding objects no DataMover wrote (spec.adoptExistingDestination). */
+  adopt: boolean;
   endpoint: string;
   rcloneEnv: Record<string, string>;
   options: {
@@ -66,12 +75,36 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] {
   throw new MoverError(MoverExit.ConfigError, `${name} must be a JSON array of rclone filter patterns`);
 }
 
+/** Where this run goes and whose it is: the operator's DATAMOVER_* variables. */
+function runFromEnv(env: NodeJS.ProcessEnv): Pick<MoverPlan, 'root' | 'run' | 'startTime' | 'identity'> {
+  if (env.DATAMOVER_BACKUP_ROOT === undefined) required(env, 'DATAMOVER_BACKUP_ROOT');
+  const root = (env.DATAMOVER_BACKUP_ROOT ?? '').replace(/^\/|\/$/g, '');
+  const run = required(env, 'DATAMOVER_RUN_FOLDER');
+  const problem = invalidRoot(root);
+  if (problem) throw new MoverError(MoverExit.ConfigError, `DATAMOVER_BACKUP_ROOT is refused: ${problem}`);
+  if (!isRunFolderName(run)) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp or mirror, not "${run}"`,
+    );
+  }
+  const startTime = new Date(required(env, 'DATAMOVER_START_TIME'));
+  if (Number.isNaN(startTime.getTime())) {
+    throw new MoverError(MoverExit.ConfigError, 'DATAMOVER_START_TIME must be an RFC 3339 time');
+  }
+  const identity: Identity = {
+    namespace: required(env, 'DATAMOVER_NAMESPACE'),
+    pvc: required(env, 'DATAMOVER_SOURCE_PVC'),
+    dataMover: { name: required(env, 'DATAMOVER_NAME'), uid: required(env, 'DATAMOVER_UID') },
+  };
+  return { root, run, startTime, identity };
+}
+
 export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   const accessKey = required(env, 'AWS_ACCESS_KEY_ID');
   const secretKey = required(env, 'AWS_SECRET_ACCESS_KEY');
   const host = required(env, 'BUCKET_HOST');
   const bucket = required(env, 'BUCKET_NAME');
-  const destination = required(env, 'DATAMOVER_DESTINATION_PATH');
   const port = env.BUCKET_PORT?.trim() || '443';
   if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
     throw new MoverError(MoverExit.ConfigError, `BUCKET_PORT must be a port number, not "${port}"`);
@@ -80,20 +113,18 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   if (tls !== 'true' && tls !== 'false') {
     throw new MoverError(MoverExit.ConfigError, `TLS_HOST must be true or false, not "${env.TLS_HOST}"`);
   }
-  const path = destination === '/' ? '' : destination.replace(/^\/+|\/+$/g, '');
-  if (!path && destination !== '/') {
-    throw new MoverError(
-      MoverExit.ConfigError,
-      'DATAMOVER_DESTINATION_PATH is empty; use / to sync to the bucket root',
-    );
-  }
+  const { root, run, startTime, identity } = runFromEnv(env);
   const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
   const endpoint = `${tls === 'true' ? 'https' : 'http'}://${host}:${port}`;
   const prefix = `RCLONE_CONFIG_${REMOTE}_`;
   return {
     source: env.DATAMOVER_SOURCE?.trim() || '/data',
     bucket,
-    path,
+    root,
+    run,
+    identity,
+    startTime,
+    adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
     endpoint,
     rcloneEnv: {
       [`${prefix}TYPE`]: 's3',
@@ -129,9 +160,17 @@ export function rcloneEnvironment(env: NodeJS.ProcessEnv, plan: MoverPlan): Node
   return { ...out, ...plan.rcloneEnv, RCLONE_CONFIG: '/dev/null' };
 }
 
-/** `DATAMOVER:bucket/path/` — where the data goes. */
+/** `DATAMOVER:bucket/` + a path inside it. */
+export function remotePath(plan: MoverPlan, path = ''): string {
+  return `${REMOTE}:${plan.bucket}/${path}`;
+}
+
+/** This run's folder, `<root>/<run>`, the only place the run changes. */
+export const runFolder = (plan: MoverPlan) => `${plan.root}/${plan.run}`;
+
+/** `DATAMOVER:bucket/<root>/<run>/data/` — where the data goes. */
 export function target(plan: MoverPlan): string {
-  return `${REMOTE}:${plan.bucket}/${plan.path ? `${plan.path}/` : ''}`;
+  return remotePath(plan, `${runFolder(plan)}/${DATA_FOLDER}/`);
 }
 
 export function checkBucketArgs(plan: MoverPlan): string[] {

@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { runMover } from '../support/mover.js';
+import { dm } from '../../src/controller/fixtures.test-helpers.js';
+import { moverEnvFor, runMover } from '../support/mover.js';
 import { RCLONE, S3Server } from '../support/s3.js';
 import { tempDir } from '../support/tree.js';
 
@@ -26,11 +27,7 @@ const plain = await time(() =>
   exec(RCLONE, ['copy', source, 'S3:bench/plain/'], { env: { ...process.env, ...s3.remoteEnv() } }),
 );
 const mover = await time(async () => {
-  const run = await runMover({
-    ...s3.secretEnv('bench'),
-    DATAMOVER_SOURCE: source,
-    DATAMOVER_DESTINATION_PATH: 'mover',
-  });
+  const run = await runMover(moverEnvFor(dm(), s3.secretEnv('bench'), source, new Date()));
   if (run.code !== 0) throw new Error(run.output);
 });
 const mbps = (s: number) => (mib / s).toFixed(1);

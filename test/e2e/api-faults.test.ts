@@ -74,7 +74,7 @@ async function launch(ns: string, simulate?: string): Promise<void> {
       dataMover(`run-${i}`, {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: `runs/${i}`,
+        destinationPath: `${ns}/runs/${i}`,
         deletePvcAfterBackup: i % 2 === 0,
         ...(simulate ? { podLabels: { simulate } } : {}),
       }),

@@ -20,7 +20,7 @@ describe('status writes that meet a concurrent writer', () => {
         dataMover(n, {
           sourcePvc: 'src',
           secretName: 'bucket',
-          destinationPath: n,
+          destinationPath: `${env.ns}/${n}`,
           podLabels: { simulate: 'slow' },
         }),
       ),

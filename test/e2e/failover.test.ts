@@ -83,7 +83,7 @@ async function launch(prefix: string): Promise<void> {
     dataMover(`${prefix}-${i}`, {
       sourcePvc: 'src',
       secretName: 'bucket',
-      destinationPath: `${prefix}/${i}`,
+      destinationPath: `${ns}/${prefix}/${i}`,
       deletePvcAfterBackup: i % 2 === 0,
       podLabels: { simulate: 'slow' },
     }),

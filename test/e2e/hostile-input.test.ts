@@ -14,6 +14,7 @@ import {
   getDataMover,
   getJson,
   kubectl,
+  kubectlOk,
   sourceAndSecret,
   uniqueName,
   waitFor,
@@ -70,7 +71,29 @@ const spec = fc.record(
       { arbitrary: wild, weight: 1 },
     ),
     secretName: often(fc.constant('bucket')),
-    destinationPath: often(fc.oneof(path, fc.constant('/'))),
+    // Mostly below the namespace's own prefix; some outside it (refused by the operator), some
+    // hostile (refused by the CRD: the bucket root, empty or blank folders, climbing, control characters).
+    destinationPath: often(
+      fc.oneof(
+        { arbitrary: path.map((p) => `${env.ns}/${p}`), weight: 4 },
+        { arbitrary: path, weight: 1 },
+        {
+          arbitrary: fc.constantFrom(
+            '/',
+            '//',
+            ' ',
+            ' / ',
+            'a//b',
+            'a/../b',
+            './a',
+            'a/ /b',
+            'a\nb',
+            'a\u0000b',
+          ),
+          weight: 1,
+        },
+      ),
+    ),
     additionalEnv: often(
       fc.array(fc.record({ name: envName, value: fc.string({ maxLength: 20 }) }), { maxLength: 3 }),
     ),
@@ -218,6 +241,35 @@ describe('policy', () => {
     expect(condition(dm, 'Failed')?.reason).toBe('ImageNotAllowed');
     expect(dm.status?.message).toContain('evil.example/miner:latest');
     expect(await getJson(['get', 'pvc', 'img-clone', '-n', env.ns])).toBeUndefined();
+  });
+
+  it("refuses a destination outside the namespace's prefix unless an administrator allows it", async () => {
+    await sourceAndSecret(env.ns, 'dest-src');
+    await apply(
+      env.ns,
+      dataMover('elsewhere', {
+        sourcePvc: 'dest-src',
+        secretName: 'bucket',
+        destinationPath: 'other-team/db',
+      }),
+    );
+    const dm = await waitForPhase(env.ns, 'elsewhere', 'Failed');
+    expect(condition(dm, 'Failed')?.reason).toBe('DestinationNotAllowed');
+    expect(dm.status?.message).toContain(`outside the namespace's own prefix ${env.ns}/`);
+    expect(dm.status?.message).toContain('datamover.io/allowed-destination-prefixes');
+    expect(await getJson(['get', 'pvc', 'elsewhere-clone', '-n', env.ns])).toBeUndefined();
+    await kubectlOk([
+      'annotate',
+      'namespace',
+      env.ns,
+      'datamover.io/allowed-destination-prefixes=shared/, other-team',
+    ]);
+    await apply(
+      env.ns,
+      dataMover('allowed', { sourcePvc: 'dest-src', secretName: 'bucket', destinationPath: 'other-team/db' }),
+    );
+    const allowed = await waitForPhase(env.ns, 'allowed', 'Completed');
+    expect(allowed.status?.destination).toBe('bucket:other-team/db/mirror/');
   });
 
   it('refuses serviceAccountName unless the operator allows it', async () => {

@@ -89,14 +89,14 @@ describe('a leader paused past its lease', () => {
     const b = await replica('replica-b', lease);
     await apply(
       ns,
-      dataMover('before', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'before' }),
+      dataMover('before', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/before` }),
     );
     await waitForPhase(ns, 'before', 'Completed');
     // Work the paused leader still has queued when it resumes: the re-check of a missing source,
     // due at once, against a cache that no longer matches the cluster.
     await apply(
       ns,
-      dataMover('stalled', { sourcePvc: 'missing', secretName: 'bucket', destinationPath: 'stalled' }),
+      dataMover('stalled', { sourcePvc: 'missing', secretName: 'bucket', destinationPath: `${ns}/stalled` }),
     );
     await waitFor(
       async () =>
@@ -111,7 +111,7 @@ describe('a leader paused past its lease', () => {
     await apply(
       ns,
       ...['alpha', 'beta', 'gamma'].map((n) =>
-        dataMover(`after-${n}`, { sourcePvc: 'src', secretName: 'bucket', destinationPath: n }),
+        dataMover(`after-${n}`, { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/${n}` }),
       ),
     );
     for (const n of ['alpha', 'beta', 'gamma']) await waitForPhase(ns, `after-${n}`, 'Completed');

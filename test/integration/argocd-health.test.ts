@@ -40,7 +40,7 @@ describe('the Argo CD health check', () => {
       dataMover('busy', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'busy',
+        destinationPath: `${env.ns}/busy`,
         podLabels: { simulate: 'hang' },
       }),
       dataMover('waiting', { sourcePvc: 'not-yet', secretName: 'bucket' }),

@@ -40,18 +40,18 @@ beforeAll(async () => {
   await sourceAndSecret(env.ns, 'src');
   await apply(
     env.ns,
-    dataMover('ok-1', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'one' }),
-    dataMover('ok-2', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'two' }),
+    dataMover('ok-1', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${env.ns}/one` }),
+    dataMover('ok-2', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${env.ns}/two` }),
     dataMover('ok-clean', {
       sourcePvc: 'src',
       secretName: 'bucket',
-      destinationPath: 'three',
+      destinationPath: `${env.ns}/three`,
       deletePvcAfterBackup: true,
     }),
     dataMover('broken', {
       sourcePvc: 'src',
       secretName: 'bucket',
-      destinationPath: 'four',
+      destinationPath: `${env.ns}/four`,
       backoffLimit: 0,
       podLabels: { simulate: 'fail' },
     }),

@@ -77,32 +77,32 @@ describe("the operator's RBAC", () => {
       dataMover('fails', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'fails',
+        destinationPath: `${ns}/fails`,
         backoffLimit: 0,
         podLabels: { simulate: 'fail' },
       }),
       dataMover('nopod', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'nopod',
+        destinationPath: `${ns}/nopod`,
         nodeSelector: { none: 'x' },
       }),
       dataMover('noclone', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'noclone',
+        destinationPath: `${ns}/noclone`,
         storageClassName: 'test-broken',
       }),
       dataMover('privileged', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'privileged',
+        destinationPath: `${ns}/privileged`,
         privilegedReader: true,
       }),
       dataMover('ttl', {
         sourcePvc: 'src',
         secretName: 'bucket',
-        destinationPath: 'ttl',
+        destinationPath: `${ns}/ttl`,
         ttlSecondsAfterFinished: 0,
       }),
     );
@@ -147,7 +147,10 @@ describe("the operator's RBAC", () => {
     const weak = new OperatorProcess([ns], [`--kubeconfig=${await tokenKubeconfig(name, SYSTEM_NS)}`]);
     try {
       await weak.start();
-      await apply(ns, dataMover('weak', { sourcePvc: 'src', secretName: 'bucket', destinationPath: 'weak' }));
+      await apply(
+        ns,
+        dataMover('weak', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/weak` }),
+      );
       const dm = await waitForPhase(ns, 'weak', 'Failed');
       expect(dm.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('CloneCreationFailed');
       expect(dm.status?.message).toContain('blockOwnerDeletion');

@@ -151,7 +151,7 @@ describe('the privileged reader', () => {
       dataMover('priv-ok', {
         sourcePvc: 'priv-src',
         secretName: 'bucket',
-        destinationPath: 'priv',
+        destinationPath: `${env.ns}/priv`,
         privilegedReader: true,
       }),
     );

@@ -72,6 +72,22 @@ describe('kubectl apply of a DataMover', () => {
     expect(result.stderr).toMatch(message);
   });
 
+  it.each([
+    ['/', /destinationPath must name a folder/],
+    ['//', /destinationPath must name a folder/],
+    ['   ', /destinationPath must name a folder/],
+    [' / ', /destinationPath must name a folder/],
+    ['team//db', /destinationPath may not contain '\/\/'/],
+    ['team/./db', /destinationPath may not contain '.' or '..' segments/],
+    ['team/ /db', /destinationPath may not contain a blank folder name/],
+    ['team/db\u0001x', /destinationPath may not contain control characters/],
+    ['team/db\nx', /destinationPath may not contain control characters/],
+  ])('rejects the destinationPath %j, which could reach another backup', async (destinationPath, message) => {
+    const result = await applyResult(dataMover('bad', { sourcePvc: 'src', destinationPath }));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+  });
+
   it('rejects a malformed DataMover name', async () => {
     const result = await applyResult(dataMover('Bad_Name', { sourcePvc: 'src' }));
     expect(result.code).not.toBe(0);

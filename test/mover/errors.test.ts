@@ -1,11 +1,10 @@
 // Bad credentials, an unreachable endpoint, a missing bucket and a missing variable each fail with
 // a distinct exit code and one line a user understands, which ends up in the DataMover's status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
-import { decide } from '../../src/controller/machine.js';
+import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/mover/exit-codes.js';
 import { parseMoverResult } from '../../src/mover/result.js';
-import { runMover } from '../support/mover.js';
+import { moverEnvFor, runMover, statusFor } from '../support/mover.js';
 import { freePort } from '../support/operator.js';
 import { S3Server } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
@@ -23,25 +22,7 @@ afterAll(async () => {
   await s3.stop();
 });
 
-const base = () => ({
-  ...s3.secretEnv('backups'),
-  DATAMOVER_SOURCE: source,
-  DATAMOVER_DESTINATION_PATH: 'ns/pvc',
-});
-
-/** The DataMover status the operator writes for this mover exit. */
-function statusFor(code: number, termination: string) {
-  const running = dm(
-    {},
-    { phase: 'CreatingPod', jobName: 'backup-mover', phaseStartTime: at(0).toISOString() },
-  );
-  const failedJob = job({
-    type: 'Failed',
-    reason: code === MoverExit.EndpointUnreachable ? 'BackoffLimitExceeded' : 'PodFailurePolicy',
-  });
-  return decide(running, { now: at(5), job: failedJob, pods: [terminatedPod(code, termination)] }, config)
-    .status;
-}
+const base = () => moverEnvFor(dm(), s3.secretEnv('backups'), source, T0);
 
 describe('a mover that cannot do its job', () => {
   it.each([
@@ -104,7 +85,7 @@ describe('a mover that cannot do its job', () => {
     const closed = await freePort();
     const run = await runMover({
       ...base(),
-      DATAMOVER_DESTINATION_PATH: 'ns/precedence',
+      DATAMOVER_BACKUP_ROOT: 'ns/precedence',
       RCLONE_CONFIG: '/nonexistent/rclone.conf',
       RCLONE_CONFIG_DATAMOVER_SECRET_ACCESS_KEY: 'wrong',
       RCLONE_CONFIG_DATAMOVER_ENDPOINT: `http://127.0.0.1:${closed}`,

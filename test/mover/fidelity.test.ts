@@ -6,11 +6,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dm, config, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { describeDestination } from '../../src/mover/destination.js';
-import { buildMoverJob } from '../../src/mover/job.js';
 import { parseMoverResult } from '../../src/mover/result.js';
-import { runMover } from '../support/mover.js';
+import { moverEnvFor, runMover } from '../support/mover.js';
 import { RCLONE, S3Server } from '../support/s3.js';
 import { describeTree, makeTree, tempDir } from '../support/tree.js';
 
@@ -28,15 +27,8 @@ afterAll(async () => {
   await s3.stop();
 });
 
-/** The environment the operator gives the mover for this DataMover, with the Secret resolved. */
-function moverEnv(spec: Parameters<typeof dm>[0]): Record<string, string> {
-  const job = buildMoverJob(dm(spec), config, T0);
-  const env: Record<string, string> = { ...s3.secretEnv('backups'), DATAMOVER_SOURCE: source };
-  for (const e of job.spec!.template.spec!.containers[0]!.env!)
-    if (e.value !== undefined) env[e.name] = e.value;
-  delete env.HOME;
-  return env;
-}
+const moverEnv = (spec: Parameters<typeof dm>[0]) =>
+  moverEnvFor(dm(spec), s3.secretEnv('backups'), source, T0);
 
 const rclone = (args: string[]) =>
   exec(RCLONE, args, { env: { ...process.env, ...s3.remoteEnv() }, maxBuffer: 64 * 1024 * 1024 });
@@ -53,12 +45,11 @@ describe('a backup', () => {
     expect(result.files).toBe(10);
     expect(result.bytes).toBeGreaterThan(256 * 1024 * 1024);
     // rclone check compares sizes and hashes of every file (links as .rclonelink objects).
-    const check = await rclone(['check', source, `S3:backups/${path}`, '--one-way', '--links', '--download']);
+    // The run's folder holds its marker and, in data/, the volume's files.
+    const data = `S3:backups/${path}data/`;
+    const check = await rclone(['check', source, data, '--one-way', '--links', '--download']);
     expect(check.stderr).toContain('0 differences found');
-    const objects = (await rclone(['lsf', '-R', `S3:backups/${path}`])).stdout
-      .split('\n')
-      .filter(Boolean)
-      .sort();
+    const objects = (await rclone(['lsf', '-R', data])).stdout.split('\n').filter(Boolean).sort();
     expect(objects).toEqual(
       expect.arrayContaining([
         'README.md',
@@ -88,7 +79,7 @@ describe('a backup', () => {
       moverEnv({ destinationPath: 'filtered', exclude: ['db/**', 'big.bin'], bandwidthLimit: '50M' }),
     );
     expect(run.code, run.output).toBe(0);
-    const objects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/filtered/'])).stdout
+    const objects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/filtered/mirror/data/'])).stdout
       .split('\n')
       .filter(Boolean);
     expect(objects.some((o) => o.startsWith('db/'))).toBe(false);
@@ -96,7 +87,7 @@ describe('a backup', () => {
     expect(objects).toContain('README.md');
     const only = await runMover(moverEnv({ destinationPath: 'only-db', include: ['db/**'] }));
     expect(only.code, only.output).toBe(0);
-    const dbObjects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/only-db/'])).stdout
+    const dbObjects = (await rclone(['lsf', '-R', '--files-only', 'S3:backups/only-db/mirror/data/'])).stdout
       .split('\n')
       .filter(Boolean)
       .sort();
@@ -109,7 +100,7 @@ describe('a backup', () => {
     const restore = tempDir('dm-restore-');
     await rclone([
       'copy',
-      'S3:backups/restore-test/',
+      'S3:backups/restore-test/mirror/data/',
       restore,
       '--metadata',
       '--links',

@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/mover/exit-codes.js';
 import { parseMoverResult } from '../../src/mover/result.js';
 import { stopChild, waitFor } from '../support/cluster.js';
-import { runMover } from '../support/mover.js';
+import { moverEnvFor, runMover } from '../support/mover.js';
 import { freePort } from '../support/operator.js';
 import { RCLONE } from '../support/s3.js';
 import { tempDir } from '../support/tree.js';
@@ -102,8 +103,7 @@ const mover = (path: string) =>
     BUCKET_PORT: String(port),
     TLS_HOST: 'false',
     BUCKET_NAME: 'backups',
-    DATAMOVER_SOURCE: source,
-    DATAMOVER_DESTINATION_PATH: path,
+    ...moverEnvFor(dm({ destinationPath: path }), {}, source, T0),
   });
 
 describe('a mover user with the documented policy', () => {
@@ -115,9 +115,12 @@ describe('a mover user with the documented policy', () => {
     rmSync(join(source, 'a.txt'));
     const second = await mover('ns/app');
     expect(second.code, second.output).toBe(0);
-    expect(
-      (await exec('find', [join(root, 'data', 'backups', 'ns', 'app'), '-type', 'f'])).stdout.trim(),
-    ).toBe(join(root, 'data', 'backups', 'ns', 'app', 'db', 'b.txt'));
+    const app = join(root, 'data', 'backups', 'ns', 'app');
+    expect((await exec('find', [app, '-type', 'f'])).stdout.trim().split('\n').sort()).toEqual([
+      join(app, '.datamover.json'),
+      join(app, 'mirror', '.datamover.json'),
+      join(app, 'mirror', 'data', 'db', 'b.txt'),
+    ]);
   });
 
   it('is refused outside its prefix', async () => {

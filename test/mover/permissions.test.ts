@@ -8,7 +8,7 @@ import { dm, config, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/mover/exit-codes.js';
 import { buildMoverJob } from '../../src/mover/job.js';
 import { parseMoverResult } from '../../src/mover/result.js';
-import { runMover } from '../support/mover.js';
+import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
 
@@ -39,11 +39,7 @@ function identity(securityContext?: { runAsUser?: number; runAsGroup?: number })
   return { uid: sc.runAsUser!, gid: sc.runAsGroup! };
 }
 
-const env = () => ({
-  ...s3.secretEnv('backups'),
-  DATAMOVER_SOURCE: source,
-  DATAMOVER_DESTINATION_PATH: 'ns/app',
-});
+const env = () => moverEnvFor(dm({ destinationPath: 'ns/app' }), s3.secretEnv('backups'), source, T0);
 
 describe('files the mover cannot read', () => {
   it('make the default mover fail with the files named', async () => {

@@ -4,6 +4,11 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { DataMover } from '../../src/api/v1alpha1/schema.js';
+import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
+import { decide } from '../../src/controller/machine.js';
+import { MoverExit } from '../../src/mover/exit-codes.js';
+import { buildMoverJob } from '../../src/mover/job.js';
 import { RCLONE } from './s3.js';
 
 export const ENTRYPOINT = resolve('dist/mover/entrypoint.js');
@@ -67,4 +72,36 @@ export function runMover(
       });
     });
   });
+}
+
+/**
+ * The environment the operator gives the mover of this DataMover (from its own Job spec), with the
+ * Secret's variables and the source folder filled in, as the pod would see them.
+ */
+export function moverEnvFor(
+  dataMover: DataMover,
+  secret: Record<string, string>,
+  source: string,
+  startTime: Date,
+): Record<string, string> {
+  const job = buildMoverJob(dataMover, config, startTime);
+  const env: Record<string, string> = { ...secret, DATAMOVER_SOURCE: source };
+  for (const e of job.spec!.template.spec!.containers[0]!.env!)
+    if (e.value !== undefined) env[e.name] = e.value;
+  delete env.HOME;
+  return env;
+}
+
+/** The DataMover status the operator writes when its mover exits with this code and report. */
+export function statusFor(code: number, termination: string) {
+  const running = dm(
+    {},
+    { phase: 'CreatingPod', jobName: 'backup-mover', phaseStartTime: at(0).toISOString() },
+  );
+  const failedJob = job({
+    type: 'Failed',
+    reason: code === MoverExit.EndpointUnreachable ? 'BackoffLimitExceeded' : 'PodFailurePolicy',
+  });
+  return decide(running, { now: at(5), job: failedJob, pods: [terminatedPod(code, termination)] }, config)
+    .status;
 }

@@ -37,6 +37,8 @@ export const Reason = {
   BucketNotFound: 'BucketNotFound',
   BucketEndpointUnreachable: 'BucketEndpointUnreachable',
   UnreadableFiles: 'UnreadableFiles',
+  DestinationConflict: 'DestinationConflict',
+  DestinationNotAllowed: 'DestinationNotAllowed',
   CloneDeleted: 'CloneDeleted',
   CleanupFailed: 'CleanupFailed',
   Failed: 'Failed',

@@ -146,13 +146,36 @@ export const DataMoverSpecSchema = Type.Object(
         minLength: 1,
         maxLength: 1024,
         description:
-          "Prefix inside the bucket. Defaults to <namespace>/<sourcePvc>. '/' means the bucket root, explicitly: rclone sync deletes what is not in the source.",
+          "The backup root inside the bucket (default <namespace>/<sourcePvc>); each run writes only its own folder below it: <root>/<YYYY-MM-DD-HHMMSS>/ or <root>/mirror/. It must lie below the namespace's own prefix (<namespace>/) unless an administrator allows more with the namespace annotation datamover.io/allowed-destination-prefixes. The mover refuses a root inside another backup, a root holding another backup, and one holding objects no DataMover wrote (see adoptExistingDestination).",
         'x-kubernetes-validations': [
           {
-            rule: "self == '/' || !self.split('/').exists(s, s == '..' || s == '.')",
+            rule: "!self.matches('^[/\\\\s]*$')",
+            message:
+              "destinationPath must name a folder: '/', '//' and blank paths mean the bucket root, where a sync would delete every other backup",
+          },
+          {
+            rule: "!self.contains('//')",
+            message: "destinationPath may not contain '//' (an empty folder name)",
+          },
+          {
+            rule: "!self.split('/').exists(s, s == '..' || s == '.')",
             message: "destinationPath may not contain '.' or '..' segments",
           },
+          {
+            rule: "!self.matches('(^|/)\\\\s+(/|$)')",
+            message: 'destinationPath may not contain a blank folder name',
+          },
+          {
+            rule: "!self.matches('[[:cntrl:]]')",
+            message: 'destinationPath may not contain control characters',
+          },
         ],
+      }),
+    ),
+    adoptExistingDestination: Type.Optional(
+      Type.Boolean({
+        description:
+          "Back up into a root (or run folder) that already holds objects no DataMover wrote, such as the original operator's backups; the mover refuses such a folder otherwise. It never allows a root inside, or holding, another DataMover backup.",
       }),
     ),
     bandwidthLimit: Type.Optional(

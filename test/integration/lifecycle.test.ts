@@ -51,7 +51,7 @@ describe('a DataMover that backs up a PVC', () => {
     const dm = await waitForPhase(ns, 'keep', 'Completed');
     expect(dm.status?.restoredPvcName).toBe('keep-clone');
     expect(dm.status?.jobName).toBe('keep-mover');
-    expect(dm.status?.destination).toBe(`bucket:${ns}/keep-src/`);
+    expect(dm.status?.destination).toBe(`bucket:${ns}/keep-src/mirror/`);
     // What the (simulated) mover reported in its termination message.
     expect(dm.status?.bytesTransferred).toBe(1048576);
     expect(dm.status?.filesTransferred).toBe(3);

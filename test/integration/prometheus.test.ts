@@ -1,7 +1,7 @@
 // A real Prometheus scrapes the running operator as the ServiceMonitor would; after a known mix of
 // successful and failed DataMovers the spec's queries (corrected) give the expected numbers, the
 // `namespace` label is the DataMover's, and every dashboard panel's query parses and returns data.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apply, dataMover, sourceAndSecret, waitFor, waitForPhase } from '../support/cluster.js';
@@ -18,6 +18,7 @@ const one = async (expr: string) => {
 };
 
 beforeAll(async () => {
+  mkdirSync('.tmp', { recursive: true });
   execFileSync('node', [
     'hack/extract-rules.mjs',
     'config/prometheus/prometheus_rule.yaml',

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MOVER_IMAGE, loadConfig, parseDuration, repositoryOf } from './config.js';
+import { DEFAULT_MOVER_IMAGE, FLAGS, USAGE, loadConfig, parseDuration, repositoryOf } from './config.js';
 
 describe('loadConfig', () => {
   it('has production defaults', () => {
@@ -60,5 +61,34 @@ describe('helpers', () => {
     expect(repositoryOf('ghcr.io/a/b:1.0')).toBe('ghcr.io/a/b');
     expect(repositoryOf('localhost:5000/b')).toBe('localhost:5000/b');
     expect(repositoryOf('b@sha256:abc')).toBe('b');
+  });
+});
+
+describe('the flags', () => {
+  it('are the ones the README lists, with the same meaning and default as --help says', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const start = readme.indexOf('## Flags');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const rows = [...section.matchAll(/^\| `--([a-z-]+)` \| (.*?) \| (.*?) \|$/gm)].map((m) => ({
+      name: m[1]!,
+      dflt: m[2]!.trim().replace(/\\\|/g, '|'),
+      help: m[3]!.trim(),
+    }));
+    expect(rows.map((r) => r.name)).toEqual(FLAGS.filter((f) => !f.hidden).map((f) => f.name));
+    const lines = USAGE.split('\n');
+    for (const row of rows) {
+      const line = lines.find(
+        (l) => l.trimStart().startsWith(`--${row.name} `) || l.trim() === `--${row.name}`,
+      );
+      expect(line, row.name).toBeDefined();
+      const dflt = row.dflt ? ` (default ${row.dflt})` : '';
+      expect(line!.endsWith(`${row.help}${dflt}`), `${row.name}: ${line}`).toBe(true);
+    }
+  });
+
+  it('are all accepted by the parser, and only they', () => {
+    for (const f of FLAGS.filter((f) => f.type === 'boolean'))
+      expect(() => loadConfig([`--${f.name}`], {})).not.toThrow();
+    expect(() => loadConfig(['--no-such-flag'], {})).toThrow(/no-such-flag/);
   });
 });

@@ -69,29 +69,201 @@ const list = (value: string) =>
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'];
 
-export const USAGE = `Usage: datamover-operator [flags]
-  --metrics-bind-address ADDR         /metrics listener (default :8080)
-  --health-probe-bind-address ADDR    /healthz and /readyz listener (default :8081)
-  --namespaces LIST                   comma-separated namespaces to watch (default: all)
-  --max-concurrent-reconciles N       DataMovers reconciled at once (default 8)
-  --source-pvc-grace-period DUR       tolerate a missing/unbound source PVC this long (default 5m)
-  --clone-provision-timeout DUR       fail when the clone is not provisioned by then (default 10m)
-  --clone-stall-after DUR             report a pending clone as Stalled after (default 1m)
-  --pod-start-timeout DUR             fail when the mover pod cannot start for this long (default 5m)
-  --default-mover-image IMAGE         mover image when a DataMover names none (default ${DEFAULT_MOVER_IMAGE})
-  --allowed-mover-images LIST         image repositories a DataMover may use (default: the default image's)
-  --allow-mover-service-account       let DataMovers set serviceAccountName (default false)
-  --shutdown-timeout DUR              how long SIGTERM waits for in-flight reconciles (default 20s)
-  --metrics-secure                    serve /metrics over HTTPS to clients whose bearer token may get it
-  --metrics-cert-dir DIR              tls.crt and tls.key for --metrics-secure (default: self-signed)
-  --leader-elect                      elect one active replica with a Lease (default false)
-  --leader-election-namespace NS      namespace of the Lease (default $POD_NAMESPACE or datamover-operator-system)
-  --leader-election-id NAME           name of the Lease (default datamover-operator-leader)
-  --lease-duration DUR                how long a silent leader keeps the Lease (default 15s)
-  --renew-deadline DUR                how long a leader tries to renew before it stops leading (default 10s)
-  --retry-period DUR                  how often candidates try (default 2s)
-  --log-level LEVEL                   error, warn, info or debug (default info)
-  --kubeconfig PATH                   kubeconfig (default: $KUBECONFIG, then in-cluster)`;
+/** One command-line flag: the parser's options and the help text both come from this table. */
+export interface Flag {
+  readonly name: string;
+  readonly type: 'string' | 'boolean';
+  /** What the value is, in the help text (string flags). */
+  readonly arg?: string;
+  readonly default?: (env: NodeJS.ProcessEnv) => string | boolean | undefined;
+  /** The default as the help text says it, when it is not the value itself. */
+  readonly defaultText?: string;
+  readonly help: string;
+  /** Test-only flags are accepted but not listed. */
+  readonly hidden?: boolean;
+}
+
+const constant = (value: string | boolean) => () => value;
+
+export const FLAGS: readonly Flag[] = [
+  {
+    name: 'metrics-bind-address',
+    type: 'string',
+    arg: 'ADDR',
+    default: constant(':8080'),
+    help: '/metrics listener',
+  },
+  {
+    name: 'health-probe-bind-address',
+    type: 'string',
+    arg: 'ADDR',
+    default: constant(':8081'),
+    help: '/healthz and /readyz listener',
+  },
+  {
+    name: 'namespaces',
+    type: 'string',
+    arg: 'LIST',
+    default: (env) => env.WATCH_NAMESPACES ?? '',
+    defaultText: 'all, or $WATCH_NAMESPACES',
+    help: 'comma-separated namespaces to watch',
+  },
+  {
+    name: 'max-concurrent-reconciles',
+    type: 'string',
+    arg: 'N',
+    default: constant('8'),
+    help: 'DataMovers reconciled at once',
+  },
+  {
+    name: 'source-pvc-grace-period',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('5m'),
+    help: 'tolerate a missing or unbound source PVC this long',
+  },
+  {
+    name: 'clone-provision-timeout',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('10m'),
+    help: 'fail when the clone is not provisioned by then',
+  },
+  {
+    name: 'clone-stall-after',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('1m'),
+    help: 'report a pending clone as Stalled after',
+  },
+  {
+    name: 'pod-start-timeout',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('5m'),
+    help: 'fail when the mover pod cannot start for this long',
+  },
+  {
+    name: 'default-mover-image',
+    type: 'string',
+    arg: 'IMAGE',
+    default: constant(DEFAULT_MOVER_IMAGE),
+    help: 'mover image when a DataMover names none',
+  },
+  {
+    name: 'allowed-mover-images',
+    type: 'string',
+    arg: 'LIST',
+    defaultText: "the default image's repository",
+    help: 'image repositories a DataMover may use',
+  },
+  {
+    name: 'allow-mover-service-account',
+    type: 'boolean',
+    default: constant(false),
+    help: 'let DataMovers set serviceAccountName',
+  },
+  {
+    name: 'shutdown-timeout',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('20s'),
+    help: 'how long SIGTERM waits for in-flight reconciles',
+  },
+  {
+    name: 'metrics-secure',
+    type: 'boolean',
+    default: constant(false),
+    help: 'serve /metrics over HTTPS to clients whose bearer token may get it',
+  },
+  {
+    name: 'metrics-cert-dir',
+    type: 'string',
+    arg: 'DIR',
+    defaultText: 'a self-signed certificate',
+    help: 'tls.crt and tls.key for --metrics-secure',
+  },
+  {
+    name: 'leader-elect',
+    type: 'boolean',
+    default: constant(false),
+    help: 'elect one active replica with a Lease',
+  },
+  {
+    name: 'leader-election-namespace',
+    type: 'string',
+    arg: 'NS',
+    default: (env) => env.POD_NAMESPACE ?? 'datamover-operator-system',
+    defaultText: '$POD_NAMESPACE or datamover-operator-system',
+    help: 'namespace of the Lease',
+  },
+  {
+    name: 'leader-election-id',
+    type: 'string',
+    arg: 'NAME',
+    default: constant('datamover-operator-leader'),
+    help: 'name of the Lease',
+  },
+  {
+    name: 'lease-duration',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('15s'),
+    help: 'how long a silent leader keeps the Lease',
+  },
+  {
+    name: 'renew-deadline',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('10s'),
+    help: 'how long a leader tries to renew before it stops leading',
+  },
+  {
+    name: 'retry-period',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('2s'),
+    help: 'how often candidates try',
+  },
+  {
+    name: 'log-level',
+    type: 'string',
+    arg: 'LEVEL',
+    default: (env) => env.LOG_LEVEL ?? 'info',
+    defaultText: 'info, or $LOG_LEVEL',
+    help: 'error, warn, info or debug',
+  },
+  {
+    name: 'kubeconfig',
+    type: 'string',
+    arg: 'PATH',
+    defaultText: '$KUBECONFIG, then in-cluster',
+    help: 'kubeconfig',
+  },
+  {
+    name: 'test-fault-point',
+    type: 'string',
+    default: (env) => env.DATAMOVER_TEST_FAULT_POINT,
+    help: 'test only: SIGKILL right after this action',
+    hidden: true,
+  },
+];
+
+function defaultText(flag: Flag): string | undefined {
+  if (flag.defaultText) return flag.defaultText;
+  const value = flag.default?.({});
+  return value === undefined || value === '' ? undefined : String(value);
+}
+
+/** `--help`, generated from FLAGS. */
+export const USAGE = [
+  'Usage: datamover-operator [flags]',
+  ...FLAGS.filter((f) => !f.hidden).map((f) => {
+    const name = `--${f.name}${f.arg ? ` ${f.arg}` : ''}`;
+    const dflt = defaultText(f);
+    return `  ${name.padEnd(36)}${f.help}${dflt !== undefined ? ` (default ${dflt})` : ''}`;
+  }),
+].join('\n');
 
 export function repositoryOf(image: string): string {
   const at = image.indexOf('@');
@@ -102,75 +274,51 @@ export function repositoryOf(image: string): string {
 }
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: {
-      'metrics-bind-address': { type: 'string', default: ':8080' },
-      'health-probe-bind-address': { type: 'string', default: ':8081' },
-      namespaces: { type: 'string', default: env.WATCH_NAMESPACES ?? '' },
-      'max-concurrent-reconciles': { type: 'string', default: '8' },
-      'source-pvc-grace-period': { type: 'string', default: '5m' },
-      'clone-provision-timeout': { type: 'string', default: '10m' },
-      'clone-stall-after': { type: 'string', default: '1m' },
-      'pod-start-timeout': { type: 'string', default: '5m' },
-      'default-mover-image': { type: 'string', default: DEFAULT_MOVER_IMAGE },
-      'allowed-mover-images': { type: 'string' },
-      'allow-mover-service-account': { type: 'boolean', default: false },
-      'shutdown-timeout': { type: 'string', default: '20s' },
-      'log-level': { type: 'string', default: env.LOG_LEVEL ?? 'info' },
-      'metrics-secure': { type: 'boolean', default: false },
-      'metrics-cert-dir': { type: 'string' },
-      'leader-elect': { type: 'boolean', default: false },
-      'test-fault-point': { type: 'string', default: env.DATAMOVER_TEST_FAULT_POINT },
-      'leader-election-namespace': {
-        type: 'string',
-        default: env.POD_NAMESPACE ?? 'datamover-operator-system',
-      },
-      'leader-election-id': { type: 'string', default: 'datamover-operator-leader' },
-      'lease-duration': { type: 'string', default: '15s' },
-      'renew-deadline': { type: 'string', default: '10s' },
-      'retry-period': { type: 'string', default: '2s' },
-      kubeconfig: { type: 'string' },
-    },
-  });
-  const logLevel = values['log-level'];
+  const options = Object.fromEntries(
+    FLAGS.map((f) => {
+      const value = f.default?.(env);
+      return [f.name, { type: f.type, ...(value !== undefined ? { default: value } : {}) }];
+    }),
+  ) as Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>;
+  const { values: raw } = parseArgs({ args: argv, strict: true, options });
+  // Flags with a default are always strings (or booleans); the others may be absent.
+  const str = (name: string) => raw[name] as string;
+  const optional = (name: string) => raw[name] as string | undefined;
+  const bool = (name: string) => raw[name] === true;
+  const logLevel = str('log-level');
   if (!LOG_LEVELS.includes(logLevel))
     throw new Error(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS}`);
-  const defaultMoverImage = values['default-mover-image'];
-  const leaseDurationMs = parseDuration('lease-duration', values['lease-duration']);
-  const renewDeadlineMs = parseDuration('renew-deadline', values['renew-deadline']);
-  const retryPeriodMs = parseDuration('retry-period', values['retry-period']);
+  const defaultMoverImage = str('default-mover-image');
+  const leaseDurationMs = parseDuration('lease-duration', str('lease-duration'));
+  const renewDeadlineMs = parseDuration('renew-deadline', str('renew-deadline'));
+  const retryPeriodMs = parseDuration('retry-period', str('retry-period'));
   if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new Error('--retry-period < --renew-deadline < --lease-duration must hold');
   }
-  const allowed = values['allowed-mover-images'];
+  const allowed = optional('allowed-mover-images');
   return Object.freeze({
-    metricsBindAddress: parseBindAddress('metrics-bind-address', values['metrics-bind-address']),
-    healthProbeBindAddress: parseBindAddress(
-      'health-probe-bind-address',
-      values['health-probe-bind-address'],
-    ),
-    namespaces: Object.freeze(list(values.namespaces)),
-    maxConcurrentReconciles: positiveInt('max-concurrent-reconciles', values['max-concurrent-reconciles']),
-    sourcePvcGracePeriodMs: parseDuration('source-pvc-grace-period', values['source-pvc-grace-period']),
-    cloneProvisionTimeoutMs: parseDuration('clone-provision-timeout', values['clone-provision-timeout']),
-    cloneStallAfterMs: parseDuration('clone-stall-after', values['clone-stall-after']),
-    podStartTimeoutMs: parseDuration('pod-start-timeout', values['pod-start-timeout']),
+    metricsBindAddress: parseBindAddress('metrics-bind-address', str('metrics-bind-address')),
+    healthProbeBindAddress: parseBindAddress('health-probe-bind-address', str('health-probe-bind-address')),
+    namespaces: Object.freeze(list(str('namespaces'))),
+    maxConcurrentReconciles: positiveInt('max-concurrent-reconciles', str('max-concurrent-reconciles')),
+    sourcePvcGracePeriodMs: parseDuration('source-pvc-grace-period', str('source-pvc-grace-period')),
+    cloneProvisionTimeoutMs: parseDuration('clone-provision-timeout', str('clone-provision-timeout')),
+    cloneStallAfterMs: parseDuration('clone-stall-after', str('clone-stall-after')),
+    podStartTimeoutMs: parseDuration('pod-start-timeout', str('pod-start-timeout')),
     defaultMoverImage,
     allowedMoverImages: Object.freeze(
       allowed === undefined ? [repositoryOf(defaultMoverImage)] : list(allowed),
     ),
-    allowMoverServiceAccount: values['allow-mover-service-account'],
-    shutdownTimeoutMs: parseDuration('shutdown-timeout', values['shutdown-timeout']),
+    allowMoverServiceAccount: bool('allow-mover-service-account'),
+    shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')),
     logLevel,
-    kubeconfig: values.kubeconfig ?? env.KUBECONFIG,
-    metricsSecure: values['metrics-secure'],
-    metricsCertDir: values['metrics-cert-dir'],
-    leaderElect: values['leader-elect'],
-    testFaultPoint: values['test-fault-point'] || undefined,
-    leaderElectionNamespace: values['leader-election-namespace'],
-    leaderElectionId: values['leader-election-id'],
+    kubeconfig: optional('kubeconfig') ?? env.KUBECONFIG,
+    metricsSecure: bool('metrics-secure'),
+    metricsCertDir: optional('metrics-cert-dir'),
+    leaderElect: bool('leader-elect'),
+    testFaultPoint: optional('test-fault-point') || undefined,
+    leaderElectionNamespace: str('leader-election-namespace'),
+    leaderElectionId: str('leader-election-id'),
     leaseDurationMs,
     renewDeadlineMs,
     retryPeriodMs,

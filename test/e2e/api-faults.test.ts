@@ -107,6 +107,27 @@ function expectEachChildCreatedOnce(ns: string, since: Date, runs: number, audit
   else console.log(`audit log: ${children.length} of ${2 * runs} creates recorded across the restart`);
 }
 
+/** What the unfinished DataMovers and their Jobs and pods show: printed when a wait times out. */
+async function unfinished(ns: string): Promise<string> {
+  const dms = await getJson<{
+    items: Array<{
+      metadata: { name: string };
+      status?: { phase?: string; message?: string; jobName?: string };
+    }>;
+  }>(['get', 'datamovers', '-n', ns]);
+  const jobs = await getJson<{
+    items: Array<{ metadata: { name: string }; status?: Record<string, unknown> }>;
+  }>(['get', 'jobs', '-n', ns]);
+  const pods = (await kubectl(['get', 'pods', '-n', ns, '-o', 'wide'])).stdout;
+  const lines = (dms?.items ?? [])
+    .filter((d) => d.status?.phase !== 'Completed')
+    .map((d) => {
+      const job = jobs?.items.find((j) => j.metadata.name === d.status?.jobName);
+      return `${d.metadata.name}: ${d.status?.phase ?? 'New'}: ${d.status?.message ?? ''}; job ${JSON.stringify(job?.status ?? null)}`;
+    });
+  return `${lines.join('\n')}\npods:\n${pods}`;
+}
+
 async function expectAllCompletedOnce(
   ns: string,
   operator: OperatorProcess,
@@ -117,6 +138,8 @@ async function expectAllCompletedOnce(
     timeoutMs: 120_000,
     intervalMs: 500,
     what: `all ${RUNS} DataMovers Completed`,
+  }).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}; not completed:\n${await unfinished(ns)}`, { cause: err });
   });
   const counters = namespaceCounters(await operator.scrape(), ns);
   const nonZero = Object.fromEntries(Object.entries(counters).filter(([, v]) => v !== 0));

@@ -38,6 +38,9 @@ function volumeFor(pvc: V1PersistentVolumeClaim, storageClassName: string, uid: 
   };
 }
 
+/** Attempts per claim or volume event, a second apart: longer than any apiserver restart in the tests. */
+const RETRIES = 60;
+
 export class TestProvisioner {
   private readonly core: CoreV1Api;
   private readonly storage: StorageV1Api;
@@ -123,11 +126,18 @@ export class TestProvisioner {
     const volumes = makeInformer<V1PersistentVolume>(this.kc, '/api/v1/persistentvolumes', () =>
       this.core.listPersistentVolume(),
     );
-    const safe = (p: Promise<void>) => p.catch(onError);
-    claims.on('add', (o) => void safe(this.handleClaim(o)));
-    claims.on('update', (o) => void safe(this.handleClaim(o)));
-    volumes.on('add', (o) => void safe(this.handleVolume(o)));
-    volumes.on('update', (o) => void safe(this.handleVolume(o)));
+    // A claim whose PV create fails while the apiserver is away (a restart test) is handled again:
+    // the informer's relist sends no event for a claim that did not change, so it would never bind.
+    const safe = (handle: () => Promise<void>, attempt = 0): void => {
+      handle().catch((err: unknown) => {
+        onError(err);
+        if (attempt < RETRIES) setTimeout(() => safe(handle, attempt + 1), 1000);
+      });
+    };
+    claims.on('add', (o) => safe(() => this.handleClaim(o)));
+    claims.on('update', (o) => safe(() => this.handleClaim(o)));
+    volumes.on('add', (o) => safe(() => this.handleVolume(o)));
+    volumes.on('update', (o) => safe(() => this.handleVolume(o)));
     // Keep trying while the apiserver is away (a restart test takes it down for a few seconds).
     const restart = (inf: typeof claims | typeof volumes) =>
       setTimeout(() => {

@@ -32,8 +32,9 @@ generate: build ## Regenerate config/crd from the TypeBox schema
 	$(NODE_BIN)/node dist/src/api/v1alpha1/generate.js
 
 .PHONY: lint
-lint: deps tools ## eslint, prettier, shellcheck and yamllint
+lint: deps tools ## eslint, prettier, import direction (dependency-cruiser), shellcheck and yamllint
 	$(NODE_BIN)/eslint .
+	$(NODE_BIN)/depcruise --config .dependency-cruiser.cjs src mover
 	$(NODE_BIN)/prettier --check .
 	shellcheck hack/*.sh .ci/run
 	yamllint -c .yamllint.yaml config hack

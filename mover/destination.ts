@@ -11,8 +11,8 @@ import {
   type DestinationFacts,
   type Marker,
   type MarkerContent,
-} from '../src/mover/layout.js';
-import { classifyRcloneFailure, remotePath, type MoverPlan } from '../src/mover/plan.js';
+} from '../src/contract/layout.js';
+import { classifyRcloneFailure, remotePath, type MoverPlan } from './plan.js';
 import { rclone } from './rclone.js';
 
 /** rclone exits 3 when a folder or object does not exist. */

@@ -4,8 +4,8 @@
 // termination message. Exit codes (src/mover/exit-codes.ts) tell configuration errors from transfer
 // errors.
 import { writeFileSync } from 'node:fs';
-import { MoverExit } from '../src/mover/exit-codes.js';
-import { checkDestination, markerPath, rootMarker, runMarker } from '../src/mover/layout.js';
+import { MoverExit } from '../src/contract/exit-codes.js';
+import { checkDestination, markerPath, rootMarker, runMarker } from '../src/contract/layout.js';
 import {
   MoverError,
   checkBucketArgs,
@@ -14,9 +14,9 @@ import {
   planFromEnv,
   runFolder,
   syncArgs,
-} from '../src/mover/plan.js';
-import { findUnreadable } from '../src/mover/readable.js';
-import type { MoverResult } from '../src/mover/result.js';
+} from './plan.js';
+import { findUnreadable } from './readable.js';
+import type { MoverResult } from '../src/contract/result.js';
 import { inspectDestination, writeMarker } from './destination.js';
 import { rclone } from './rclone.js';
 

@@ -1,8 +1,8 @@
 // Runs rclone with the mover's remote: its log passes through to the pod's log, and the end of it is
 // kept to classify a failure. Listing commands keep their standard output to themselves.
 import { spawn } from 'node:child_process';
-import { MoverExit } from '../src/mover/exit-codes.js';
-import { MoverError, rcloneEnvironment, type MoverPlan } from '../src/mover/plan.js';
+import { MoverExit } from '../src/contract/exit-codes.js';
+import { MoverError, rcloneEnvironment, type MoverPlan } from './plan.js';
 
 const RCLONE = process.env.RCLONE_BINARY || 'rclone';
 const KEEP_LINES = 400;

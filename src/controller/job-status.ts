@@ -1,9 +1,9 @@
 // Reading a mover Job and its pods: did it succeed, fail, or is its pod unable to start?
 import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
-import { MoverExit } from '../mover/exit-codes.js';
+import { MoverExit } from '../contract/exit-codes.js';
 import { MOVER_CONTAINER } from '../mover/job.js';
-import { parseMoverResult, type MoverResult } from '../mover/result.js';
+import { parseMoverResult, type MoverResult } from '../contract/result.js';
 
 export type JobOutcome =
   | { kind: 'running' }

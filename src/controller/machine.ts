@@ -14,7 +14,7 @@ import {
   rootAllowed,
 } from '../mover/destination.js';
 import { buildMoverJob, moverImage } from '../mover/job.js';
-import type { MoverResult } from '../mover/result.js';
+import type { MoverResult } from '../contract/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
 import { jobOutcome, podsStarted, podStartProblem } from './job-status.js';

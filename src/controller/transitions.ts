@@ -4,21 +4,9 @@ import type { DataMoverStatus, WorkPhase } from '../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../api/v1alpha1/schema.js';
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import { findCondition } from './conditions.js';
+import type { EventRecord } from '../kube/events.js';
+import type { MetricMove } from '../metrics/metrics.js';
 import { SYNC_FAILURES } from './job-status.js';
-
-export type MetricMove =
-  | { metric: 'operations'; phase: WorkPhase; status: 'started' | 'success' | 'failure' }
-  | { metric: 'phaseDuration'; phase: WorkPhase; seconds: number }
-  | { metric: 'podCreation'; status: 'started' | 'success' | 'failure' }
-  | { metric: 'dataSync'; status: 'success' | 'failure' }
-  | { metric: 'cleanup'; status: 'success' | 'failure' }
-  | { metric: 'syncBytes'; bytes: number };
-
-export interface EventRecord {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
 
 const isWorkPhase = (p: string | undefined): p is WorkPhase => WORK_PHASES.includes(p as WorkPhase);
 

@@ -12,7 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
-import type { EventRecord } from '../controller/transitions.js';
+import type { EventRecord } from './events.js';
 
 export function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };

@@ -3,7 +3,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataMover, WorkPhase } from '../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../api/v1alpha1/schema.js';
-import type { MetricMove } from '../controller/transitions.js';
+
+/** One change to a metric that a status transition makes (src/controller/transitions.ts). */
+export type MetricMove =
+  | { metric: 'operations'; phase: WorkPhase; status: 'started' | 'success' | 'failure' }
+  | { metric: 'phaseDuration'; phase: WorkPhase; seconds: number }
+  | { metric: 'podCreation'; status: 'started' | 'success' | 'failure' }
+  | { metric: 'dataSync'; status: 'success' | 'failure' }
+  | { metric: 'cleanup'; status: 'success' | 'failure' }
+  | { metric: 'syncBytes'; bytes: number };
 
 export const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
 const BYTES_BUCKETS = [

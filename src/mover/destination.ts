@@ -1,7 +1,7 @@
 // Where a DataMover's data goes inside the bucket (layout.ts has the layout). Pure functions of the
 // spec and status.
 import type { DataMover } from '../api/v1alpha1/schema.js';
-import { runFolderName } from './layout.js';
+import { runFolderName } from '../contract/layout.js';
 
 /** The backup root: `destinationPath` without leading or trailing slashes, or `<namespace>/<pvc>`. */
 export function backupRoot(dm: DataMover): string {

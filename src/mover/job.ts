@@ -4,7 +4,7 @@ import type { DataMover } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
 import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
-import { FAIL_FAST_EXIT_CODES } from './exit-codes.js';
+import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
 
 export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;

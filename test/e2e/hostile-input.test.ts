@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PULL_POLICIES, RESERVED_ENV } from '../../src/api/v1alpha1/schema.js';
 import { DEFAULT_MOVER_IMAGE, repositoryOf } from '../../src/config.js';
-import { RESERVED_RCLONE_ENV } from '../../src/mover/plan.js';
+import { RESERVED_RCLONE_ENV } from '../../src/contract/reserved-env.js';
 import {
   apply,
   condition,

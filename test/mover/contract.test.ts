@@ -114,14 +114,8 @@ describe('the mover Job', () => {
       RCLONE,
       '/usr/local/bin/rclone',
     );
-    args.push(
-      '--ro-bind',
-      resolve('dist/mover'),
-      '/app/dist/mover',
-      '--ro-bind',
-      resolve('dist/src/mover'),
-      '/app/dist/src/mover',
-    );
+    // The program's files, where mover/Dockerfile copies them into the image.
+    for (const [from, to] of imageLayout()) args.push('--ro-bind', resolve(from), to);
     args.push('--ro-bind', join(app, 'package.json'), '/app/package.json');
     for (const mount of container.volumeMounts ?? []) {
       const volume = pod.volumes!.find((v) => v.name === mount.name)!;
@@ -180,3 +174,13 @@ describe('the mover Job', () => {
     expect(run.output.trim()).toBe('tmp-writable');
   });
 });
+
+/** The build outputs mover/Dockerfile copies into the image: `COPY --from=build /src/<from> <to>`. */
+function imageLayout(): Array<[string, string]> {
+  const dockerfile = readFileSync('mover/Dockerfile', 'utf8');
+  const copies = [...dockerfile.matchAll(/^COPY --from=build \/src\/(\S+) (\S+)$/gm)].map(
+    (m) => [m[1]!, m[2]!] as [string, string],
+  );
+  expect(copies.length).toBeGreaterThan(0);
+  return copies;
+}

@@ -2,8 +2,8 @@
 // a distinct exit code and one line a user understands, which ends up in the DataMover's status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
-import { MoverExit } from '../../src/mover/exit-codes.js';
-import { parseMoverResult } from '../../src/mover/result.js';
+import { MoverExit } from '../../src/contract/exit-codes.js';
+import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover, statusFor } from '../support/mover.js';
 import { freePort } from '../support/operator.js';
 import { S3Server } from '../support/s3.js';

@@ -8,7 +8,7 @@ import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { describeDestination } from '../../src/mover/destination.js';
-import { parseMoverResult } from '../../src/mover/result.js';
+import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { RCLONE, S3Server } from '../support/s3.js';
 import { describeTree, makeTree, tempDir } from '../support/tree.js';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
 import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
 import { decide } from '../../src/controller/machine.js';
-import { MoverExit } from '../../src/mover/exit-codes.js';
+import { MoverExit } from '../../src/contract/exit-codes.js';
 import { buildMoverJob } from '../../src/mover/job.js';
 import { RCLONE } from './s3.js';
 

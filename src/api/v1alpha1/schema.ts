@@ -2,7 +2,7 @@
 // come from these TypeBox definitions, so they cannot drift (`npm run gen:crd` writes config/crd).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { RESERVED_RCLONE_ENV } from '../../mover/plan.js';
+import { RESERVED_RCLONE_ENV } from '../../contract/reserved-env.js';
 
 export const GROUP = 'datamover.io';
 export const VERSION = 'v1alpha1';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MoverExit } from './exit-codes.js';
+import { MoverExit } from '../src/contract/exit-codes.js';
 import {
   MoverError,
   classifyRcloneFailure,

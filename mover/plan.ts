@@ -1,28 +1,11 @@
 // What the mover does, as pure functions of its environment: validate the configuration, describe
 // the S3 remote to rclone through environment variables (nothing written to disk, so a read-only
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
-import { MoverExit } from './exit-codes.js';
-import { DATA_FOLDER, invalidRoot, isRunFolderName, type Identity } from './layout.js';
+import { MoverExit } from '../src/contract/exit-codes.js';
+import { RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
+import { DATA_FOLDER, invalidRoot, isRunFolderName, type Identity } from '../src/contract/layout.js';
 
 export const REMOTE = 'DATAMOVER';
-
-/**
- * rclone's S3 options that the mover's remote defines, and the credential ones it leaves unset. An
- * `RCLONE_S3_<OPTION>` variable counts as a command-line flag and outranks the remote's own
- * `RCLONE_CONFIG_DATAMOVER_<OPTION>`, so none of them may come from the pod's environment.
- */
-export const RESERVED_RCLONE_ENV = [
-  'PROVIDER',
-  'ACCESS_KEY_ID',
-  'SECRET_ACCESS_KEY',
-  'SESSION_TOKEN',
-  'ENV_AUTH',
-  'REGION',
-  'ENDPOINT',
-  'FORCE_PATH_STYLE',
-  'NO_CHECK_BUCKET',
-  'DIRECTORY_MARKERS',
-].map((option) => `RCLONE_S3_${option}`);
 
 export interface MoverPlan {
   source: string;

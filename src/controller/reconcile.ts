@@ -27,6 +27,7 @@ import {
   type MachineConfig,
   type Observed,
 } from './machine.js';
+import { StatusWrites } from './status-writes.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 
 export interface Caches {
@@ -47,54 +48,8 @@ const ageMs = (o: { metadata?: { creationTimestamp?: Date | string } }, now: Dat
 
 export class Reconciler {
   private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
-  /**
-   * Our own last status write per key, until the informer delivers it: a pass that starts before
-   * the watch event arrives works from what it wrote rather than a stale copy that would conflict,
-   * or worse, act again on a step already taken (re-create a Job its cleanup deleted). The cache may
-   * lag several writes behind (a watch cut mid-run): every version we wrote over is remembered.
-   */
-  private readonly written = new Map<string, { overwritten: Set<string>; dm: DataMover }>();
-
-  /** The freshest copy of a DataMover: the cache's, or our own newer write. */
-  private current(key: string, namespace: string, name: string): DataMover | undefined {
-    const cached = this.caches.dataMovers.get(namespace, name);
-    const mine = this.written.get(key);
-    if (!mine) return cached;
-    const version = cached?.metadata.resourceVersion;
-    if (cached && version !== undefined && mine.overwritten.has(version)) return mine.dm;
-    // Caught up with our write, or someone wrote after it, or it is gone: the cache is right.
-    this.written.delete(key);
-    return cached;
-  }
-
-  private rememberWrite(key: string, base: DataMover, updated: DataMover): void {
-    const mine = this.written.get(key);
-    const chained = mine !== undefined && mine.dm.metadata.resourceVersion === base.metadata.resourceVersion;
-    const overwritten = chained ? mine.overwritten : new Set<string>();
-    if (base.metadata.resourceVersion) overwritten.add(base.metadata.resourceVersion);
-    this.written.set(key, { overwritten, dm: updated });
-  }
-  /**
-   * Status writes that failed without saying whether they were applied (a connection cut by an
-   * apiserver restart, a 5xx, a retry that then met 409 against its own first attempt), per key and
-   * all against one resourceVersion. The first pass that sees a newer version settles them: the one
-   * the DataMover now shows was applied, and its transition is counted then, once.
-   */
-  private readonly unconfirmed = new Map<string, UnconfirmedWrite[]>();
-
-  private settle(key: string, dm: DataMover | undefined): void {
-    const pending = this.unconfirmed.get(key);
-    if (!pending) return;
-    if (dm && dm.metadata.resourceVersion === pending[0]!.baseVersion) return;
-    this.unconfirmed.delete(key);
-    if (!dm) return;
-    const applied = pending.find((p) => sameStatus(dm.status ?? {}, p.status));
-    if (!applied) return;
-    this.log.info('an earlier status write was applied after all; counting its transition', {
-      ...this.fields(dm, applied.status),
-    });
-    this.recordTransition(dm, applied.before, applied.status, applied.now);
-  }
+  /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
+  private readonly writes = new StatusWrites<DataMoverStatus, DataMover>();
 
   constructor(
     private readonly api: KubeApi,
@@ -108,7 +63,7 @@ export class Reconciler {
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
-    const dm = this.current(key, namespace, name);
+    const dm = this.writes.current(key, this.caches.dataMovers.get(namespace, name));
     this.settle(key, dm);
     if (!dm || dm.metadata.deletionTimestamp) return {};
     this.metrics.observeNamespace(namespace);
@@ -131,6 +86,16 @@ export class Reconciler {
     }
     await this.writeStatus(dm, status, now);
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  }
+
+  /** Counts the transition of an earlier write whose answer was lost, now that it shows. */
+  private settle(key: string, dm: DataMover | undefined): void {
+    const applied = this.writes.settle(key, dm);
+    if (!dm || !applied) return;
+    this.log.info('an earlier status write was applied after all; counting its transition', {
+      ...this.fields(dm, applied.status),
+    });
+    this.recordTransition(dm, applied.before, applied.status, applied.now);
   }
 
   private podsOf(dm: DataMover): V1Pod[] {
@@ -256,11 +221,9 @@ export class Reconciler {
     const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
     try {
       const updated = await this.api.replaceStatus({ ...dm, status });
-      this.rememberWrite(key, dm, updated);
-      // Applied against the version the earlier attempts were made on: none of them was applied.
-      this.unconfirmed.delete(key);
+      this.writes.applied(key, dm, updated);
     } catch (err) {
-      if (isConflict(err) || isRetryable(err)) this.remember(key, dm, before, status, now);
+      if (isConflict(err) || isRetryable(err)) this.writes.unknown(key, dm, before, status, now);
       if (isConflict(err)) {
         this.metrics.reconcileTotal.inc({ result: 'conflict' });
         throw new ConflictError(`DataMover ${dm.metadata.namespace}/${dm.metadata.name} changed; retrying`, {
@@ -270,13 +233,6 @@ export class Reconciler {
       throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
     }
     this.recordTransition(dm, before, status, now);
-  }
-
-  private remember(key: string, dm: DataMover, before: DataMoverStatus, status: DataMoverStatus, now: Date) {
-    const write = { baseVersion: dm.metadata.resourceVersion, before, status, now };
-    const pending = this.unconfirmed.get(key);
-    if (pending && pending[0]!.baseVersion === write.baseVersion) pending.push(write);
-    else this.unconfirmed.set(key, [write]);
   }
 
   /** Metrics, a log line and events for a status change the apiserver has applied. */
@@ -299,18 +255,6 @@ export class Reconciler {
       });
     }
   }
-}
-
-interface UnconfirmedWrite {
-  baseVersion: string | undefined;
-  before: DataMoverStatus;
-  status: DataMoverStatus;
-  now: Date;
-}
-
-/** Equal as stored: compared through JSON, as the apiserver keeps them. */
-function sameStatus(a: DataMoverStatus, b: DataMoverStatus): boolean {
-  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }
 
 export class ConflictError extends Error {}

@@ -18,6 +18,7 @@ import type { MoverResult } from '../contract/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
 import { jobOutcome, podsStarted, podStartProblem } from './job-status.js';
+import { JOB_NO_POD_AFTER_MS, cloneReady, cloneWaitedMs, podlessForMs } from './lookups.js';
 
 export type MachineConfig = Pick<
   Config,
@@ -72,8 +73,6 @@ export interface Decision {
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
-/** A Job that has made no pod after this long is stuck (admission refused its pods, quota, …). */
-export const JOB_NO_POD_AFTER_MS = 10_000;
 
 export function isTerminal(phase: Phase | '' | undefined): boolean {
   return phase === 'Completed' || phase === 'Failed';
@@ -240,7 +239,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
     return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };
   }
   const phase = o.clone.status?.phase;
-  if (phase === 'Bound' || o.cloneBindingMode === 'WaitForFirstConsumer') {
+  if (cloneReady(o.clone, o.cloneBindingMode)) {
     b.enter('CreatingPod');
     b.progressing(Reason.MoverRunning, `clone ${cloneName(dm)} is ready; starting the mover`);
     return { status: b.status, actions: [] };
@@ -251,8 +250,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       actions: [],
     };
   }
-  const created = ms(o.clone.metadata?.creationTimestamp, o.now);
-  const waited = o.now.getTime() - created;
+  const waited = cloneWaitedMs(o.clone, o.now);
   const detail = o.cloneWarning ? `: ${o.cloneWarning}` : '';
   if (waited >= config.cloneProvisionTimeoutMs) {
     const message = `clone ${cloneName(dm)} was not provisioned within ${config.cloneProvisionTimeoutMs / 1000}s${detail}`;
@@ -310,15 +308,14 @@ function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | u
 /** While the Job runs: healthy, or Stalled on a pod that cannot start, and Failed past the timeout. */
 function moverPodProgress(o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   const jobName = b.status.jobName ?? '';
-  const jobAge = o.now.getTime() - new Date(o.job?.metadata?.creationTimestamp ?? o.now).getTime();
-  const noPod = o.pods.length === 0 && (o.job?.status?.active ?? 0) === 0;
+  const podless = o.job ? podlessForMs(o.job, o.pods, o.now) : undefined;
   const problem =
-    noPod && jobAge >= JOB_NO_POD_AFTER_MS
+    podless !== undefined && podless >= JOB_NO_POD_AFTER_MS
       ? `the Job created no pod: ${o.jobWarning ?? 'see kubectl describe job'}`
       : podStartProblem(o.pods);
   if (!problem) {
     b.progressing(Reason.MoverRunning, `mover Job ${jobName} is running`);
-    const recheck = noPod ? { requeueAfterMs: JOB_NO_POD_AFTER_MS - jobAge } : {};
+    const recheck = podless !== undefined ? { requeueAfterMs: JOB_NO_POD_AFTER_MS - podless } : {};
     return { status: b.status, actions: [], ...recheck };
   }
   const stalled = b.status.conditions?.find((c: Condition) => c.type === C.Stalled);
@@ -349,25 +346,6 @@ function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
     actions.push({ type: 'deleteJob', name: o.job.metadata!.name! });
   if (o.clone && !o.clone.metadata?.deletionTimestamp) actions.push({ type: 'deleteClone', name });
   return { status: b.status, actions };
-}
-
-/** Replaces the optimistic outcome of a cleanup whose delete call failed. */
-export function cleanupFailed(
-  status: DataMoverStatus,
-  message: string,
-  generation: number | undefined,
-  now: Date,
-) {
-  const conditions = setCondition(
-    status.conditions ?? [],
-    C.CleanedUp,
-    'False',
-    Reason.CleanupFailed,
-    message,
-    generation,
-    now,
-  );
-  return { ...status, conditions, message: `${status.message ?? ''}; clone not deleted: ${message}` };
 }
 
 function finished(dm: DataMover, o: Observed): Decision {
@@ -413,15 +391,43 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
   return next.actions.length > 0 ? { ...entered, requeueAfterMs: 0 } : entered;
 }
 
-/** Replaces the optimistic outcome of a Job the apiserver refused. */
-export function jobCreationFailed(dm: DataMover, message: string, now: Date): DataMoverStatus {
+/**
+ * Replaces the optimistic outcome of an action the apiserver refused for good (invalid, forbidden):
+ * a refused create fails the run (`refused`), counted against the phase it happened in; a refused
+ * clone deletion is reported and does not fail a backup that succeeded.
+ */
+export function actionRefused(
+  dm: DataMover,
+  status: DataMoverStatus,
+  action: 'createClone' | 'createJob' | 'deleteClone',
+  message: string,
+  now: Date,
+): { status: DataMoverStatus; refused: boolean } {
+  if (action === 'deleteClone') {
+    const conditions = setCondition(
+      status.conditions ?? [],
+      C.CleanedUp,
+      'False',
+      Reason.CleanupFailed,
+      message,
+      dm.metadata.generation,
+      now,
+    );
+    return {
+      status: { ...status, conditions, message: `${status.message ?? ''}; clone not deleted: ${message}` },
+      refused: false,
+    };
+  }
   const b = new StatusBuilder(dm, now);
+  if (action === 'createClone') {
+    return {
+      status: b.fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`).status,
+      refused: true,
+    };
+  }
   delete b.status.jobName;
-  return b.fail(Reason.JobCreationFailed, `mover Job could not be created: ${message}`).status;
-}
-
-/** Replaces the optimistic outcome of a clone the apiserver refused. */
-export function cloneCreationFailed(dm: DataMover, message: string, now: Date): DataMoverStatus {
-  return new StatusBuilder(dm, now).fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`)
-    .status;
+  return {
+    status: b.fail(Reason.JobCreationFailed, `mover Job could not be created: ${message}`).status,
+    refused: true,
+  };
 }

@@ -9,19 +9,12 @@ import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/clien
 import type { ResilientInformer } from '../kube/informer.js';
 import { cloneName, jobName, ownerKey } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
-import {
-  DESTINATION_PREFIXES_ANNOTATION,
-  backupRoot,
-  parsePrefixes,
-  rootAllowed,
-} from '../mover/destination.js';
+import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../mover/destination.js';
 import { destinationBusyWith } from './destination-lock.js';
+import { lookupsNeeded } from './lookups.js';
 import {
-  cleanupFailed,
-  cloneCreationFailed,
+  actionRefused,
   decide,
-  jobCreationFailed,
-  JOB_NO_POD_AFTER_MS,
   PRIVILEGED_MOVERS_ANNOTATION,
   type Action,
   type MachineConfig,
@@ -42,9 +35,6 @@ export interface ReconcileResult {
 }
 
 const BINDING_MODE_TTL_MS = 60_000;
-
-const ageMs = (o: { metadata?: { creationTimestamp?: Date | string } }, now: Date) =>
-  now.getTime() - new Date(o.metadata?.creationTimestamp ?? now).getTime();
 
 export class Reconciler {
   private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
@@ -103,62 +93,33 @@ export class Reconciler {
     return this.caches.pods.list(dm.metadata.namespace).filter((p) => ownerKey(p) === key);
   }
 
+  /** The DataMover's children from the caches, then the lookups lookupsNeeded() says the pass reads. */
   private async observe(dm: DataMover, now: Date): Promise<Observed> {
     const ns = dm.metadata.namespace;
-    const phase = dm.status?.phase;
     const observed: Observed = { now, pods: [] };
     const clone = this.caches.pvcs.get(ns, cloneName(dm));
     if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
-    if (phase === undefined || phase === 'CreatingClonedPVC') await this.observeSource(dm, observed, now);
-    // The Job and the destination lock are read from caches, also in the phase before CreatingPod,
-    // which may create the Job in the same pass.
-    if (phase !== undefined) await this.observeMover(dm, observed, now);
-    return observed;
-  }
-
-  /** Before the clone exists: the source and the namespace's policy; after: why it is not bound. */
-  private async observeSource(dm: DataMover, observed: Observed, now: Date): Promise<void> {
-    const ns = dm.metadata.namespace;
-    // The namespace's annotations are read only when the spec asks for what they allow.
-    const root = backupRoot(dm);
-    if (dm.spec.privilegedReader || !rootAllowed(root, ns, [])) {
+    // Also in the phase before CreatingPod, which may create the Job in the same pass.
+    if (dm.status?.phase !== undefined) {
+      observed.job = this.caches.jobs.get(ns, jobName(dm));
+      observed.pods = this.podsOf(dm);
+    }
+    // Whether the clone is ready depends on its class's binding mode: looked up first.
+    if (lookupsNeeded(dm, observed, now, this.config).bindingMode)
+      observed.cloneBindingMode = await this.bindingMode(observed.clone?.spec?.storageClassName);
+    const need = lookupsNeeded(dm, observed, now, this.config);
+    if (need.namespace) {
       const annotations = await this.api.namespaceAnnotations(ns);
       observed.privilegedMoversAllowed = annotations[PRIVILEGED_MOVERS_ANNOTATION] === 'true';
       observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
     }
-    const clone = observed.clone;
-    if (!clone) {
-      observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
-      return;
-    }
-    if (clone.status?.phase === 'Bound') return;
-    observed.cloneBindingMode = await this.bindingMode(clone.spec?.storageClassName);
-    if (ageMs(clone, now) >= this.config.cloneStallAfterMs) {
+    if (need.source) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
+    if (need.cloneWarning)
       observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
-    }
-  }
-
-  private async observeMover(dm: DataMover, observed: Observed, now: Date): Promise<void> {
-    const ns = dm.metadata.namespace;
-    const phase = dm.status?.phase;
-    const job = this.caches.jobs.get(ns, jobName(dm));
-    observed.job = job;
-    observed.pods = this.podsOf(dm);
-    if (!job) {
-      // The lock is consulted only by a pass that may create the Job: an O(n) scan of the
-      // namespace's DataMovers that other passes skip.
-      const clone = observed.clone;
-      const cloneReady =
-        clone?.status?.phase === 'Bound' || observed.cloneBindingMode === 'WaitForFirstConsumer';
-      if (phase === 'CreatingPod' || (phase === 'CreatingClonedPVC' && cloneReady)) {
-        observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list());
-      }
-      return;
-    }
-    const podless = observed.pods.length === 0 && !job.status?.active;
-    if (phase === 'CreatingPod' && podless && ageMs(job, now) >= JOB_NO_POD_AFTER_MS) {
-      observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
-    }
+    if (need.jobWarning) observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
+    if (need.destinationLock)
+      observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list());
+    return observed;
   }
 
   private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {
@@ -177,32 +138,28 @@ export class Reconciler {
     now: Date,
   ): Promise<{ status: DataMoverStatus; refused?: boolean }> {
     const ns = dm.metadata.namespace;
-    // The apiserver refused a create for good (invalid, forbidden): the run fails with its message.
-    const create = async (call: () => Promise<void>, failed: typeof cloneCreationFailed) => {
+    /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
+    const attempt = async (type: 'createClone' | 'createJob' | 'deleteClone', call: () => Promise<void>) => {
       try {
         await call();
         return { status };
       } catch (err) {
-        if (isRetryable(err)) throw err;
-        return { status: failed(dm, apiMessage(err), now), refused: true };
+        if (isRetryable(err) && type !== 'deleteClone') throw err;
+        if (type === 'deleteClone')
+          this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
+        return actionRefused(dm, status, type, apiMessage(err), now);
       }
     };
     switch (action.type) {
       case 'createClone':
-        return create(() => this.api.createPvc(action.clone), cloneCreationFailed);
+        return attempt(action.type, () => this.api.createPvc(action.clone));
       case 'createJob':
-        return create(() => this.api.createJob(action.job), jobCreationFailed);
+        return attempt(action.type, () => this.api.createJob(action.job));
       case 'deleteJob':
         await this.api.deleteJob(ns, action.name);
         return { status };
       case 'deleteClone':
-        try {
-          await this.api.deletePvc(ns, action.name);
-        } catch (err) {
-          this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
-          return { status: cleanupFailed(status, apiMessage(err), dm.metadata.generation, now) };
-        }
-        return { status };
+        return attempt(action.type, () => this.api.deletePvc(ns, action.name));
       case 'deleteDataMover':
         this.log.info('deleting finished DataMover after ttlSecondsAfterFinished', this.fields(dm));
         await this.api.deleteDataMover(dm);

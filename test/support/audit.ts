@@ -114,14 +114,17 @@ export async function tokenKubeconfig(serviceAccount: string, namespace: string)
 }
 
 /**
- * Successful creates (201) in `namespace` since `since`, by `resource/name`, whoever made them: a
- * child created twice shows as a count of 2. Also the refused attempts (409 AlreadyExists).
+ * Creates in `namespace` since `since`, by `resource/name`, whoever made them. `created` counts the
+ * answered ones (201): a child created twice shows as 2. `unanswered` counts creates the apiserver
+ * could not answer because their client went away (a SIGKILLed replica): etcd may have committed the
+ * object, and the apiserver audits them with 504, not 201. `conflicts` counts 409 AlreadyExists.
  */
 export function createsIn(
   namespace: string,
   since: Date,
-): { created: Map<string, number>; conflicts: number } {
+): { created: Map<string, number>; unanswered: Map<string, number>; conflicts: number } {
   const created = new Map<string, number>();
+  const unanswered = new Map<string, number>();
   let conflicts = 0;
   for (const line of auditLines(since)) {
     if (!line.includes('"verb":"create"') || !line.includes(namespace)) continue;
@@ -129,10 +132,12 @@ export function createsIn(
     if (e.stage !== 'ResponseComplete' || e.objectRef?.namespace !== namespace) continue;
     if (new Date(e.requestReceivedTimestamp) < since || e.objectRef.subresource) continue;
     const key = `${e.objectRef.resource}/${e.objectRef.name}`;
-    if (e.responseStatus?.code === 201) created.set(key, (created.get(key) ?? 0) + 1);
-    if (e.responseStatus?.code === 409) conflicts++;
+    const code = e.responseStatus?.code ?? 0;
+    if (code === 201) created.set(key, (created.get(key) ?? 0) + 1);
+    if (code === 409) conflicts++;
+    if (code === 504) unanswered.set(key, (unanswered.get(key) ?? 0) + 1);
   }
-  return { created, conflicts };
+  return { created, unanswered, conflicts };
 }
 
 /** Every audit event about one object (`resource/name` in `namespace`), for a failure message. */

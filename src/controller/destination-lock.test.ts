@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../api/v1alpha1/schema.js';
 import { at, dm } from './fixtures.test-helpers.js';
-import { destinationBusyWith, waitingFor } from './destination-lock.js';
+import { destinationBusyWith, rootsMeet, waitingFor } from './destination-lock.js';
 
 function peer(name: string, createdAt: number, status: DataMover['status'], spec = {}, ns = 'ns'): DataMover {
   const d = dm(spec, status, name);
@@ -65,5 +65,12 @@ describe('destinationBusyWith', () => {
     expect(waitingFor(holder, [holder, waiter, running, unrelated]).map((d) => d.metadata.name)).toEqual([
       'waiter',
     ]);
+  });
+
+  it('says two roots meet when they are equal or nested, segment by segment', () => {
+    expect(rootsMeet('a/b', 'a/b')).toBe(true);
+    expect(rootsMeet('a', 'a/b')).toBe(true);
+    expect(rootsMeet('a/b/c', 'a/b')).toBe(true);
+    expect(rootsMeet('a/b', 'a/bc')).toBe(false);
   });
 });

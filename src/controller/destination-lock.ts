@@ -3,8 +3,16 @@
 // mover already runs goes on; otherwise the earliest created goes first. The mover's markers are the
 // last line of defence (layout.ts); this lock keeps two runs of one cluster from racing to them.
 import type { DataMover } from '../api/v1alpha1/schema.js';
-import { backupRoot, rootsMeet } from '../mover/destination.js';
+import { backupRoot } from '../mover/destination.js';
 import { isTerminal } from './machine.js';
+
+/**
+ * Whether two backup roots could meet: the same folder, or one inside the other. Whatever bucket
+ * their Secrets name (two Secrets may name one bucket, and the operator never reads Secrets).
+ */
+export function rootsMeet(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
 
 function before(a: DataMover, b: DataMover): boolean {
   const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();

@@ -21,14 +21,6 @@ export function describeDestination(dm: DataMover, startTime: Date): string {
   return `${dm.spec.secretName ?? ''}:${backupRoot(dm)}/${runFolder(dm, startTime)}/`;
 }
 
-/**
- * Whether two backup roots could meet: the same folder, or one inside the other. Whatever bucket
- * their Secrets name (two Secrets may name one bucket, and the operator never reads Secrets).
- */
-export function rootsMeet(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}
-
 export const DESTINATION_PREFIXES_ANNOTATION = 'datamover.io/allowed-destination-prefixes';
 
 /**

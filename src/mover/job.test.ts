@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { config, dm, T0 } from '../controller/fixtures.test-helpers.js';
 import { buildMoverJob, moverImage } from './job.js';
-import { backupRoot, describeDestination, rootAllowed, rootsMeet } from './destination.js';
+import { backupRoot, describeDestination, rootAllowed } from './destination.js';
 
 describe('the mover Job', () => {
   const job = buildMoverJob(
@@ -102,12 +102,6 @@ describe('the destination', () => {
     expect(rootAllowed('shared/db', 'ns', ['shared/'])).toBe(true);
     expect(rootAllowed('sharedx/db', 'ns', ['shared'])).toBe(false);
     expect(rootAllowed('anything', 'ns', ['*'])).toBe(true);
-  });
-  it('says two roots meet when they are equal or nested, segment by segment', () => {
-    expect(rootsMeet('a/b', 'a/b')).toBe(true);
-    expect(rootsMeet('a', 'a/b')).toBe(true);
-    expect(rootsMeet('a/b/c', 'a/b')).toBe(true);
-    expect(rootsMeet('a/b', 'a/bc')).toBe(false);
   });
 });
 

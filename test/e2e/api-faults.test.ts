@@ -19,7 +19,7 @@ import {
   waitForPhase,
 } from '../support/cluster.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { OperatorProcess, namespaceCounters, sample } from '../support/operator.js';
+import { OperatorProcess, cleanRuns, namespaceCounters, sample } from '../support/operator.js';
 
 const RUNS = 20;
 const namespaces: string[] = [];
@@ -37,25 +37,6 @@ afterAll(async () => {
   await proxy.stop();
   await Promise.all(namespaces.map(deleteNamespace));
 });
-
-const op = (phase: string, status: string) =>
-  `datamover_operations_total{phase="${phase}",status="${status}"}`;
-
-/** The counters of `runs` clean runs, `cleanups` of which deleted their clone. */
-function cleanRuns(runs: number, cleanups = runs / 2): Record<string, number> {
-  return {
-    [op('CreatingClonedPVC', 'started')]: runs,
-    [op('CreatingClonedPVC', 'success')]: runs,
-    [op('CreatingPod', 'started')]: runs,
-    [op('CreatingPod', 'success')]: runs,
-    'datamover_pod_creation_operations_total{status="started"}': runs,
-    'datamover_pod_creation_operations_total{status="success"}': runs,
-    'datamover_data_sync_operations_total{status="success"}': runs,
-    [op('CleaningUp', 'started')]: cleanups,
-    [op('CleaningUp', 'success')]: cleanups,
-    'datamover_cleanup_operations_total{status="success"}': cleanups,
-  };
-}
 
 async function setUp(prefix: string, kubeconfig?: string) {
   const ns = await createNamespace(prefix);

@@ -13,10 +13,10 @@ import {
   waitForPhase,
 } from '../support/cluster.js';
 import { OperatorProcess, sample } from '../support/operator.js';
+import { LEASE_SECONDS, isLeader, leaderOf, replica, stopReplicas } from '../support/replicas.js';
 
 let ns: string;
 const replicas: OperatorProcess[] = [];
-const LEASE_SECONDS = 4;
 
 beforeAll(async () => {
   ns = await createNamespace('dm-leader');
@@ -24,27 +24,16 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(replicas.map((r) => r.stop('SIGKILL')));
+  await stopReplicas(replicas);
   await deleteNamespace(ns);
 });
 
-function replica(id: string): OperatorProcess {
-  const r = new OperatorProcess(
-    [ns],
-    [
-      '--leader-elect',
-      `--leader-election-namespace=${ns}`,
-      `--leader-election-id=${id}`,
-      `--lease-duration=${LEASE_SECONDS}s`,
-      '--renew-deadline=3s',
-      '--retry-period=500ms',
-    ],
-  );
+function make(lease: string): OperatorProcess {
+  const r = replica(ns, lease);
   replicas.push(r);
   return r;
 }
 
-const isLeader = async (r: OperatorProcess) => sample(await r.scrape(), 'datamover_leader') === 1;
 const reconciled = async (r: OperatorProcess) =>
   sample(await r.scrape(), 'datamover_operations_total', {
     phase: 'CreatingClonedPVC',
@@ -52,27 +41,22 @@ const reconciled = async (r: OperatorProcess) =>
     namespace: ns,
   }) ?? 0;
 
-async function leaderOf(pair: OperatorProcess[]): Promise<[OperatorProcess, OperatorProcess]> {
-  return waitFor(
-    async () => {
-      const flags = await Promise.all(pair.map(isLeader));
-      if (flags.filter(Boolean).length !== 1) return undefined;
-      return (flags[0] ? [pair[0], pair[1]] : [pair[1], pair[0]]) as [OperatorProcess, OperatorProcess];
-    },
-    { timeoutMs: 20_000, what: 'exactly one leader' },
-  );
+/** The leader of a pair, and the other one. */
+async function roles(pair: OperatorProcess[]): Promise<[OperatorProcess, OperatorProcess]> {
+  const leader = await leaderOf(pair);
+  return [leader, pair.find((r) => r !== leader)!];
 }
 
 describe('two replicas with --leader-elect', () => {
   it('reconcile through exactly one, and fail over when the leader is killed or stops', async () => {
     const id = uniqueName('lease');
-    const a = replica(id);
-    const b = replica(id);
+    const a = make(id);
+    const b = make(id);
     await Promise.all([a.start(), b.start()]);
     // Both are ready whatever the lease says.
     for (const r of [a, b]) expect((await fetch(`http://127.0.0.1:${r.probePort}/readyz`)).status).toBe(200);
 
-    const [leader, follower] = await leaderOf([a, b]);
+    const [leader, follower] = await roles([a, b]);
     await apply(ns, dataMover('one', { sourcePvc: 'src', secretName: 'bucket' }));
     await waitForPhase(ns, 'one', 'Completed');
     expect(await reconciled(leader)).toBe(1);
@@ -89,7 +73,7 @@ describe('two replicas with --leader-elect', () => {
     await apply(ns, dataMover('two', { sourcePvc: 'src', secretName: 'bucket' }));
     await waitForPhase(ns, 'two', 'Completed');
 
-    const standby = replica(id);
+    const standby = make(id);
     await standby.start();
     const stoppedAt = Date.now();
     expect(await follower.stop('SIGTERM')).toBe(0);

@@ -1,7 +1,11 @@
 // Split brain: the leader is paused (SIGSTOP) past its lease, the other replica takes over and
 // works, and the paused process, resumed with SIGCONT, makes no write: it may no longer hold the
 // lease, so every write is fenced, and its elector then sees the new holder and exits. The replicas
-// run as two ServiceAccounts so the apiserver's audit log tells their requests apart.
+// run as two ServiceAccounts so the apiserver's audit log tells their requests apart. The paused
+// leader talks through a proxy: its DataMover watch is frozen while it is paused (its cache stays
+// stale) and the answers about the Lease are held back when it resumes, so its overdue re-check of
+// a missing source is sure to reach a status write before its elector can notice the new holder:
+// the test sees that write tried and refused, not merely absent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   apply,
@@ -15,12 +19,15 @@ import {
   waitFor,
   waitForPhase,
 } from '../support/cluster.js';
-import { requestsBy, tokenKubeconfig } from '../support/audit.js';
-import { OperatorProcess, sample } from '../support/operator.js';
+import { requestsBy, serviceAccountToken, tokenKubeconfig } from '../support/audit.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { OperatorProcess } from '../support/operator.js';
+import { isLeader, replica, stopReplicas } from '../support/replicas.js';
 
 let ns: string;
 const replicas: OperatorProcess[] = [];
-const LEASE_SECONDS = 4;
+const proxy = new FaultProxy();
+const LEASES = /coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases/;
 
 beforeAll(async () => {
   ns = await createNamespace('dm-split');
@@ -51,42 +58,35 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const r of replicas) {
-    r.signal('SIGCONT');
-    await r.stop('SIGKILL');
-  }
+  await stopReplicas(replicas);
+  await proxy.stop();
   await deleteNamespace(ns);
 });
 
-async function replica(sa: string, lease: string): Promise<OperatorProcess> {
-  const r = new OperatorProcess(
-    [ns],
-    [
-      `--kubeconfig=${await tokenKubeconfig(sa, ns)}`,
-      '--leader-elect',
-      `--leader-election-namespace=${ns}`,
-      `--leader-election-id=${lease}`,
-      `--lease-duration=${LEASE_SECONDS}s`,
-      '--renew-deadline=3s',
-      '--retry-period=500ms',
-      '--source-pvc-grace-period=3s',
-    ],
-  );
+/** A replica running as ServiceAccount `sa`, so the audit log tells its requests apart. */
+async function start(sa: string, lease: string, kubeconfig?: string): Promise<OperatorProcess> {
+  const r = replica(ns, lease, [
+    `--kubeconfig=${kubeconfig ?? (await tokenKubeconfig(sa, ns))}`,
+    '--source-pvc-grace-period=3s',
+  ]);
   replicas.push(r);
   await r.start();
   return r;
 }
 
-const isLeader = async (r: OperatorProcess) => sample(await r.scrape(), 'datamover_leader') === 1;
 const WRITES = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 
 describe('a leader paused past its lease', () => {
   it('makes no write when it resumes after another replica took over', async () => {
     const started = new Date();
     const lease = uniqueName('split');
-    const a = await replica('replica-a', lease);
+    const a = await start(
+      'replica-a',
+      lease,
+      await proxy.start({ token: await serviceAccountToken('replica-a', ns) }),
+    );
     await waitFor(() => isLeader(a), { timeoutMs: 20_000, what: 'replica-a to lead' });
-    const b = await replica('replica-b', lease);
+    const b = await start('replica-b', lease);
     await apply(
       ns,
       dataMover('before', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/before` }),
@@ -106,6 +106,8 @@ describe('a leader paused past its lease', () => {
       { what: 'stalled DataMover' },
     );
 
+    // Its cache of DataMovers stops here: what replica-b writes reaches it only after the test.
+    proxy.hold(/datamovers/);
     a.signal('SIGSTOP');
     await waitFor(() => isLeader(b), { timeoutMs: 30_000, what: 'replica-b to take over' });
     await apply(
@@ -118,7 +120,15 @@ describe('a leader paused past its lease', () => {
     await waitForPhase(ns, 'stalled', 'Failed');
 
     const resumedAt = new Date();
+    // On resume its re-check of the missing source (due every 2 s) goes on to a status write, and
+    // its elector waits for the Lease's answer, held back until the write has been refused.
+    proxy.holdAnswers(LEASES);
     a.signal('SIGCONT');
+    await waitFor(async () => a.logs.includes('not holding the leader lease; making no write'), {
+      what: "replica-a's refused write",
+    });
+    proxy.releaseAnswers(LEASES);
+    proxy.release();
     await waitFor(async () => a.exited, {
       timeoutMs: 20_000,
       what: 'the resumed replica to give up and exit',

@@ -91,11 +91,14 @@ export function granted(rules: Rule[]): Set<string> {
   return out;
 }
 
+/** A token of a ServiceAccount, valid for two hours. */
+export async function serviceAccountToken(serviceAccount: string, namespace: string): Promise<string> {
+  return (await kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=2h'])).trim();
+}
+
 /** A kubeconfig for the test bed that authenticates as a ServiceAccount token. */
 export async function tokenKubeconfig(serviceAccount: string, namespace: string): Promise<string> {
-  const token = (
-    await kubectlOk(['create', 'token', serviceAccount, '-n', namespace, '--duration=2h'])
-  ).trim();
+  const token = await serviceAccountToken(serviceAccount, namespace);
   const config = JSON.parse(await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
     clusters: Array<{ name: string; cluster: Record<string, string> }>;
   };

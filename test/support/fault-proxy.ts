@@ -26,8 +26,13 @@ export class FaultProxy {
   lose: (req: IncomingMessage, n: number) => boolean = () => false;
   lost = 0;
 
-  /** Starts the proxy and returns a kubeconfig that points at it. */
-  async start(): Promise<string> {
+  /**
+   * Starts the proxy and returns a kubeconfig that points at it. With a `token`, the client
+   * authenticates as that token's user (its requests keep their identity in the audit log);
+   * otherwise the proxy forwards with the test bed's admin certificate.
+   */
+  async start(opts: { token?: string } = {}): Promise<string> {
+    this.passToken = opts.token !== undefined;
     const config = JSON.parse(await kubectlOk(['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
       clusters: Array<{ cluster: { server: string; 'certificate-authority': string } }>;
       users: Array<{ user: { 'client-certificate': string; 'client-key': string } }>;
@@ -37,8 +42,9 @@ export class FaultProxy {
     this.upstream = new URL(cluster.server);
     this.agent = new Agent({
       ca: readFileSync(cluster['certificate-authority']),
-      cert: readFileSync(user['client-certificate']),
-      key: readFileSync(user['client-key']),
+      ...(opts.token === undefined
+        ? { cert: readFileSync(user['client-certificate']), key: readFileSync(user['client-key']) }
+        : {}),
       keepAlive: true,
     });
     this.server = createServer((req, res) => this.handle(req, res));
@@ -52,7 +58,7 @@ export class FaultProxy {
       clusters: [
         { name: 'proxy', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
       ],
-      users: [{ name: 'proxy', user: {} }],
+      users: [{ name: 'proxy', user: opts.token === undefined ? {} : { token: opts.token } }],
       contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
       'current-context': 'proxy',
     };
@@ -85,6 +91,27 @@ export class FaultProxy {
 
   private held: RegExp | undefined;
   private readonly waiting: Array<() => void> = [];
+  private passToken = false;
+
+  /**
+   * Holds back the answers of the requests (not watches) whose path matches, from the next one on:
+   * the client waits for them, as for a slow apiserver, until `releaseAnswers`.
+   */
+  holdAnswers(path: RegExp): void {
+    this.heldAnswers.push(path);
+  }
+
+  /** Sends the held answers whose path matches (all when none is named), and holds no more of them. */
+  releaseAnswers(path?: RegExp): void {
+    const matches = (url: string) => path === undefined || path.test(url);
+    this.heldAnswers = this.heldAnswers.filter((p) => path !== undefined && p.source !== path.source);
+    const send = this.answersWaiting.filter((w) => matches(w.url));
+    this.answersWaiting = this.answersWaiting.filter((w) => !matches(w.url));
+    for (const w of send) w.send();
+  }
+
+  private heldAnswers: RegExp[] = [];
+  private answersWaiting: Array<{ url: string; send: () => void }> = [];
 
   private gate(url: string, answer: IncomingMessage, res: ServerResponse): void {
     answer.on('data', (chunk: Buffer) => {
@@ -136,7 +163,7 @@ export class FaultProxy {
     }
     this.forwarded++;
     const headers = { ...req.headers, host: this.upstream!.host };
-    delete headers.authorization;
+    if (!this.passToken) delete headers.authorization;
     const upstream = request(
       {
         host: this.upstream!.hostname,
@@ -151,6 +178,19 @@ export class FaultProxy {
           this.lost++;
           answer.resume();
           answer.on('end', () => res.destroy());
+          return;
+        }
+        const url = req.url ?? '';
+        if (!watch && this.heldAnswers.some((p) => p.test(url))) {
+          answer.pause();
+          this.answersWaiting.push({
+            url,
+            send: () => {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+              answer.resume();
+            },
+          });
           return;
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -188,3 +188,37 @@ export function withOperator(prefix: string, extraArgs: string[] = []) {
   });
   return env;
 }
+
+const op = (phase: string, status: string) =>
+  `datamover_operations_total{phase="${phase}",status="${status}"}`;
+
+/** The counters of `runs` clean runs, `cleanups` of which deleted their clone. */
+export function cleanRuns(runs: number, cleanups = runs / 2): Record<string, number> {
+  return {
+    [op('CreatingClonedPVC', 'started')]: runs,
+    [op('CreatingClonedPVC', 'success')]: runs,
+    [op('CreatingPod', 'started')]: runs,
+    [op('CreatingPod', 'success')]: runs,
+    'datamover_pod_creation_operations_total{status="started"}': runs,
+    'datamover_pod_creation_operations_total{status="success"}': runs,
+    'datamover_data_sync_operations_total{status="success"}': runs,
+    [op('CleaningUp', 'started')]: cleanups,
+    [op('CleaningUp', 'success')]: cleanups,
+    'datamover_cleanup_operations_total{status="success"}': cleanups,
+  };
+}
+
+/** The sum of counter samples, series by series (the counters of two replicas). */
+export function addCounters(...sets: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const set of sets) for (const [series, n] of Object.entries(set)) out[series] = (out[series] ?? 0) + n;
+  return out;
+}
+
+/** `a - b`, series by series (what a replica counted between two scrapes). */
+export function subtractCounters(
+  a: Record<string, number>,
+  b: Record<string, number>,
+): Record<string, number> {
+  return Object.fromEntries(Object.entries(a).map(([series, n]) => [series, n - (b[series] ?? 0)]));
+}

@@ -53,6 +53,18 @@ export interface Observed {
   allowedDestinationPrefixes?: readonly string[] | undefined;
   /** Name of another DataMover that syncs to the same destination first. */
   destinationBusyWith?: string | undefined;
+  /** Objects holding a child's name that are not this DataMover's (see kube/names.ts ownership). */
+  notOurs?: readonly NotOurChild[] | undefined;
+}
+
+/** An object holding one of the DataMover's child names without being its child. */
+export interface NotOurChild {
+  kind: 'PersistentVolumeClaim' | 'Job';
+  name: string;
+  uid: string;
+  ownership: 'orphan' | 'foreign';
+  /** Its deletion has begun (a garbage collector, or us). */
+  deleting: boolean;
 }
 
 export type Action =
@@ -60,7 +72,8 @@ export type Action =
   | { type: 'createJob'; job: V1Job }
   | { type: 'deleteJob'; name: string }
   | { type: 'deleteClone'; name: string }
-  | { type: 'deleteDataMover' };
+  | { type: 'deleteDataMover' }
+  | { type: 'deleteLeftover'; kind: NotOurChild['kind']; name: string; uid: string };
 
 export interface Decision {
   status: DataMoverStatus;
@@ -221,9 +234,36 @@ function sourceProblem(dm: DataMover, o: Observed): [string, string, boolean] | 
   return undefined;
 }
 
+/**
+ * Children are adopted by UID only. An object that holds a child's name without being this
+ * DataMover's child fails the run (NameConflict), unless an earlier DataMover of the same name left
+ * it: then it is deleted (only that very object: a UID precondition) and the run waits for it to go.
+ */
+function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undefined {
+  const found = o.notOurs ?? [];
+  const what = (c: NotOurChild) => `${c.kind} ${dm.metadata.namespace}/${c.name}`;
+  const foreign = found.find((c) => c.ownership === 'foreign');
+  if (foreign) {
+    const message = `${what(foreign)} already exists and is not owned by this DataMover (uid ${dm.metadata.uid}); delete or rename it`;
+    return { status: b.fail(Reason.NameConflict, message).status, actions: [] };
+  }
+  if (found.length === 0) return undefined;
+  const names = found.map(what).join(' and ');
+  b.progressing(
+    Reason.WaitingForOldChild,
+    `waiting for ${names}, left by an earlier DataMover named ${dm.metadata.name}, to be deleted`,
+  );
+  const actions: Action[] = found
+    .filter((c) => !c.deleting)
+    .map((c) => ({ type: 'deleteLeftover', kind: c.kind, name: c.name, uid: c.uid }));
+  return { status: b.status, actions };
+}
+
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   const policy = policyViolation(dm, o, config);
   if (policy) return { status: b.fail(...policy).status, actions: [] };
+  const leftover = notOurs(dm, o, b);
+  if (leftover) return leftover;
   if (!o.clone) {
     const problem = sourceProblem(dm, o);
     if (problem) {
@@ -266,6 +306,8 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
 }
 
 function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  const leftover = notOurs(dm, o, b);
+  if (leftover) return leftover;
   const job = o.job;
   if (!job) {
     if (!b.status.jobName && o.destinationBusyWith) {
@@ -402,6 +444,7 @@ export function actionRefused(
   action: 'createClone' | 'createJob' | 'deleteClone',
   message: string,
   now: Date,
+  nameConflict = false,
 ): { status: DataMoverStatus; refused: boolean } {
   if (action === 'deleteClone') {
     const conditions = setCondition(
@@ -419,6 +462,10 @@ export function actionRefused(
     };
   }
   const b = new StatusBuilder(dm, now);
+  if (nameConflict) {
+    delete b.status.jobName;
+    return { status: b.fail(Reason.NameConflict, message).status, refused: true };
+  }
   if (action === 'createClone') {
     return {
       status: b.fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`).status,

@@ -7,7 +7,7 @@ import type { Logger } from 'winston';
 import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
 import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
-import { cloneName, jobName, ownerKey } from '../kube/names.js';
+import { cloneName, jobName, ownership } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../mover/destination.js';
 import { destinationBusyWith } from './destination-lock.js';
@@ -18,6 +18,7 @@ import {
   PRIVILEGED_MOVERS_ANNOTATION,
   type Action,
   type MachineConfig,
+  type NotOurChild,
   type Observed,
 } from './machine.js';
 import { StatusWrites } from './status-writes.js';
@@ -88,22 +89,29 @@ export class Reconciler {
     this.recordTransition(dm, applied.before, applied.status, applied.now);
   }
 
-  private podsOf(dm: DataMover): V1Pod[] {
-    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
-    return this.caches.pods.list(dm.metadata.namespace).filter((p) => ownerKey(p) === key);
+  /** The pods of our Job (by its UID: pods of an earlier Job of the same name do not count). */
+  private podsOf(job: V1Job | undefined): V1Pod[] {
+    const uid = job?.metadata?.uid;
+    if (!uid) return [];
+    return this.caches.pods
+      .list(job.metadata!.namespace)
+      .filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid));
   }
 
   /** The DataMover's children from the caches, then the lookups lookupsNeeded() says the pass reads. */
   private async observe(dm: DataMover, now: Date): Promise<Observed> {
     const ns = dm.metadata.namespace;
     const observed: Observed = { now, pods: [] };
+    const notOurs: NotOurChild[] = [];
     const clone = this.caches.pvcs.get(ns, cloneName(dm));
-    if (clone && ownerKey(clone) === `${ns}/${dm.metadata.name}`) observed.clone = clone;
+    if (clone && adopt(clone, 'PersistentVolumeClaim', dm, notOurs)) observed.clone = clone;
     // Also in the phase before CreatingPod, which may create the Job in the same pass.
     if (dm.status?.phase !== undefined) {
-      observed.job = this.caches.jobs.get(ns, jobName(dm));
-      observed.pods = this.podsOf(dm);
+      const job = this.caches.jobs.get(ns, jobName(dm));
+      if (job && adopt(job, 'Job', dm, notOurs)) observed.job = job;
+      observed.pods = this.podsOf(observed.job);
     }
+    if (notOurs.length > 0) observed.notOurs = notOurs;
     // Whether the clone is ready depends on its class's binding mode: looked up first.
     if (lookupsNeeded(dm, observed, now, this.config).bindingMode)
       observed.cloneBindingMode = await this.bindingMode(observed.clone?.spec?.storageClassName);
@@ -120,6 +128,26 @@ export class Reconciler {
     if (need.destinationLock)
       observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list());
     return observed;
+  }
+
+  /**
+   * Creates a child. When its name is taken, the object holding it is read (it may not carry our
+   * labels, so the caches cannot see it): ours (a cache lag) is fine, one left by an earlier
+   * DataMover of this name is dealt with on the next pass, and any other is a NameConflict.
+   */
+  private async createChild(
+    dm: DataMover,
+    kind: NotOurChild['kind'],
+    create: () => Promise<boolean>,
+    read: () => Promise<V1Job | V1PersistentVolumeClaim | null>,
+  ): Promise<void> {
+    if (await create()) return;
+    const existing = await read();
+    if (!existing || ownership(existing, dm) !== 'foreign') return;
+    const name = existing.metadata?.name ?? '';
+    throw new NameConflict(
+      `${kind} ${dm.metadata.namespace}/${name} already exists and is not owned by this DataMover (uid ${dm.metadata.uid}); delete or rename it`,
+    );
   }
 
   private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {
@@ -144,6 +172,7 @@ export class Reconciler {
         await call();
         return { status };
       } catch (err) {
+        if (err instanceof NameConflict) return actionRefused(dm, status, type, err.message, now, true);
         if (isRetryable(err) && type !== 'deleteClone') throw err;
         if (type === 'deleteClone')
           this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
@@ -152,14 +181,42 @@ export class Reconciler {
     };
     switch (action.type) {
       case 'createClone':
-        return attempt(action.type, () => this.api.createPvc(action.clone));
+        return attempt(action.type, () =>
+          this.createChild(
+            dm,
+            'PersistentVolumeClaim',
+            () => this.api.createPvc(action.clone),
+            () => this.api.getPvc(ns, cloneName(dm)),
+          ),
+        );
       case 'createJob':
-        return attempt(action.type, () => this.api.createJob(action.job));
+        return attempt(action.type, () =>
+          this.createChild(
+            dm,
+            'Job',
+            () => this.api.createJob(action.job),
+            () => this.api.getJob(ns, jobName(dm)),
+          ),
+        );
       case 'deleteJob':
         await this.api.deleteJob(ns, action.name);
         return { status };
       case 'deleteClone':
         return attempt(action.type, () => this.api.deletePvc(ns, action.name));
+      case 'deleteLeftover':
+        this.log.info('deleting a child an earlier DataMover of this name left', {
+          ...this.fields(dm),
+          kind: action.kind,
+          child: action.name,
+        });
+        try {
+          if (action.kind === 'Job') await this.api.deleteJob(ns, action.name, action.uid);
+          else await this.api.deletePvc(ns, action.name, action.uid);
+        } catch (err) {
+          // 409: the UID precondition failed, it is gone or replaced: the next pass looks again.
+          if (!isConflict(err)) throw err;
+        }
+        return { status };
       case 'deleteDataMover':
         this.log.info('deleting finished DataMover after ttlSecondsAfterFinished', this.fields(dm));
         await this.api.deleteDataMover(dm);
@@ -215,6 +272,28 @@ export class Reconciler {
 }
 
 export class ConflictError extends Error {}
+
+/** An object holding a child's name is not ours: the run fails with NameConflict. */
+class NameConflict extends Error {}
+
+/** True when `child` is this DataMover's; otherwise it is recorded in `notOurs`. */
+function adopt(
+  child: V1Job | V1PersistentVolumeClaim,
+  kind: NotOurChild['kind'],
+  dm: DataMover,
+  notOurs: NotOurChild[],
+): boolean {
+  const whose = ownership(child, dm);
+  if (whose === 'ours') return true;
+  notOurs.push({
+    kind,
+    name: child.metadata?.name ?? '',
+    uid: child.metadata?.uid ?? '',
+    ownership: whose,
+    deleting: Boolean(child.metadata?.deletionTimestamp),
+  });
+  return false;
+}
 
 export interface ReconcileHooks {
   /** Called after each action, before the status write (a test-only fault point uses it). */

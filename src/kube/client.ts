@@ -180,25 +180,36 @@ export class KubeApi {
     }
   }
 
-  async createIfAbsent<T>(create: () => Promise<T>): Promise<void> {
+  /** Creates an object; false when one of that name exists already (whose, the caller checks). */
+  async createIfAbsent<T>(create: () => Promise<T>): Promise<boolean> {
     try {
       await this.write(create);
+      return true;
     } catch (err) {
-      if (statusCode(err) === 409) return; // AlreadyExists: a previous pass made it
+      if (statusCode(err) === 409) return false; // AlreadyExists: a previous pass, or someone else
       throw err;
     }
   }
 
-  createPvc(pvc: V1PersistentVolumeClaim): Promise<void> {
+  createPvc(pvc: V1PersistentVolumeClaim): Promise<boolean> {
     const namespace = pvc.metadata!.namespace!;
     return this.createIfAbsent(() =>
       this.core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }),
     );
   }
 
-  createJob(job: V1Job): Promise<void> {
+  createJob(job: V1Job): Promise<boolean> {
     const namespace = job.metadata!.namespace!;
     return this.createIfAbsent(() => this.batch.createNamespacedJob({ namespace, body: job }));
+  }
+
+  async getJob(namespace: string, name: string): Promise<V1Job | null> {
+    try {
+      return await withRetry(() => this.batch.readNamespacedJob({ namespace, name }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
   }
 
   private async deleteIgnoringNotFound(fn: () => Promise<unknown>): Promise<void> {
@@ -209,16 +220,27 @@ export class KubeApi {
     }
   }
 
-  deleteJob(namespace: string, name: string): Promise<void> {
+  /** Deletes a Job and, in the background, its pods; with `uid`, only that very object. */
+  deleteJob(namespace: string, name: string, uid?: string): Promise<void> {
     // The API's default for Jobs orphans their pods; Background lets the garbage collector take them.
     return this.deleteIgnoringNotFound(() =>
-      this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }),
+      this.batch.deleteNamespacedJob({
+        namespace,
+        name,
+        propagationPolicy: 'Background',
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      }),
     );
   }
 
-  deletePvc(namespace: string, name: string): Promise<void> {
+  /** Deletes a PVC; with `uid`, only that very object (a precondition the apiserver checks). */
+  deletePvc(namespace: string, name: string, uid?: string): Promise<void> {
     return this.deleteIgnoringNotFound(() =>
-      this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name }),
+      this.core.deleteNamespacedPersistentVolumeClaim({
+        namespace,
+        name,
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      }),
     );
   }
 

@@ -82,3 +82,34 @@ export function ownerKey(child: Owned): string | undefined {
   const name = ref?.name ?? meta.annotations?.[OWNER_ANNOTATION];
   return name ? `${meta.namespace}/${name}` : undefined;
 }
+
+/** Whose an object holding one of a DataMover's child names is. */
+export type Ownership =
+  /** Its controller is this DataMover (same UID): adopt it. */
+  | 'ours'
+  /** Left by an earlier DataMover of the same name (another UID), with our labels: delete it, or wait. */
+  | 'orphan'
+  /** Anything else: never touched; the run fails with NameConflict. */
+  | 'foreign';
+
+interface Child {
+  metadata?: {
+    labels?: Record<string, string>;
+    ownerReferences?: Array<{
+      kind: string;
+      name: string;
+      apiVersion: string;
+      uid: string;
+      controller?: boolean;
+    }>;
+  };
+}
+
+export function ownership(child: Child, dm: DataMover): Ownership {
+  const ref = child.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === KIND && r.apiVersion === API_VERSION,
+  );
+  if (ref?.uid === dm.metadata.uid) return 'ours';
+  const labelled = child.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
+  return ref?.name === dm.metadata.name && labelled ? 'orphan' : 'foreign';
+}

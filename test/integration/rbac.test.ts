@@ -71,9 +71,18 @@ describe("the operator's RBAC", () => {
     );
     await operator.start();
     await sourceAndSecret(ns, 'src');
+    // A Job the operator did not make, holding a mover Job's name: the create meets AlreadyExists
+    // and the operator reads the Job (get) to tell whose it is.
+    await apply(ns, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'taken-mover' },
+      spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'x', image: 'none' }] } } },
+    });
     await apply(
       ns,
       dataMover('ok', { sourcePvc: 'src', secretName: 'bucket', deletePvcAfterBackup: true }),
+      dataMover('taken', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/taken` }),
       dataMover('fails', {
         sourcePvc: 'src',
         secretName: 'bucket',
@@ -107,6 +116,8 @@ describe("the operator's RBAC", () => {
       }),
     );
     await waitForPhase(ns, 'ok', 'Completed');
+    const taken = await waitForPhase(ns, 'taken', 'Failed');
+    expect(taken.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('NameConflict');
     await waitForPhase(ns, 'fails', 'Failed', 60_000);
     await waitForPhase(ns, 'nopod', 'Failed');
     await waitForPhase(ns, 'noclone', 'Failed');

@@ -21,6 +21,7 @@ import {
   type NotOurChild,
   type Observed,
 } from './machine.js';
+import { ConflictError, type ReconcileResult } from './runtime.js';
 import { StatusWrites } from './status-writes.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 
@@ -29,10 +30,6 @@ export interface Caches {
   pvcs: ResilientInformer<V1PersistentVolumeClaim>;
   jobs: ResilientInformer<V1Job>;
   pods: ResilientInformer<V1Pod>;
-}
-
-export interface ReconcileResult {
-  requeueAfterMs?: number;
 }
 
 const BINDING_MODE_TTL_MS = 60_000;
@@ -270,8 +267,6 @@ export class Reconciler {
     }
   }
 }
-
-export class ConflictError extends Error {}
 
 /** An object holding a child's name is not ours: the run fails with NameConflict. */
 class NameConflict extends Error {}

@@ -132,17 +132,11 @@ export class KubeApi {
     });
   }
 
+  /** Lists DataMovers (once: the informer that calls it retries). */
   listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
-    return withRetry(() =>
-      namespace
-        ? this.custom.listNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: PLURAL,
-          })
-        : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL }),
-    );
+    return namespace
+      ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
+      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
   }
 
   /** Writes the status subresource; fails with 409 when the DataMover changed since it was read. */

@@ -1,0 +1,135 @@
+// The plumbing every kind shares, as controller-runtime gives it: the kind's informer and those of
+// the objects it owns, one work queue of `namespace/name` keys, workers that reconcile a key at a
+// time, retries with backoff, metrics, and a stop that drains. A kind brings its sources and a
+// reconcile function (a pure machine behind it); nothing here knows what a DataMover is.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { apiMessage, NotLeaderError } from '../kube/client.js';
+import { WorkQueue } from '../kube/queue.js';
+import type { Source } from '../kube/resources.js';
+
+export interface ReconcileResult {
+  /** Reconcile the key again after this long, even if nothing it watches changes (deadlines). */
+  requeueAfterMs?: number;
+}
+
+/** The object changed since it was read (409): the key is reconciled again, not an error. */
+export class ConflictError extends Error {}
+
+export type EventType = 'add' | 'update' | 'delete';
+
+/** Objects the kind owns: a change to one reconciles its owner before new work. */
+export interface Owned {
+  source: Source<KubernetesObject>;
+  /** The owner's `namespace/name`, or undefined when the object is not the kind's. */
+  owner(obj: KubernetesObject): string | undefined;
+}
+
+export interface KindSpec<T extends KubernetesObject> {
+  /** For logs: the kind's name. */
+  kind: string;
+  primary: Source<T>;
+  owned: readonly Owned[];
+  reconcile(key: string): Promise<ReconcileResult>;
+  /** Other keys a change of a primary object concerns (peers waiting for what it held). */
+  related?(obj: T, event: EventType): Iterable<string>;
+}
+
+/** The metrics the plumbing keeps, whichever kind it runs. */
+export interface RuntimeMetrics {
+  queueDepth: { set(value: number): void };
+  queueAdds: { inc(): void };
+  queueRetries: { inc(): void };
+  reconcileTotal: { inc(labels: { result: 'success' | 'error' | 'conflict' }): void };
+  reconcileDuration: { startTimer(): () => void };
+}
+
+const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+export class KindController<T extends KubernetesObject> {
+  readonly queue: WorkQueue;
+  private workers: Promise<void>[] = [];
+  private running = false;
+
+  constructor(
+    private readonly spec: KindSpec<T>,
+    private readonly options: { workers: number; metrics: RuntimeMetrics; log: Logger; queue?: WorkQueue },
+  ) {
+    this.queue = options.queue ?? new WorkQueue({ onDepthChange: (d) => options.metrics.queueDepth.set(d) });
+  }
+
+  get hasSynced(): boolean {
+    return [this.spec.primary, ...this.spec.owned.map((o) => o.source)].every((s) => s.hasSynced);
+  }
+
+  /** `urgent`: the next step of work under way (an owned object changed), before new work. */
+  private enqueue(key: string | undefined, urgent = false): void {
+    if (!key || !this.running) return;
+    this.options.metrics.queueAdds.inc();
+    this.queue.add(key, urgent);
+  }
+
+  /** Starts the informers; the caches fill whether or not this replica leads. */
+  async startInformers(): Promise<void> {
+    await Promise.all([
+      this.spec.primary.start((obj, event) => {
+        this.enqueue(keyOf(obj));
+        for (const key of this.spec.related?.(obj, event) ?? []) this.enqueue(key);
+      }),
+      ...this.spec.owned.map((o) => o.source.start((obj) => this.enqueue(o.owner(obj), true))),
+    ]);
+  }
+
+  startWorkers(): void {
+    this.running = true;
+    for (const obj of this.spec.primary.list()) this.enqueue(keyOf(obj));
+    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work());
+    this.options.log.info('controller started', { kind: this.spec.kind, workers: this.options.workers });
+  }
+
+  private async work(): Promise<void> {
+    const { metrics, log } = this.options;
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      const end = metrics.reconcileDuration.startTimer();
+      try {
+        const result = await this.spec.reconcile(key);
+        this.queue.forget(key);
+        metrics.reconcileTotal.inc({ result: 'success' });
+        // Requeued at once: the next step follows without waiting behind new work.
+        if (result.requeueAfterMs !== undefined) {
+          this.queue.addAfter(key, result.requeueAfterMs, result.requeueAfterMs === 0);
+        }
+      } catch (err) {
+        const delay = this.queue.addRateLimited(key);
+        metrics.queueRetries.inc();
+        if (!(err instanceof ConflictError)) metrics.reconcileTotal.inc({ result: 'error' });
+        const [namespace, name] = key.split('/');
+        const level =
+          err instanceof ConflictError ? 'debug' : err instanceof NotLeaderError ? 'warn' : 'error';
+        log.log(level, 'reconcile failed; retrying', {
+          kind: this.spec.kind,
+          namespace,
+          name,
+          retryInMs: delay,
+          error: apiMessage(err),
+        });
+      } finally {
+        end();
+        this.queue.done(key);
+      }
+    }
+  }
+
+  /** Stops taking work and waits up to `timeoutMs` for in-flight reconciles to finish. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.running = false;
+    this.queue.shutdown();
+    const drained = Promise.all(this.workers).then(() => true);
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref());
+    const finished = await Promise.race([drained, timeout]);
+    await Promise.all([this.spec.primary, ...this.spec.owned.map((o) => o.source)].map((s) => s.stop()));
+    return finished;
+  }
+}

@@ -1,0 +1,97 @@
+// The resources the operator watches, one row each: where they are listed and watched, and what of
+// them is cached. A new kind adds a row; informerFor() makes a restarting informer of any row.
+import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
+import { withRetry, type KubeApi } from './client.js';
+import { ResilientInformer, type Handler } from './informer.js';
+import { CHILD_SELECTOR } from './names.js';
+
+/** What a controller reads of a watched resource: a cache that calls back on every change. */
+export interface Source<T> {
+  start(handler: Handler<T>): Promise<void>;
+  stop(): Promise<void>;
+  readonly hasSynced: boolean;
+  get(namespace: string, name: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+export interface ResourceRow<T extends KubernetesObject> {
+  resource: string;
+  /** API path of the collection in a namespace, or across all namespaces. */
+  path(namespace: string | undefined): string;
+  list(api: KubeApi, namespace: string | undefined): Promise<{ items: T[] }>;
+  /** Only objects with this label: the operator's own children, so memory follows its own work. */
+  labelSelector?: string;
+  /** Drops, in place, what is never read of a cached object. */
+  slim?: (obj: T) => void;
+}
+
+const collection = (group: string, plural: string) => (namespace: string | undefined) =>
+  namespace ? `${group}/namespaces/${namespace}/${plural}` : `${group}/${plural}`;
+
+/** A cached Job or Pod is read for its metadata and status only; its spec is most of its size. */
+function dropSpec(o: { spec?: unknown }): void {
+  delete o.spec;
+}
+
+export const DATAMOVERS: ResourceRow<DataMover> = {
+  resource: 'datamovers',
+  path: collection(`/apis/${GROUP}/${VERSION}`, PLURAL),
+  list: (api, namespace) => api.listDataMovers(namespace),
+};
+
+export const CHILD_PVCS: ResourceRow<V1PersistentVolumeClaim> = {
+  resource: 'persistentvolumeclaims',
+  path: collection('/api/v1', 'persistentvolumeclaims'),
+  list: (api, namespace) =>
+    namespace
+      ? api.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: CHILD_SELECTOR })
+      : api.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+  labelSelector: CHILD_SELECTOR,
+};
+
+export const CHILD_JOBS: ResourceRow<V1Job> = {
+  resource: 'jobs',
+  path: collection('/apis/batch/v1', 'jobs'),
+  list: (api, namespace) =>
+    namespace
+      ? api.batch.listNamespacedJob({ namespace, labelSelector: CHILD_SELECTOR })
+      : api.batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+  labelSelector: CHILD_SELECTOR,
+  slim: dropSpec,
+};
+
+export const CHILD_PODS: ResourceRow<V1Pod> = {
+  resource: 'pods',
+  path: collection('/api/v1', 'pods'),
+  list: (api, namespace) =>
+    namespace
+      ? api.core.listNamespacedPod({ namespace, labelSelector: CHILD_SELECTOR })
+      : api.core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
+  labelSelector: CHILD_SELECTOR,
+  slim: dropSpec,
+};
+
+/** A restarting informer of a row, over the watched namespaces (all when empty). */
+export function informerFor<T extends KubernetesObject>(
+  api: KubeApi,
+  row: ResourceRow<T>,
+  namespaces: readonly string[],
+  log: Logger,
+  onRestart: (resource: string) => void,
+): ResilientInformer<T> {
+  return new ResilientInformer<T>(
+    api.kc,
+    {
+      resource: row.resource,
+      path: row.path,
+      list: (namespace) => withRetry(() => row.list(api, namespace)),
+      ...(row.labelSelector ? { labelSelector: row.labelSelector } : {}),
+      ...(row.slim ? { slim: row.slim } : {}),
+    },
+    namespaces,
+    log,
+    onRestart,
+  );
+}

@@ -1,14 +1,34 @@
 // A concurrent writer: while DataMovers run, another client keeps changing them (labels bump the
 // resourceVersion) about every 20 ms each, so the operator's status writes meet 409 Conflicts.
-// Each is retried; every run completes and each transition is still counted exactly once.
+// Each is retried; every run completes and each transition is still counted exactly once. The
+// operator talks through the fault proxy, which holds its DataMover watch back for a while: its
+// cache is then sure to be older than the writer's changes, so its next status writes conflict
+// (with a fresh cache, three writes per run could all miss the writer).
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../src/api/v1alpha1/schema.js';
-import { apply, dataMover, sourceAndSecret, waitForPhase } from '../support/cluster.js';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  apply,
+  dataMover,
+  getDataMover,
+  sourceAndSecret,
+  waitFor,
+  waitForPhase,
+} from '../support/cluster.js';
+import { FaultProxy } from '../support/fault-proxy.js';
 import { namespaceCounters, sample, withOperator } from '../support/operator.js';
 
-const env = withOperator('dm-conflict');
+const proxy = new FaultProxy();
+let kubeconfig = '';
+beforeAll(async () => {
+  kubeconfig = await proxy.start();
+});
+afterAll(async () => {
+  await proxy.stop();
+});
+const env = withOperator('dm-conflict', () => [`--kubeconfig=${kubeconfig}`]);
 const NAMES = ['one', 'two', 'three'];
 
 describe('status writes that meet a concurrent writer', () => {
@@ -41,9 +61,25 @@ describe('status writes that meet a concurrent writer', () => {
         await delay(20); // pacing of the writer, not a wait for the system under test
       }
     });
+    const conflicts = async () =>
+      sample(await env.operator.scrape(), 'datamover_reconcile_total', { result: 'conflict' }) ?? 0;
     try {
+      // Once every run is past its first write, the operator's DataMover cache stops; the movers
+      // finish and their next status writes are made on versions the writer has moved past.
+      await waitFor(
+        async () => {
+          for (const n of NAMES)
+            if ((await getDataMover(env.ns, n))?.status?.phase !== 'CreatingPod') return false;
+          return true;
+        },
+        { what: 'every mover running' },
+      );
+      proxy.hold(/datamovers/);
+      await waitFor(async () => (await conflicts()) > 0, { what: 'a status write meeting 409' });
+      proxy.release();
       for (const n of NAMES) await waitForPhase(env.ns, n, 'Completed', 60_000);
     } finally {
+      proxy.release();
       writing = false;
       await Promise.all(writers);
     }

@@ -175,11 +175,12 @@ export function namespaceCounters(text: string, namespace: string): Record<strin
  * One namespace (enforcing Pod Security restricted) and an operator watching only it, for the
  * tests of one file; both are removed after the file.
  */
-export function withOperator(prefix: string, extraArgs: string[] = []) {
+/** A namespace and an operator watching it for a test file; `extraArgs` may be computed in a beforeAll. */
+export function withOperator(prefix: string, extraArgs: string[] | (() => string[]) = []) {
   const env = { ns: '', operator: undefined as unknown as OperatorProcess };
   beforeAll(async () => {
     env.ns = await createNamespace(prefix);
-    env.operator = new OperatorProcess([env.ns], extraArgs);
+    env.operator = new OperatorProcess([env.ns], typeof extraArgs === 'function' ? extraArgs() : extraArgs);
     await env.operator.start();
   });
   afterAll(async () => {

@@ -45,6 +45,8 @@ export interface RuntimeMetrics {
 }
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+const SPIN_PASSES = 200;
+const SPIN_WINDOW_MS = 60_000;
 
 export class KindController<T extends KubernetesObject> {
   readonly queue: WorkQueue;
@@ -62,9 +64,39 @@ export class KindController<T extends KubernetesObject> {
     return [this.spec.primary, ...this.spec.owned.map((o) => o.source)].every((s) => s.hasSynced);
   }
 
+  /** Passes per key in the current window, and why each key was last enqueued. */
+  private passes = new Map<string, number>();
+  private windowStart = Date.now();
+  private readonly lastCause = new Map<string, string>();
+
+  /**
+   * A key reconciled more than SPIN_PASSES times in SPIN_WINDOW_MS is logged once per window, with
+   * what last enqueued it: a pass that finds nothing to do should not come back at once.
+   */
+  private watchForSpin(key: string, result: ReconcileResult): void {
+    const now = Date.now();
+    if (now - this.windowStart > SPIN_WINDOW_MS) {
+      this.passes = new Map();
+      this.windowStart = now;
+    }
+    const n = (this.passes.get(key) ?? 0) + 1;
+    this.passes.set(key, n);
+    if (n === SPIN_PASSES) {
+      this.options.log.warn('one object reconciled in a tight loop', {
+        kind: this.spec.kind,
+        key,
+        passes: n,
+        windowMs: now - this.windowStart,
+        lastEnqueuedBy: this.lastCause.get(key),
+        requeueAfterMs: result.requeueAfterMs,
+      });
+    }
+  }
+
   /** `urgent`: the next step of work under way (an owned object changed), before new work. */
-  private enqueue(key: string | undefined, urgent = false): void {
+  private enqueue(key: string | undefined, urgent = false, cause = 'event'): void {
     if (!key || !this.running) return;
+    this.lastCause.set(key, cause);
     this.options.metrics.queueAdds.inc();
     this.queue.add(key, urgent);
   }
@@ -73,10 +105,19 @@ export class KindController<T extends KubernetesObject> {
   async startInformers(): Promise<void> {
     await Promise.all([
       this.spec.primary.start((obj, event) => {
-        this.enqueue(keyOf(obj));
-        for (const key of this.spec.related?.(obj, event) ?? []) this.enqueue(key);
+        this.enqueue(keyOf(obj), false, `${this.spec.kind} ${event}`);
+        for (const key of this.spec.related?.(obj, event) ?? [])
+          this.enqueue(key, false, `related to ${keyOf(obj)} (${event})`);
       }),
-      ...this.spec.owned.map((o) => o.source.start((obj) => this.enqueue(o.owner(obj), true))),
+      ...this.spec.owned.map((o) =>
+        o.source.start((obj, event) =>
+          this.enqueue(
+            o.owner(obj),
+            true,
+            `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`,
+          ),
+        ),
+      ),
     ]);
   }
 
@@ -95,6 +136,7 @@ export class KindController<T extends KubernetesObject> {
       const end = metrics.reconcileDuration.startTimer();
       try {
         const result = await this.spec.reconcile(key);
+        this.watchForSpin(key, result);
         this.queue.forget(key);
         metrics.reconcileTotal.inc({ result: 'success' });
         // Requeued at once: the next step follows without waiting behind new work.

@@ -30,6 +30,9 @@ const env = withOperator('dm-hostile', [
 ]);
 
 const TERMINAL = new Set(['Completed', 'Failed']);
+/** Printed, so a run's specs can be generated again: HOSTILE_SEED=<seed> make test-e2e. */
+const SEED = Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31);
+console.log(`fast-check seed ${SEED}`);
 const BATCH = 24;
 const RUNS = 3;
 
@@ -208,7 +211,7 @@ describe('generated DataMover specs through the real apiserver', () => {
         }
         expect(env.operator.exited, env.operator.logs.slice(-2000)).toBe(false);
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true, seed: SEED },
     );
     console.log(`generated: ${accepted} accepted, ${refused} refused; outcomes ${JSON.stringify(outcomes)}`);
     expect(accepted).toBeGreaterThan(0);
@@ -221,6 +224,9 @@ describe('generated DataMover specs through the real apiserver', () => {
       what: 'the work queue to drain',
     });
     const passes = await reconciles();
+    // A spinning key says so in the operator's log (runtime.ts), with what kept enqueueing it.
+    for (const line of env.operator.logs.split('\n').filter((l) => l.includes('tight loop')))
+      console.log(line);
     console.log(`reconcile passes: ${passes} for ${accepted} DataMovers`);
     expect(passes).toBeLessThan(accepted * 25);
   });

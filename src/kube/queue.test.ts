@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WorkQueue, type Timers } from './queue.js';
+import { MAX_TIMER_MS, WorkQueue, type Timers } from './queue.js';
 
 class FakeTimers implements Timers {
   now = 0;
@@ -132,5 +132,23 @@ describe('WorkQueue', () => {
     queue.add('new');
     timers.advance(1000);
     expect(await queue.get()).toBe('failed');
+  });
+});
+
+describe('WorkQueue delays longer than a timer can hold', () => {
+  it('never asks for a timer Node would fire after 1 ms (a month-long ttlSecondsAfterFinished)', async () => {
+    const delays: number[] = [];
+    const timers: Timers = {
+      setTimeout: (_fn, ms) => {
+        delays.push(ms);
+        return delays.length;
+      },
+      clearTimeout: () => {},
+      random: () => 0.5,
+    };
+    const queue = new WorkQueue({}, timers, () => 0);
+    queue.addAfter('ns/ttl', 30 * 24 * 3600 * 1000);
+    expect(delays).toEqual([MAX_TIMER_MS]);
+    expect(queue.depth).toBe(0);
   });
 });

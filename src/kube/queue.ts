@@ -26,6 +26,9 @@ export interface QueueOptions {
 
 const DEFAULTS: QueueOptions = { baseDelayMs: 200, maxDelayMs: 5 * 60_000, jitter: 0.2 };
 
+/** The longest delay a Node timer keeps. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class WorkQueue {
   private readonly items: string[] = [];
   private readonly urgent: string[] = [];
@@ -91,10 +94,16 @@ export class WorkQueue {
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
     if (existing) this.timers.clearTimeout(existing.handle);
-    const handle = this.timers.setTimeout(() => {
-      this.delayed.delete(key);
-      this.add(key, urgent);
-    }, ms);
+    // Node runs a timer of more than 2^31-1 ms (24.8 days) after 1 ms: a DataMover with a month's
+    // ttlSecondsAfterFinished would be reconciled in a tight loop. A capped timer only wakes the key
+    // early; its pass asks again for what remains.
+    const handle = this.timers.setTimeout(
+      () => {
+        this.delayed.delete(key);
+        this.add(key, urgent);
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     this.delayed.set(key, { at, handle });
   }
 

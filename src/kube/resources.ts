@@ -41,37 +41,47 @@ export const DATAMOVERS: ResourceRow<DataMover> = {
   list: (api, namespace) => api.listDataMovers(namespace),
 };
 
-export const CHILD_PVCS: ResourceRow<V1PersistentVolumeClaim> = {
-  resource: 'persistentvolumeclaims',
-  path: collection('/api/v1', 'persistentvolumeclaims'),
-  list: (api, namespace) =>
-    namespace
-      ? api.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector: CHILD_SELECTOR })
-      : api.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-  labelSelector: CHILD_SELECTOR,
-};
+/** One of the operator's own children: only objects with its label, in a namespace or in all. */
+function childRow<T extends KubernetesObject>(
+  resource: string,
+  prefix: string,
+  namespaced: (api: KubeApi, namespace: string, labelSelector: string) => Promise<{ items: T[] }>,
+  everywhere: (api: KubeApi, labelSelector: string) => Promise<{ items: T[] }>,
+  slim?: (obj: T) => void,
+): ResourceRow<T> {
+  return {
+    resource,
+    path: collection(prefix, resource),
+    list: (api, namespace) =>
+      namespace ? namespaced(api, namespace, CHILD_SELECTOR) : everywhere(api, CHILD_SELECTOR),
+    labelSelector: CHILD_SELECTOR,
+    ...(slim ? { slim } : {}),
+  };
+}
 
-export const CHILD_JOBS: ResourceRow<V1Job> = {
-  resource: 'jobs',
-  path: collection('/apis/batch/v1', 'jobs'),
-  list: (api, namespace) =>
-    namespace
-      ? api.batch.listNamespacedJob({ namespace, labelSelector: CHILD_SELECTOR })
-      : api.batch.listJobForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-  labelSelector: CHILD_SELECTOR,
-  slim: dropSpec,
-};
+export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>(
+  'persistentvolumeclaims',
+  '/api/v1',
+  (api, namespace, labelSelector) =>
+    api.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+  (api, labelSelector) => api.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector }),
+);
 
-export const CHILD_PODS: ResourceRow<V1Pod> = {
-  resource: 'pods',
-  path: collection('/api/v1', 'pods'),
-  list: (api, namespace) =>
-    namespace
-      ? api.core.listNamespacedPod({ namespace, labelSelector: CHILD_SELECTOR })
-      : api.core.listPodForAllNamespaces({ labelSelector: CHILD_SELECTOR }),
-  labelSelector: CHILD_SELECTOR,
-  slim: dropSpec,
-};
+export const CHILD_JOBS = childRow<V1Job>(
+  'jobs',
+  '/apis/batch/v1',
+  (api, namespace, labelSelector) => api.batch.listNamespacedJob({ namespace, labelSelector }),
+  (api, labelSelector) => api.batch.listJobForAllNamespaces({ labelSelector }),
+  dropSpec,
+);
+
+export const CHILD_PODS = childRow<V1Pod>(
+  'pods',
+  '/api/v1',
+  (api, namespace, labelSelector) => api.core.listNamespacedPod({ namespace, labelSelector }),
+  (api, labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }),
+  dropSpec,
+);
 
 /** A restarting informer of a row, over the watched namespaces (all when empty). */
 export function informerFor<T extends KubernetesObject>(

@@ -26,6 +26,17 @@ export interface InformerSpec<T extends KubernetesObject> {
 
 export type Handler<T> = (obj: T, kind: 'add' | 'update' | 'delete') => void;
 
+/** What the informer is made of, injected so restarts and their backoff are unit-tested without a server. */
+export interface InformerDeps<T extends KubernetesObject> {
+  makeInformer(
+    path: string,
+    list: () => Promise<{ items: T[] }>,
+    labelSelector: string | undefined,
+  ): Informer<T> & ObjectCache<T>;
+  /** Runs `fn` after `ms` (a restart's backoff); must not keep the process alive. */
+  after(ms: number, fn: () => void): void;
+}
+
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -40,6 +51,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     private readonly namespaces: readonly string[],
     private readonly log: Logger,
     private readonly onRestart: (resource: string) => void = () => {},
+    private readonly deps: InformerDeps<T> = {
+      makeInformer: (path, list, labelSelector) => makeInformer<T>(kc, path, list as never, labelSelector),
+      after: (ms, fn) => void setTimeout(fn, ms).unref(),
+    },
   ) {}
 
   get resource(): string {
@@ -56,10 +71,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private async startOne(namespace: string | undefined, index: number, handler: Handler<T>): Promise<void> {
-    const informer = makeInformer<T>(
-      this.kc,
+    const informer = this.deps.makeInformer(
       this.spec.path(namespace),
-      () => this.spec.list(namespace) as never,
+      () => this.spec.list(namespace),
       this.spec.labelSelector,
     );
     this.informers[index] = informer;
@@ -101,9 +115,9 @@ export class ResilientInformer<T extends KubernetesObject> {
           error: String((err as Error)?.message ?? err).split('\n')[0],
         },
       );
-      setTimeout(() => {
+      this.deps.after(delay, () => {
         if (!this.stopped) void run();
-      }, delay).unref();
+      });
     });
     await run();
   }

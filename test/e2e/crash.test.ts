@@ -8,11 +8,11 @@ import {
   dataMover,
   deleteNamespace,
   getDataMover,
-  getJson,
   kubectl,
   sourceAndSecret,
   waitFor,
   waitForPhase,
+  waitGone,
 } from '../support/cluster.js';
 import { OperatorProcess, namespaceCounters } from '../support/operator.js';
 
@@ -96,9 +96,7 @@ describe('the operator killed right after a side effect, before its status write
     });
     expect(atCrash?.status?.phase).toBe('CleaningUp');
     expect(done.status?.conditions?.find((c) => c.type === 'CleanedUp')?.status).toBe('True');
-    await waitFor(async () => (await getJson(['get', 'pvc', 'run-clone', '-n', ns])) === undefined, {
-      what: 'clone gone',
-    });
+    await waitGone('pvc', 'run-clone', ns);
     await waitFor(async () => (await children(ns, 'run')).jobs.length === 0, { what: 'job gone' });
     expectExactly(counters, {
       [series('CleaningUp', 'success')]: 1,

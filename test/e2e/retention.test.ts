@@ -6,10 +6,9 @@ import {
   apply,
   dataMover,
   getDataMover,
-  getJson,
   sourceAndSecret,
-  waitFor,
   waitForPhase,
+  waitGone,
 } from '../support/cluster.js';
 import { sample, withOperator } from '../support/operator.js';
 
@@ -22,16 +21,9 @@ describe('retention', () => {
       env.ns,
       dataMover('ttl', { sourcePvc: 'ttl-src', secretName: 'bucket', ttlSecondsAfterFinished: 1 }),
     );
-    await waitFor(async () => (await getDataMover(env.ns, 'ttl')) === undefined, {
-      what: 'DataMover deleted after its TTL',
-      timeoutMs: 30_000,
-    });
-    await waitFor(async () => (await getJson(['get', 'pvc', 'ttl-clone', '-n', env.ns])) === undefined, {
-      what: 'clone collected',
-    });
-    await waitFor(async () => (await getJson(['get', 'job', 'ttl-mover', '-n', env.ns])) === undefined, {
-      what: 'mover Job collected',
-    });
+    await waitGone('datamover', 'ttl', env.ns, 30_000);
+    await waitGone('pvc', 'ttl-clone', env.ns);
+    await waitGone('job', 'ttl-mover', env.ns);
   });
 
   it('keeps a DataMover whose TTL is longer than a timer holds, without reconciling it in a loop', async () => {
@@ -57,10 +49,7 @@ describe('retention', () => {
     );
     await waitForPhase(env.ns, 'month', 'Completed');
     // The other run's one-second TTL gives the month-long one time to spin, were it to.
-    await waitFor(async () => (await getDataMover(env.ns, 'second')) === undefined, {
-      what: 'the one-second DataMover deleted',
-      timeoutMs: 30_000,
-    });
+    await waitGone('datamover', 'second', env.ns, 30_000);
     expect(await passes()).toBeLessThan(before + 40);
     expect(env.operator.logs).not.toContain('tight loop');
     expect((await getDataMover(env.ns, 'month'))?.status?.phase).toBe('Completed');

@@ -9,6 +9,7 @@ import {
   kubectlOk,
   sourceAndSecret,
   waitFor,
+  waitGone,
 } from '../support/cluster.js';
 import { withOperator } from '../support/operator.js';
 
@@ -41,9 +42,7 @@ describe('deleting a DataMover while its mover runs', () => {
     expect(dm?.metadata.finalizers ?? []).toEqual([]);
 
     await kubectlOk(['delete', 'dm', 'midrun', '-n', env.ns, '--wait=true', '--timeout=30s']);
-    await waitFor(async () => (await getJson(['get', 'job', 'midrun-mover', '-n', env.ns])) === undefined, {
-      what: 'job collected',
-    });
+    await waitGone('job', 'midrun-mover', env.ns);
     await waitFor(
       async () =>
         (
@@ -51,9 +50,7 @@ describe('deleting a DataMover while its mover runs', () => {
         ).stdout.trim() === '',
       { what: 'pods collected' },
     );
-    await waitFor(async () => (await getJson(['get', 'pvc', 'midrun-clone', '-n', env.ns])) === undefined, {
-      what: 'clone collected',
-    });
+    await waitGone('pvc', 'midrun-clone', env.ns);
     expect(
       (await getJson<{ status: { phase: string } }>(['get', 'pvc', 'src', '-n', env.ns]))?.status.phase,
     ).toBe('Bound');

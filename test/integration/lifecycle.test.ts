@@ -12,6 +12,7 @@ import {
   sourceAndSecret,
   waitFor,
   waitForPhase,
+  waitGone,
 } from '../support/cluster.js';
 import { OperatorProcess, namespaceCounters } from '../support/operator.js';
 
@@ -109,12 +110,8 @@ describe('a DataMover that backs up a PVC', () => {
     const dm = await waitForPhase(ns, 'del', 'Completed');
     expect(condition(dm, 'CleanedUp')).toMatchObject({ status: 'True', reason: 'CloneDeleted' });
     expect(dm.status?.destination).toMatch(new RegExp(`^bucket:${ns}/del-src/\\d{4}-\\d{2}-\\d{2}-\\d{6}/$`));
-    await waitFor(async () => (await getJson(['get', 'pvc', 'del-clone', '-n', ns])) === undefined, {
-      what: 'clone deleted',
-    });
-    await waitFor(async () => (await getJson(['get', 'job', 'del-mover', '-n', ns])) === undefined, {
-      what: 'job deleted',
-    });
+    await waitGone('pvc', 'del-clone', ns);
+    await waitGone('job', 'del-mover', ns);
     const source = await getJson<Obj>(['get', 'pvc', 'del-src', '-n', ns]);
     expect(source?.status?.phase).toBe('Bound');
   });

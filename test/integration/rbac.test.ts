@@ -11,12 +11,11 @@ import {
   createNamespace,
   dataMover,
   deleteNamespace,
-  getDataMover,
   kubectlOk,
   sourceAndSecret,
   uniqueName,
-  waitFor,
   waitForPhase,
+  waitGone,
 } from '../support/cluster.js';
 import { granted, requestsBy, tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess } from '../support/operator.js';
@@ -122,9 +121,7 @@ describe("the operator's RBAC", () => {
     await waitForPhase(ns, 'nopod', 'Failed');
     await waitForPhase(ns, 'noclone', 'Failed');
     await waitForPhase(ns, 'privileged', 'Failed');
-    await waitFor(async () => (await getDataMover(ns, 'ttl')) === undefined, {
-      what: 'ttl DataMover deleted',
-    });
+    await waitGone('datamover', 'ttl', ns);
     await operator.stop();
 
     const requests = requestsBy(USER, since);

@@ -11,6 +11,7 @@ import {
   sourceAndSecret,
   waitFor,
   waitForPhase,
+  waitGone,
 } from '../support/cluster.js';
 import { sample, withOperator } from '../support/operator.js';
 
@@ -94,9 +95,7 @@ describe('a mover pod that cannot start', () => {
     expect(condition(stalled, 'Stalled')?.message).toContain('Unschedulable');
     const failed = await waitForPhase(env.ns, 'unsched', 'Failed');
     expect(condition(failed, 'Failed')?.reason).toBe('MoverPodStartTimeout');
-    await waitFor(async () => (await getJson(['get', 'job', 'unsched-mover', '-n', env.ns])) === undefined, {
-      what: 'job removed',
-    });
+    await waitGone('job', 'unsched-mover', env.ns);
     await waitFor(
       async () =>
         (

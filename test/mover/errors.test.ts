@@ -5,7 +5,7 @@ import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover, statusFor } from '../support/mover.js';
-import { freePort } from '../support/operator.js';
+import { freePort } from '../support/ports.js';
 import { S3Server } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
 

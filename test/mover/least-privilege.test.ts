@@ -13,7 +13,7 @@ import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { stopChild, waitFor } from '../support/cluster.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
-import { freePort } from '../support/operator.js';
+import { freePort } from '../support/ports.js';
 import { RCLONE } from '../support/s3.js';
 import { tempDir } from '../support/tree.js';
 

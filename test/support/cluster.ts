@@ -100,6 +100,14 @@ export function waitForPhase(namespace: string, name: string, phase: string, tim
   );
 }
 
+/** Waits until `kubectl get <resource> <name>` finds nothing (deleted, garbage-collected). */
+export function waitGone(resource: string, name: string, namespace: string, timeoutMs = 30_000) {
+  return waitFor(async () => (await getJson(['get', resource, name, '-n', namespace])) === undefined, {
+    timeoutMs,
+    what: `${resource} ${namespace}/${name} to be gone`,
+  });
+}
+
 export function condition(dm: DataMover | undefined, type: string) {
   return dm?.status?.conditions?.find((c) => c.type === type);
 }
@@ -137,6 +145,11 @@ export function bucketSecret(name = 'bucket') {
 
 export function dataMover(name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'datamover.io/v1alpha1', kind: 'DataMover', metadata: { name }, spec };
+}
+
+/** Applies a DataMover `name` with `spec` in `namespace`: one backup run. */
+export function backup(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  return apply(namespace, dataMover(name, spec));
 }
 
 /** A bound source PVC and the bucket Secret in `namespace`. */

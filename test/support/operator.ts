@@ -1,12 +1,12 @@
 // Runs the built operator as a separate process, as it runs in production, scoped to the test's
 // namespaces so test files do not interfere; gives access to its /metrics and its logs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { createNamespace, deleteNamespace, waitFor } from './cluster.js';
+import { freePort } from './ports.js';
 
 const MAIN = resolve('dist/src/main.js');
 
@@ -25,18 +25,6 @@ export function shippedNodeOptions(): string {
     if (value) return value;
   }
   throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? res(address.port) : rej(new Error('no port')),
-      );
-    });
-  });
 }
 
 export class OperatorProcess {

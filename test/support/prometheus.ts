@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { stopChild, waitFor } from './cluster.js';
-import { freePort } from './operator.js';
+import { freePort } from './ports.js';
 
 export interface Sample {
   metric: Record<string, string>;

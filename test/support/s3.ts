@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopChild, waitFor } from './cluster.js';
-import { freePort } from './operator.js';
+import { freePort } from './ports.js';
 
 export const RCLONE = process.env.RCLONE_BINARY ?? 'rclone';
 export const ACCESS_KEY = 'datamover-test';

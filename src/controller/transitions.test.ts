@@ -104,4 +104,19 @@ describe('transitionEvents', () => {
       { type: 'Warning', reason: 'MoverJobFailed', message: 'boom' },
     ]);
   });
+
+  it('tells a Job created on entering CreatingPod in that phase event alone', () => {
+    const entered = s('CreatingPod', 1, { jobName: 'x-mover', message: 'mover Job x-mover is running' });
+    expect(transitionEvents(s('CreatingClonedPVC', 0), entered)).toEqual([
+      { type: 'Normal', reason: 'CreatingPod', message: 'mover Job x-mover is running' },
+    ]);
+  });
+
+  it('tells a Job created after waiting for the destination with an event of its own', () => {
+    const waiting = s('CreatingPod', 1);
+    const created = s('CreatingPod', 1, { jobName: 'x-mover' });
+    expect(transitionEvents(waiting, created)).toEqual([
+      { type: 'Normal', reason: 'MoverJobCreated', message: 'created mover Job x-mover' },
+    ]);
+  });
 });

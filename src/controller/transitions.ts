@@ -59,7 +59,9 @@ export function metricMoves(before: DataMoverStatus, after: DataMoverStatus): Me
 export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
   const events: EventRecord[] = [];
   const message = after.message ?? '';
-  if (!before.jobName && after.jobName) {
+  // One event per phase: a Job created in the pass that enters CreatingPod is told by that phase's
+  // event ("mover Job … is running"); one created later (after waiting for the destination) has its own.
+  if (!before.jobName && after.jobName && before.phase === after.phase) {
     events.push({ type: 'Normal', reason: 'MoverJobCreated', message: `created mover Job ${after.jobName}` });
   }
   if (before.phase !== after.phase) {

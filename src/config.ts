@@ -27,6 +27,8 @@ export interface Config {
   readonly leaderElect: boolean;
   /** Test only: SIGKILL the process right after this action, before the status write. */
   readonly testFaultPoint: string | undefined;
+  /** Test only: accept 6-field schedules with seconds, so tests can fire every few seconds. */
+  readonly allowSecondsInSchedules: boolean;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
   readonly leaseDurationMs: number;
@@ -247,6 +249,13 @@ export const FLAGS: readonly Flag[] = [
     help: 'test only: SIGKILL right after this action',
     hidden: true,
   },
+  {
+    name: 'allow-seconds-in-schedules',
+    type: 'boolean',
+    default: constant(false),
+    help: 'test only: accept 6-field DataMoverSchedule expressions with seconds',
+    hidden: true,
+  },
 ];
 
 function defaultText(flag: Flag): string | undefined {
@@ -317,6 +326,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     metricsCertDir: optional('metrics-cert-dir'),
     leaderElect: bool('leader-elect'),
     testFaultPoint: optional('test-fault-point') || undefined,
+    allowSecondsInSchedules: bool('allow-seconds-in-schedules'),
     leaderElectionNamespace: str('leader-election-namespace'),
     leaderElectionId: str('leader-election-id'),
     leaseDurationMs,

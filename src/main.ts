@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   );
   const metrics = new OperatorMetrics(VERSION, {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
+    schedules: () => cluster.controller?.scheduleFacts() ?? [],
     isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
   const controller = new Controller(api, config, metrics, log, {

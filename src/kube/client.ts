@@ -12,6 +12,7 @@ import {
 } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
+import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
 import type { EventRecord } from './events.js';
 
 export function statusCode(err: unknown): number | undefined {
@@ -132,27 +133,57 @@ export class KubeApi {
     });
   }
 
-  /** Lists DataMovers (once: the informer that calls it retries). */
-  listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
+  /** Lists a kind of ours (once: the informer that calls it retries). */
+  private listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] }> {
     return namespace
-      ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })
-      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
+      ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })
+      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
   }
 
-  /** Writes the status subresource; fails with 409 when the DataMover changed since it was read. */
-  async replaceStatus(dm: DataMover): Promise<DataMover> {
+  listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
+    return this.listCustom(PLURAL, namespace);
+  }
+
+  listSchedules(namespace: string | undefined): Promise<{ items: DataMoverSchedule[] }> {
+    return this.listCustom(SCHEDULE_PLURAL, namespace);
+  }
+
+  /** Writes the status subresource; fails with 409 when the object changed since it was read. */
+  private replaceCustomStatus<T extends Custom>(plural: string, obj: T): Promise<T> {
     this.fence();
     return this.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
       version: VERSION,
-      namespace: dm.metadata.namespace,
-      plural: PLURAL,
-      name: dm.metadata.name,
-      body: dm,
+      namespace: obj.metadata.namespace,
+      plural,
+      name: obj.metadata.name,
+      body: obj,
     });
   }
 
-  async deleteDataMover(dm: DataMover): Promise<void> {
+  replaceStatus(dm: DataMover): Promise<DataMover> {
+    return this.replaceCustomStatus(PLURAL, dm);
+  }
+
+  replaceScheduleStatus(schedule: DataMoverSchedule): Promise<DataMoverSchedule> {
+    return this.replaceCustomStatus(SCHEDULE_PLURAL, schedule);
+  }
+
+  /** Creates a DataMover; false when one of that name exists already. */
+  createDataMover(dm: DataMover): Promise<boolean> {
+    return this.createIfAbsent(() =>
+      this.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: dm.metadata.namespace,
+        plural: PLURAL,
+        body: dm,
+      }),
+    );
+  }
+
+  /** Deletes a DataMover and, in the background, its children; with `uid`, only that very object. */
+  async deleteDataMover(dm: { metadata: { namespace: string; name: string } }, uid?: string): Promise<void> {
     await this.deleteIgnoringNotFound(() =>
       this.custom.deleteNamespacedCustomObject({
         group: GROUP,
@@ -161,8 +192,17 @@ export class KubeApi {
         plural: PLURAL,
         name: dm.metadata.name,
         propagationPolicy: 'Background',
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
       }),
     );
+  }
+
+  /** Names of the PVCs in a namespace that a label selector picks. */
+  async pvcNames(namespace: string, labelSelector: string): Promise<string[]> {
+    const list = await withRetry(() =>
+      this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+    );
+    return list.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
   }
 
   async getPvc(namespace: string, name: string): Promise<V1PersistentVolumeClaim | null> {
@@ -269,20 +309,21 @@ export class KubeApi {
     return newest ? `${newest.reason ?? 'Warning'}: ${newest.message ?? ''}`.trim() : undefined;
   }
 
-  async recordEvent(dm: DataMover, event: EventRecord, now: Date): Promise<void> {
-    const namespace = dm.metadata.namespace;
+  /** An event about one of our objects (a DataMover or a DataMoverSchedule). */
+  async recordEvent(obj: Custom, event: EventRecord, now: Date): Promise<void> {
+    const namespace = obj.metadata.namespace;
     await this.write(() =>
       this.core.createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${dm.metadata.name.slice(0, 200)}.`, namespace },
+          metadata: { generateName: `${obj.metadata.name.slice(0, 200)}.`, namespace },
           involvedObject: {
             apiVersion: `${GROUP}/${VERSION}`,
-            kind: 'DataMover',
-            name: dm.metadata.name,
+            kind: obj.kind,
+            name: obj.metadata.name,
             namespace,
-            uid: dm.metadata.uid,
-            resourceVersion: dm.metadata.resourceVersion,
+            uid: obj.metadata.uid,
+            resourceVersion: obj.metadata.resourceVersion,
           },
           type: event.type,
           reason: event.reason,
@@ -296,4 +337,15 @@ export class KubeApi {
       }),
     );
   }
+}
+
+/** An object of one of our kinds, as the custom-objects API reads and writes it. */
+interface Custom {
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
 }

@@ -3,6 +3,7 @@
 // share a child.
 import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type DataMover } from '../api/v1alpha1/schema.js';
+import { SCHEDULE_KIND } from '../api/v1alpha1/schedule.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'datamover-operator';
@@ -112,4 +113,48 @@ export function ownership(child: Child, dm: DataMover): Ownership {
   if (ref?.uid === dm.metadata.uid) return 'ours';
   const labelled = child.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
   return ref?.name === dm.metadata.name && labelled ? 'orphan' : 'foreign';
+}
+
+// DataMovers a DataMoverSchedule creates: deterministic names, so a restart or a second replica that
+// fires the same time again finds the run it made instead of making another.
+export const SCHEDULE_LABEL = 'datamover.io/schedule';
+export const PVC_LABEL = 'datamover.io/pvc';
+/** Full names and the fire time on scheduled DataMovers, where label values may be hashed. */
+export const SCHEDULE_ANNOTATION = 'datamover.io/schedule-name';
+export const PVC_ANNOTATION = 'datamover.io/pvc-name';
+export const FIRE_TIME_ANNOTATION = 'datamover.io/fire-time';
+
+/**
+ * `<schedule>-<pvc hash>-<fire time in Unix seconds>` (a manual trigger: `-m<trigger hash>`), at most
+ * 63 characters. The PVC is hashed: names stay short and two PVCs never share a run.
+ */
+export function scheduledRunName(schedule: string, pvc: string, fire: Date | { trigger: string }): string {
+  const suffix =
+    fire instanceof Date ? `-${Math.floor(fire.getTime() / 1000)}` : `-m${shortHash(fire.trigger)}`;
+  return boundedName(`${schedule}-${shortHash(pvc)}`, suffix);
+}
+
+export interface ScheduleOwner {
+  metadata: { name: string; namespace: string; uid?: string | undefined };
+}
+
+export function scheduleRef(schedule: ScheduleOwner): OwnerReference {
+  const { name, namespace, uid } = schedule.metadata;
+  if (!uid) throw new Error(`DataMoverSchedule ${namespace}/${name} has no uid`);
+  return {
+    apiVersion: API_VERSION,
+    kind: SCHEDULE_KIND,
+    name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The `namespace/name` key of the DataMoverSchedule that controls a DataMover, if any. */
+export function scheduleOwnerKey(dm: Owned): string | undefined {
+  const ref = dm.metadata?.ownerReferences?.find(
+    (r) => r.controller && r.kind === SCHEDULE_KIND && r.apiVersion === API_VERSION,
+  );
+  return ref && dm.metadata?.namespace ? `${dm.metadata.namespace}/${ref.name}` : undefined;
 }

@@ -3,6 +3,7 @@
 import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
+import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
 import { withRetry, type KubeApi } from './client.js';
 import { ResilientInformer, type Handler } from './informer.js';
 import { CHILD_SELECTOR } from './names.js';
@@ -40,6 +41,51 @@ export const DATAMOVERS: ResourceRow<DataMover> = {
   path: collection(`/apis/${GROUP}/${VERSION}`, PLURAL),
   list: (api, namespace) => api.listDataMovers(namespace),
 };
+
+export const SCHEDULES: ResourceRow<DataMoverSchedule> = {
+  resource: SCHEDULE_PLURAL,
+  path: collection(`/apis/${GROUP}/${VERSION}`, SCHEDULE_PLURAL),
+  list: (api, namespace) => api.listSchedules(namespace),
+};
+
+/**
+ * One watch feeding several controllers (DataMovers are the DataMover kind's primary objects and the
+ * schedule kind's owned ones): the first view started starts it, every view gets every event, and
+ * it stops with the last view.
+ */
+export class SharedSource<T> {
+  private readonly handlers: Handler<T>[] = [];
+  private started: Promise<void> | undefined;
+  private views = 0;
+
+  constructor(private readonly inner: Source<T>) {}
+
+  view(): Source<T> {
+    const inner = this.inner;
+    this.views += 1;
+    let stopped = false;
+    return {
+      start: (handler) => {
+        this.handlers.push(handler);
+        this.started ??= this.inner.start((obj, event) => {
+          for (const h of this.handlers) h(obj, event);
+        });
+        return this.started;
+      },
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        this.views -= 1;
+        if (this.views === 0) await this.inner.stop();
+      },
+      get hasSynced() {
+        return inner.hasSynced;
+      },
+      get: (namespace, name) => this.inner.get(namespace, name),
+      list: (namespace) => this.inner.list(namespace),
+    };
+  }
+}
 
 /** One of the operator's own children: only objects with its label, in a namespace or in all. */
 function childRow<T extends KubernetesObject>(

@@ -26,9 +26,25 @@ const BYTES_BUCKETS = [
   4 * 1024 ** 4,
 ];
 
+/** What the schedule gauges show of one DataMoverSchedule, worked out by its controller. */
+export interface ScheduleFacts {
+  namespace: string;
+  schedule: string;
+  state: 'Active' | 'Suspended' | 'Invalid';
+  /** Unix seconds; absent when suspended or invalid. */
+  nextFire?: number;
+  /** Seconds between the next two fire times; absent when suspended or invalid. */
+  intervalSeconds?: number;
+  pvcs: Array<{ pvc: string; lastSuccess?: number; trackedSince?: number }>;
+}
+
+export const SCHEDULE_STATES = ['Active', 'Suspended', 'Invalid'] as const;
+
 export interface ClusterView {
   /** All DataMovers the operator knows of; used by the cluster-state gauges at scrape time. */
   dataMovers(): Iterable<DataMover>;
+  /** Every DataMoverSchedule, as facts for the schedule gauges. */
+  schedules(): Iterable<ScheduleFacts>;
   /** Only the leader exports cluster-state gauges. */
   isLeader(): boolean;
 }
@@ -102,6 +118,17 @@ export class OperatorMetrics {
     help: 'Keys re-queued with backoff after an error.',
     registers: [this.registry],
   });
+  readonly scheduleMissedRuns = new Counter({
+    name: 'datamover_schedule_missed_runs_total',
+    help: 'Fire times of a DataMoverSchedule that passed without a run: downtime beyond startingDeadlineSeconds, or skipped by concurrencyPolicy Forbid.',
+    labelNames: ['namespace', 'schedule'] as const,
+    registers: [this.registry],
+  });
+  readonly scheduleQueueDepth = new Gauge({
+    name: 'datamover_schedule_workqueue_depth',
+    help: 'DataMoverSchedule keys waiting in their work queue.',
+    registers: [this.registry],
+  });
   readonly informerRestarts = new Counter({
     name: 'datamover_informer_restarts_total',
     help: 'Watches restarted after an error, by resource.',
@@ -118,6 +145,81 @@ export class OperatorMetrics {
       registers: [this.registry],
     }).set({ version, nodejs_version: process.version }, 1);
     this.clusterGauges(view);
+    this.scheduleGauges(view);
+  }
+
+  private scheduleGauges(view: ClusterView): void {
+    /** A leader-only gauge set at scrape time from the schedules' facts. */
+    const fromSchedules = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      set: (facts: ScheduleFacts, gauge: Gauge<L>) => void,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          if (!view.isLeader()) return;
+          for (const facts of view.schedules()) set(facts, this);
+        },
+      });
+    fromSchedules(
+      'datamover_schedules',
+      'DataMoverSchedules by namespace and state (leader only).',
+      ['namespace', 'state'],
+      (f, g) => g.inc({ namespace: f.namespace, state: f.state }),
+    );
+    fromSchedules(
+      'datamover_schedule_next_fire_timestamp_seconds',
+      'Next fire time of each active DataMoverSchedule (leader only).',
+      ['namespace', 'schedule'],
+      (f, g) => {
+        if (f.nextFire !== undefined) g.set({ namespace: f.namespace, schedule: f.schedule }, f.nextFire);
+      },
+    );
+    fromSchedules(
+      'datamover_schedule_interval_seconds',
+      'Seconds between the next two fire times of each active DataMoverSchedule (leader only).',
+      ['namespace', 'schedule'],
+      (f, g) => {
+        if (f.intervalSeconds !== undefined)
+          g.set({ namespace: f.namespace, schedule: f.schedule }, f.intervalSeconds);
+      },
+    );
+    fromSchedules(
+      'datamover_schedule_pvc_last_success_timestamp_seconds',
+      "Completion time of the newest successful backup of each PVC by each DataMoverSchedule, from the schedule's status: it outlives the DataMovers (leader only).",
+      ['namespace', 'schedule', 'pvc'],
+      (f, g) => {
+        for (const p of f.pvcs)
+          if (p.lastSuccess !== undefined)
+            g.set({ namespace: f.namespace, schedule: f.schedule, pvc: p.pvc }, p.lastSuccess);
+      },
+    );
+    fromSchedules(
+      'datamover_schedule_pvc_tracked_since_timestamp_seconds',
+      'When each DataMoverSchedule first ran a backup of each PVC (leader only).',
+      ['namespace', 'schedule', 'pvc'],
+      (f, g) => {
+        for (const p of f.pvcs)
+          if (p.trackedSince !== undefined)
+            g.set({ namespace: f.namespace, schedule: f.schedule, pvc: p.pvc }, p.trackedSince);
+      },
+    );
+  }
+
+  private readonly seenSchedules = new Set<string>();
+
+  /** The missed-runs series of a schedule starts at 0, so its first missed run shows as an increase. */
+  observeSchedule(namespace: string, schedule: string): void {
+    const key = `${namespace}/${schedule}`;
+    if (this.seenSchedules.has(key)) return;
+    this.seenSchedules.add(key);
+    this.scheduleMissedRuns.inc({ namespace, schedule }, 0);
   }
 
   private clusterGauges(view: ClusterView): void {

@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { dataMoverCrd } from './crd.js';
-import { CHART_CRD_PATH, CRD_PATH, renderCrd } from './generate.js';
+import { join } from 'node:path';
+import { CRD_DIRS, CRDS, renderCrd } from './generate.js';
 
 describe('config/crd', () => {
   it('is what the schema generates (run `make generate` after changing the schema)', () => {
-    expect(readFileSync(CRD_PATH, 'utf8')).toBe(renderCrd());
-    expect(readFileSync(CHART_CRD_PATH, 'utf8')).toBe(renderCrd());
+    for (const dir of CRD_DIRS)
+      for (const { file, render } of CRDS)
+        expect(readFileSync(join(dir, file), 'utf8')).toBe(renderCrd(render));
   });
 
-  it('documents every property', () => {
+  it.each(CRDS.map((c) => [c.file, c.render] as const))('%s documents every property', (_file, render) => {
     const missing: string[] = [];
     const walk = (schema: Record<string, unknown>, path: string) => {
       const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
@@ -20,7 +21,7 @@ describe('config/crd', () => {
         if (child.items) walk(child.items as Record<string, unknown>, `${here}[]`);
       }
     };
-    walk(dataMoverCrd().spec.versions[0]!.schema.openAPIV3Schema as never, '');
+    walk(render().spec.versions[0]!.schema.openAPIV3Schema as never, '');
     expect(missing).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// Builds the DataMover CustomResourceDefinition from the TypeBox schema.
+// Builds the CustomResourceDefinitions from the TypeBox schemas.
 import {
   API_VERSION,
   DataMoverSpecSchema,
@@ -8,23 +8,40 @@ import {
   PLURAL,
   VERSION,
 } from './schema.js';
+import {
+  DataMoverScheduleSpecSchema,
+  DataMoverScheduleStatusSchema,
+  SCHEDULE_KIND,
+  SCHEDULE_PLURAL,
+} from './schedule.js';
 
 /** TypeBox keeps its bookkeeping in symbol keys; a JSON round trip leaves plain OpenAPI. */
 const plain = (schema: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(schema));
 
-export function dataMoverCrd() {
+interface Kind {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortName: string;
+  description: string;
+  spec: unknown;
+  status: unknown;
+  columns: Array<Record<string, unknown>>;
+}
+
+function crd(k: Kind) {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${PLURAL}.${GROUP}` },
+    metadata: { name: `${k.plural}.${GROUP}` },
     spec: {
       group: GROUP,
       names: {
-        kind: KIND,
-        listKind: `${KIND}List`,
-        plural: PLURAL,
-        singular: 'datamover',
-        shortNames: ['dm'],
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
+        shortNames: [k.shortName],
         categories: ['datamover'],
       },
       scope: 'Namespaced',
@@ -34,31 +51,18 @@ export function dataMoverCrd() {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
-            { name: 'Source', type: 'string', jsonPath: '.spec.sourcePvc', description: 'PVC backed up' },
-            { name: 'Clone', type: 'string', jsonPath: '.status.restoredPvcName', description: 'Cloned PVC' },
-            {
-              name: 'Bytes',
-              type: 'integer',
-              jsonPath: '.status.bytesTransferred',
-              description: 'Bytes transferred',
-              priority: 1,
-            },
-            { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-          ],
+          additionalPrinterColumns: k.columns,
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: `${KIND} (${API_VERSION}) backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
+              description: k.description,
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of the object.' },
                 kind: { type: 'string', description: 'Kind of the object.' },
                 metadata: { type: 'object' },
-                spec: plain(DataMoverSpecSchema),
-                status: plain(DataMoverStatusSchema),
+                spec: plain(k.spec),
+                status: plain(k.status),
               },
             },
           },
@@ -66,4 +70,56 @@ export function dataMoverCrd() {
       ],
     },
   };
+}
+
+export function dataMoverCrd() {
+  return crd({
+    kind: KIND,
+    plural: PLURAL,
+    singular: 'datamover',
+    shortName: 'dm',
+    description: `${KIND} (${API_VERSION}) backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
+    spec: DataMoverSpecSchema,
+    status: DataMoverStatusSchema,
+    columns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
+      { name: 'Source', type: 'string', jsonPath: '.spec.sourcePvc', description: 'PVC backed up' },
+      { name: 'Clone', type: 'string', jsonPath: '.status.restoredPvcName', description: 'Cloned PVC' },
+      {
+        name: 'Bytes',
+        type: 'integer',
+        jsonPath: '.status.bytesTransferred',
+        description: 'Bytes transferred',
+        priority: 1,
+      },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
+}
+
+export function dataMoverScheduleCrd() {
+  return crd({
+    kind: SCHEDULE_KIND,
+    plural: SCHEDULE_PLURAL,
+    singular: 'datamoverschedule',
+    shortName: 'dms',
+    description: `${SCHEDULE_KIND} (${API_VERSION}) creates DataMovers on a cron schedule for one PVC or every PVC a label selector picks, keeps a history of them, prunes old backups in the bucket and records each PVC's recovery point.`,
+    spec: DataMoverScheduleSpecSchema,
+    status: DataMoverScheduleStatusSchema,
+    columns: [
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', description: 'Cron expression' },
+      { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend', description: 'No runs while true' },
+      {
+        name: 'Last Success',
+        type: 'date',
+        jsonPath: '.status.lastSuccessfulTime',
+        description: 'Newest successful run of any PVC',
+      },
+      { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next fire time' },
+      { name: 'Missed', type: 'integer', jsonPath: '.status.missedRuns', priority: 1 },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
 }

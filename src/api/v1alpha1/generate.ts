@@ -1,22 +1,27 @@
-// Writes config/crd/bases/datamover.io_datamovers.yaml from the schema (npm run gen:crd).
+// Writes the CRDs in config/crd/bases (and the chart's crds/) from the schemas (npm run gen:crd).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { dataMoverCrd } from './crd.js';
+import { dataMoverCrd, dataMoverScheduleCrd } from './crd.js';
 
-export const CRD_PATH = 'config/crd/bases/datamover.io_datamovers.yaml';
-/** Helm installs CRDs from the chart's crds/ folder: the same file. */
-export const CHART_CRD_PATH = 'charts/datamover-operator/crds/datamover.io_datamovers.yaml';
+/** Each CRD's file name, and what it is rendered from. Helm installs the chart's crds/: the same files. */
+export const CRDS = [
+  { file: 'datamover.io_datamovers.yaml', render: dataMoverCrd },
+  { file: 'datamover.io_datamoverschedules.yaml', render: dataMoverScheduleCrd },
+] as const;
+export const CRD_DIRS = ['config/crd/bases', 'charts/datamover-operator/crds'] as const;
 
-export function renderCrd(): string {
-  return `# Generated from src/api/v1alpha1/schema.ts by \`npm run gen:crd\`. Do not edit.\n${stringify(dataMoverCrd(), { lineWidth: 0 })}`;
+export function renderCrd(render: () => unknown): string {
+  return `# Generated from src/api/v1alpha1/ by \`npm run gen:crd\`. Do not edit.\n${stringify(render(), { lineWidth: 0 })}`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const path of process.argv[2] ? [process.argv[2]] : [CRD_PATH, CHART_CRD_PATH]) {
-    const out = resolve(path);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, renderCrd());
-    console.log(`wrote ${out}`);
+  for (const dir of CRD_DIRS) {
+    for (const { file, render } of CRDS) {
+      const out = resolve(dir, file);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, renderCrd(render));
+      console.log(`wrote ${out}`);
+    }
   }
 }

@@ -10,7 +10,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'DataMover';
 export const PLURAL = 'datamovers';
 
-const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
+export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
 /** Environment variables that come from the Secret. */
 export const RESERVED_ENV = [

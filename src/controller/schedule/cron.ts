@@ -29,6 +29,9 @@
 // numeric ranges; parseSchedule is the second, with the exact checks and messages.
 import { Cron, CronPattern } from 'croner';
 import { type FireEngine, tallyFires, timesOfDay } from './count.js';
+import { FIELDS, FIVE_FIELDS, SECOND, type CronField as Field } from '../../api/v1alpha1/cron-pattern.js';
+
+export { CRON_PATTERN, CRON_PATTERN_WITH_SECONDS } from '../../api/v1alpha1/cron-pattern.js';
 
 export interface CronSchedule {
   /** As the user wrote it. */
@@ -61,46 +64,6 @@ const MACROS: Record<string, string> = {
   '@midnight': '0 0 * * *',
   '@hourly': '0 * * * *',
 };
-
-const MONTHS = 'JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC';
-const DAYS = 'SUN|MON|TUE|WED|THU|FRI|SAT';
-
-interface Field {
-  name: string;
-  min: number;
-  max: number;
-  names?: string;
-}
-
-const SECOND: Field = { name: 'second', min: 0, max: 59 };
-const FIELDS: Field[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: MONTHS },
-  { name: 'day-of-week', min: 0, max: 7, names: DAYS },
-];
-const FIVE_FIELDS = 'minute hour day-of-month month day-of-week';
-
-function patternFor(seconds: boolean): string {
-  const value = (field: Field) => (field.names ? `([0-9]{1,2}|(?i:${field.names}))` : '[0-9]{1,2}');
-  const item = (field: Field) => `(\\*(/[0-9]{1,2})?|${value(field)}(-${value(field)}(/[0-9]{1,2})?)?)`;
-  const list = (field: Field) => `${item(field)}(,${item(field)})*`;
-  const fields = [...(seconds ? [`(${list(SECOND)}[ \\t]+)?`] : []), FIELDS.map(list).join('[ \\t]+')].join(
-    '',
-  );
-  return `^[ \\t]*(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|${fields})[ \\t]*$`;
-}
-
-/**
- * An RE2 expression (no lookaround, no backreferences: it goes into the CRD's CEL `matches()`)
- * for what parseSchedule accepts: 5 fields or a macro. Numbers are one or two digits whatever the
- * field, so "61 * * * *" passes admission and parseSchedule refuses it. Go's regexp (the
- * apiserver's) compiles it; give the field a maxLength so CEL can bound the rule's cost.
- */
-export const CRON_PATTERN = patternFor(false);
-/** CRON_PATTERN also allowing a leading seconds field, for a CRD that e2e tests feed 6 fields. */
-export const CRON_PATTERN_WITH_SECONDS = patternFor(true);
 
 const ITEM = /^(\*|[0-9A-Z]+(-[0-9A-Z]+)?)(\/[0-9]+)?$/;
 

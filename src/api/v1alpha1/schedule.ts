@@ -1,0 +1,253 @@
+// The DataMoverSchedule API: backups that run themselves. A schedule fires on a cron expression in a
+// time zone and creates one DataMover per selected PVC per fire time; it keeps a record per PVC of
+// the last success and failure, which outlives the DataMovers deleted by TTL or history limits.
+// Types and the CRD's OpenAPI schema both come from these definitions.
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  API_VERSION,
+  ConditionSchema,
+  DataMoverSpecSchema,
+  DNS_SUBDOMAIN,
+  type ObjectMeta,
+} from './schema.js';
+import { CRON_PATTERN_WITH_SECONDS } from './cron-pattern.js';
+
+export const SCHEDULE_KIND = 'DataMoverSchedule';
+export const SCHEDULE_PLURAL = 'datamoverschedules';
+
+export const CONCURRENCY_POLICIES = ['Forbid', 'Allow', 'Replace'] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+const count = (description: string, maximum = 1000) =>
+  Type.Optional(Type.Integer({ minimum: 0, maximum, description }));
+
+export const KeepPolicySchema = Type.Object(
+  {
+    last: count('Keep the newest N backups.'),
+    hourly: count('Keep the newest backup of each of the last N hours that have one (UTC).'),
+    daily: count('Keep the newest backup of each of the last N days that have one (UTC).'),
+    weekly: count('Keep the newest backup of each of the last N ISO weeks that have one (UTC, from Monday).'),
+    monthly: count('Keep the newest backup of each of the last N months that have one (UTC).'),
+  },
+  {
+    description:
+      'Which timestamped backups to keep in the bucket (restic and k8up semantics: a backup kept by any rule is kept). Applied by the mover after each successful run, only to backup folders whose marker names this schedule and PVC.',
+    'x-kubernetes-validations': [
+      {
+        rule: "['last', 'hourly', 'daily', 'weekly', 'monthly'].exists(k, k in self && self[k] > 0)",
+        message:
+          'a keep policy must keep at least one backup: set last, hourly, daily, weekly or monthly above 0',
+      },
+    ],
+  },
+);
+
+const LabelSelectorSchema = Type.Object(
+  {
+    matchLabels: Type.Optional(
+      Type.Unsafe<Record<string, string>>({
+        type: 'object',
+        additionalProperties: { type: 'string' },
+        description: 'PVCs with all of these labels.',
+      }),
+    ),
+    matchExpressions: Type.Optional(
+      Type.Array(
+        Type.Object({
+          key: Type.String({ minLength: 1, description: 'Label key.' }),
+          operator: Type.Unsafe<'In' | 'NotIn' | 'Exists' | 'DoesNotExist'>({
+            type: 'string',
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+            description: 'In, NotIn, Exists or DoesNotExist.',
+          }),
+          values: Type.Optional(
+            Type.Array(Type.String(), { description: 'Values for In and NotIn; empty otherwise.' }),
+          ),
+        }),
+        { description: 'PVCs matching all of these expressions.' },
+      ),
+    ),
+  },
+  {
+    description:
+      "Back up every PVC of the schedule's namespace with these labels, one DataMover per PVC per fire time; PVCs labelled later are picked up at the next fire time.",
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.matchLabels) && size(self.matchLabels) > 0) || (has(self.matchExpressions) && size(self.matchExpressions) > 0)',
+        message:
+          'selector must have matchLabels or matchExpressions: an empty selector would select every PVC',
+      },
+    ],
+  },
+);
+
+/** A DataMover spec without its PVC: the schedule names the PVCs. */
+const templateProperties = Object.fromEntries(
+  Object.entries(DataMoverSpecSchema.properties).filter(([name]) => name !== 'sourcePvc'),
+) as Omit<typeof DataMoverSpecSchema.properties, 'sourcePvc'>;
+export const TemplateSchema = Type.Object(templateProperties, {
+  description:
+    'The DataMover spec of every run, without sourcePvc. Runs are timestamped unless addTimestampPrefix is false. With a selector, destinationPath (default <namespace>) is the folder holding one backup root per PVC: <destinationPath>/<pvc>.',
+});
+
+export const DataMoverScheduleSpecSchema = Type.Object(
+  {
+    schedule: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description:
+        'When to run: a 5-field cron expression (minute hour day-of-month month day-of-week, with lists, ranges, steps and names) or @hourly, @daily, @weekly, @monthly, @yearly.',
+      'x-kubernetes-validations': [
+        {
+          // The first line against a mistyped schedule; the operator's parse checks the ranges and refuses
+          // a seconds field unless it runs with --allow-seconds-in-schedules (tests).
+          rule: `self.matches('${CRON_PATTERN_WITH_SECONDS.replace(/\\/g, '\\\\')}')`,
+          message:
+            "schedule must be a cron expression of 5 fields (for example '0 3 * * *', '*/15 * * * *', '0 2 * * MON-FRI') or @hourly, @daily, @weekly, @monthly, @yearly",
+        },
+      ],
+    }),
+    timeZone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'IANA time zone of the schedule, for example Europe/Berlin (default UTC).',
+        'x-kubernetes-validations': [
+          {
+            // CEL's timestamp functions take an IANA zone and fail on any other: the apiserver's own
+            // time zone database decides.
+            rule: "timestamp('2000-01-01T00:00:00Z').getHours(self) >= 0",
+            message: 'timeZone must be an IANA time zone name, for example Europe/Berlin or America/New_York',
+          },
+        ],
+      }),
+    ),
+    suspend: Type.Optional(
+      Type.Boolean({
+        description:
+          'Create no runs while true. Fire times that pass while suspended are neither run nor counted as missed.',
+      }),
+    ),
+    startingDeadlineSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'After downtime or a failover, run the latest missed fire time only if it is at most this old; older fire times are counted as missed. Without it the latest is always run.',
+      }),
+    ),
+    concurrencyPolicy: Type.Optional(
+      Type.Unsafe<ConcurrencyPolicy>({
+        type: 'string',
+        enum: [...CONCURRENCY_POLICIES],
+        description:
+          "What a fire time does while the PVC's previous run is still going: Forbid (default) skips it and counts it as missed, Replace deletes the running one, Allow runs both.",
+      }),
+    ),
+    successfulRunsHistoryLimit: count('Completed DataMovers kept per PVC (default 3).', 100),
+    failedRunsHistoryLimit: count('Failed DataMovers kept per PVC (default 1).', 100),
+    trigger: Type.Optional(
+      Type.String({
+        maxLength: 63,
+        description:
+          'Change this value (for example to the current time) to run once now, outside the schedule.',
+      }),
+    ),
+    sourcePvc: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        pattern: DNS_SUBDOMAIN,
+        description: 'The PVC to back up. Set either sourcePvc or selector.',
+      }),
+    ),
+    selector: Type.Optional(LabelSelectorSchema),
+    keep: Type.Optional(KeepPolicySchema),
+    template: TemplateSchema,
+  },
+  {
+    description: 'When to back up which PVCs, how, and how many backups to keep.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.sourcePvc) != has(self.selector)',
+        message: 'set exactly one of sourcePvc and selector',
+      },
+      {
+        rule: '!has(self.keep) || !has(self.template.addTimestampPrefix) || self.template.addTimestampPrefix',
+        message: 'keep prunes timestamped backups: it cannot be used with template.addTimestampPrefix: false',
+      },
+    ],
+  },
+);
+
+const time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
+
+export const PvcRecordSchema = Type.Object({
+  pvc: Type.String({ description: 'The PVC.' }),
+  trackedSince: time('When this schedule first ran a backup of the PVC.'),
+  lastSuccessfulTime: time('Completion time of the newest successful backup.'),
+  lastDestination: Type.Optional(Type.String({ description: 'Where the newest successful backup went.' })),
+  lastRun: Type.Optional(Type.String({ description: 'The DataMover of the newest finished run.' })),
+  lastFailure: Type.Optional(
+    Type.Object(
+      {
+        time: Type.String({ format: 'date-time', description: 'When the run failed.' }),
+        dataMover: Type.String({ description: 'The DataMover that failed.' }),
+        reason: Type.String({ description: 'Its Failed condition reason.' }),
+        message: Type.String({ description: 'Its Failed condition message.' }),
+      },
+      { description: 'The newest failed run, kept until a newer one fails.' },
+    ),
+  ),
+});
+
+export const ActiveRunSchema = Type.Object({
+  name: Type.String({ description: 'The DataMover.' }),
+  pvc: Type.String({ description: 'Its PVC.' }),
+});
+
+export const DataMoverScheduleStatusSchema = Type.Object(
+  {
+    conditions: Type.Optional(
+      Type.Array(ConditionSchema, {
+        description: 'Ready, and Stalled with reason InvalidSchedule when the schedule cannot fire.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
+    observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
+    lastScheduleTime: time('The newest fire time that created runs.'),
+    scheduledThroughTime: time(
+      'Every fire time up to this one has been run, skipped or counted as missed: where the next pass looks from.',
+    ),
+    nextScheduleTime: time('The next fire time.'),
+    lastSuccessfulTime: time('Completion time of the newest successful run of any PVC.'),
+    lastTrigger: Type.Optional(Type.String({ description: 'The spec.trigger value last run.' })),
+    missedRuns: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Fire times that passed without a run, since creation.' }),
+    ),
+    active: Type.Optional(Type.Array(ActiveRunSchema, { description: 'Runs still going.' })),
+    pvcs: Type.Optional(
+      Type.Array(PvcRecordSchema, {
+        description:
+          'One record per PVC this schedule has backed up: the recovery point, kept when its DataMovers are deleted.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['pvc'],
+      }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Human-readable summary.' })),
+  },
+  { description: 'Observed state of the schedule, written only by the operator.' },
+);
+
+export type DataMoverScheduleSpec = Static<typeof DataMoverScheduleSpecSchema>;
+export type DataMoverScheduleStatus = Static<typeof DataMoverScheduleStatusSchema>;
+export type KeepPolicy = Static<typeof KeepPolicySchema>;
+export type PvcRecord = Static<typeof PvcRecordSchema>;
+
+export interface DataMoverSchedule {
+  apiVersion: typeof API_VERSION;
+  kind: typeof SCHEDULE_KIND;
+  metadata: ObjectMeta;
+  spec: DataMoverScheduleSpec;
+  status?: DataMoverScheduleStatus;
+}

@@ -1,0 +1,445 @@
+// What a DataMoverSchedule does next, as a pure function of the schedule, its runs (the DataMovers it
+// controls), the PVCs it selects and the time. The reconciler reads, performs the actions and makes
+// one status write; nothing here does I/O or reads a clock.
+//
+// Time is a line of fire times. `status.scheduledThroughTime` is how far along it the schedule has
+// got: every fire time up to it has been run, skipped or counted as missed. A pass looks at the fire
+// times after it, up to now: the latest one runs (unless it is older than startingDeadlineSeconds),
+// the others are missed. So an operator that was down across three fire times makes one catch-up
+// run and counts two missed, and a pass repeated after a crash or by a new leader finds the run of
+// that fire time already there under its deterministic name, and creates nothing twice.
+import type { DataMover, DataMoverSpec } from '../../api/v1alpha1/schema.js';
+import { API_VERSION, KIND } from '../../api/v1alpha1/schema.js';
+import type {
+  ConcurrencyPolicy,
+  DataMoverSchedule,
+  DataMoverScheduleStatus,
+  PvcRecord,
+} from '../../api/v1alpha1/schedule.js';
+import {
+  FIRE_TIME_ANNOTATION,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  PVC_ANNOTATION,
+  PVC_LABEL,
+  SCHEDULE_ANNOTATION,
+  SCHEDULE_LABEL,
+  boundedName,
+  scheduleRef,
+  scheduledRunName,
+} from '../../kube/names.js';
+import { setCondition } from '../conditions.js';
+import { isTerminal } from '../machine.js';
+import { countFiresBetween, nextFireAfter, parseSchedule, type CronSchedule } from './cron.js';
+
+export const DEFAULT_SUCCESSFUL_HISTORY = 3;
+export const DEFAULT_FAILED_HISTORY = 1;
+/** Fire times counted at most per pass: a year of every-minute fire times is still counted, bounded. */
+export const MISSED_COUNT_CAP = 100_000;
+/** Names listed in one event or status message, at most. */
+const LISTED = 5;
+
+export const ScheduleReason = {
+  Scheduled: 'Scheduled',
+  Suspended: 'Suspended',
+  InvalidSchedule: 'InvalidSchedule',
+  Fired: 'Fired',
+  Triggered: 'Triggered',
+  MissedRuns: 'MissedRuns',
+  RunSkipped: 'RunSkipped',
+  RunReplaced: 'RunReplaced',
+  NoPVCsSelected: 'NoPVCsSelected',
+} as const;
+
+export interface ScheduleConfig {
+  /** Accept a 6-field expression with seconds (tests use it to fire every few seconds). */
+  allowSeconds: boolean;
+}
+
+export interface ScheduleObserved {
+  now: Date;
+  /** DataMovers whose controller is this schedule (by UID). */
+  runs: DataMover[];
+  /** The PVCs a selector picks, listed only when a fire is due (fireDue says when). */
+  selected?: string[];
+}
+
+export type ScheduleAction =
+  | { type: 'createRun'; dataMover: DataMover }
+  | { type: 'deleteRun'; name: string; uid: string; reason: 'replaced' | 'history' };
+
+export interface ScheduleEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface ScheduleDecision {
+  status: DataMoverScheduleStatus;
+  actions: ScheduleAction[];
+  /** Told once the status write that records this pass has succeeded. */
+  events: ScheduleEvent[];
+  /** When the next fire time is due; undefined when nothing is scheduled. */
+  requeueAfterMs?: number;
+}
+
+const t = (iso: string | undefined) => (iso ? new Date(iso).getTime() : undefined);
+const iso = (d: Date) => d.toISOString();
+const listed = (names: readonly string[]) =>
+  names.length > LISTED
+    ? `${names.slice(0, LISTED).join(', ')} and ${names.length - LISTED} more`
+    : names.join(', ');
+
+/** The schedule's PVC of a run: from its spec, which the schedule wrote. */
+const pvcOf = (run: DataMover) => run.spec.sourcePvc;
+
+/** What the pass is due to do at `now`: used to decide whether the selected PVCs must be listed. */
+export function fireDue(schedule: DataMoverSchedule, now: Date, config: ScheduleConfig): boolean {
+  if (schedule.metadata.deletionTimestamp || schedule.spec.suspend) return false;
+  if (triggerPending(schedule)) return true;
+  const parsed = parseSchedule(schedule.spec.schedule, schedule.spec.timeZone, {
+    allowSeconds: config.allowSeconds,
+  });
+  if (!parsed.ok) return false;
+  return countFiresBetween(parsed.schedule, anchorOf(schedule, now), now, 1).count > 0;
+}
+
+function triggerPending(schedule: DataMoverSchedule): boolean {
+  const trigger = schedule.spec.trigger;
+  return trigger !== undefined && trigger !== '' && trigger !== schedule.status?.lastTrigger;
+}
+
+/** Where the line of fire times is looked at from: the end of the last pass, or creation. */
+function anchorOf(schedule: DataMoverSchedule, now: Date): Date {
+  const status = schedule.status;
+  // Fire times that pass while suspended are neither run nor missed: a resumed schedule starts now.
+  if (!schedule.spec.suspend && status?.conditions?.some((c) => c.reason === ScheduleReason.Suspended))
+    return now;
+  const through = t(status?.scheduledThroughTime);
+  if (through !== undefined) return new Date(through);
+  const created = t(schedule.metadata.creationTimestamp as unknown as string | undefined);
+  return new Date(created ?? now.getTime());
+}
+
+export function decide(
+  schedule: DataMoverSchedule,
+  observed: ScheduleObserved,
+  config: ScheduleConfig,
+): ScheduleDecision {
+  const { now } = observed;
+  const spec = schedule.spec;
+  const status: DataMoverScheduleStatus = structuredClone(schedule.status ?? {});
+  status.observedGeneration = schedule.metadata.generation;
+  const events: ScheduleEvent[] = [];
+  const actions: ScheduleAction[] = [];
+  const condition = (type: string, value: 'True' | 'False', reason: string, message: string) => {
+    status.conditions = setCondition(
+      status.conditions ?? [],
+      type,
+      value,
+      reason,
+      message,
+      schedule.metadata.generation,
+      now,
+    );
+  };
+
+  status.pvcs = recordRuns(status.pvcs ?? [], observed.runs);
+  const newestSuccess = status.pvcs
+    .map((r) => t(r.lastSuccessfulTime) ?? 0)
+    .reduce((a, b) => Math.max(a, b), 0);
+  if (newestSuccess > 0) status.lastSuccessfulTime = new Date(newestSuccess).toISOString();
+  actions.push(...historyToPrune(schedule, observed.runs));
+
+  const parsed = parseSchedule(spec.schedule, spec.timeZone, { allowSeconds: config.allowSeconds });
+  if (!parsed.ok) {
+    delete status.nextScheduleTime;
+    status.message = parsed.message;
+    condition('Ready', 'False', ScheduleReason.InvalidSchedule, parsed.message);
+    condition('Stalled', 'True', ScheduleReason.InvalidSchedule, parsed.message);
+    status.active = activeRuns(observed.runs, actions);
+    return { status, actions, events: stalledEvent(schedule, parsed.message) };
+  }
+  condition('Stalled', 'False', ScheduleReason.Scheduled, 'the schedule is valid');
+
+  if (spec.suspend) {
+    delete status.nextScheduleTime;
+    status.message = 'suspended: no runs are created';
+    condition('Ready', 'True', ScheduleReason.Suspended, status.message);
+    status.active = activeRuns(observed.runs, actions);
+    return { status, actions, events };
+  }
+
+  const anchor = anchorOf(schedule, now);
+  const due = countFiresBetween(parsed.schedule, anchor, now, MISSED_COUNT_CAP);
+  const targets = targetsOf(schedule, observed);
+  let missed = 0;
+  if (due.latest) {
+    status.scheduledThroughTime = iso(due.latest);
+    const deadline = spec.startingDeadlineSeconds;
+    const late = deadline !== undefined && now.getTime() - due.latest.getTime() > deadline * 1000;
+    missed = late ? due.count : due.count - 1;
+    if (missed > 0) {
+      const more = due.capped ? ' (at least; counting stopped there)' : '';
+      events.push({
+        type: 'Warning',
+        reason: ScheduleReason.MissedRuns,
+        message: late
+          ? `${missed}${more} fire time(s) passed without a run, the latest at ${iso(due.latest)}, more than startingDeadlineSeconds (${deadline}) ago`
+          : `${missed}${more} fire time(s) passed without a run while the operator was away; running the latest, ${iso(due.latest)}, now`,
+      });
+    }
+    if (!late) {
+      const fired = fire(schedule, due.latest, targets, observed.runs, actions, events, 'schedule');
+      missed += fired.skipped;
+      if (fired.created > 0 || fired.existing > 0) status.lastScheduleTime = iso(due.latest);
+    }
+  }
+  if (triggerPending(schedule)) {
+    const fired = fire(
+      schedule,
+      { trigger: spec.trigger! },
+      targets,
+      observed.runs,
+      actions,
+      events,
+      'trigger',
+    );
+    missed += fired.skipped;
+    status.lastTrigger = spec.trigger!;
+  }
+  status.missedRuns = (status.missedRuns ?? 0) + missed;
+  status.active = activeRuns(observed.runs, actions);
+
+  const next = nextFireAfter(parsed.schedule, new Date(Math.max(now.getTime(), anchor.getTime())));
+  if (next) status.nextScheduleTime = iso(next);
+  else delete status.nextScheduleTime;
+  status.message = next ? `next run at ${iso(next)}` : 'the schedule has no further fire time';
+  condition('Ready', 'True', ScheduleReason.Scheduled, status.message);
+  return {
+    status,
+    actions,
+    events,
+    ...(next ? { requeueAfterMs: Math.max(0, next.getTime() - now.getTime()) } : {}),
+  };
+}
+
+/** The PVCs a fire backs up: the one named, or those the selector picked (listed when due). */
+function targetsOf(schedule: DataMoverSchedule, observed: ScheduleObserved): string[] {
+  if (schedule.spec.sourcePvc) return [schedule.spec.sourcePvc];
+  return [...new Set(observed.selected ?? [])].sort();
+}
+
+/** Creates the runs of one fire time (or trigger) under the concurrency policy. */
+function fire(
+  schedule: DataMoverSchedule,
+  when: Date | { trigger: string },
+  targets: readonly string[],
+  runs: readonly DataMover[],
+  actions: ScheduleAction[],
+  events: ScheduleEvent[],
+  cause: 'schedule' | 'trigger',
+): { created: number; existing: number; skipped: number } {
+  const policy: ConcurrencyPolicy = schedule.spec.concurrencyPolicy ?? 'Forbid';
+  const label = when instanceof Date ? `fire time ${iso(when)}` : `trigger "${when.trigger}"`;
+  if (targets.length === 0) {
+    events.push({
+      type: 'Warning',
+      reason: ScheduleReason.NoPVCsSelected,
+      message: `${label}: the selector matches no PVC in namespace ${schedule.metadata.namespace}`,
+    });
+    return { created: 0, existing: 0, skipped: 0 };
+  }
+  const created: string[] = [];
+  let existing = 0;
+  let skipped = 0;
+  for (const pvc of targets) {
+    const name = scheduledRunName(schedule.metadata.name, pvc, when);
+    if (runs.some((r) => r.metadata.name === name)) {
+      existing += 1; // made by an earlier pass whose status write was lost, or by another leader
+      continue;
+    }
+    const going = runs.filter(
+      (r) => pvcOf(r) === pvc && !isTerminal(r.status?.phase) && !r.metadata.deletionTimestamp,
+    );
+    if (going.length > 0 && policy === 'Forbid') {
+      skipped += 1;
+      events.push({
+        type: 'Warning',
+        reason: ScheduleReason.RunSkipped,
+        message: `${label}: PVC ${pvc} skipped, its run ${going.map((r) => r.metadata.name).join(', ')} is still going (concurrencyPolicy Forbid); counted as missed`,
+      });
+      continue;
+    }
+    if (going.length > 0 && policy === 'Replace') {
+      for (const r of going)
+        actions.push({
+          type: 'deleteRun',
+          name: r.metadata.name,
+          uid: r.metadata.uid ?? '',
+          reason: 'replaced',
+        });
+      events.push({
+        type: 'Normal',
+        reason: ScheduleReason.RunReplaced,
+        message: `${label}: deleted the unfinished run ${going.map((r) => r.metadata.name).join(', ')} of PVC ${pvc} (concurrencyPolicy Replace)`,
+      });
+    }
+    actions.push({ type: 'createRun', dataMover: runFor(schedule, pvc, when, name) });
+    created.push(name);
+  }
+  if (created.length > 0) {
+    events.push({
+      type: 'Normal',
+      reason: cause === 'trigger' ? ScheduleReason.Triggered : ScheduleReason.Fired,
+      message: `${label}: created ${listed(created)}`,
+    });
+  }
+  return { created: created.length, existing, skipped };
+}
+
+/** The DataMover of one PVC at one fire time: the template, the PVC, our labels and owner. */
+export function runFor(
+  schedule: DataMoverSchedule,
+  pvc: string,
+  when: Date | { trigger: string },
+  name = scheduledRunName(schedule.metadata.name, pvc, when),
+): DataMover {
+  const { template, selector, keep } = schedule.spec;
+  const spec: DataMoverSpec = { ...structuredClone(template), sourcePvc: pvc };
+  spec.addTimestampPrefix = template.addTimestampPrefix ?? true;
+  // With a selector, every PVC gets a root of its own below the template's folder.
+  if (selector) spec.destinationPath = `${template.destinationPath ?? schedule.metadata.namespace}/${pvc}`;
+  if (keep) (spec as DataMoverSpec & { retention?: unknown }).retention = { keep: structuredClone(keep) };
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: {
+      name,
+      namespace: schedule.metadata.namespace,
+      labels: {
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        [SCHEDULE_LABEL]: boundedName(schedule.metadata.name),
+        [PVC_LABEL]: boundedName(pvc),
+      },
+      annotations: {
+        [SCHEDULE_ANNOTATION]: schedule.metadata.name,
+        [PVC_ANNOTATION]: pvc,
+        [FIRE_TIME_ANNOTATION]: when instanceof Date ? iso(when) : `trigger:${when.trigger}`,
+      },
+      ownerReferences: [scheduleRef(schedule)],
+    },
+    spec,
+  };
+}
+
+/** Each PVC's record, brought up to date with the finished runs: it outlives them. */
+function recordRuns(records: readonly PvcRecord[], runs: readonly DataMover[]): PvcRecord[] {
+  const byPvc = new Map(records.map((r) => [r.pvc, { ...r }]));
+  for (const run of runs) {
+    const pvc = pvcOf(run);
+    const record = byPvc.get(pvc) ?? { pvc };
+    byPvc.set(pvc, record);
+    const created = run.metadata.creationTimestamp as unknown as string | undefined;
+    if (created && (t(record.trackedSince) ?? Infinity) > t(created)!) record.trackedSince = created;
+    const finished = t(run.status?.completionTime);
+    if (finished === undefined) continue;
+    if (run.status?.phase === 'Completed') recordSuccess(record, run, finished);
+    if (run.status?.phase === 'Failed') recordFailure(record, run, finished);
+  }
+  return [...byPvc.values()].sort((a, b) => a.pvc.localeCompare(b.pvc));
+}
+
+function recordSuccess(record: PvcRecord, run: DataMover, finished: number): void {
+  if ((t(record.lastSuccessfulTime) ?? 0) >= finished) return;
+  record.lastSuccessfulTime = run.status!.completionTime!;
+  if (run.status?.destination) record.lastDestination = run.status.destination;
+  if ((t(record.lastFailure?.time) ?? 0) < finished) record.lastRun = run.metadata.name;
+}
+
+function recordFailure(record: PvcRecord, run: DataMover, finished: number): void {
+  if ((t(record.lastFailure?.time) ?? 0) >= finished) return;
+  const failed = run.status?.conditions?.find((c) => c.type === 'Failed');
+  record.lastFailure = {
+    time: run.status!.completionTime!,
+    dataMover: run.metadata.name,
+    reason: failed?.reason ?? 'Failed',
+    message: (failed?.message ?? run.status?.message ?? '').slice(0, 1024),
+  };
+  if ((t(record.lastSuccessfulTime) ?? 0) < finished) record.lastRun = run.metadata.name;
+}
+
+/**
+ * Finished runs beyond the history limits, per PVC, oldest first. A run is deleted only once the
+ * stored status records it (its PVC's record names a time at least as new), so its result is never
+ * lost with it.
+ */
+function historyToPrune(schedule: DataMoverSchedule, runs: readonly DataMover[]): ScheduleAction[] {
+  const keepOk = schedule.spec.successfulRunsHistoryLimit ?? DEFAULT_SUCCESSFUL_HISTORY;
+  const keepFailed = schedule.spec.failedRunsHistoryLimit ?? DEFAULT_FAILED_HISTORY;
+  const stored = new Map((schedule.status?.pvcs ?? []).map((r) => [r.pvc, r]));
+  const actions: ScheduleAction[] = [];
+  const byPvc = new Map<string, DataMover[]>();
+  for (const run of runs) {
+    if (!isTerminal(run.status?.phase) || run.metadata.deletionTimestamp) continue;
+    byPvc.set(pvcOf(run), [...(byPvc.get(pvcOf(run)) ?? []), run]);
+  }
+  for (const [pvc, finished] of byPvc)
+    actions.push(...beyondLimits(finished, stored.get(pvc), keepOk, keepFailed));
+  return actions;
+}
+
+/** One PVC's finished runs beyond the limits that its stored record already accounts for. */
+function beyondLimits(
+  finished: readonly DataMover[],
+  record: PvcRecord | undefined,
+  keepOk: number,
+  keepFailed: number,
+): ScheduleAction[] {
+  const actions: ScheduleAction[] = [];
+  const newestFirst = [...finished].sort(
+    (a, b) => (t(b.status?.completionTime) ?? 0) - (t(a.status?.completionTime) ?? 0),
+  );
+  for (const [phase, limit, recordedUpTo] of [
+    ['Completed', keepOk, t(record?.lastSuccessfulTime)],
+    ['Failed', keepFailed, t(record?.lastFailure?.time)],
+  ] as const) {
+    if (recordedUpTo === undefined) continue;
+    for (const run of newestFirst.filter((r) => r.status?.phase === phase).slice(limit)) {
+      if ((t(run.status?.completionTime) ?? Infinity) > recordedUpTo) continue;
+      actions.push({
+        type: 'deleteRun',
+        name: run.metadata.name,
+        uid: run.metadata.uid ?? '',
+        reason: 'history',
+      });
+    }
+  }
+  return actions;
+}
+
+function activeRuns(runs: readonly DataMover[], actions: readonly ScheduleAction[]) {
+  const deleted = new Set(actions.filter((a) => a.type === 'deleteRun').map((a) => a.name));
+  const going = runs
+    .filter(
+      (r) => !isTerminal(r.status?.phase) && !r.metadata.deletionTimestamp && !deleted.has(r.metadata.name),
+    )
+    .map((r) => ({ name: r.metadata.name, pvc: pvcOf(r) }));
+  for (const a of actions)
+    if (a.type === 'createRun')
+      going.push({ name: a.dataMover.metadata.name, pvc: a.dataMover.spec.sourcePvc });
+  return going.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function stalledEvent(schedule: DataMoverSchedule, message: string): ScheduleEvent[] {
+  const before = schedule.status?.conditions?.find((c) => c.type === 'Stalled');
+  if (
+    before?.status === 'True' &&
+    before.reason === ScheduleReason.InvalidSchedule &&
+    before.message === message
+  )
+    return [];
+  return [{ type: 'Warning', reason: ScheduleReason.InvalidSchedule, message }];
+}
+
+export type { CronSchedule };

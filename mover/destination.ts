@@ -1,10 +1,13 @@
 // Looks at the destination before the mover writes anything: the markers above the backup root, what
-// the root holds, and the markers below it (src/mover/layout.ts has the rules). Also writes markers.
+// the root holds, and the markers below it (src/contract/layout.ts has the rules). Also writes
+// markers, and reads the run markers of a root for the prune (src/contract/retention.ts).
 import {
   MARKER,
+  MIRROR_FOLDER,
   SKIP_RUN_DATA_FILTERS,
   UNREADABLE,
   ancestorsOf,
+  isRunFolderName,
   markerPath,
   markersToRead,
   parseMarker,
@@ -66,6 +69,26 @@ export async function inspectDestination(plan: MoverPlan): Promise<DestinationFa
     if (content !== undefined) contents[path] = content;
   }
   return { ...facts, contents, adopt: plan.adopt };
+}
+
+/** How many markers are read at once: one rclone process each. */
+const MARKER_READS = 8;
+
+/**
+ * The timestamped run folders directly in the root, each with its run marker (undefined: none, or
+ * UNREADABLE). The mirror and folders of any other name are left out: no prune ever touches them.
+ */
+export async function readRunMarkers(plan: MoverPlan): Promise<Map<string, MarkerContent | undefined>> {
+  const folders = (await listFiles(plan, `${plan.root}/`, ['--dirs-only']))
+    .filter((name) => name !== MIRROR_FOLDER && isRunFolderName(name))
+    .sort();
+  const out = new Map<string, MarkerContent | undefined>();
+  for (let i = 0; i < folders.length; i += MARKER_READS) {
+    const batch = folders.slice(i, i + MARKER_READS);
+    const read = await Promise.all(batch.map((run) => readMarker(plan, markerPath(`${plan.root}/${run}`))));
+    batch.forEach((run, j) => out.set(run, read[j]));
+  }
+  return out;
 }
 
 export async function writeMarker(plan: MoverPlan, path: string, marker: Marker): Promise<void> {

@@ -1,8 +1,9 @@
 // The mover: checks its configuration, that every file is readable, that the bucket exists and that
-// the destination belongs to this backup (src/mover/layout.ts), then marks its run folder, runs
-// `rclone sync` from /data into it, marks the run complete and reports the result as JSON in its
-// termination message. Exit codes (src/mover/exit-codes.ts) tell configuration errors from transfer
-// errors.
+// the destination belongs to this backup (src/contract/layout.ts), then marks its run folder, runs
+// `rclone sync` from /data into it, marks the run complete, prunes the schedule's older runs when it
+// has a keep policy (mover/prune.ts), and reports the result as JSON in its termination message. Exit
+// codes (src/contract/exit-codes.ts) tell configuration errors from transfer errors; a failed prune
+// is reported, not an exit code: the backup itself succeeded.
 import { writeFileSync } from 'node:fs';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { checkDestination, markerPath, rootMarker, runMarker } from '../src/contract/layout.js';
@@ -18,6 +19,7 @@ import {
 import { findUnreadable } from './readable.js';
 import type { MoverResult } from '../src/contract/result.js';
 import { inspectDestination, writeMarker } from './destination.js';
+import { pruneRuns } from './prune.js';
 import { rclone } from './rclone.js';
 
 const TERMINATION_LOG = process.env.DATAMOVER_TERMINATION_LOG || '/dev/termination-log';
@@ -64,8 +66,16 @@ async function run(started: number): Promise<number> {
     files: stats.files,
   });
   const destination = `${plan.bucket}/${runFolder(plan)}/`;
-  report({ ...stats, seconds: (Date.now() - started) / 1000, destination });
   console.error(`synced ${stats.files} file(s), ${stats.bytes} bytes to ${destination}`);
+  const prune = await pruneRuns(plan);
+  if (prune) {
+    const names = prune.removed.join(', ') || 'none';
+    console.error(
+      `pruned ${prune.removedCount} run(s) of schedule ${plan.prune?.schedule} (${names}), kept ${prune.kept}` +
+        (prune.error ? `; the prune stopped: ${prune.error}` : ''),
+    );
+  }
+  report({ ...stats, seconds: (Date.now() - started) / 1000, destination, ...(prune ? { prune } : {}) });
   return MoverExit.Ok;
 }
 async function main(): Promise<void> {

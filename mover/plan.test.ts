@@ -112,6 +112,45 @@ describe('planFromEnv', () => {
   });
 });
 
+describe('the keep policy of a scheduled run', () => {
+  const scheduled = {
+    ...env,
+    DATAMOVER_RUN_FOLDER: '2026-01-02-030405',
+    DATAMOVER_SCHEDULE: 'nightly',
+    DATAMOVER_KEEP: '{"daily":7,"weekly":4}',
+  };
+
+  it('prunes by the policy, for the schedule the run marker records', () => {
+    const plan = planFromEnv(scheduled);
+    expect(plan.prune).toEqual({ keep: { daily: 7, weekly: 4 }, schedule: 'nightly' });
+    expect(plan.identity.schedule).toBe('nightly');
+  });
+
+  it('records the schedule without pruning when there is no policy, and neither for a manual run', () => {
+    const plan = planFromEnv({ ...scheduled, DATAMOVER_KEEP: '' });
+    expect(plan.prune).toBeUndefined();
+    expect(plan.identity.schedule).toBe('nightly');
+    expect(planFromEnv(env).identity).not.toHaveProperty('schedule');
+    expect(planFromEnv(env)).not.toHaveProperty('prune');
+  });
+
+  it.each([
+    [{ DATAMOVER_KEEP: '{"last":0}' }, /DATAMOVER_KEEP is refused: the keep policy keeps nothing/],
+    [{ DATAMOVER_KEEP: '{"daily":-1}' }, /keep\.daily must be a non-negative integer/],
+    [{ DATAMOVER_KEEP: 'daily=7' }, /DATAMOVER_KEEP is refused: the keep policy is not JSON/],
+    [
+      { DATAMOVER_SCHEDULE: undefined },
+      /retention applies only to DataMovers created by a DataMoverSchedule/,
+    ],
+    [{ DATAMOVER_RUN_FOLDER: 'mirror' }, /retention needs timestamped runs \(addTimestampPrefix: true\)/],
+    [{ DATAMOVER_SCHEDULE: 'Not A Name' }, /DATAMOVER_SCHEDULE must be the name of a DataMoverSchedule/],
+  ])('refuses %o as a configuration error, before anything is written', (override, message) => {
+    const err = errorOf(() => planFromEnv({ ...scheduled, ...override }));
+    expect(err.exitCode).toBe(MoverExit.ConfigError);
+    expect(err.message).toMatch(message);
+  });
+});
+
 describe('syncArgs', () => {
   it('keeps metadata, links and empty directories, and passes the transfer options', () => {
     const args = syncArgs(

@@ -3,7 +3,14 @@
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
-import { DATA_FOLDER, invalidRoot, isRunFolderName, type Identity } from '../src/contract/layout.js';
+import {
+  DATA_FOLDER,
+  MIRROR_FOLDER,
+  invalidRoot,
+  isRunFolderName,
+  type Identity,
+} from '../src/contract/layout.js';
+import { parseKeepPolicy, type KeepPolicy } from '../src/contract/retention.js';
 
 export const REMOTE = 'DATAMOVER';
 
@@ -20,6 +27,8 @@ export interface MoverPlan {
   startTime: Date;
   /** Back up into a root holding objects no DataMover wrote (spec.adoptExistingDestination). */
   adopt: boolean;
+  /** Prune this schedule's older runs after the sync (spec.retention of a scheduled DataMover). */
+  prune?: { keep: KeepPolicy; schedule: string };
   endpoint: string;
   rcloneEnv: Record<string, string>;
   options: {
@@ -75,12 +84,59 @@ function runFromEnv(env: NodeJS.ProcessEnv): Pick<MoverPlan, 'root' | 'run' | 's
   if (Number.isNaN(startTime.getTime())) {
     throw new MoverError(MoverExit.ConfigError, 'DATAMOVER_START_TIME must be an RFC 3339 time');
   }
+  const schedule = scheduleFromEnv(env);
   const identity: Identity = {
     namespace: required(env, 'DATAMOVER_NAMESPACE'),
     pvc: required(env, 'DATAMOVER_SOURCE_PVC'),
     dataMover: { name: required(env, 'DATAMOVER_NAME'), uid: required(env, 'DATAMOVER_UID') },
+    ...(schedule ? { schedule } : {}),
   };
   return { root, run, startTime, identity };
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** DATAMOVER_SCHEDULE: the DataMoverSchedule that created the DataMover, recorded in the run marker. */
+function scheduleFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const schedule = env.DATAMOVER_SCHEDULE?.trim();
+  if (!schedule) return undefined;
+  if (schedule.length > 253 || !NAME.test(schedule)) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `DATAMOVER_SCHEDULE must be the name of a DataMoverSchedule, not "${schedule}"`,
+    );
+  }
+  return schedule;
+}
+
+/**
+ * DATAMOVER_KEEP: the keep policy of a scheduled, timestamped run. Refused before anything is
+ * written: a policy that cannot be applied must not be found out after the sync.
+ */
+export function pruneFromEnv(
+  env: NodeJS.ProcessEnv,
+  run: string,
+  schedule: string | undefined,
+): MoverPlan['prune'] {
+  const text = env.DATAMOVER_KEEP?.trim();
+  if (!text) return undefined;
+  const parsed = parseKeepPolicy(text);
+  if ('error' in parsed) {
+    throw new MoverError(MoverExit.ConfigError, `DATAMOVER_KEEP is refused: ${parsed.error}`);
+  }
+  if (!schedule) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      'DATAMOVER_KEEP is set without DATAMOVER_SCHEDULE: retention applies only to DataMovers created by a DataMoverSchedule',
+    );
+  }
+  if (run === MIRROR_FOLDER) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      'DATAMOVER_KEEP is set for the mirror: retention needs timestamped runs (addTimestampPrefix: true)',
+    );
+  }
+  return { keep: parsed.keep, schedule };
 }
 
 export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
@@ -97,6 +153,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
     throw new MoverError(MoverExit.ConfigError, `TLS_HOST must be true or false, not "${env.TLS_HOST}"`);
   }
   const { root, run, startTime, identity } = runFromEnv(env);
+  const prune = pruneFromEnv(env, run, identity.schedule);
   const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
   const endpoint = `${tls === 'true' ? 'https' : 'http'}://${host}:${port}`;
   const prefix = `RCLONE_CONFIG_${REMOTE}_`;
@@ -108,6 +165,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
     identity,
     startTime,
     adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
+    ...(prune ? { prune } : {}),
     endpoint,
     rcloneEnv: {
       [`${prefix}TYPE`]: 's3',

@@ -69,6 +69,18 @@ describe('the backup layout', () => {
     expect(parseMarker('{"format":1,"kind":"Backup","namespace":"ns","pvc":"db"}')).toBeUndefined();
     expect(parseMarker('not json')).toBeUndefined();
   });
+
+  it('records the schedule of a scheduled run in its marker, and reads markers with or without one', () => {
+    const scheduled = runMarker({ ...me, schedule: 'nightly' }, '2026-01-01-000000', T0);
+    expect(scheduled.schedule).toBe('nightly');
+    expect(parseMarker(JSON.stringify(scheduled))).toEqual(scheduled);
+    expect(earlierRun).not.toHaveProperty('schedule');
+    expect(parseMarker(JSON.stringify({ ...earlierRun, schedule: 7 }))).toEqual(earlierRun);
+    expect(parseMarker(JSON.stringify({ ...scheduled, state: 'Deleting' }))).toMatchObject({
+      state: 'Deleting',
+      schedule: 'nightly',
+    });
+  });
 });
 
 describe('checkDestination', () => {

@@ -5,7 +5,8 @@
 //   <root>/.datamover.json          root marker: this folder holds the backups of one PVC
 //   <root>/<YYYY-MM-DD-HHMMSS>/     a timestamped run (addTimestampPrefix: true)
 //   <root>/mirror/                  the plain mirror (addTimestampPrefix: false), replaced by each run
-//   <root>/<run>/.datamover.json    run marker: which DataMover wrote the run, and whether it finished
+//   <root>/<run>/.datamover.json    run marker: which DataMover (and schedule) wrote the run, and
+//                                   whether it is InProgress, Complete, or being pruned (Deleting)
 //   <root>/<run>/data/              the volume's files; the only place `rclone sync` writes or deletes
 //
 // A run changes nothing outside `<root>/<run>/` except creating the root marker of a new root. Roots
@@ -66,6 +67,8 @@ export interface Identity {
   namespace: string;
   pvc: string;
   dataMover: { name: string; uid: string };
+  /** The DataMoverSchedule that created the DataMover, when one did: its prune weighs only its own runs. */
+  schedule?: string;
 }
 
 export interface RootMarker {
@@ -84,8 +87,14 @@ export interface RunMarker {
   pvc: string;
   dataMover: { name: string; uid: string };
   run: string;
+  /** The DataMoverSchedule whose DataMover wrote the run; absent for a DataMover made by hand. */
+  schedule?: string;
   startTime: string;
-  state: 'InProgress' | 'Complete';
+  /**
+   * InProgress while the run is written (or when it was interrupted), Complete when its data is all
+   * there, Deleting once a prune has begun to delete it: only a Complete run is a backup to restore.
+   */
+  state: 'InProgress' | 'Complete' | 'Deleting';
   completionTime?: string;
   bytes?: number;
   files?: number;
@@ -112,6 +121,7 @@ export function runMarker(id: Identity, run: string, startTime: Date): RunMarker
     pvc: id.pvc,
     dataMover: id.dataMover,
     run,
+    ...(id.schedule ? { schedule: id.schedule } : {}),
     startTime: startTime.toISOString(),
     state: 'InProgress',
   };
@@ -131,8 +141,11 @@ export function parseMarker(text: string): Marker | undefined {
   if (!str(raw.namespace) || !str(raw.pvc)) return undefined;
   if (raw.kind === 'BackupRoot') return raw as unknown as RootMarker;
   const dm = raw.dataMover as Record<string, unknown> | undefined;
-  if (raw.kind === 'Backup' && str(dm?.name) && str(dm?.uid) && str(raw.run))
+  if (raw.kind === 'Backup' && str(dm?.name) && str(dm?.uid) && str(raw.run)) {
+    // An older marker has no schedule; a schedule that is not a name is no schedule's.
+    if (raw.schedule !== undefined && !str(raw.schedule)) delete raw.schedule;
     return raw as unknown as RunMarker;
+  }
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMoverResult } from './result.js';
+import { MAX_REPORTED_RUNS, parseMoverResult, pruneReport } from './result.js';
 
 describe("the mover's termination message", () => {
   it('is read as the JSON result', () => {
@@ -23,6 +23,37 @@ describe("the mover's termination message", () => {
   it('drops fields of the wrong type and bounds the error line', () => {
     expect(parseMoverResult(`{"bytes":-1,"files":"3","error":"${'x'.repeat(5000)}"}`)).toEqual({
       error: 'x'.repeat(1024),
+    });
+  });
+
+  it("carries the prune's report, its list of runs bounded", () => {
+    const runs = Array.from({ length: 500 }, (_, i) => `2026-01-01-${String(i).padStart(6, '0')}`);
+    const report = pruneReport(7, runs, 'x'.repeat(5000));
+    expect(report.removed).toHaveLength(MAX_REPORTED_RUNS);
+    expect(report.removedCount).toBe(500);
+    const message = JSON.stringify({
+      bytes: 1,
+      files: 1,
+      errors: 0,
+      seconds: 1,
+      destination: 'b/p/',
+      prune: report,
+    });
+    expect(message.length).toBeLessThan(4096);
+    expect(parseMoverResult(message)?.prune).toEqual({
+      kept: 7,
+      removed: runs.slice(0, MAX_REPORTED_RUNS),
+      removedCount: 500,
+      error: 'x'.repeat(1024),
+    });
+  });
+
+  it('reads a prune report of the wrong shape as none, and a short count as the names it lists', () => {
+    expect(parseMoverResult('{"bytes":1,"prune":{"removed":["a"]}}')).toEqual({ bytes: 1 });
+    expect(parseMoverResult('{"prune":{"kept":2,"removed":["a",3,"b"],"removedCount":0}}')?.prune).toEqual({
+      kept: 2,
+      removed: ['a', 'b'],
+      removedCount: 2,
     });
   });
 });

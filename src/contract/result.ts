@@ -1,5 +1,6 @@
 // The mover's report, written as JSON to its container's termination message (under 4 KiB):
-// {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user"}.
+// {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
+//  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"}}.
 export interface MoverResult {
   bytes?: number;
   files?: number;
@@ -7,6 +8,33 @@ export interface MoverResult {
   seconds?: number;
   destination?: string;
   error?: string;
+  /** What the prune after a scheduled run did (retention); a failed prune does not fail the backup. */
+  prune?: PruneReport;
+}
+
+export interface PruneReport {
+  /** Backups of the schedule that remain, the one just written included. */
+  kept: number;
+  /** The runs deleted, oldest first; at most MAX_REPORTED_RUNS of them (the message has 4 KiB). */
+  removed: string[];
+  /** How many runs were deleted, whether or not all are named in `removed`. */
+  removedCount: number;
+  /** Why the prune stopped, when it did; the runs not yet deleted are intact. */
+  error?: string;
+}
+
+/** Run names are 17 characters: 40 of them take under 1 KiB of the 4 KiB termination message. */
+export const MAX_REPORTED_RUNS = 40;
+const MAX_ERROR = 1024;
+
+/** The report of a prune, bounded to fit the termination message. */
+export function pruneReport(kept: number, removed: readonly string[], error?: string): PruneReport {
+  return {
+    kept,
+    removed: removed.slice(0, MAX_REPORTED_RUNS),
+    removedCount: removed.length,
+    ...(error ? { error: error.slice(0, MAX_ERROR) } : {}),
+  };
 }
 
 const count = (v: unknown) =>
@@ -31,6 +59,21 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
   if (errors !== undefined) result.errors = errors;
   if (typeof raw.seconds === 'number' && raw.seconds >= 0) result.seconds = raw.seconds;
   if (typeof raw.destination === 'string') result.destination = raw.destination;
-  if (typeof raw.error === 'string' && raw.error) result.error = raw.error.slice(0, 1024);
+  if (typeof raw.error === 'string' && raw.error) result.error = raw.error.slice(0, MAX_ERROR);
+  const prune = parsePrune(raw.prune);
+  if (prune) result.prune = prune;
   return result;
+}
+
+function parsePrune(raw: unknown): PruneReport | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const kept = count(r.kept);
+  if (kept === undefined) return undefined;
+  const removed = Array.isArray(r.removed)
+    ? r.removed.filter((x): x is string => typeof x === 'string').slice(0, MAX_REPORTED_RUNS)
+    : [];
+  const removedCount = Math.max(count(r.removedCount) ?? 0, removed.length);
+  const error = typeof r.error === 'string' && r.error ? r.error.slice(0, MAX_ERROR) : undefined;
+  return { kept, removed, removedCount, ...(error ? { error } : {}) };
 }

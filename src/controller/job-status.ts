@@ -3,7 +3,8 @@ import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from '@kubernetes/clie
 import { Reason } from '../api/v1alpha1/conditions.js';
 import { MoverExit } from '../contract/exit-codes.js';
 import { MOVER_CONTAINER } from '../mover/job.js';
-import { parseMoverResult, type MoverResult } from '../contract/result.js';
+import { parseMoverResult, type MoverResult, type PruneReport } from '../contract/result.js';
+import { MAX_STATUS_RUNS, type DataMoverStatus } from '../api/v1alpha1/schema.js';
 
 export type JobOutcome =
   | { kind: 'running' }
@@ -105,4 +106,22 @@ export function podStartProblem(pods: readonly V1Pod[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/** status.prune from the mover's prune report: counts, the first runs' names, and one message. */
+export function pruneStatus(report: PruneReport): NonNullable<DataMoverStatus['prune']> {
+  const runs = report.removed.slice(0, MAX_STATUS_RUNS);
+  const more = report.removedCount - runs.length;
+  const listed = `${runs.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  const done =
+    report.removedCount === 0
+      ? `removed no backup by the keep policy, kept ${report.kept}`
+      : `removed ${report.removedCount} backup(s) by the keep policy: ${listed}, kept ${report.kept}`;
+  return {
+    kept: report.kept,
+    removed: report.removedCount,
+    removedRuns: runs,
+    message: report.error ? `${done}; the prune stopped: ${report.error}` : done,
+    ...(report.error ? { error: report.error } : {}),
+  };
 }

@@ -2,7 +2,13 @@
 // source and children to the next status and the actions that move the run on. No I/O happens here.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Condition, DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
-import { RESERVED_ENV_MESSAGE, reservedEnvName } from '../api/v1alpha1/schema.js';
+import {
+  KEEPS_NOTHING_MESSAGE,
+  RESERVED_ENV_MESSAGE,
+  RETENTION_NEEDS_TIMESTAMPS_MESSAGE,
+  reservedEnvName,
+} from '../api/v1alpha1/schema.js';
+import { invalidKeepPolicy } from '../contract/retention.js';
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import type { Config } from '../config.js';
 import { repositoryOf } from '../config.js';
@@ -13,11 +19,11 @@ import {
   describeDestination,
   rootAllowed,
 } from '../mover/destination.js';
-import { buildMoverJob, moverImage } from '../mover/job.js';
+import { SCHEDULE_KIND, buildMoverJob, moverImage, scheduleOf } from '../mover/job.js';
 import type { MoverResult } from '../contract/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
-import { jobOutcome, podsStarted, podStartProblem } from './job-status.js';
+import { jobOutcome, podsStarted, podStartProblem, pruneStatus } from './job-status.js';
 import { JOB_NO_POD_AFTER_MS, cloneReady, cloneWaitedMs, podlessForMs } from './lookups.js';
 
 export type MachineConfig = Pick<
@@ -197,6 +203,30 @@ function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [st
       'serviceAccountName is not allowed: the operator runs without --allow-mover-service-account',
     ];
   }
+  return retentionProblem(dm);
+}
+
+/**
+ * A keep policy deletes backups: only a schedule's own DataMovers may carry one, for timestamped
+ * runs. The CRD checks the policy and the timestamps too; this holds where an older CRD is installed.
+ */
+function retentionProblem(dm: DataMover): [string, string] | undefined {
+  const retention = dm.spec.retention;
+  if (!retention) return undefined;
+  if (!scheduleOf(dm)) {
+    return [
+      Reason.InvalidRetention,
+      `retention applies only to DataMovers created by a DataMoverSchedule (a controller ownerReference of kind ${SCHEDULE_KIND}); this one has none, so no backup is pruned`,
+    ];
+  }
+  if (!dm.spec.addTimestampPrefix) return [Reason.InvalidRetention, RETENTION_NEEDS_TIMESTAMPS_MESSAGE];
+  const problem = invalidKeepPolicy(retention.keep);
+  if (problem) {
+    return [
+      Reason.InvalidRetention,
+      /keeps nothing/.test(problem) ? KEEPS_NOTHING_MESSAGE : `retention: ${problem}`,
+    ];
+  }
   return undefined;
 }
 
@@ -336,6 +366,7 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
 function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | undefined): Decision {
   if (result?.bytes !== undefined) b.status.bytesTransferred = result.bytes;
   if (result?.files !== undefined) b.status.filesTransferred = result.files;
+  if (result?.prune) b.status.prune = pruneStatus(result.prune);
   if (dm.spec.deletePvcAfterBackup) {
     b.enter('CleaningUp');
     b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);

@@ -52,8 +52,31 @@ function cleanupMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMo
   return [{ metric: 'cleanup', status: cleaned.status === 'True' ? 'success' : 'failure' }];
 }
 
+/** A prune is reported once, by the write that first shows status.prune. */
+function pruneMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  if (before.prune || !after.prune) return [];
+  const status = after.prune.error ? 'failure' : 'success';
+  return [{ metric: 'prune', status, removed: after.prune.removed }];
+}
+
 export function metricMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
-  return [...phaseChange(before, after), ...moverMoves(before, after), ...cleanupMoves(before, after)];
+  return [
+    ...phaseChange(before, after),
+    ...moverMoves(before, after),
+    ...cleanupMoves(before, after),
+    ...pruneMoves(before, after),
+  ];
+}
+
+/** Pruned, or PruneFailed as a warning, with the write that first shows status.prune. */
+function pruneEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
+  if (before.prune || !after.prune) return [];
+  const { error, message } = after.prune;
+  return [
+    error
+      ? { type: 'Warning', reason: Reason.PruneFailed, message }
+      : { type: 'Normal', reason: Reason.Pruned, message },
+  ];
 }
 
 export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
@@ -85,5 +108,5 @@ export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus
   if (cleaned?.status === 'False' && findCondition(before.conditions, C.CleanedUp)?.status !== 'False') {
     events.push({ type: 'Warning', reason: Reason.CleanupFailed, message: cleaned.message });
   }
-  return events;
+  return [...events, ...pruneEvents(before, after)];
 }

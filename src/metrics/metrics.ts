@@ -11,7 +11,8 @@ export type MetricMove =
   | { metric: 'podCreation'; status: 'started' | 'success' | 'failure' }
   | { metric: 'dataSync'; status: 'success' | 'failure' }
   | { metric: 'cleanup'; status: 'success' | 'failure' }
-  | { metric: 'syncBytes'; bytes: number };
+  | { metric: 'syncBytes'; bytes: number }
+  | { metric: 'prune'; status: 'success' | 'failure'; removed: number };
 
 export const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
 const BYTES_BUCKETS = [
@@ -89,6 +90,18 @@ export class OperatorMetrics {
     help: 'Bytes transferred by one successful sync.',
     labelNames: ['namespace'] as const,
     buckets: BYTES_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly prune = new Counter({
+    name: 'datamover_prune_operations_total',
+    help: "Prunes of a schedule's older backups after a scheduled run, by status (a failure does not fail the backup).",
+    labelNames: ['namespace', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly prunedBackups = new Counter({
+    name: 'datamover_pruned_backups_total',
+    help: 'Backups (run folders) deleted by keep policies.',
+    labelNames: ['namespace'] as const,
     registers: [this.registry],
   });
   readonly reconcileTotal = new Counter({
@@ -304,7 +317,9 @@ export class OperatorMetrics {
     for (const status of ['success', 'failure'] as const) {
       this.cleanup.inc({ status, namespace }, 0);
       this.dataSync.inc({ status, namespace }, 0);
+      this.prune.inc({ namespace, status }, 0);
     }
+    this.prunedBackups.inc({ namespace }, 0);
     for (const status of ['started', 'success', 'failure'] as const)
       this.podCreation.inc({ status, namespace }, 0);
   }
@@ -329,6 +344,10 @@ export class OperatorMetrics {
           break;
         case 'syncBytes':
           this.syncBytes.observe({ namespace }, move.bytes);
+          break;
+        case 'prune':
+          this.prune.inc({ namespace, status: move.status });
+          this.prunedBackups.inc({ namespace }, move.removed);
           break;
       }
     }

@@ -1,6 +1,6 @@
 // The mover Job of a DataMover: a restricted-profile pod that mounts the clone read-only at /data.
 import type { V1Job, V1EnvVar, V1PodSecurityContext } from '@kubernetes/client-node';
-import type { DataMover } from '../api/v1alpha1/schema.js';
+import { GROUP, type DataMover } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
 import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
@@ -23,6 +23,19 @@ export function moverImage(dm: DataMover, config: Pick<Config, 'defaultMoverImag
     : `${image.repository}:${image.tag}`;
 }
 
+export const SCHEDULE_KIND = 'DataMoverSchedule';
+
+/**
+ * The DataMoverSchedule that created this DataMover: its controller ownerReference of that kind in
+ * our API group. Only a schedule's DataMovers prune, and only that schedule's runs.
+ */
+export function scheduleOf(dm: DataMover): string | undefined {
+  const owner = (dm.metadata.ownerReferences ?? []).find(
+    (r) => r.controller === true && r.kind === SCHEDULE_KIND && r.apiVersion.split('/')[0] === GROUP,
+  );
+  return owner?.name;
+}
+
 function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
   // Where the run goes and whose it is: the mover checks and writes the markers with these.
   const env: V1EnvVar[] = [
@@ -41,6 +54,11 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
   if (include?.length) env.push({ name: 'DATAMOVER_INCLUDE', value: JSON.stringify(include) });
   if (exclude?.length) env.push({ name: 'DATAMOVER_EXCLUDE', value: JSON.stringify(exclude) });
   if (checksum) env.push({ name: 'DATAMOVER_CHECKSUM', value: 'true' });
+  // The schedule goes into the run marker; the keep policy makes the mover prune that schedule's runs
+  // (and, without a schedule, refuse to run: the operator refuses such a DataMover first).
+  const schedule = scheduleOf(dm);
+  if (schedule) env.push({ name: 'DATAMOVER_SCHEDULE', value: schedule });
+  if (dm.spec.retention) env.push({ name: 'DATAMOVER_KEEP', value: JSON.stringify(dm.spec.retention.keep) });
   // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }

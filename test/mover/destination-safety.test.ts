@@ -5,10 +5,8 @@
 // listed with a SHA-256 of every object (downloaded through the S3 API), its size, time and metadata.
 // A run changes nothing outside its own run folder (and creates only the marker of a new root); a
 // refused run changes nothing at all, and says why with exit code 8 and reason DestinationConflict.
-import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
 import { dm } from '../../src/controller/fixtures.test-helpers.js';
@@ -17,10 +15,9 @@ import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMarker } from '../../src/contract/layout.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover, statusFor } from '../support/mover.js';
-import { RCLONE, S3Server } from '../support/s3.js';
+import { S3Server, rcloneOn, snapshotBucket } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
 
-const exec = promisify(execFile);
 const s3 = new S3Server();
 const BUCKET = 'shared';
 let source: string;
@@ -28,39 +25,9 @@ let source: string;
 const hour = (h: number) => new Date(Date.UTC(2026, 0, 1, h, 0, 0));
 const NOW = new Date(Date.UTC(2026, 0, 2, 12, 0, 0));
 
-const rclone = (args: string[]) =>
-  exec(RCLONE, args, { env: { ...process.env, ...s3.remoteEnv() }, maxBuffer: 64 * 1024 * 1024 });
-
-interface ObjectState {
-  sha256: string;
-  size: number;
-  modTime: string;
-  metadata: string;
-}
-
+const rclone = (args: string[]) => rcloneOn(s3, args);
 /** Every object in the bucket, by path, with what would show any change to it. */
-async function snapshot(): Promise<Map<string, ObjectState>> {
-  const sums = (await rclone(['hashsum', 'sha256', '--download', `S3:${BUCKET}`])).stdout;
-  const listing = JSON.parse(
-    (await rclone(['lsjson', '-R', '--files-only', '--metadata', `S3:${BUCKET}`])).stdout,
-  ) as Array<{ Path: string; Size: number; ModTime: string; Metadata?: Record<string, string> }>;
-  const hashes = new Map<string, string>();
-  for (const line of sums.split('\n').filter(Boolean)) {
-    const [hash, path] = [line.slice(0, 64), line.slice(66)];
-    hashes.set(path, hash);
-  }
-  const out = new Map<string, ObjectState>();
-  for (const o of listing) {
-    out.set(o.Path, {
-      sha256: hashes.get(o.Path) ?? 'missing',
-      size: o.Size,
-      modTime: o.ModTime,
-      metadata: JSON.stringify(o.Metadata ?? {}),
-    });
-  }
-  expect(out.size, 'every object listed is hashed').toBe(hashes.size);
-  return out;
-}
+const snapshot = () => snapshotBucket(s3, BUCKET);
 
 let serial = 0;
 function dataMover(spec: Parameters<typeof dm>[0]): DataMover {

@@ -1,9 +1,12 @@
 // A real S3-compatible server for the mover's tests: `rclone serve s3` (the pinned rclone) over a
-// directory, on loopback, with one access key. Buckets are the directory's top-level folders.
-import { spawn, type ChildProcess } from 'node:child_process';
+// directory, on loopback, with one access key. Buckets are the directory's top-level folders. Also a
+// hashed listing of a bucket, and a proxy that refuses chosen requests.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { stopChild, waitFor } from './cluster.js';
 import { freePort } from './ports.js';
 
@@ -74,5 +77,90 @@ export class S3Server {
 
   stop(): Promise<void> {
     return stopChild(this.child);
+  }
+}
+
+const exec = promisify(execFile);
+
+/** rclone on the test's own `S3:` remote for this server (checks and set-up, not the mover). */
+export function rcloneOn(s3: S3Server, args: string[]) {
+  return exec(RCLONE, args, { env: { ...process.env, ...s3.remoteEnv() }, maxBuffer: 64 * 1024 * 1024 });
+}
+
+export interface ObjectState {
+  sha256: string;
+  size: number;
+  modTime: string;
+  metadata: string;
+}
+
+/**
+ * Every object in a bucket, by path, with what would show any change to it: a SHA-256 of its
+ * content downloaded through the S3 API, its size, time and metadata.
+ */
+export async function snapshotBucket(s3: S3Server, bucket: string): Promise<Map<string, ObjectState>> {
+  const sums = (await rcloneOn(s3, ['hashsum', 'sha256', '--download', `S3:${bucket}`])).stdout;
+  const listing = JSON.parse(
+    (await rcloneOn(s3, ['lsjson', '-R', '--files-only', '--metadata', `S3:${bucket}`])).stdout,
+  ) as Array<{ Path: string; Size: number; ModTime: string; Metadata?: Record<string, string> }>;
+  const hashes = new Map<string, string>();
+  for (const line of sums.split('\n').filter(Boolean)) hashes.set(line.slice(66), line.slice(0, 64));
+  const out = new Map<string, ObjectState>();
+  for (const o of listing) {
+    out.set(o.Path, {
+      sha256: hashes.get(o.Path) ?? 'missing',
+      size: o.Size,
+      modTime: o.ModTime,
+      metadata: JSON.stringify(o.Metadata ?? {}),
+    });
+  }
+  if (out.size !== hashes.size) throw new Error(`listed ${out.size} objects but hashed ${hashes.size}`);
+  return out;
+}
+
+/**
+ * A proxy in front of the S3 server that refuses chosen requests with 403 AccessDenied, as a bucket
+ * policy would (rclone does not retry it), and forwards the rest untouched: the Host header is kept,
+ * so signatures stay valid.
+ */
+export class S3FaultProxy {
+  private server: Server | undefined;
+  port = 0;
+  refused: string[] = [];
+  refuse: (method: string, path: string) => boolean = () => false;
+
+  async start(upstreamPort: number): Promise<void> {
+    this.server = createServer((req, res) => {
+      const path = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
+      if (this.refuse(req.method ?? '', path)) {
+        this.refused.push(`${req.method} ${path}`);
+        req.resume();
+        res.writeHead(403, { 'content-type': 'application/xml' });
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>',
+        );
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const address = this.server.address();
+    this.port = typeof address === 'object' && address ? address.port : 0;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => resolve());
+      if (!this.server) resolve();
+    });
   }
 }

@@ -41,8 +41,12 @@ export const Reason = {
   DestinationConflict: 'DestinationConflict',
   DestinationNotAllowed: 'DestinationNotAllowed',
   NameConflict: 'NameConflict',
+  InvalidRetention: 'InvalidRetention',
   CloneDeleted: 'CloneDeleted',
   CleanupFailed: 'CleanupFailed',
+  // the prune after a scheduled run (events only: a failed prune does not fail the backup)
+  Pruned: 'Pruned',
+  PruneFailed: 'PruneFailed',
   Failed: 'Failed',
 } as const;
 export type ReasonValue = (typeof Reason)[keyof typeof Reason];

@@ -3,6 +3,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { RESERVED_RCLONE_ENV } from '../../contract/reserved-env.js';
+import { KEEP_RULES } from '../../contract/retention.js';
 
 export const GROUP = 'datamover.io';
 export const VERSION = 'v1alpha1';
@@ -103,6 +104,41 @@ export const SecurityContextSchema = Type.Object(
   {
     description:
       "Identity of the mover process. Set it to the application's UID/GID so the mover can read private files.",
+  },
+);
+
+const keepCount = (description: string) =>
+  Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description }));
+
+/** The same test as invalidKeepPolicy's "keeps nothing" (src/contract/retention.ts). */
+const KEEPS_SOMETHING_RULE = KEEP_RULES.map((r) => `(has(self.${r}) && self.${r} > 0)`).join(' || ');
+export const KEEPS_NOTHING_MESSAGE =
+  'retention.keep keeps nothing: set at least one of last, hourly, daily, weekly or monthly above 0';
+export const RETENTION_NEEDS_TIMESTAMPS_MESSAGE =
+  'retention needs addTimestampPrefix: true: only timestamped runs are kept or pruned (the mirror is replaced by each run)';
+
+export const RetentionSchema = Type.Object(
+  {
+    keep: Type.Object(
+      {
+        last: keepCount('Keep the N newest backups.'),
+        hourly: keepCount('Keep the newest backup of each of the N most recent hours (UTC) that have one.'),
+        daily: keepCount('Keep the newest backup of each of the N most recent days (UTC) that have one.'),
+        weekly: keepCount(
+          'Keep the newest backup of each of the N most recent ISO weeks (Monday to Sunday, UTC) that have one.',
+        ),
+        monthly: keepCount('Keep the newest backup of each of the N most recent months (UTC) that have one.'),
+      },
+      {
+        description:
+          "Which backups to keep, as restic's and k8up's forget rules: a backup kept by any rule is kept, every other Complete backup of the schedule is deleted.",
+        'x-kubernetes-validations': [{ rule: KEEPS_SOMETHING_RULE, message: KEEPS_NOTHING_MESSAGE }],
+      },
+    ),
+  },
+  {
+    description:
+      "The keep policy of the DataMoverSchedule that created this DataMover. After a successful sync the mover deletes the schedule's older timestamped backups of this PVC in the backup root that the policy does not keep; it never touches the mirror, other schedules' or manual backups, runs in progress, or folders without a marker. Allowed only on DataMovers whose controller is a DataMoverSchedule, with addTimestampPrefix: true.",
   },
 );
 
@@ -252,6 +288,7 @@ export const DataMoverSpecSchema = Type.Object(
           'ServiceAccount of the mover pod. Refused unless the operator runs with --allow-mover-service-account.',
       }),
     ),
+    retention: Type.Optional(RetentionSchema),
   },
   {
     description: 'What to back up and where. Immutable: a DataMover is the record of one run.',
@@ -259,6 +296,10 @@ export const DataMoverSpecSchema = Type.Object(
       {
         rule: 'self == oldSelf',
         message: 'spec is immutable: a DataMover records one run; create a new DataMover instead',
+      },
+      {
+        rule: '!has(self.retention) || (has(self.addTimestampPrefix) && self.addTimestampPrefix)',
+        message: RETENTION_NEEDS_TIMESTAMPS_MESSAGE,
       },
     ],
   },
@@ -282,6 +323,31 @@ export const ConditionSchema = Type.Object({
     Type.Integer({ minimum: 0, description: 'metadata.generation the condition was computed from.' }),
   ),
 });
+
+/** How many pruned run names status.prune lists. */
+export const MAX_STATUS_RUNS = 10;
+
+export const PruneStatusSchema = Type.Object(
+  {
+    kept: Type.Integer({
+      minimum: 0,
+      description: "Backups of the schedule the keep policy kept, this run's included.",
+    }),
+    removed: Type.Integer({ minimum: 0, description: 'Backups the prune deleted.' }),
+    removedRuns: Type.Array(Type.String(), {
+      maxItems: MAX_STATUS_RUNS,
+      description: `The first ${MAX_STATUS_RUNS} run folders deleted, oldest first.`,
+    }),
+    message: Type.String({ description: 'What the prune did, or why it stopped.' }),
+    error: Type.Optional(
+      Type.String({
+        description:
+          'Why the prune stopped, when it failed; the backup itself succeeded and the runs not yet deleted are intact.',
+      }),
+    ),
+  },
+  { description: "What the mover's prune did after the sync (spec.retention)." },
+);
 
 export const DataMoverStatusSchema = Type.Object(
   {
@@ -313,6 +379,7 @@ export const DataMoverStatusSchema = Type.Object(
       Type.Integer({ minimum: 0, format: 'int64', description: 'Files the mover transferred.' }),
     ),
     message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
+    prune: Type.Optional(PruneStatusSchema),
   },
   { description: 'Observed state of the run, written only by the operator.' },
 );

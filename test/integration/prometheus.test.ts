@@ -160,12 +160,15 @@ describe('the metrics in a real Prometheus', () => {
 
   it('answer every dashboard panel query with data', async () => {
     const dashboard = JSON.parse(readFileSync('config/prometheus/grafana-dashboard.json', 'utf8')) as {
-      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+      panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
     };
-    for (const panel of dashboard.panels) {
-      for (const target of panel.targets) {
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+      for (const target of panel.targets!) {
         const expr = target.expr.replaceAll('$namespace', env.ns);
         const result = await prometheus.query(expr);
+        // This file runs no DataMoverSchedule: the Schedules row's queries must parse (query()
+        // throws otherwise) but have no series here.
+        if (/datamover(_|:)(schedule|prune)/.test(expr)) continue;
         expect(result.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
       }
     }

@@ -182,7 +182,11 @@ describe('the prune in events and metrics', () => {
   });
 
   it('starts the prune counters at 0 in a new namespace and adds what a status write moved', async () => {
-    const metrics = new OperatorMetrics('test', { dataMovers: () => [], isLeader: () => true });
+    const metrics = new OperatorMetrics('test', {
+      dataMovers: () => [],
+      schedules: () => [],
+      isLeader: () => true,
+    });
     metrics.observeNamespace('ns');
     const text = async () => (await metrics.registry.metrics()).split('\n').filter((l) => /prune/.test(l));
     expect(await text()).toEqual(

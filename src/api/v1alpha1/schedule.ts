@@ -8,6 +8,7 @@ import {
   ConditionSchema,
   DataMoverSpecSchema,
   DNS_SUBDOMAIN,
+  RetentionSchema,
   type ObjectMeta,
 } from './schema.js';
 import { CRON_PATTERN_WITH_SECONDS } from './cron-pattern.js';
@@ -21,26 +22,8 @@ export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
 const count = (description: string, maximum = 1000) =>
   Type.Optional(Type.Integer({ minimum: 0, maximum, description }));
 
-export const KeepPolicySchema = Type.Object(
-  {
-    last: count('Keep the newest N backups.'),
-    hourly: count('Keep the newest backup of each of the last N hours that have one (UTC).'),
-    daily: count('Keep the newest backup of each of the last N days that have one (UTC).'),
-    weekly: count('Keep the newest backup of each of the last N ISO weeks that have one (UTC, from Monday).'),
-    monthly: count('Keep the newest backup of each of the last N months that have one (UTC).'),
-  },
-  {
-    description:
-      'Which timestamped backups to keep in the bucket (restic and k8up semantics: a backup kept by any rule is kept). Applied by the mover after each successful run, only to backup folders whose marker names this schedule and PVC.',
-    'x-kubernetes-validations': [
-      {
-        rule: "['last', 'hourly', 'daily', 'weekly', 'monthly'].exists(k, k in self && self[k] > 0)",
-        message:
-          'a keep policy must keep at least one backup: set last, hourly, daily, weekly or monthly above 0',
-      },
-    ],
-  },
-);
+/** The schedule's keep policy is the retention.keep of every run it creates: one definition. */
+export const KeepPolicySchema = RetentionSchema.properties.keep;
 
 const LabelSelectorSchema = Type.Object(
   {

@@ -310,7 +310,7 @@ export function runFor(
   spec.addTimestampPrefix = template.addTimestampPrefix ?? true;
   // With a selector, every PVC gets a root of its own below the template's folder.
   if (selector) spec.destinationPath = `${template.destinationPath ?? schedule.metadata.namespace}/${pvc}`;
-  if (keep) (spec as DataMoverSpec & { retention?: unknown }).retention = { keep: structuredClone(keep) };
+  if (keep) spec.retention = { keep: structuredClone(keep) };
   return {
     apiVersion: API_VERSION,
     kind: KIND,

@@ -21,8 +21,8 @@ export KUBECONFIG
 
 say "Installing the DataMover CRD"
 kubectl apply --server-side --force-conflicts -f "$root/config/crd/bases/" >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/datamovers.datamover.io >/dev/null
-echo "crd/datamovers.datamover.io established"
+kubectl wait --for=condition=Established --timeout=60s crd/datamovers.datamover.io crd/datamoverschedules.datamover.io >/dev/null
+echo "crd/datamovers.datamover.io and crd/datamoverschedules.datamover.io established"
 
 say "Running the operator (logs: $STATE/operator.log)"
 pidfile="$STATE/operator.pid"

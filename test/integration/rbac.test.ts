@@ -11,12 +11,15 @@ import {
   createNamespace,
   dataMover,
   deleteNamespace,
+  getJson,
   kubectlOk,
   sourceAndSecret,
   uniqueName,
+  waitFor,
   waitForPhase,
   waitGone,
 } from '../support/cluster.js';
+import type { DataMoverSchedule } from '../../src/api/v1alpha1/schedule.js';
 import { granted, requestsBy, tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess } from '../support/operator.js';
 
@@ -28,7 +31,10 @@ const USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
  * blockOwnerDeletion on a child, not sent as a request: it never appears in the audit log. The test
  * of a role without it is below.
  */
-const ADMISSION_ONLY = new Set(['datamover.io/datamovers/finalizers:update']);
+const ADMISSION_ONLY = new Set([
+  'datamover.io/datamovers/finalizers:update',
+  'datamover.io/datamoverschedules/finalizers:update',
+]);
 
 let ns: string;
 let operator: OperatorProcess | undefined;
@@ -122,6 +128,36 @@ describe("the operator's RBAC", () => {
     await waitForPhase(ns, 'noclone', 'Failed');
     await waitForPhase(ns, 'privileged', 'Failed');
     await waitGone('datamover', 'ttl', ns);
+    // A schedule run by its trigger: it lists the PVCs its selector picks, creates a DataMover, records
+    // the result in its status and deletes the run (no history kept).
+    await kubectlOk(['label', 'pvc', 'src', '-n', ns, 'backup=yes']);
+    await apply(ns, {
+      apiVersion: 'datamover.io/v1alpha1',
+      kind: 'DataMoverSchedule',
+      metadata: { name: 'sched' },
+      spec: {
+        schedule: '0 0 1 1 *',
+        selector: { matchLabels: { backup: 'yes' } },
+        trigger: 'now',
+        successfulRunsHistoryLimit: 0,
+        template: { secretName: 'bucket', destinationPath: `${ns}/sched` },
+      },
+    });
+    await waitFor(
+      async () => {
+        const s = await getJson<DataMoverSchedule>(['get', 'dms', 'sched', '-n', ns]);
+        const runs = await getJson<{ items: unknown[] }>([
+          'get',
+          'dm',
+          '-n',
+          ns,
+          '-l',
+          'datamover.io/schedule=sched',
+        ]);
+        return s?.status?.pvcs?.[0]?.lastSuccessfulTime !== undefined && runs?.items.length === 0;
+      },
+      { what: 'the scheduled run recorded and deleted' },
+    );
     await operator.stop();
 
     const requests = requestsBy(USER, since);

@@ -305,4 +305,18 @@ describe('a DataMoverSchedule', () => {
     expect(created(d)).toEqual([scheduledRunName('nightly', 'db', T('2026-03-29T01:00:00Z'))]);
     expect(d.status.nextScheduleTime).toBe('2026-03-30T00:30:00.000Z');
   });
+
+  it("applies the template's TTL itself, deleting a run only once its result is recorded, and wakes for it", () => {
+    const s = schedule({ template: { secretName: 'bucket', ttlSecondsAfterFinished: 60 } });
+    const fired = decide(s, observe('2026-03-01T03:00:00Z'), config);
+    const action = fired.actions[0];
+    expect(action?.type === 'createRun' && action.dataMover.spec.ttlSecondsAfterFinished).toBeUndefined();
+    const done = [run('a', 'db', 'Completed', '2026-03-01T03:00:10.000Z')];
+    const seen = decide(s, observe('2026-03-01T03:00:20Z', done), config);
+    expect(deleted(seen)).toEqual([]);
+    expect(seen.requeueAfterMs).toBe(50_000);
+    const expired = decide(schedule(s.spec, seen.status), observe('2026-03-01T03:01:10Z', done), config);
+    expect(deleted(expired)).toEqual(['a']);
+    expect(expired.status.pvcs?.[0]?.lastSuccessfulTime).toBe('2026-03-01T03:00:10.000Z');
+  });
 });

@@ -149,7 +149,10 @@ export function decide(
     .map((r) => t(r.lastSuccessfulTime) ?? 0)
     .reduce((a, b) => Math.max(a, b), 0);
   if (newestSuccess > 0) status.lastSuccessfulTime = new Date(newestSuccess).toISOString();
-  actions.push(...historyToPrune(schedule, observed.runs));
+  const history = historyToPrune(schedule, observed.runs, now);
+  actions.push(...history.actions);
+  const ttlWake =
+    history.wakeAt === undefined ? {} : { requeueAfterMs: Math.max(0, history.wakeAt - now.getTime()) };
 
   const parsed = parseSchedule(spec.schedule, spec.timeZone, { allowSeconds: config.allowSeconds });
   if (!parsed.ok) {
@@ -158,7 +161,7 @@ export function decide(
     condition('Ready', 'False', ScheduleReason.InvalidSchedule, parsed.message);
     condition('Stalled', 'True', ScheduleReason.InvalidSchedule, parsed.message);
     status.active = activeRuns(observed.runs, actions);
-    return { status, actions, events: stalledEvent(schedule, parsed.message) };
+    return { status, actions, events: stalledEvent(schedule, parsed.message), ...ttlWake };
   }
   condition('Stalled', 'False', ScheduleReason.Scheduled, 'the schedule is valid');
 
@@ -167,34 +170,15 @@ export function decide(
     status.message = 'suspended: no runs are created';
     condition('Ready', 'True', ScheduleReason.Suspended, status.message);
     status.active = activeRuns(observed.runs, actions);
-    return { status, actions, events };
+    return { status, actions, events, ...ttlWake };
   }
 
   const anchor = anchorOf(schedule, now);
   const due = countFiresBetween(parsed.schedule, anchor, now, MISSED_COUNT_CAP);
   const targets = targetsOf(schedule, observed);
-  let missed = 0;
-  if (due.latest) {
-    status.scheduledThroughTime = iso(due.latest);
-    const deadline = spec.startingDeadlineSeconds;
-    const late = deadline !== undefined && now.getTime() - due.latest.getTime() > deadline * 1000;
-    missed = late ? due.count : due.count - 1;
-    if (missed > 0) {
-      const more = due.capped ? ' (at least; counting stopped there)' : '';
-      events.push({
-        type: 'Warning',
-        reason: ScheduleReason.MissedRuns,
-        message: late
-          ? `${missed}${more} fire time(s) passed without a run, the latest at ${iso(due.latest)}, more than startingDeadlineSeconds (${deadline}) ago`
-          : `${missed}${more} fire time(s) passed without a run while the operator was away; running the latest, ${iso(due.latest)}, now`,
-      });
-    }
-    if (!late) {
-      const fired = fire(schedule, due.latest, targets, observed.runs, actions, events, 'schedule');
-      missed += fired.skipped;
-      if (fired.created > 0 || fired.existing > 0) status.lastScheduleTime = iso(due.latest);
-    }
-  }
+  let missed = due.latest
+    ? runLatest(schedule, due, now, targets, observed.runs, actions, events, status)
+    : 0;
   if (triggerPending(schedule)) {
     const fired = fire(
       schedule,
@@ -220,8 +204,45 @@ export function decide(
     status,
     actions,
     events,
-    ...(next ? { requeueAfterMs: Math.max(0, next.getTime() - now.getTime()) } : {}),
+    ...earliest(ttlWake.requeueAfterMs, next ? Math.max(0, next.getTime() - now.getTime()) : undefined),
   };
+}
+
+/** Runs the latest fire time that is due (unless too late) and counts the ones before it missed. */
+function runLatest(
+  schedule: DataMoverSchedule,
+  due: { count: number; latest?: Date; capped: boolean },
+  now: Date,
+  targets: readonly string[],
+  runs: readonly DataMover[],
+  actions: ScheduleAction[],
+  events: ScheduleEvent[],
+  status: DataMoverScheduleStatus,
+): number {
+  const latest = due.latest!;
+  status.scheduledThroughTime = iso(latest);
+  const deadline = schedule.spec.startingDeadlineSeconds;
+  const late = deadline !== undefined && now.getTime() - latest.getTime() > deadline * 1000;
+  const missed = late ? due.count : due.count - 1;
+  if (missed > 0) {
+    const more = due.capped ? ' (at least; counting stopped there)' : '';
+    events.push({
+      type: 'Warning',
+      reason: ScheduleReason.MissedRuns,
+      message: late
+        ? `${missed}${more} fire time(s) passed without a run, the latest at ${iso(latest)}, more than startingDeadlineSeconds (${deadline}) ago`
+        : `${missed}${more} fire time(s) passed without a run while the operator was away; running the latest, ${iso(latest)}, now`,
+    });
+  }
+  if (late) return missed;
+  const fired = fire(schedule, latest, targets, runs, actions, events, 'schedule');
+  if (fired.created > 0 || fired.existing > 0) status.lastScheduleTime = iso(latest);
+  return missed + fired.skipped;
+}
+
+function earliest(...delays: Array<number | undefined>): { requeueAfterMs?: number } {
+  const known = delays.filter((d): d is number => d !== undefined);
+  return known.length > 0 ? { requeueAfterMs: Math.min(...known) } : {};
 }
 
 /** The PVCs a fire backs up: the one named, or those the selector picked (listed when due). */
@@ -307,6 +328,8 @@ export function runFor(
 ): DataMover {
   const { template, selector, keep } = schedule.spec;
   const spec: DataMoverSpec = { ...structuredClone(template), sourcePvc: pvc };
+  // The schedule deletes its runs (history limits, TTL) once it has recorded them.
+  delete spec.ttlSecondsAfterFinished;
   spec.addTimestampPrefix = template.addTimestampPrefix ?? true;
   // With a selector, every PVC gets a root of its own below the template's folder.
   if (selector) spec.destinationPath = `${template.destinationPath ?? schedule.metadata.namespace}/${pvc}`;
@@ -370,52 +393,56 @@ function recordFailure(record: PvcRecord, run: DataMover, finished: number): voi
 }
 
 /**
- * Finished runs beyond the history limits, per PVC, oldest first. A run is deleted only once the
- * stored status records it (its PVC's record names a time at least as new), so its result is never
- * lost with it.
+ * Finished runs beyond the history limits, per PVC, and those past the template's
+ * ttlSecondsAfterFinished (the schedule applies it, not the run: a run deleted before the schedule
+ * saw it finish would take its result with it). A run is deleted only once the stored status records
+ * it (its PVC's record names a time at least as new). `wakeAt`: when the next TTL runs out.
  */
-function historyToPrune(schedule: DataMoverSchedule, runs: readonly DataMover[]): ScheduleAction[] {
-  const keepOk = schedule.spec.successfulRunsHistoryLimit ?? DEFAULT_SUCCESSFUL_HISTORY;
-  const keepFailed = schedule.spec.failedRunsHistoryLimit ?? DEFAULT_FAILED_HISTORY;
+function historyToPrune(
+  schedule: DataMoverSchedule,
+  runs: readonly DataMover[],
+  now: Date,
+): { actions: ScheduleAction[]; wakeAt?: number } {
+  const limits = {
+    Completed: schedule.spec.successfulRunsHistoryLimit ?? DEFAULT_SUCCESSFUL_HISTORY,
+    Failed: schedule.spec.failedRunsHistoryLimit ?? DEFAULT_FAILED_HISTORY,
+  };
+  const ttl = schedule.spec.template.ttlSecondsAfterFinished;
   const stored = new Map((schedule.status?.pvcs ?? []).map((r) => [r.pvc, r]));
-  const actions: ScheduleAction[] = [];
   const byPvc = new Map<string, DataMover[]>();
   for (const run of runs) {
     if (!isTerminal(run.status?.phase) || run.metadata.deletionTimestamp) continue;
     byPvc.set(pvcOf(run), [...(byPvc.get(pvcOf(run)) ?? []), run]);
   }
-  for (const [pvc, finished] of byPvc)
-    actions.push(...beyondLimits(finished, stored.get(pvc), keepOk, keepFailed));
-  return actions;
-}
-
-/** One PVC's finished runs beyond the limits that its stored record already accounts for. */
-function beyondLimits(
-  finished: readonly DataMover[],
-  record: PvcRecord | undefined,
-  keepOk: number,
-  keepFailed: number,
-): ScheduleAction[] {
   const actions: ScheduleAction[] = [];
-  const newestFirst = [...finished].sort(
-    (a, b) => (t(b.status?.completionTime) ?? 0) - (t(a.status?.completionTime) ?? 0),
-  );
-  for (const [phase, limit, recordedUpTo] of [
-    ['Completed', keepOk, t(record?.lastSuccessfulTime)],
-    ['Failed', keepFailed, t(record?.lastFailure?.time)],
-  ] as const) {
-    if (recordedUpTo === undefined) continue;
-    for (const run of newestFirst.filter((r) => r.status?.phase === phase).slice(limit)) {
-      if ((t(run.status?.completionTime) ?? Infinity) > recordedUpTo) continue;
-      actions.push({
-        type: 'deleteRun',
-        name: run.metadata.name,
-        uid: run.metadata.uid ?? '',
-        reason: 'history',
-      });
+  let wakeAt: number | undefined;
+  for (const [pvc, finished] of byPvc) {
+    const record = stored.get(pvc);
+    const newestFirst = [...finished].sort(
+      (a, b) => (t(b.status?.completionTime) ?? 0) - (t(a.status?.completionTime) ?? 0),
+    );
+    for (const phase of ['Completed', 'Failed'] as const) {
+      const recordedUpTo = t(phase === 'Completed' ? record?.lastSuccessfulTime : record?.lastFailure?.time);
+      newestFirst
+        .filter((r) => r.status?.phase === phase)
+        .forEach((run, index) => {
+          const finishedAt = t(run.status?.completionTime) ?? Infinity;
+          const expires = ttl === undefined ? Infinity : finishedAt + ttl * 1000;
+          if (index < limits[phase] && expires > now.getTime()) {
+            if (expires !== Infinity) wakeAt = Math.min(wakeAt ?? Infinity, expires);
+            return;
+          }
+          if (recordedUpTo === undefined || finishedAt > recordedUpTo) return; // recorded by this pass first
+          actions.push({
+            type: 'deleteRun',
+            name: run.metadata.name,
+            uid: run.metadata.uid ?? '',
+            reason: 'history',
+          });
+        });
     }
   }
-  return actions;
+  return wakeAt === undefined ? { actions } : { actions, wakeAt };
 }
 
 function activeRuns(runs: readonly DataMover[], actions: readonly ScheduleAction[]) {

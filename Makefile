@@ -67,6 +67,10 @@ test: lint test-unit test-mover verify test-integration test-e2e ## The whole su
 bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100), figures in BENCHMARKS.md
 	$(NODE_BIN)/node dist/test/bench/bench.js --count $${COUNT:-100}
 
+.PHONY: bench-schedules
+bench-schedules: build cluster-up ## The schedule benchmark: SCHEDULES x PVCS DataMovers firing at one second, runs in flight
+	$(NODE_BIN)/node dist/test/bench/schedules.js --schedules $${SCHEDULES:-100} --pvcs $${PVCS:-10}
+
 .PHONY: testbed
 testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubectl, etcd, kwok) into the cache
 	bash hack/build-testbed.sh

@@ -1,0 +1,222 @@
+// The schedule benchmark: S DataMoverSchedules, each selecting the same P labelled PVCs, all firing at
+// the same second, while R DataMovers are already in flight. It measures how long after the fire time
+// each DataMover was created (seen on a watch), and whether the runs in flight were held up: their
+// reaction (a Job completing -> the DataMover's next phase) during the burst against before it.
+//   node dist/test/bench/schedules.js [--schedules 100] [--pvcs 10] [--inflight 50] [--json]
+import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { requestsBy, tokenKubeconfig } from '../support/audit.js';
+import {
+  bucketSecret,
+  createNamespace,
+  dataMover,
+  deleteNamespace,
+  kubectlOk,
+  pvc,
+  waitFor,
+} from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    schedules: { type: 'string', default: '100' },
+    pvcs: { type: 'string', default: '10' },
+    inflight: { type: 'string', default: '50' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const schedules = Number(values.schedules);
+const pvcs = Number(values.pvcs);
+const inflight = Number(values.inflight);
+const expected = schedules * pvcs;
+const SYSTEM_NS = 'datamover-operator-system';
+const SA = 'datamover-operator-controller-manager';
+
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const ns = await createNamespace('dm-schedbench');
+await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'yaml']).then((y) =>
+  kubectlOk(['apply', '--server-side', '-f', '-'], y),
+);
+await kubectlOk(['apply', '--server-side', '--force-conflicts', '-k', 'config/rbac']);
+await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
+await kubectlOk([
+  'wait',
+  '--for=condition=Established',
+  '--timeout=60s',
+  'crd/datamovers.datamover.io',
+  'crd/datamoverschedules.datamover.io',
+]);
+const apply = async (objects: object[]) => {
+  for (let i = 0; i < objects.length; i += 100)
+    await kubectlOk(
+      ['apply', '-n', ns, '-f', '-'],
+      objects
+        .slice(i, i + 100)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+};
+
+const labelled = Array.from({ length: pvcs }, (_, i) => ({
+  ...pvc(`app-${i}`),
+  metadata: { name: `app-${i}`, labels: { backup: 'bench' } },
+}));
+const sources = Array.from({ length: inflight }, (_, i) => pvc(`busy-${i}`));
+await apply([bucketSecret(), ...labelled, ...sources]);
+await waitFor(
+  async () =>
+    (await kubectlOk(['get', 'pvc', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}']))
+      .split(' ')
+      .filter((p) => p === 'Bound').length ===
+    pvcs + inflight,
+  { timeoutMs: 600_000, intervalMs: 1000, what: 'PVCs bound' },
+);
+
+const operator = new OperatorProcess(
+  [ns],
+  [
+    `--kubeconfig=${await tokenKubeconfig(SA, SYSTEM_NS)}`,
+    '--log-level=info',
+    '--allow-seconds-in-schedules',
+  ],
+);
+await operator.start();
+
+type Obj = {
+  metadata: {
+    name: string;
+    annotations?: Record<string, string>;
+    ownerReferences?: Array<{ name: string; kind: string }>;
+  };
+  status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
+};
+/** Wall-clock ms at which each scheduled DataMover was first seen, and its fire time. */
+const seen = new Map<string, { at: number; fire: number }>();
+const jobDone = new Map<string, number>();
+const leftPod = new Map<string, number>();
+const watch = new Watch(kc);
+const noop = () => {};
+const aborts = await Promise.all([
+  watch.watch(
+    `/apis/batch/v1/namespaces/${ns}/jobs`,
+    {},
+    (_t, o: Obj) => {
+      const owner = o.metadata.ownerReferences?.[0]?.name ?? '';
+      if (
+        o.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') &&
+        !jobDone.has(owner)
+      )
+        jobDone.set(owner, Date.now());
+    },
+    noop,
+  ),
+  watch.watch(
+    `/apis/datamover.io/v1alpha1/namespaces/${ns}/datamovers`,
+    {},
+    (_t, o: Obj) => {
+      const { name } = o.metadata;
+      const fire = o.metadata.annotations?.['datamover.io/fire-time'];
+      if (fire && !seen.has(name)) seen.set(name, { at: Date.now(), fire: new Date(fire).getTime() });
+      const phase = o.status?.phase;
+      if (phase && !['CreatingClonedPVC', 'CreatingPod'].includes(phase) && !leftPod.has(name))
+        leftPod.set(name, Date.now());
+    },
+    noop,
+  ),
+]);
+
+// Runs in flight: slow movers (3 s), started in waves from before the fire time until after it.
+const busy = (i: number) =>
+  dataMover(`busy-${i}`, { sourcePvc: `busy-${i}`, secretName: 'bucket', podLabels: { simulate: 'slow' } });
+const fireAt = new Date(Math.ceil((Date.now() + 25_000) / 1000) * 1000);
+const expression = `${fireAt.getUTCSeconds()} ${fireAt.getUTCMinutes()} ${fireAt.getUTCHours()} * * *`;
+const scheduleObjects = Array.from({ length: schedules }, (_, i) => ({
+  apiVersion: 'datamover.io/v1alpha1',
+  kind: 'DataMoverSchedule',
+  metadata: { name: `s${i}` },
+  spec: {
+    schedule: expression,
+    selector: { matchLabels: { backup: 'bench' } },
+    template: { secretName: 'bucket', destinationPath: `${ns}/s${i}` },
+  },
+}));
+const since = new Date();
+await apply(scheduleObjects);
+const firstWave = Math.floor(inflight / 2);
+await apply(Array.from({ length: firstWave }, (_, i) => busy(i)));
+await waitFor(async () => Date.now() >= fireAt.getTime() - 1000, {
+  timeoutMs: 60_000,
+  what: 'the fire time',
+});
+await apply(Array.from({ length: inflight - firstWave }, (_, i) => busy(firstWave + i)));
+await waitFor(async () => seen.size === expected, {
+  timeoutMs: 300_000,
+  intervalMs: 100,
+  what: `all ${expected} scheduled DataMovers created`,
+});
+await waitFor(async () => [...Array(inflight).keys()].every((i) => leftPod.has(`busy-${i}`)), {
+  timeoutMs: 300_000,
+  intervalMs: 250,
+  what: 'the runs in flight finished',
+});
+
+const pid = operator.pid!;
+const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+await operator.stop();
+for (const a of aborts) a.abort();
+
+const lags = [...seen.values()].map((s) => s.at - s.fire).sort((a, b) => a - b);
+const pct = (xs: number[], p: number) =>
+  xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
+const reaction = (names: string[]) =>
+  names
+    .filter((n) => jobDone.has(n) && leftPod.has(n))
+    .map((n) => Math.max(0, leftPod.get(n)! - jobDone.get(n)!))
+    .sort((a, b) => a - b);
+// Runs whose Job completed within 15 s after the fire time ran through the burst.
+const during = [...Array(inflight).keys()]
+  .map((i) => `busy-${i}`)
+  .filter(
+    (n) => (jobDone.get(n) ?? 0) >= fireAt.getTime() && (jobDone.get(n) ?? 0) < fireAt.getTime() + 15_000,
+  );
+const before = [...Array(inflight).keys()]
+  .map((i) => `busy-${i}`)
+  .filter((n) => (jobDone.get(n) ?? Infinity) < fireAt.getTime());
+const requests = requestsBy(`system:serviceaccount:${SYSTEM_NS}:${SA}`, since).filter(
+  (r) => !/:(list|watch)$/.test(r.permission),
+);
+const result = {
+  schedules,
+  pvcs,
+  created: seen.size,
+  createdAfterFireP50Ms: pct(lags, 50),
+  createdAfterFireP99Ms: pct(lags, 99),
+  createdAfterFireMaxMs: lags.at(-1) ?? NaN,
+  inflightReactionBeforeP50Ms: pct(reaction(before), 50),
+  inflightReactionDuringP50Ms: pct(reaction(during), 50),
+  inflightReactionDuringMaxMs: reaction(during).at(-1) ?? NaN,
+  inflightDuring: reaction(during).length,
+  apiRequests: requests.length,
+  operatorPeakRssBytes: peakRss,
+  operatorCpuSeconds: cpuSeconds,
+};
+console.log(
+  `${schedules} schedules x ${pvcs} PVCs fired at ${fireAt.toISOString()}: ${seen.size} DataMovers`,
+);
+console.log(
+  `created after the fire time: p50 ${result.createdAfterFireP50Ms} ms, p99 ${result.createdAfterFireP99Ms} ms, max ${result.createdAfterFireMaxMs} ms`,
+);
+console.log(
+  `runs in flight, Job done -> next phase: before the burst p50 ${result.inflightReactionBeforeP50Ms} ms; during it (${result.inflightDuring} runs) p50 ${result.inflightReactionDuringP50Ms} ms, max ${result.inflightReactionDuringMaxMs} ms`,
+);
+console.log(
+  `operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s, ${requests.length} API requests`,
+);
+if (values.json) console.log(JSON.stringify(result));
+await deleteNamespace(ns);

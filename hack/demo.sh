@@ -64,6 +64,19 @@ kubectl get dm "$name" -n "$NS" -o jsonpath='{range .status.conditions[*]}{.type
 say "Its events"
 kubectl get events -n "$NS" --field-selector "involvedObject.name=$name" --sort-by=.lastTimestamp
 
+say "A DataMoverSchedule for the same PVC, nightly at 03:00 Berlin time, run once now by its trigger"
+kubectl label pvc app-data -n "$NS" backup=nightly --overwrite >/dev/null
+kubectl apply -n "$NS" -f "$root/config/samples/schedule.yaml"
+kubectl patch dms nightly -n "$NS" --type merge -p "{\"spec\":{\"trigger\":\"demo-$(date +%s)\"}}" >/dev/null
+for _ in $(seq 1 150); do
+  [ -n "$(kubectl get dms nightly -n "$NS" -o jsonpath='{.status.pvcs[0].lastSuccessfulTime}')" ] && break
+  sleep 0.2
+done
+kubectl get dms nightly -n "$NS"
+kubectl get dm -n "$NS" -l datamover.io/schedule=nightly
+echo "recovery points (status.pvcs):"
+kubectl get dms nightly -n "$NS" -o jsonpath='{range .status.pvcs[*]}  {.pvc}: last success {.lastSuccessfulTime} -> {.lastDestination}{"\n"}{end}'
+
 say "datamover_* metrics (histogram buckets left out)"
 curl -fsS "http://127.0.0.1:$METRICS_PORT/metrics" | grep '^datamover_' | grep -v '_bucket{' || true
 
@@ -79,6 +92,6 @@ $(printf '\033[1m')What was real and what was simulated$(printf '\033[0m')
 
   The operator and the control plane keep running, so you can explore:
     export KUBECONFIG=$KUBECONFIG
-    kubectl get dm -A
+    kubectl get dm,dms -A
   Stop everything with:  make cluster-down
 MSG

@@ -255,12 +255,12 @@ describe('a manual trigger', () => {
 
 describe('a selector', () => {
   it('backs up a PVC labelled later at the next fire time, and keeps recovery points after TTL', async () => {
-    await apply(ns, { ...pvc('web-a'), metadata: { name: 'web-a', labels: { backup: 'yes' } } });
+    await apply(ns, { ...pvc('web-a'), metadata: { name: 'web-a', labels: { backup: 'enabled' } } });
     await apply(
       ns,
       schedule('select', {
         sourcePvc: undefined,
-        selector: { matchLabels: { backup: 'yes' } },
+        selector: { matchLabels: { backup: 'enabled' } },
         schedule: '*/3 * * * * *',
         template: { ttlSecondsAfterFinished: 0 },
       }),
@@ -273,7 +273,7 @@ describe('a selector', () => {
         timeoutMs: 20_000,
       },
     );
-    await apply(ns, { ...pvc('web-b'), metadata: { name: 'web-b', labels: { backup: 'yes' } } });
+    await apply(ns, { ...pvc('web-b'), metadata: { name: 'web-b', labels: { backup: 'enabled' } } });
     const s = await waitFor(
       async () => {
         const got = await getSchedule('select');

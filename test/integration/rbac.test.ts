@@ -130,14 +130,14 @@ describe("the operator's RBAC", () => {
     await waitGone('datamover', 'ttl', ns);
     // A schedule run by its trigger: it lists the PVCs its selector picks, creates a DataMover, records
     // the result in its status and deletes the run (no history kept).
-    await kubectlOk(['label', 'pvc', 'src', '-n', ns, 'backup=yes']);
+    await kubectlOk(['label', 'pvc', 'src', '-n', ns, 'backup=enabled']);
     await apply(ns, {
       apiVersion: 'datamover.io/v1alpha1',
       kind: 'DataMoverSchedule',
       metadata: { name: 'sched' },
       spec: {
         schedule: '0 0 1 1 *',
-        selector: { matchLabels: { backup: 'yes' } },
+        selector: { matchLabels: { backup: 'enabled' } },
         trigger: 'now',
         successfulRunsHistoryLimit: 0,
         template: { secretName: 'bucket', destinationPath: `${ns}/sched` },

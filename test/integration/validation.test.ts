@@ -119,3 +119,46 @@ describe('kubectl apply of a DataMover', () => {
     expect(status).toContain('persisted so durations survive restarts');
   });
 });
+
+describe('kubectl apply of a DataMoverSchedule', () => {
+  const schedule = (spec: Record<string, unknown>) => ({
+    apiVersion: 'datamover.io/v1alpha1',
+    kind: 'DataMoverSchedule',
+    metadata: { name: 'sched' },
+    spec: { schedule: '0 3 * * *', sourcePvc: 'src', template: { secretName: 'bucket' }, ...spec },
+  });
+  it.each([
+    ['words for a schedule', { schedule: 'every night' }, /schedule must be a cron expression of 5 fields/],
+    ['a schedule of 4 fields', { schedule: '0 3 * *' }, /schedule must be a cron expression of 5 fields/],
+    ['an unknown time zone', { timeZone: 'Mars/Base' }, /timeZone must be an IANA time zone name/],
+    ['an offset for a time zone', { timeZone: '+01:00' }, /spec.timeZone: Invalid value: "\+01:00"/],
+    [
+      'both sourcePvc and a selector',
+      { selector: { matchLabels: { backup: 'enabled' } } },
+      /set exactly one of sourcePvc and selector/,
+    ],
+    ['an empty selector', { sourcePvc: undefined, selector: {} }, /an empty selector would select every PVC/],
+    ['a keep policy that keeps nothing', { keep: { daily: 0 } }, /keeps nothing/],
+    [
+      'a keep policy for mirror runs',
+      { keep: { daily: 7 }, template: { addTimestampPrefix: false } },
+      /keep prunes timestamped backups/,
+    ],
+    ['an unknown concurrency policy', { concurrencyPolicy: 'Sometimes' }, /Unsupported value: "Sometimes"/],
+  ])('refuses %s with a message', async (_what, spec, message) => {
+    const r = await applyResult(schedule(spec));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('accepts ranges, steps, lists, names, macros and IANA zones', async () => {
+    for (const [i, expression] of ['*/15 * * * *', '0 2 * * MON-FRI', '0 0 1,15 * *', '@weekly'].entries()) {
+      const r = await applyResult({
+        ...schedule({ timeZone: 'America/New_York', schedule: expression }),
+        metadata: { name: `ok-${i}` },
+      });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+});

@@ -42,7 +42,9 @@ function crd(k: Kind) {
         plural: k.plural,
         singular: k.singular,
         shortNames: [k.shortName],
-        categories: ['datamover'],
+        // Not 'datamover': with two kinds in it, the category would shadow the singular name
+        // (kubectl get datamover x: "you must specify only one resource").
+        categories: ['datamover-all'],
       },
       scope: 'Namespaced',
       versions: [

@@ -94,6 +94,8 @@ export const DataMoverScheduleSpecSchema = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 64,
+        // A name, not an offset such as +01:00 (which CEL's timestamp functions would also take).
+        pattern: '^[A-Za-z][-A-Za-z0-9_+/]*$',
         description: 'IANA time zone of the schedule, for example Europe/Berlin (default UTC).',
         'x-kubernetes-validations': [
           {

@@ -188,7 +188,7 @@ describe('a DataMoverSchedule', () => {
   });
 
   it('with a selector backs up each selected PVC into a root of its own', () => {
-    const s = schedule({ sourcePvc: undefined as never, selector: { matchLabels: { backup: 'yes' } } });
+    const s = schedule({ sourcePvc: undefined as never, selector: { matchLabels: { backup: 'enabled' } } });
     delete (s.spec as { sourcePvc?: string }).sourcePvc;
     const d = decide(s, observe('2026-03-01T03:00:00Z', [], ['web', 'db']), config);
     const runs = d.actions.flatMap((a) => (a.type === 'createRun' ? [a.dataMover] : []));
@@ -201,7 +201,7 @@ describe('a DataMoverSchedule', () => {
   });
 
   it('says so when the selector picks no PVC at a fire time', () => {
-    const s = schedule({ selector: { matchLabels: { backup: 'yes' } } });
+    const s = schedule({ selector: { matchLabels: { backup: 'enabled' } } });
     delete (s.spec as { sourcePvc?: string }).sourcePvc;
     const d = decide(s, observe('2026-03-01T03:00:00Z', [], []), config);
     expect(d.actions).toEqual([]);

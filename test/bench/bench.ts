@@ -33,7 +33,13 @@ await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'ya
 );
 await kubectlOk(['apply', '--server-side', '--force-conflicts', '-k', 'config/rbac']);
 await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
-await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datamovers.datamover.io', 'crd/datamoverschedules.datamover.io']);
+await kubectlOk([
+  'wait',
+  '--for=condition=Established',
+  '--timeout=60s',
+  'crd/datamovers.datamover.io',
+  'crd/datamoverschedules.datamover.io',
+]);
 
 // Sources first, all bound, so the run measures the operator.
 const apply = (objects: object[]) =>

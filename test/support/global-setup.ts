@@ -15,5 +15,11 @@ export default function setup(): void {
     );
   }
   run(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
-  run(['wait', '--for=condition=Established', '--timeout=60s', 'crd/datamovers.datamover.io', 'crd/datamoverschedules.datamover.io']);
+  run([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/datamovers.datamover.io',
+    'crd/datamoverschedules.datamover.io',
+  ]);
 }

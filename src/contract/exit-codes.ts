@@ -10,6 +10,10 @@ export const MoverExit = {
   UnreadableFiles: 7,
   /** The destination lies inside, or holds, another backup, or objects no DataMover wrote. */
   DestinationConflict: 8,
+  /** The bucket (after a backup) or the restored volume differs from the backup's manifest. */
+  VerifyFailed: 9,
+  /** A restore found no such run, or for `latest` no Complete run, in the backup root. */
+  BackupNotFound: 10,
 } as const;
 
 export const FAIL_FAST_EXIT_CODES: number[] = [
@@ -18,4 +22,6 @@ export const FAIL_FAST_EXIT_CODES: number[] = [
   MoverExit.BucketNotFound,
   MoverExit.UnreadableFiles,
   MoverExit.DestinationConflict,
+  MoverExit.VerifyFailed,
+  MoverExit.BackupNotFound,
 ];

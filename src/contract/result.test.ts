@@ -56,4 +56,24 @@ describe("the mover's termination message", () => {
       removedCount: 2,
     });
   });
+
+  it('reads verify and restore reports, naming at most ten mismatches', () => {
+    const mismatched = Array.from({ length: 30 }, (_, i) => `f${i}: content`);
+    const parsed = parseMoverResult(
+      JSON.stringify({
+        verify: { verified: 12, mismatches: 30, mismatched },
+        restore: { run: '2026-12-01-030000', bytes: 9, files: 3, verified: 3, mismatches: 0, mismatched: [] },
+      }),
+    );
+    expect(parsed?.verify).toEqual({ verified: 12, mismatches: 30, mismatched: mismatched.slice(0, 10) });
+    expect(parsed?.restore).toEqual({
+      run: '2026-12-01-030000',
+      bytes: 9,
+      files: 3,
+      verified: 3,
+      mismatches: 0,
+      mismatched: [],
+    });
+    expect(parseMoverResult('{"restore":{"verified":1,"mismatches":0}}')?.restore).toBeUndefined();
+  });
 });

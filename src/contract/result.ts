@@ -1,6 +1,8 @@
 // The mover's report, written as JSON to its container's termination message (under 4 KiB):
 // {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
 //  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"}}.
+import { MAX_NAMED, type RestoreReport, type VerifyReport } from './restore.js';
+
 export interface MoverResult {
   bytes?: number;
   files?: number;
@@ -10,6 +12,10 @@ export interface MoverResult {
   error?: string;
   /** What the prune after a scheduled run did (retention); a failed prune does not fail the backup. */
   prune?: PruneReport;
+  /** A backup's check of the bucket against its manifest, after the sync. */
+  verify?: VerifyReport;
+  /** What a restore restored and how it verified. */
+  restore?: RestoreReport;
 }
 
 export interface PruneReport {
@@ -62,7 +68,34 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
   if (typeof raw.error === 'string' && raw.error) result.error = raw.error.slice(0, MAX_ERROR);
   const prune = parsePrune(raw.prune);
   if (prune) result.prune = prune;
+  const verify = parseVerify(raw.verify);
+  if (verify) result.verify = verify;
+  const restore = parseRestore(raw.restore);
+  if (restore) result.restore = restore;
   return result;
+}
+
+function parseVerify(raw: unknown): VerifyReport | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const verified = count(r.verified);
+  const mismatches = count(r.mismatches);
+  if (verified === undefined || mismatches === undefined) return undefined;
+  const mismatched = Array.isArray(r.mismatched)
+    ? r.mismatched
+        .filter((x): x is string => typeof x === 'string')
+        .slice(0, MAX_NAMED)
+        .map((x) => x.slice(0, 256))
+    : [];
+  return { verified, mismatches, mismatched };
+}
+
+function parseRestore(raw: unknown): RestoreReport | undefined {
+  const verify = parseVerify(raw);
+  if (!verify) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.run !== 'string' || !r.run) return undefined;
+  return { ...verify, run: r.run.slice(0, 64), bytes: count(r.bytes) ?? 0, files: count(r.files) ?? 0 };
 }
 
 function parsePrune(raw: unknown): PruneReport | undefined {

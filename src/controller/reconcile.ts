@@ -91,7 +91,7 @@ export class Reconciler {
     const uid = job?.metadata?.uid;
     if (!uid) return [];
     return this.caches.pods
-      .list(job.metadata!.namespace)
+      .indexed(uid)
       .filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid));
   }
 

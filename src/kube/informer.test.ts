@@ -49,7 +49,7 @@ class Lines extends Writable {
   }
 }
 
-function setup() {
+function setup(index?: (o: KubernetesObject) => readonly string[]) {
   const fake = new FakeInformer();
   const timers: Array<{ ms: number; fn: () => void }> = [];
   const restarts: string[] = [];
@@ -60,7 +60,12 @@ function setup() {
   };
   const informer = new ResilientInformer<KubernetesObject>(
     {} as never,
-    { resource: 'jobs', path: () => '/apis/batch/v1/jobs', list: async () => ({ items: [] }) },
+    {
+      resource: 'jobs',
+      path: () => '/apis/batch/v1/jobs',
+      list: async () => ({ items: [] }),
+      ...(index ? { index } : {}),
+    },
     [],
     winston.createLogger({
       format: winston.format.json(),
@@ -130,5 +135,30 @@ describe('ResilientInformer', () => {
     fake.add({ metadata: { name: 'a', namespace: 'ns', managedFields: [{ manager: 'kubectl' }] } });
     expect(seen[0]?.metadata?.managedFields).toBeUndefined();
     expect(informer.get('ns', 'a')?.metadata?.managedFields).toBeUndefined();
+  });
+
+  it('finds objects by an index kept from the watch events, without scanning the cache', async () => {
+    const { fake, informer } = setup((o) => (o.metadata?.ownerReferences ?? []).map((r) => r.uid));
+    await informer.start(() => {});
+    const pod = (name: string, owner: string) => ({
+      metadata: {
+        name,
+        namespace: 'ns',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Job', name: 'j', uid: owner }],
+      },
+    });
+    fake.add(pod('a', 'job-1'));
+    fake.add(pod('b', 'job-1'));
+    fake.add(pod('c', 'job-2'));
+    expect(informer.indexed('job-1').map((o) => o.metadata?.name)).toEqual(['a', 'b']);
+    const moved = pod('b', 'job-2');
+    fake.objects.set('b', moved);
+    fake.emit('update', moved);
+    expect(informer.indexed('job-1').map((o) => o.metadata?.name)).toEqual(['a']);
+    expect(informer.indexed('job-2').map((o) => o.metadata?.name)).toEqual(['c', 'b']);
+    fake.objects.delete('c');
+    fake.emit('delete', pod('c', 'job-2'));
+    expect(informer.indexed('job-2').map((o) => o.metadata?.name)).toEqual(['b']);
+    expect(informer.indexed('nobody')).toEqual([]);
   });
 });

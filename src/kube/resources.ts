@@ -26,6 +26,8 @@ export interface ResourceRow<T extends KubernetesObject> {
   labelSelector?: string;
   /** Drops, in place, what is never read of a cached object. */
   slim?: (obj: T) => void;
+  /** A secondary index of the cache (ResilientInformer.indexed). */
+  index?: (obj: T) => readonly string[];
 }
 
 const collection = (group: string, plural: string) => (namespace: string | undefined) =>
@@ -121,13 +123,17 @@ export const CHILD_JOBS = childRow<V1Job>(
   dropSpec,
 );
 
-export const CHILD_PODS = childRow<V1Pod>(
-  'pods',
-  '/api/v1',
-  (api, namespace, labelSelector) => api.core.listNamespacedPod({ namespace, labelSelector }),
-  (api, labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }),
-  dropSpec,
-);
+/** Mover pods, indexed by the UID of the Job that controls them: a pass finds its Job's pods at once. */
+export const CHILD_PODS: ResourceRow<V1Pod> = {
+  ...childRow<V1Pod>(
+    'pods',
+    '/api/v1',
+    (api, namespace, labelSelector) => api.core.listNamespacedPod({ namespace, labelSelector }),
+    (api, labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }),
+    dropSpec,
+  ),
+  index: (pod) => (pod.metadata?.ownerReferences ?? []).filter((r) => r.controller).map((r) => r.uid),
+};
 
 /** A restarting informer of a row, over the watched namespaces (all when empty). */
 export function informerFor<T extends KubernetesObject>(
@@ -145,6 +151,7 @@ export function informerFor<T extends KubernetesObject>(
       list: (namespace) => withRetry(() => row.list(api, namespace)),
       ...(row.labelSelector ? { labelSelector: row.labelSelector } : {}),
       ...(row.slim ? { slim: row.slim } : {}),
+      ...(row.index ? { index: row.index } : {}),
     },
     namespaces,
     log,

@@ -14,6 +14,9 @@ import { StatusWrites } from '../status-writes.js';
 import { decide, fireDue, type ScheduleAction, type ScheduleConfig, type ScheduleEvent } from './machine.js';
 import { selectorString } from './selector.js';
 
+/** Creates (or deletes) of one pass sent at once. */
+const PARALLEL_ACTIONS = 10;
+
 export class ScheduleReconciler {
   /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
   private readonly writes = new StatusWrites<DataMoverScheduleStatus, DataMoverSchedule>();
@@ -48,10 +51,18 @@ export class ScheduleReconciler {
       .filter((dm) => dm.metadata.ownerReferences?.some((r) => r.controller && r.uid === uid));
     const observed = { now, runs, ...(await this.selected(schedule, now)) };
     const decision = decide(schedule, observed, this.config);
-    for (const action of decision.actions) {
-      // Stop before an action, not only at its write: a process without the lease starts no run.
-      this.api.fence();
-      await this.perform(schedule, action, decision.events);
+    // Deletions first (Replace: the old run goes before the new one starts), then the runs of the
+    // fire time, several at a time: a selector of many PVCs must not create them one by one.
+    const deletions = decision.actions.filter((a) => a.type === 'deleteRun');
+    const creations = decision.actions.filter((a) => a.type === 'createRun');
+    for (const batch of [deletions, creations]) {
+      for (let i = 0; i < batch.length; i += PARALLEL_ACTIONS) {
+        // Stop before an action, not only at its write: a process without the lease starts no run.
+        this.api.fence();
+        await Promise.all(
+          batch.slice(i, i + PARALLEL_ACTIONS).map((a) => this.perform(schedule, a, decision.events)),
+        );
+      }
     }
     await this.writeStatus(schedule, decision.status, decision.events);
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};

@@ -86,6 +86,18 @@ describe('metricMoves', () => {
   });
 });
 
+describe('runs', () => {
+  it('counts each DataMover once when it finishes, whatever its phases', () => {
+    const runs = (before: DataMoverStatus, after: DataMoverStatus) =>
+      metricMoves(before, after).filter((m) => m.metric === 'run');
+    expect(runs(s('CreatingPod', 0), s('Completed', 1))).toEqual([{ metric: 'run', result: 'completed' }]);
+    expect(runs(s('CleaningUp', 0), s('Completed', 1))).toEqual([{ metric: 'run', result: 'completed' }]);
+    expect(runs(s('CreatingClonedPVC', 0), s('Failed', 1))).toEqual([{ metric: 'run', result: 'failed' }]);
+    expect(runs(s('CreatingClonedPVC', 0), s('CreatingPod', 1))).toEqual([]);
+    expect(runs(s('Completed', 0), s('Completed', 0))).toEqual([]);
+  });
+});
+
 describe('transitionEvents', () => {
   it('emits a warning when a stall begins and not again while it lasts', () => {
     const stalled = s('CreatingClonedPVC', 0, { conditions: [cond('Stalled', 'True', 'SourcePVCNotFound')] });

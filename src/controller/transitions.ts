@@ -59,12 +59,21 @@ function pruneMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove
   return [{ metric: 'prune', status, removed: after.prune.removed }];
 }
 
+/** One per DataMover, when it finishes: what a failure rate of runs divides. */
+function runMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  if (before.phase === after.phase) return [];
+  if (after.phase === 'Completed') return [{ metric: 'run', result: 'completed' }];
+  if (after.phase === 'Failed') return [{ metric: 'run', result: 'failed' }];
+  return [];
+}
+
 export function metricMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
   return [
     ...phaseChange(before, after),
     ...moverMoves(before, after),
     ...cleanupMoves(before, after),
     ...pruneMoves(before, after),
+    ...runMoves(before, after),
   ];
 }
 

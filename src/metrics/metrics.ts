@@ -12,6 +12,7 @@ export type MetricMove =
   | { metric: 'dataSync'; status: 'success' | 'failure' }
   | { metric: 'cleanup'; status: 'success' | 'failure' }
   | { metric: 'syncBytes'; bytes: number }
+  | { metric: 'run'; result: 'completed' | 'failed' }
   | { metric: 'prune'; status: 'success' | 'failure'; removed: number };
 
 export const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
@@ -102,6 +103,12 @@ export class OperatorMetrics {
     name: 'datamover_pruned_backups_total',
     help: 'Backups (run folders) deleted by keep policies.',
     labelNames: ['namespace'] as const,
+    registers: [this.registry],
+  });
+  readonly runs = new Counter({
+    name: 'datamover_runs_total',
+    help: 'DataMover runs that finished, by result (completed, failed): one per DataMover, whatever its phases.',
+    labelNames: ['namespace', 'result'] as const,
     registers: [this.registry],
   });
   readonly reconcileTotal = new Counter({
@@ -322,6 +329,7 @@ export class OperatorMetrics {
     this.prunedBackups.inc({ namespace }, 0);
     for (const status of ['started', 'success', 'failure'] as const)
       this.podCreation.inc({ status, namespace }, 0);
+    for (const result of ['completed', 'failed'] as const) this.runs.inc({ namespace, result }, 0);
   }
 
   record(namespace: string, moves: readonly MetricMove[]): void {
@@ -344,6 +352,9 @@ export class OperatorMetrics {
           break;
         case 'syncBytes':
           this.syncBytes.observe({ namespace }, move.bytes);
+          break;
+        case 'run':
+          this.runs.inc({ namespace, result: move.result });
           break;
         case 'prune':
           this.prune.inc({ namespace, status: move.status });

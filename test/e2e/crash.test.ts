@@ -34,6 +34,7 @@ const FULL_RUN: Record<string, number> = {
   'datamover_pod_creation_operations_total{status="started"}': 1,
   'datamover_pod_creation_operations_total{status="success"}': 1,
   'datamover_data_sync_operations_total{status="success"}': 1,
+  'datamover_runs_total{result="completed"}': 1,
 };
 
 /** Counters of the restarted process: exactly `expected`, every other series 0. */
@@ -101,6 +102,7 @@ describe('the operator killed right after a side effect, before its status write
     expectExactly(counters, {
       [series('CleaningUp', 'success')]: 1,
       'datamover_cleanup_operations_total{status="success"}': 1,
+      'datamover_runs_total{result="completed"}': 1,
     });
   });
 });

@@ -224,6 +224,9 @@ describe('metrics', () => {
       'datamover_data_sync_operations_total{status="failure"}': 1,
       'datamover_cleanup_operations_total{status="success"}': 1,
       'datamover_cleanup_operations_total{status="failure"}': 0,
+      // One per DataMover: what a failure rate of runs divides (a phase count would triple successes).
+      'datamover_runs_total{result="completed"}': 4,
+      'datamover_runs_total{result="failed"}': 2,
     });
     expect(text).toMatch(
       new RegExp(`datamover_phase_duration_seconds_count\\{phase="CreatingPod",namespace="${ns}"\\} 6`),

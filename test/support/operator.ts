@@ -194,6 +194,7 @@ export function cleanRuns(runs: number, cleanups = runs / 2): Record<string, num
     [op('CleaningUp', 'started')]: cleanups,
     [op('CleaningUp', 'success')]: cleanups,
     'datamover_cleanup_operations_total{status="success"}': cleanups,
+    'datamover_runs_total{result="completed"}': runs,
   };
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Controller } from './controller/controller.js';
 import { USAGE, loadConfig, type Config } from './config.js';
-import { KubeApi, loadKubeConfig } from './kube/client.js';
+import { KubeApi, StartupError, loadKubeConfig } from './kube/client.js';
 import { LeaderElector } from './kube/leader.js';
 import { createLogger } from './logger.js';
 import { OperatorMetrics } from './metrics/metrics.js';
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(JSON.stringify({ level: 'error', message: 'operator failed to start', error: String(err) }));
-  process.exit(1);
+  const error = err instanceof Error ? err.message : String(err);
+  console.error(JSON.stringify({ level: 'error', message: 'operator failed to start', error }));
+  process.exit(err instanceof StartupError ? 2 : 1);
 });

@@ -92,10 +92,34 @@ export class PooledKubeConfig extends KubeConfig {
   }
 }
 
+/** A start-up problem the operator cannot wait out: it says what to set, and the process exits. */
+export class StartupError extends Error {}
+
+/** client-node's last resort when it finds no configuration at all. */
+const NO_CONFIG_SERVER = 'http://localhost:8080';
+
+/**
+ * The kubeconfig from --kubeconfig, $KUBECONFIG, ~/.kube/config or the pod's ServiceAccount. With
+ * none of them client-node falls back to an unauthenticated http://localhost:8080, which the
+ * operator would retry forever without saying why: that is refused here instead.
+ */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const kc = new PooledKubeConfig();
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
+  try {
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new StartupError(
+      `cannot read the kubeconfig ${path ?? process.env.KUBECONFIG ?? ''}: ${(err as Error).message}; set --kubeconfig or KUBECONFIG to a readable kubeconfig file`,
+      { cause: err },
+    );
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster || (cluster.name === 'cluster' && cluster.server === NO_CONFIG_SERVER && !path)) {
+    throw new StartupError(
+      'no Kubernetes configuration found: set KUBECONFIG (or --kubeconfig) to a kubeconfig file, or run the operator in a pod with a ServiceAccount token (in-cluster config)',
+    );
+  }
   return kc;
 }
 

@@ -42,6 +42,17 @@ export interface InformerDeps<T extends KubernetesObject> {
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
+/** Why a watch stopped, in words that say what to do when it cannot fix itself. */
+function restartMessage(err: unknown, resource: string): string {
+  const code = (err as { code?: number })?.code;
+  if (code === 404) return 'resource not served (is its CRD installed?); retrying';
+  if (code === 401)
+    return "the API server refused the operator's credentials (401): check --kubeconfig or the ServiceAccount token; retrying";
+  if (code === 403)
+    return `not allowed to list and watch ${resource} (403): bind the operator's ServiceAccount to the ClusterRole in config/rbac (or the chart's); retrying`;
+  return 'watch stopped; restarting';
+}
+
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly informers: Array<Informer<T> & ObjectCache<T>> = [];
   private readonly synced: boolean[] = [];
@@ -110,16 +121,12 @@ export class ResilientInformer<T extends KubernetesObject> {
       const delay = Math.min(BACKOFF_BASE_MS * 2 ** failures, BACKOFF_MAX_MS);
       failures += 1;
       this.onRestart(this.spec.resource);
-      const notServed = (err as { code?: number })?.code === 404;
-      this.log.warn(
-        notServed ? 'resource not served (is its CRD installed?); retrying' : 'watch stopped; restarting',
-        {
-          resource: this.spec.resource,
-          scope: namespace ?? '*',
-          delayMs: delay,
-          error: String((err as Error)?.message ?? err).split('\n')[0],
-        },
-      );
+      this.log.warn(restartMessage(err, this.spec.resource), {
+        resource: this.spec.resource,
+        scope: namespace ?? '*',
+        delayMs: delay,
+        error: String((err as Error)?.message ?? err).split('\n')[0],
+      });
       this.deps.after(delay, () => {
         if (!this.stopped) void run();
       });

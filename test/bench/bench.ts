@@ -12,6 +12,7 @@ import {
   bucketSecret,
   pvc,
   dataMover,
+  useTestBed,
   waitFor,
 } from '../support/cluster.js';
 import { requestsBy, tokenKubeconfig } from '../support/audit.js';
@@ -25,6 +26,7 @@ const count = Number(values.count);
 const SYSTEM_NS = 'datamover-operator-system';
 const SA = 'datamover-operator-controller-manager';
 
+useTestBed();
 const kc = new KubeConfig();
 kc.loadFromDefault();
 const ns = await createNamespace('dm-bench');

@@ -15,6 +15,7 @@ import {
   deleteNamespace,
   kubectlOk,
   pvc,
+  useTestBed,
   waitFor,
 } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
@@ -35,6 +36,7 @@ const expected = schedules * pvcs;
 const SYSTEM_NS = 'datamover-operator-system';
 const SA = 'datamover-operator-controller-manager';
 
+useTestBed();
 const kc = new KubeConfig();
 kc.loadFromDefault();
 const ns = await createNamespace('dm-schedbench');

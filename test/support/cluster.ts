@@ -1,5 +1,5 @@
 // Helpers for journeys against the real control plane: kubectl, namespaces, waiting with deadlines.
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -176,3 +176,15 @@ export async function stopChild(child: ChildProcess | undefined): Promise<void> 
 }
 
 export { exec };
+
+/**
+ * Points a script run outside make (`npm run bench`) at the test bed: its kubeconfig when KUBECONFIG
+ * is not set, and its kubectl on PATH, as the Makefile does.
+ */
+export function useTestBed(): void {
+  const sh = (script: string) => execFileSync('bash', ['-c', script], { encoding: 'utf8' }).trim();
+  process.env.KUBECONFIG ||= sh('bash hack/cluster-up.sh --kubeconfig');
+  const bin = sh('source hack/testbed-versions.sh && echo "$TESTBED_BIN"');
+  if (!(process.env.PATH ?? '').split(':').includes(bin))
+    process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
+}

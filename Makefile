@@ -71,6 +71,10 @@ bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100
 bench-schedules: build cluster-up ## The schedule benchmark: SCHEDULES x PVCS DataMovers firing at one second, runs in flight
 	$(NODE_BIN)/node dist/test/bench/schedules.js --schedules $${SCHEDULES:-100} --pvcs $${PVCS:-10}
 
+.PHONY: kind-deploy
+kind-deploy: deps ## Needs Docker (not run by make test): kind cluster, both images, CSI hostpath, S3, the chart
+	bash hack/kind-deploy.sh
+
 .PHONY: testbed
 testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubectl, etcd, kwok) into the cache
 	bash hack/build-testbed.sh

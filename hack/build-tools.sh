@@ -24,3 +24,4 @@ build() { # name dir module@version ldflags
 build helm "$TOOLS_BIN" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 build rclone "$RCLONE_BIN" "github.com/rclone/rclone@$RCLONE_VERSION" "-X github.com/rclone/rclone/fs.Version=$RCLONE_VERSION"
 build versitygw "$VERSITYGW_BIN" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" ""
+build actionlint "$ACTIONLINT_BIN" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"

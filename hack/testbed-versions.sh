@@ -9,9 +9,14 @@ HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 RCLONE_VERSION="${RCLONE_VERSION:-v1.76.0}"
 # An S3 server with users and bucket policies, for the least-privilege test of the mover.
 VERSITYGW_VERSION="${VERSITYGW_VERSION:-v1.8.0}"
+# Workflow lint (make verify) and kind for `make kind-deploy` (needs Docker; not part of make test).
+ACTIONLINT_VERSION="${ACTIONLINT_VERSION:-v1.7.12}"
+KIND_VERSION="${KIND_VERSION:-v0.33.0}"
 CACHE_ROOT="${DATAMOVER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/datamover-operator}"
 TESTBED_BIN="$CACHE_ROOT/testbed/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION/bin"
 # Tools that are not part of the control plane, each in a folder of its own version.
 TOOLS_BIN="$CACHE_ROOT/tools/helm-$HELM_VERSION/bin"
 RCLONE_BIN="$CACHE_ROOT/tools/rclone-$RCLONE_VERSION/bin"
 VERSITYGW_BIN="$CACHE_ROOT/tools/versitygw-$VERSITYGW_VERSION/bin"
+ACTIONLINT_BIN="$CACHE_ROOT/tools/actionlint-$ACTIONLINT_VERSION/bin"
+KIND_BIN="$CACHE_ROOT/tools/kind-$KIND_VERSION/bin"

@@ -67,4 +67,7 @@ kubectl apply --server-side --force-conflicts --dry-run=server -f .tmp/chart-all
 echo "helm template (all features): accepted by the apiserver"
 node hack/extract-rules.mjs .tmp/chart-all.yaml .tmp/chart-rules.yaml
 promtool check rules .tmp/chart-rules.yaml
+echo "--- actionlint $ACTIONLINT_VERSION: the GitHub workflows (with shellcheck on their scripts)"
+"$ACTIONLINT_BIN/actionlint" .github/workflows/*.yml
+echo "workflows: clean"
 echo "verify: OK"

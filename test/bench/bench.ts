@@ -1,21 +1,12 @@
 // The operator benchmark: N source PVCs and N DataMovers on the test bed (instant storage, instant
 // Jobs). Prints the figures, and with --json one JSON object as the last line.
 //   npm run bench -- --count N [--json]
-import { Watch, KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
-import {
-  kubectlOk,
-  createNamespace,
-  deleteNamespace,
-  bucketSecret,
-  pvc,
-  dataMover,
-  useTestBed,
-  waitFor,
-} from '../support/cluster.js';
+import { kubectlOk, deleteNamespace, bucketSecret, pvc, dataMover, waitFor } from '../support/cluster.js';
 import { requestsBy, tokenKubeconfig } from '../support/audit.js';
+import { OPERATOR_USER, SA, SYSTEM_NS, benchSetup } from './setup.js';
 import { OperatorProcess, sample } from '../support/operator.js';
 
 const { values } = parseArgs({
@@ -23,29 +14,9 @@ const { values } = parseArgs({
   options: { count: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } },
 });
 const count = Number(values.count);
-const SYSTEM_NS = 'datamover-operator-system';
-const SA = 'datamover-operator-controller-manager';
-
-useTestBed();
-const kc = new KubeConfig();
-kc.loadFromDefault();
-const ns = await createNamespace('dm-bench');
-await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'yaml']).then((y) =>
-  kubectlOk(['apply', '--server-side', '-f', '-'], y),
-);
-await kubectlOk(['apply', '--server-side', '--force-conflicts', '-k', 'config/rbac']);
-await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
-await kubectlOk([
-  'wait',
-  '--for=condition=Established',
-  '--timeout=60s',
-  'crd/datamovers.datamover.io',
-  'crd/datamoverschedules.datamover.io',
-]);
+const { kc, ns, apply } = await benchSetup('dm-bench');
 
 // Sources first, all bound, so the run measures the operator.
-const apply = (objects: object[]) =>
-  kubectlOk(['apply', '-n', ns, '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
 await apply([bucketSecret(), ...Array.from({ length: count }, (_, i) => pvc(`src-${i}`))]);
 await waitFor(
   async () =>
@@ -160,9 +131,7 @@ const scrapeMs = performance.now() - scrapeStart;
 await operator.stop();
 for (const a of aborts) a.abort();
 
-const requests = requestsBy(`system:serviceaccount:${SYSTEM_NS}:${SA}`, since).filter(
-  (r) => !/:(list|watch)$/.test(r.permission),
-);
+const requests = requestsBy(OPERATOR_USER, since).filter((r) => !/:(list|watch)$/.test(r.permission));
 const byKind = new Map<string, number>();
 for (const r of requests) byKind.set(r.permission, (byKind.get(r.permission) ?? 0) + 1);
 const reactions = [...cloneBound]

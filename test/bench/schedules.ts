@@ -3,21 +3,12 @@
 // each DataMover was created (seen on a watch), and whether the runs in flight were held up: their
 // reaction (a Job completing -> the DataMover's next phase) during the burst against before it.
 //   node dist/test/bench/schedules.js [--schedules 100] [--pvcs 10] [--inflight 50] [--json]
-import { KubeConfig, Watch } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { requestsBy, tokenKubeconfig } from '../support/audit.js';
-import {
-  bucketSecret,
-  createNamespace,
-  dataMover,
-  deleteNamespace,
-  kubectlOk,
-  pvc,
-  useTestBed,
-  waitFor,
-} from '../support/cluster.js';
+import { bucketSecret, dataMover, deleteNamespace, kubectlOk, pvc, waitFor } from '../support/cluster.js';
+import { OPERATOR_USER, SA, SYSTEM_NS, benchSetup } from './setup.js';
 import { OperatorProcess } from '../support/operator.js';
 
 const { values } = parseArgs({
@@ -33,35 +24,7 @@ const schedules = Number(values.schedules);
 const pvcs = Number(values.pvcs);
 const inflight = Number(values.inflight);
 const expected = schedules * pvcs;
-const SYSTEM_NS = 'datamover-operator-system';
-const SA = 'datamover-operator-controller-manager';
-
-useTestBed();
-const kc = new KubeConfig();
-kc.loadFromDefault();
-const ns = await createNamespace('dm-schedbench');
-await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'yaml']).then((y) =>
-  kubectlOk(['apply', '--server-side', '-f', '-'], y),
-);
-await kubectlOk(['apply', '--server-side', '--force-conflicts', '-k', 'config/rbac']);
-await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
-await kubectlOk([
-  'wait',
-  '--for=condition=Established',
-  '--timeout=60s',
-  'crd/datamovers.datamover.io',
-  'crd/datamoverschedules.datamover.io',
-]);
-const apply = async (objects: object[]) => {
-  for (let i = 0; i < objects.length; i += 100)
-    await kubectlOk(
-      ['apply', '-n', ns, '-f', '-'],
-      objects
-        .slice(i, i + 100)
-        .map((o) => stringify(o))
-        .join('---\n'),
-    );
-};
+const { kc, ns, apply } = await benchSetup('dm-schedbench');
 
 const labelled = Array.from({ length: pvcs }, (_, i) => ({
   ...pvc(`app-${i}`),
@@ -190,9 +153,7 @@ const during = [...Array(inflight).keys()]
 const before = [...Array(inflight).keys()]
   .map((i) => `busy-${i}`)
   .filter((n) => (jobDone.get(n) ?? Infinity) < fireAt.getTime());
-const requests = requestsBy(`system:serviceaccount:${SYSTEM_NS}:${SA}`, since).filter(
-  (r) => !/:(list|watch)$/.test(r.permission),
-);
+const requests = requestsBy(OPERATOR_USER, since).filter((r) => !/:(list|watch)$/.test(r.permission));
 const result = {
   schedules,
   pvcs,

@@ -1,0 +1,40 @@
+// What both benchmarks start from: the test bed, a namespace, config/rbac (the operator runs with its
+// ServiceAccount's token, so the audit log counts its requests alone) and the CRDs, and an apply that
+// sends objects a hundred at a time.
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { createNamespace, kubectlOk, useTestBed } from '../support/cluster.js';
+
+export const SYSTEM_NS = 'datamover-operator-system';
+export const SA = 'datamover-operator-controller-manager';
+export const OPERATOR_USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
+
+export async function benchSetup(prefix: string) {
+  useTestBed();
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const ns = await createNamespace(prefix);
+  await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'yaml']).then((y) =>
+    kubectlOk(['apply', '--server-side', '-f', '-'], y),
+  );
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-k', 'config/rbac']);
+  await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', 'config/crd/bases/']);
+  await kubectlOk([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/datamovers.datamover.io',
+    'crd/datamoverschedules.datamover.io',
+  ]);
+  const apply = async (objects: object[]) => {
+    for (let i = 0; i < objects.length; i += 100)
+      await kubectlOk(
+        ['apply', '-n', ns, '-f', '-'],
+        objects
+          .slice(i, i + 100)
+          .map((o) => stringify(o))
+          .join('---\n'),
+      );
+  };
+  return { kc, ns, apply };
+}

@@ -110,7 +110,7 @@ export const DataMoverScheduleSpecSchema = Type.Object(
     suspend: Type.Optional(
       Type.Boolean({
         description:
-          'Create no runs while true. Fire times that pass while suspended are neither run nor counted as missed.',
+          'Create no runs at fire times while true (a changed trigger still runs once). Fire times that pass while suspended are neither run nor counted as missed.',
       }),
     ),
     startingDeadlineSeconds: Type.Optional(
@@ -134,7 +134,7 @@ export const DataMoverScheduleSpecSchema = Type.Object(
       Type.String({
         maxLength: 63,
         description:
-          'Change this value (for example to the current time) to run once now, outside the schedule.',
+          'Change this value (for example to the current time) to run every PVC once now, outside the schedule, even while suspended.',
       }),
     ),
     sourcePvc: Type.Optional(

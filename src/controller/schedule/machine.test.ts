@@ -267,6 +267,17 @@ describe('a DataMoverSchedule', () => {
     expect(resumed.actions).toEqual([]);
     expect(resumed.status.missedRuns ?? 0).toBe(0);
     expect(resumed.status.nextScheduleTime).toBe('2026-03-06T03:00:00.000Z');
+    const next = decide(schedule({}, resumed.status), observe('2026-03-06T03:00:00Z'), config);
+    expect(created(next)).toHaveLength(1);
+    expect(next.status.missedRuns ?? 0).toBe(0);
+  });
+
+  it('runs a manual trigger even while suspended', () => {
+    const s = schedule({ suspend: true, trigger: 'before-upgrade' });
+    const d = decide(s, observe('2026-03-03T12:00:00Z'), config);
+    expect(created(d)).toEqual([scheduledRunName('nightly', 'db', { trigger: 'before-upgrade' })]);
+    expect(d.status.lastTrigger).toBe('before-upgrade');
+    expect(fireDue(s, T('2026-03-03T12:00:00Z'), config)).toBe(true);
   });
 
   it('is Stalled with InvalidSchedule, told once, when the expression cannot fire', () => {

@@ -95,8 +95,9 @@ const pvcOf = (run: DataMover) => run.spec.sourcePvc;
 
 /** What the pass is due to do at `now`: used to decide whether the selected PVCs must be listed. */
 export function fireDue(schedule: DataMoverSchedule, now: Date, config: ScheduleConfig): boolean {
-  if (schedule.metadata.deletionTimestamp || schedule.spec.suspend) return false;
+  if (schedule.metadata.deletionTimestamp) return false;
   if (triggerPending(schedule)) return true;
+  if (schedule.spec.suspend) return false;
   const parsed = parseSchedule(schedule.spec.schedule, schedule.spec.timeZone, {
     allowSeconds: config.allowSeconds,
   });
@@ -166,8 +167,18 @@ export function decide(
   condition('Stalled', 'False', ScheduleReason.Scheduled, 'the schedule is valid');
 
   if (spec.suspend) {
+    // A manual trigger is a person asking for a run now: it runs even while the schedule sleeps.
+    const skipped = runTrigger(
+      schedule,
+      targetsOf(schedule, observed),
+      observed.runs,
+      actions,
+      events,
+      status,
+    );
+    status.missedRuns = (status.missedRuns ?? 0) + skipped;
     delete status.nextScheduleTime;
-    status.message = 'suspended: no runs are created';
+    status.message = 'suspended: no runs are created at fire times';
     condition('Ready', 'True', ScheduleReason.Suspended, status.message);
     status.active = activeRuns(observed.runs, actions);
     return { status, actions, events, ...ttlWake };
@@ -175,23 +186,14 @@ export function decide(
 
   const anchor = anchorOf(schedule, now);
   const due = countFiresBetween(parsed.schedule, anchor, now, MISSED_COUNT_CAP);
+  // Where the next pass looks from: the latest due fire time (set by runLatest), or this anchor
+  // when it moved without one (a resumed schedule starts from the moment it resumed).
+  status.scheduledThroughTime = anchor.toISOString();
   const targets = targetsOf(schedule, observed);
   let missed = due.latest
     ? runLatest(schedule, due, now, targets, observed.runs, actions, events, status)
     : 0;
-  if (triggerPending(schedule)) {
-    const fired = fire(
-      schedule,
-      { trigger: spec.trigger! },
-      targets,
-      observed.runs,
-      actions,
-      events,
-      'trigger',
-    );
-    missed += fired.skipped;
-    status.lastTrigger = spec.trigger!;
-  }
+  missed += runTrigger(schedule, targets, observed.runs, actions, events, status);
   status.missedRuns = (status.missedRuns ?? 0) + missed;
   status.active = activeRuns(observed.runs, actions);
 
@@ -206,6 +208,21 @@ export function decide(
     events,
     ...earliest(ttlWake.requeueAfterMs, next ? Math.max(0, next.getTime() - now.getTime()) : undefined),
   };
+}
+
+/** A changed spec.trigger runs every target once now; returns the runs skipped by Forbid. */
+function runTrigger(
+  schedule: DataMoverSchedule,
+  targets: readonly string[],
+  runs: readonly DataMover[],
+  actions: ScheduleAction[],
+  events: ScheduleEvent[],
+  status: DataMoverScheduleStatus,
+): number {
+  if (!triggerPending(schedule)) return 0;
+  const trigger = schedule.spec.trigger!;
+  status.lastTrigger = trigger;
+  return fire(schedule, { trigger }, targets, runs, actions, events, 'trigger').skipped;
 }
 
 /** Runs the latest fire time that is due (unless too late) and counts the ones before it missed. */

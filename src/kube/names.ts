@@ -23,6 +23,7 @@ export const COMMAND_LABEL = 'datamover.io/command';
  */
 export const RESTORED_BY_LABEL = 'datamover.io/restored-by';
 export const RESTORED_BY_UID_ANNOTATION = 'datamover.io/restored-by-uid';
+export const RESTORED_BY_NAME_ANNOTATION = 'datamover.io/restored-by-name';
 
 function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);

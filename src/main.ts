@@ -76,6 +76,11 @@ async function main(): Promise<void> {
   const metrics = new OperatorMetrics(VERSION, {
     dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
     schedules: () => cluster.controller?.scheduleFacts() ?? [],
+    restores: () =>
+      (cluster.controller?.restores.list() ?? []).map((r) => ({
+        namespace: r.metadata.namespace,
+        phase: r.status?.phase,
+      })),
     isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
   });
   const controller = new Controller(api, config, metrics, log, {

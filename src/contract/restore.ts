@@ -21,6 +21,8 @@ export const RestoreEnv = {
   /** Whose backups the root must hold (its root marker names them), as for a backup. */
   namespace: 'DATAMOVER_NAMESPACE',
   pvc: 'DATAMOVER_SOURCE_PVC',
+  /** `true`: restore into a target that is not empty (an existing PVC); refused otherwise. */
+  overwrite: 'DATAMOVER_RESTORE_OVERWRITE',
 } as const;
 
 export const LATEST = 'latest';

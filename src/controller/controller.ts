@@ -1,11 +1,13 @@
 // The operator's kinds on the shared plumbing (runtime.ts): their informers, from the resource table,
 // and their reconcilers. DataMovers are driven by watch events on them and on their own children;
 // DataMoverSchedules by watch events on them and on the DataMovers they create, and by a timer at
-// the next fire time. One DataMover watch serves both kinds.
+// the next fire time; DataMoverRestores by watch events on them and on their Jobs and pods. One
+// DataMover watch serves the first two kinds, one Job and one pod watch the first and the third.
 import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { DataMover } from '../api/v1alpha1/schema.js';
 import type { DataMoverSchedule } from '../api/v1alpha1/schedule.js';
+import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
@@ -16,6 +18,7 @@ import {
   CHILD_PODS,
   CHILD_PVCS,
   DATAMOVERS,
+  RESTORES,
   SCHEDULES,
   SharedSource,
   informerFor,
@@ -26,14 +29,17 @@ import { isTerminal } from './machine.js';
 import { Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
 import { KindController } from './runtime.js';
 import { scheduleFacts, scheduleKind } from './schedule/controller.js';
+import { restoreKind } from './restore/controller.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
 export class Controller {
   readonly caches: Caches;
   readonly schedules: ResilientInformer<DataMoverSchedule>;
+  readonly restores: ResilientInformer<DataMoverRestore>;
   private readonly kind: KindController<DataMover>;
   private readonly scheduleKind: KindController<DataMoverSchedule>;
+  private readonly restoreKind: KindController<DataMoverRestore>;
   private readonly allowSeconds: boolean;
 
   constructor(
@@ -53,14 +59,17 @@ export class Controller {
       pods: informer<V1Pod>(CHILD_PODS),
     };
     this.schedules = informer<DataMoverSchedule>(SCHEDULES);
+    this.restores = informer<DataMoverRestore>(RESTORES);
     const dataMovers = new SharedSource(this.caches.dataMovers);
+    const jobs = new SharedSource(this.caches.jobs);
+    const pods = new SharedSource(this.caches.pods);
     const reconciler = new Reconciler(api, this.caches, config, metrics, log, hooks);
     const owner = (o: KubernetesObject) => ownerKey(o as never);
     this.kind = new KindController<DataMover>(
       {
         kind: 'DataMover',
         primary: dataMovers.view(),
-        owned: [this.caches.pvcs, this.caches.jobs, this.caches.pods].map((source) => ({
+        owned: [this.caches.pvcs, jobs.view(), pods.view()].map((source) => ({
           source: source as never,
           owner,
         })),
@@ -82,6 +91,15 @@ export class Controller {
       metrics,
       log,
     );
+    // The restore kind reads schedules (a schedule source) from the schedule kind's cache; it is not
+    // driven by their changes: a restore waiting for its schedule looks again (machine.ts).
+    this.restoreKind = restoreKind(
+      api,
+      { restores: this.restores, schedules: this.schedules, jobs: jobs.view(), pods: pods.view() },
+      { ...config, workers: config.maxConcurrentReconciles },
+      metrics,
+      log,
+    );
   }
 
   get queue(): WorkQueue {
@@ -89,7 +107,7 @@ export class Controller {
   }
 
   get hasSynced(): boolean {
-    return this.kind.hasSynced && this.scheduleKind.hasSynced;
+    return this.kind.hasSynced && this.scheduleKind.hasSynced && this.restoreKind.hasSynced;
   }
 
   /** What the schedule gauges show, now. */
@@ -98,16 +116,25 @@ export class Controller {
   }
 
   async startInformers(): Promise<void> {
-    await Promise.all([this.kind.startInformers(), this.scheduleKind.startInformers()]);
+    await Promise.all([
+      this.kind.startInformers(),
+      this.scheduleKind.startInformers(),
+      this.restoreKind.startInformers(),
+    ]);
   }
 
   startWorkers(): void {
     this.kind.startWorkers();
     this.scheduleKind.startWorkers();
+    this.restoreKind.startWorkers();
   }
 
   async stop(timeoutMs: number): Promise<boolean> {
-    const [a, b] = await Promise.all([this.kind.stop(timeoutMs), this.scheduleKind.stop(timeoutMs)]);
-    return a && b;
+    const done = await Promise.all([
+      this.kind.stop(timeoutMs),
+      this.scheduleKind.stop(timeoutMs),
+      this.restoreKind.stop(timeoutMs),
+    ]);
+    return done.every(Boolean);
   }
 }

@@ -9,7 +9,7 @@ import { MAX_STATUS_RUNS, type DataMoverStatus } from '../api/v1alpha1/schema.js
 export type JobOutcome =
   | { kind: 'running' }
   | { kind: 'succeeded'; result?: MoverResult }
-  | { kind: 'failed'; reason: string; message: string };
+  | { kind: 'failed'; reason: string; message: string; result?: MoverResult };
 
 /** Waiting reasons that mean the mover container will not start without someone fixing something. */
 const START_FAILURES = new Set([
@@ -35,6 +35,13 @@ const REASON_BY_EXIT: Record<number, string> = {
   [MoverExit.DestinationConflict]: Reason.DestinationConflict,
 };
 
+/** A restore's own exit codes: a volume that differs from the manifest, a run that is not there. */
+export const RESTORE_REASON_BY_EXIT: Record<number, string> = {
+  ...REASON_BY_EXIT,
+  [MoverExit.VerifyFailed]: Reason.RestoreVerificationFailed,
+  [MoverExit.BackupNotFound]: Reason.BackupNotFound,
+};
+
 /** Failures in which the mover ran and the sync itself failed (counted as data_sync failures). */
 export const SYNC_FAILURES = new Set<string>([
   Reason.MoverJobFailed,
@@ -51,20 +58,30 @@ function lastTermination(pods: readonly V1Pod[]) {
   return terminated.at(-1);
 }
 
-export function jobOutcome(job: V1Job, pods: readonly V1Pod[]): JobOutcome {
+/** `reasons`: the failure reason of each exit code (a restore has two of its own). */
+export function jobOutcome(
+  job: V1Job,
+  pods: readonly V1Pod[],
+  reasons: Record<number, string> = REASON_BY_EXIT,
+): JobOutcome {
   const conditions = job.status?.conditions ?? [];
   if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) {
     const result = parseMoverResult(lastTermination(pods)?.message);
     return result ? { kind: 'succeeded', result } : { kind: 'succeeded' };
   }
   const failed = conditions.find((c) => c.type === 'Failed' && c.status === 'True');
-  return failed ? failure(job, failed, pods) : { kind: 'running' };
+  return failed ? failure(job, failed, pods, reasons) : { kind: 'running' };
 }
 
-function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): JobOutcome {
+function failure(
+  job: V1Job,
+  failed: V1JobCondition,
+  pods: readonly V1Pod[],
+  reasons: Record<number, string>,
+): JobOutcome {
   const last = lastTermination(pods);
   const reason =
-    REASON_BY_EXIT[last?.exitCode ?? -1] ??
+    reasons[last?.exitCode ?? -1] ??
     (failed.reason === 'PodFailurePolicy' ? Reason.MoverConfigError : Reason.MoverJobFailed);
   const report = parseMoverResult(last?.message);
   const detail = (report ? (report.error ?? '') : (last?.message ?? '')).trim().slice(0, MAX_MESSAGE);
@@ -75,6 +92,7 @@ function failure(job: V1Job, failed: V1JobCondition, pods: readonly V1Pod[]): Jo
     kind: 'failed',
     reason,
     message: `${base}${exit}${detail ? `: ${detail}` : ''}`,
+    ...(report ? { result: report } : {}),
   };
 }
 

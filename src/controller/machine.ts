@@ -1,7 +1,7 @@
 // The DataMover state machine: a pure function from a DataMover and the facts observed about its
 // source and children to the next status and the actions that move the run on. No I/O happens here.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { Condition, DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
+import type { DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
 import {
   KEEPS_NOTHING_MESSAGE,
   RESERVED_ENV_MESSAGE,
@@ -23,8 +23,10 @@ import { SCHEDULE_KIND, buildMoverJob, moverImage, scheduleOf } from '../mover/j
 import type { MoverResult } from '../contract/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
-import { jobOutcome, podsStarted, podStartProblem, pruneStatus } from './job-status.js';
-import { JOB_NO_POD_AFTER_MS, cloneReady, cloneWaitedMs, podlessForMs } from './lookups.js';
+import { jobOutcome, podsStarted, pruneStatus } from './job-status.js';
+import { cloneReady, cloneWaitedMs } from './lookups.js';
+import { podProgress } from './pod-progress.js';
+import { RunStatusBuilder } from './status-builder.js';
 
 export type MachineConfig = Pick<
   Config,
@@ -97,71 +99,7 @@ export function isTerminal(phase: Phase | '' | undefined): boolean {
   return phase === 'Completed' || phase === 'Failed';
 }
 
-class StatusBuilder {
-  status: DataMoverStatus;
-  constructor(
-    private readonly dm: DataMover,
-    private readonly now: Date,
-  ) {
-    this.status = structuredClone(dm.status ?? {});
-    this.status.observedGeneration = dm.metadata.generation;
-  }
-
-  condition(type: string, status: 'True' | 'False', reason: string, message: string): this {
-    this.status.conditions = setCondition(
-      this.status.conditions ?? [],
-      type,
-      status,
-      reason,
-      message,
-      this.dm.metadata.generation,
-      this.now,
-    );
-    return this;
-  }
-
-  progressing(reason: string, message: string): this {
-    this.status.message = message;
-    return this.condition(C.Reconciling, 'True', reason, message)
-      .condition(C.Stalled, 'False', reason, 'making progress')
-      .condition(C.Ready, 'False', reason, message);
-  }
-
-  stalled(reason: string, message: string): this {
-    this.status.message = message;
-    return this.condition(C.Reconciling, 'True', reason, message)
-      .condition(C.Stalled, 'True', reason, message)
-      .condition(C.Ready, 'False', reason, message);
-  }
-
-  enter(phase: Phase): this {
-    this.status.phase = phase;
-    this.status.phaseStartTime = this.now.toISOString();
-    return this;
-  }
-
-  fail(reason: string, message: string): this {
-    this.enter('Failed');
-    this.status.completionTime = this.now.toISOString();
-    this.status.message = message;
-    return this.condition(C.Failed, 'True', reason, message)
-      .condition(C.Complete, 'False', reason, message)
-      .condition(C.Stalled, 'True', reason, message)
-      .condition(C.Reconciling, 'False', reason, message)
-      .condition(C.Ready, 'False', reason, message);
-  }
-
-  complete(message: string): this {
-    this.enter('Completed');
-    this.status.completionTime = this.now.toISOString();
-    this.status.message = message;
-    return this.condition(C.Complete, 'True', Reason.Succeeded, message)
-      .condition(C.Failed, 'False', Reason.Succeeded, message)
-      .condition(C.Stalled, 'False', Reason.Succeeded, message)
-      .condition(C.Reconciling, 'False', Reason.Succeeded, message)
-      .condition(C.Ready, 'True', Reason.Succeeded, message);
-  }
-}
+class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
 
 const ms = (t: string | Date | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
 
@@ -380,32 +318,12 @@ function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | u
 
 /** While the Job runs: healthy, or Stalled on a pod that cannot start, and Failed past the timeout. */
 function moverPodProgress(o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
-  const jobName = b.status.jobName ?? '';
-  const podless = o.job ? podlessForMs(o.job, o.pods, o.now) : undefined;
-  const problem =
-    podless !== undefined && podless >= JOB_NO_POD_AFTER_MS
-      ? `the Job created no pod: ${o.jobWarning ?? 'see kubectl describe job'}`
-      : podStartProblem(o.pods);
-  if (!problem) {
-    b.progressing(Reason.MoverRunning, `mover Job ${jobName} is running`);
-    const recheck = podless !== undefined ? { requeueAfterMs: JOB_NO_POD_AFTER_MS - podless } : {};
-    return { status: b.status, actions: [], ...recheck };
-  }
-  const stalled = b.status.conditions?.find((c: Condition) => c.type === C.Stalled);
-  const since =
-    stalled?.status === 'True' && stalled.reason === Reason.MoverPodNotStarting
-      ? new Date(stalled.lastTransitionTime).getTime()
-      : o.now.getTime();
-  const remaining = since + config.podStartTimeoutMs - o.now.getTime();
-  if (remaining <= 0) {
-    const message = `mover pod did not start within ${config.podStartTimeoutMs / 1000}s: ${problem}`;
-    return {
-      status: b.fail(Reason.MoverPodStartTimeout, message).status,
-      actions: [{ type: 'deleteJob', name: jobName }],
-    };
-  }
-  b.stalled(Reason.MoverPodNotStarting, `mover pod cannot start: ${problem}`);
-  return { status: b.status, actions: [], requeueAfterMs: remaining };
+  const p = podProgress(o, b, config, 'mover');
+  return {
+    status: p.status,
+    actions: p.deleteJob ? [{ type: 'deleteJob', name: p.deleteJob }] : [],
+    ...(p.requeueAfterMs !== undefined ? { requeueAfterMs: p.requeueAfterMs } : {}),
+  };
 }
 
 function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {

@@ -13,6 +13,7 @@ import {
 import pRetry, { AbortError } from 'p-retry';
 import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
 import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
+import { RESTORE_PLURAL, type DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { EventRecord } from './events.js';
 
 export function statusCode(err: unknown): number | undefined {
@@ -172,6 +173,10 @@ export class KubeApi {
     return this.listCustom(SCHEDULE_PLURAL, namespace);
   }
 
+  listRestores(namespace: string | undefined): Promise<{ items: DataMoverRestore[] }> {
+    return this.listCustom(RESTORE_PLURAL, namespace);
+  }
+
   /** Writes the status subresource; fails with 409 when the object changed since it was read. */
   private replaceCustomStatus<T extends Custom>(plural: string, obj: T): Promise<T> {
     this.fence();
@@ -191,6 +196,24 @@ export class KubeApi {
 
   replaceScheduleStatus(schedule: DataMoverSchedule): Promise<DataMoverSchedule> {
     return this.replaceCustomStatus(SCHEDULE_PLURAL, schedule);
+  }
+
+  replaceRestoreStatus(restore: DataMoverRestore): Promise<DataMoverRestore> {
+    return this.replaceCustomStatus(RESTORE_PLURAL, restore);
+  }
+
+  /**
+   * Pods of a namespace that mount a PVC and may still run (not Succeeded or Failed), but for those
+   * `exceptOwner` (a Job's UID) controls. Lists every pod of the namespace: pods are not selectable by
+   * the claims they mount.
+   */
+  async podsMounting(namespace: string, claim: string, exceptOwner?: string): Promise<string[]> {
+    const list = await withRetry(() => this.core.listNamespacedPod({ namespace }));
+    return list.items
+      .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .filter((p) => !p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === exceptOwner))
+      .filter((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim))
+      .map((p) => p.metadata!.name!);
   }
 
   /** Creates a DataMover; false when one of that name exists already. */

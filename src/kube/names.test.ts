@@ -50,3 +50,25 @@ describe('ownerKey', () => {
     ).toBeUndefined();
   });
 });
+
+describe('ownerKey per kind', () => {
+  const job = (kind: string) => ({
+    metadata: {
+      namespace: 'ns',
+      ownerReferences: [{ apiVersion: 'datamover.io/v1alpha1', kind, name: 'r', uid: 'u', controller: true }],
+    },
+  });
+  const pod = (annotation: string) => ({ metadata: { namespace: 'ns', annotations: { [annotation]: 'r' } } });
+
+  it("maps a restore's Job and pods to the restore, and never to a DataMover of that name", () => {
+    expect(ownerKey(job('DataMoverRestore'), 'DataMoverRestore')).toBe('ns/r');
+    expect(ownerKey(pod('datamover.io/restore-name'), 'DataMoverRestore')).toBe('ns/r');
+    expect(ownerKey(job('DataMoverRestore'))).toBeUndefined();
+    expect(ownerKey(pod('datamover.io/restore-name'))).toBeUndefined();
+  });
+
+  it("maps a DataMover's Job and pods to the DataMover only", () => {
+    expect(ownerKey(job('DataMover'), 'DataMoverRestore')).toBeUndefined();
+    expect(ownerKey(pod('datamover.io/datamover-name'), 'DataMoverRestore')).toBeUndefined();
+  });
+});

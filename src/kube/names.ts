@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { API_VERSION, KIND, type DataMover } from '../api/v1alpha1/schema.js';
 import { SCHEDULE_KIND } from '../api/v1alpha1/schedule.js';
+import { RESTORE_KIND } from '../api/v1alpha1/restore.js';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'datamover-operator';
@@ -11,6 +12,18 @@ export const OWNER_LABEL = 'datamover.io/datamover';
 /** Full owner name on mover pods, where the label value may be hashed. */
 export const OWNER_ANNOTATION = 'datamover.io/datamover-name';
 export const MAX_NAME = 63;
+/** On a restore's Job and pods: which DataMoverRestore (the label value may be hashed; the annotation is not). */
+export const RESTORE_LABEL = 'datamover.io/restore';
+export const RESTORE_ANNOTATION = 'datamover.io/restore-name';
+/** On mover pods: what the mover does (test beds simulate a restore by it: hack/testbed/stages.yaml). */
+export const COMMAND_LABEL = 'datamover.io/command';
+/**
+ * On a PVC a restore created: which restore, and its UID (so a later pass knows the PVC is the one it
+ * made). The PVC has no ownerReference and not our managed-by label: it is user data (docs/design.md).
+ */
+export const RESTORED_BY_LABEL = 'datamover.io/restored-by';
+export const RESTORED_BY_UID_ANNOTATION = 'datamover.io/restored-by-uid';
+export const RESTORED_BY_NAME_ANNOTATION = 'datamover.io/restored-by-name';
 
 function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);
@@ -73,14 +86,25 @@ interface Owned {
   };
 }
 
-/** The `namespace/name` key of the DataMover that controls a child, if any. */
-export function ownerKey(child: Owned): string | undefined {
+/** Our kinds that own Jobs and pods, and the annotation naming the owner on a pod (its controller is the Job). */
+const POD_OWNER_ANNOTATION = {
+  [KIND]: OWNER_ANNOTATION,
+  [RESTORE_KIND]: RESTORE_ANNOTATION,
+} as const;
+export type JobOwnerKind = keyof typeof POD_OWNER_ANNOTATION;
+
+/**
+ * The `namespace/name` key of the object of `kind` that controls a child, if any: by its controller
+ * ownerReference, or on a pod by the annotation the Job's template sets. A child of another kind is
+ * not the kind's, so each kind reconciles only its own children.
+ */
+export function ownerKey(child: Owned, kind: JobOwnerKind = KIND): string | undefined {
   const meta = child.metadata;
   if (!meta?.namespace) return undefined;
   const ref = meta.ownerReferences?.find(
-    (r) => r.controller && r.kind === KIND && r.apiVersion === API_VERSION,
+    (r) => r.controller && r.kind === kind && r.apiVersion === API_VERSION,
   );
-  const name = ref?.name ?? meta.annotations?.[OWNER_ANNOTATION];
+  const name = ref?.name ?? meta.annotations?.[POD_OWNER_ANNOTATION[kind]];
   return name ? `${meta.namespace}/${name}` : undefined;
 }
 
@@ -157,4 +181,30 @@ export function scheduleOwnerKey(dm: Owned): string | undefined {
     (r) => r.controller && r.kind === SCHEDULE_KIND && r.apiVersion === API_VERSION,
   );
   return ref && dm.metadata?.namespace ? `${dm.metadata.namespace}/${ref.name}` : undefined;
+}
+
+// A DataMoverRestore's children: its Job (and the Job's pods). The PVC it restores into is not one.
+export interface RestoreOwner {
+  metadata: { name: string; namespace: string; uid?: string | undefined };
+}
+
+export function restoreJobName(restore: RestoreOwner): string {
+  return boundedName(restore.metadata.name, '-restore');
+}
+
+export function restoreChildLabels(restore: RestoreOwner): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [RESTORE_LABEL]: ownerLabelValue(restore.metadata.name) };
+}
+
+export function restoreRef(restore: RestoreOwner): OwnerReference {
+  const { name, namespace, uid } = restore.metadata;
+  if (!uid) throw new Error(`DataMoverRestore ${namespace}/${name} has no uid`);
+  return {
+    apiVersion: API_VERSION,
+    kind: RESTORE_KIND,
+    name,
+    uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }

@@ -4,6 +4,7 @@ import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@k
 import type { Logger } from 'winston';
 import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
 import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
+import { RESTORE_PLURAL, type DataMoverRestore } from '../api/v1alpha1/restore.js';
 import { withRetry, type KubeApi } from './client.js';
 import { ResilientInformer, type Handler } from './informer.js';
 import { CHILD_SELECTOR } from './names.js';
@@ -48,6 +49,12 @@ export const SCHEDULES: ResourceRow<DataMoverSchedule> = {
   resource: SCHEDULE_PLURAL,
   path: collection(`/apis/${GROUP}/${VERSION}`, SCHEDULE_PLURAL),
   list: (api, namespace) => api.listSchedules(namespace),
+};
+
+export const RESTORES: ResourceRow<DataMoverRestore> = {
+  resource: RESTORE_PLURAL,
+  path: collection(`/apis/${GROUP}/${VERSION}`, RESTORE_PLURAL),
+  list: (api, namespace) => api.listRestores(namespace),
 };
 
 /**

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DataMover, WorkPhase } from '../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../api/v1alpha1/schema.js';
+import { RESTORE_WORK_PHASES, type RestoreWorkPhase } from '../api/v1alpha1/restore.js';
 
 /** One change to a metric that a status transition makes (src/controller/transitions.ts). */
 export type MetricMove =
@@ -14,6 +15,11 @@ export type MetricMove =
   | { metric: 'syncBytes'; bytes: number }
   | { metric: 'run'; result: 'completed' | 'failed' }
   | { metric: 'prune'; status: 'success' | 'failure'; removed: number };
+
+/** One change to a restore metric that a DataMoverRestore status transition makes. */
+export type RestoreMetricMove =
+  | { metric: 'operations'; phase: RestoreWorkPhase; status: 'started' | 'success' | 'failure' }
+  | { metric: 'verificationFailure' };
 
 export const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
 const BYTES_BUCKETS = [
@@ -47,6 +53,8 @@ export interface ClusterView {
   dataMovers(): Iterable<DataMover>;
   /** Every DataMoverSchedule, as facts for the schedule gauges. */
   schedules(): Iterable<ScheduleFacts>;
+  /** Every DataMoverRestore's namespace and phase, for the restore gauge. */
+  restores?(): Iterable<{ namespace: string; phase: string | undefined }>;
   /** Only the leader exports cluster-state gauges. */
   isLeader(): boolean;
 }
@@ -149,6 +157,23 @@ export class OperatorMetrics {
     help: 'DataMoverSchedule keys waiting in their work queue.',
     registers: [this.registry],
   });
+  readonly restoreOperations = new Counter({
+    name: 'datamover_restore_operations_total',
+    help: 'DataMoverRestore phase operations by phase and status (started, success, failure).',
+    labelNames: ['namespace', 'phase', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly restoreVerificationFailures = new Counter({
+    name: 'datamover_restore_verification_failures_total',
+    help: "Restores whose volume differed from the backup's manifest after the copy (RestoreVerificationFailed).",
+    labelNames: ['namespace'] as const,
+    registers: [this.registry],
+  });
+  readonly restoreQueueDepth = new Gauge({
+    name: 'datamover_restore_workqueue_depth',
+    help: 'DataMoverRestore keys waiting in their work queue.',
+    registers: [this.registry],
+  });
   readonly informerRestarts = new Counter({
     name: 'datamover_informer_restarts_total',
     help: 'Watches restarted after an error, by resource.',
@@ -166,6 +191,38 @@ export class OperatorMetrics {
     }).set({ version, nodejs_version: process.version }, 1);
     this.clusterGauges(view);
     this.scheduleGauges(view);
+    new Gauge({
+      name: 'datamover_restores',
+      help: 'DataMoverRestores by namespace and phase (leader only).',
+      labelNames: ['namespace', 'phase'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        if (!view.isLeader()) return;
+        for (const r of view.restores?.() ?? [])
+          this.inc({ namespace: r.namespace, phase: r.phase ?? 'Pending' });
+      },
+    });
+  }
+
+  private readonly seenRestoreNamespaces = new Set<string>();
+
+  /** The restore series the alert reads start at 0 in a namespace, so a first failure is an increase. */
+  observeRestoreNamespace(namespace: string): void {
+    if (this.seenRestoreNamespaces.has(namespace)) return;
+    this.seenRestoreNamespaces.add(namespace);
+    for (const phase of RESTORE_WORK_PHASES)
+      for (const status of ['started', 'success', 'failure'] as const)
+        this.restoreOperations.inc({ namespace, phase, status }, 0);
+    this.restoreVerificationFailures.inc({ namespace }, 0);
+  }
+
+  recordRestore(namespace: string, moves: readonly RestoreMetricMove[]): void {
+    for (const move of moves) {
+      if (move.metric === 'operations')
+        this.restoreOperations.inc({ namespace, phase: move.phase, status: move.status });
+      else this.restoreVerificationFailures.inc({ namespace });
+    }
   }
 
   private scheduleGauges(view: ClusterView): void {

@@ -1,8 +1,18 @@
-// The mover Job of a DataMover: a restricted-profile pod that mounts the clone read-only at /data.
-import type { V1Job, V1EnvVar, V1PodSecurityContext } from '@kubernetes/client-node';
-import { GROUP, type DataMover } from '../api/v1alpha1/schema.js';
+// The mover Jobs: one builder of a restricted-profile mover pod (security settings, the Secret as its
+// environment, the retry and fail-fast rules, the user's pod settings), and the backup Job of a
+// DataMover on it, which mounts the clone read-only at /data. The restore Job (restore-job.ts) is
+// built by the same builder.
+import type { V1EnvVar, V1Job, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import { GROUP, type DataMover, type DataMoverSpec } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
-import { OWNER_ANNOTATION, childLabels, cloneName, controllerRef, jobName } from '../kube/names.js';
+import {
+  OWNER_ANNOTATION,
+  childLabels,
+  cloneName,
+  controllerRef,
+  jobName,
+  type OwnerReference,
+} from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
 
@@ -10,8 +20,29 @@ export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;
 export const DEFAULT_BACKOFF_LIMIT = 2;
 
-export function moverImage(dm: DataMover, config: Pick<Config, 'defaultMoverImage'>): string {
-  const image = dm.spec.image;
+/** The mover pod settings a DataMover and a DataMoverRestore share (both specs have these fields). */
+export type MoverPodSettings = Pick<
+  DataMoverSpec,
+  | 'image'
+  | 'secretName'
+  | 'securityContext'
+  | 'privilegedReader'
+  | 'serviceAccountName'
+  | 'resources'
+  | 'nodeSelector'
+  | 'tolerations'
+  | 'affinity'
+  | 'podLabels'
+  | 'podAnnotations'
+  | 'backoffLimit'
+  | 'activeDeadlineSeconds'
+>;
+
+export function moverImage(
+  owner: { spec: Pick<MoverPodSettings, 'image'> },
+  config: Pick<Config, 'defaultMoverImage'>,
+): string {
+  const image = owner.spec.image;
   if (!image?.repository) {
     return image?.tag
       ? `${config.defaultMoverImage.replace(/:[^:/]+$/, '')}:${image.tag}`
@@ -63,12 +94,12 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }
 
-function podSecurityContext(dm: DataMover): V1PodSecurityContext {
-  if (dm.spec.privilegedReader) {
+function podSecurityContext(spec: MoverPodSettings): V1PodSecurityContext {
+  if (spec.privilegedReader) {
     // Root only to hold CAP_DAC_READ_SEARCH (read any file); the container drops everything else.
     return { runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } };
   }
-  const sc = dm.spec.securityContext ?? {};
+  const sc = spec.securityContext ?? {};
   const out: V1PodSecurityContext = {
     runAsNonRoot: true,
     runAsUser: sc.runAsUser ?? DEFAULT_UID,
@@ -79,22 +110,34 @@ function podSecurityContext(dm: DataMover): V1PodSecurityContext {
   return out;
 }
 
-export function buildMoverJob(
-  dm: DataMover,
-  config: Pick<Config, 'defaultMoverImage'>,
-  startTime: Date,
-): V1Job {
-  const spec = dm.spec;
-  const labels = childLabels(dm);
+/** What a mover Job is made of besides the shared settings: whose, which command, what it mounts. */
+export interface MoverJobParts {
+  name: string;
+  namespace: string;
+  owner: OwnerReference;
+  /** Labels of the Job and its pods: the operator's child labels, which its informers select. */
+  labels: Record<string, string>;
+  /** Annotations of the pods beside the user's: the owner's full name (pods are the Job's children). */
+  podAnnotations: Record<string, string>;
+  settings: MoverPodSettings;
+  image: string;
+  env: V1EnvVar[];
+  volumeMounts: V1VolumeMount[];
+  volumes: V1Volume[];
+}
+
+/** A mover Job: restricted Pod Security unless the privileged reader is asked for, never root otherwise. */
+export function buildJob(parts: MoverJobParts): V1Job {
+  const spec = parts.settings;
   const pullPolicy = spec.image?.pullPolicy;
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: jobName(dm),
-      namespace: dm.metadata.namespace,
-      labels,
-      ownerReferences: [controllerRef(dm)],
+      name: parts.name,
+      namespace: parts.namespace,
+      labels: parts.labels,
+      ownerReferences: [parts.owner],
     },
     spec: {
       backoffLimit: spec.backoffLimit ?? DEFAULT_BACKOFF_LIMIT,
@@ -110,24 +153,24 @@ export function buildMoverJob(
       },
       template: {
         metadata: {
-          labels: { ...(spec.podLabels ?? {}), ...labels },
-          annotations: { ...(spec.podAnnotations ?? {}), [OWNER_ANNOTATION]: dm.metadata.name },
+          labels: { ...(spec.podLabels ?? {}), ...parts.labels },
+          annotations: { ...(spec.podAnnotations ?? {}), ...parts.podAnnotations },
         },
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
-          securityContext: podSecurityContext(dm),
+          securityContext: podSecurityContext(spec),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.tolerations ? { tolerations: spec.tolerations as never } : {}),
           ...(spec.affinity ? { affinity: spec.affinity as never } : {}),
           containers: [
             {
               name: MOVER_CONTAINER,
-              image: moverImage(dm, config),
+              image: parts.image,
               ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
               ...(spec.secretName ? { envFrom: [{ secretRef: { name: spec.secretName } }] } : {}),
-              env: moverEnv(dm, startTime),
+              env: parts.env,
               ...(spec.resources ? { resources: spec.resources as never } : {}),
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -139,18 +182,31 @@ export function buildMoverJob(
                 seccompProfile: { type: 'RuntimeDefault' },
               },
               terminationMessagePolicy: 'File',
-              volumeMounts: [
-                { name: 'data', mountPath: '/data', readOnly: true },
-                { name: 'scratch', mountPath: '/tmp' },
-              ],
+              volumeMounts: [...parts.volumeMounts, { name: 'scratch', mountPath: '/tmp' }],
             },
           ],
-          volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: cloneName(dm), readOnly: true } },
-            { name: 'scratch', emptyDir: { sizeLimit: '64Mi' } },
-          ],
+          volumes: [...parts.volumes, { name: 'scratch', emptyDir: { sizeLimit: '64Mi' } }],
         },
       },
     },
   };
+}
+
+export function buildMoverJob(
+  dm: DataMover,
+  config: Pick<Config, 'defaultMoverImage'>,
+  startTime: Date,
+): V1Job {
+  return buildJob({
+    name: jobName(dm),
+    namespace: dm.metadata.namespace,
+    owner: controllerRef(dm),
+    labels: childLabels(dm),
+    podAnnotations: { [OWNER_ANNOTATION]: dm.metadata.name },
+    settings: dm.spec,
+    image: moverImage(dm, config),
+    env: moverEnv(dm, startTime),
+    volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }],
+    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: cloneName(dm), readOnly: true } }],
+  });
 }

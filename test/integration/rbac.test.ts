@@ -34,6 +34,7 @@ const USER = `system:serviceaccount:${SYSTEM_NS}:${SA}`;
 const ADMISSION_ONLY = new Set([
   'datamover.io/datamovers/finalizers:update',
   'datamover.io/datamoverschedules/finalizers:update',
+  'datamover.io/datamoverrestores/finalizers:update',
 ]);
 
 let ns: string;
@@ -158,6 +159,25 @@ describe("the operator's RBAC", () => {
       },
       { what: 'the scheduled run recorded and deleted' },
     );
+    // A restore of the backup into a new PVC: it lists and watches restores, reads the source PVC for
+    // the size, creates the PVC, lists the namespace's pods (is the target mounted?), runs a restore
+    // Job, writes restores/status and deletes the finished Job.
+    await apply(ns, {
+      apiVersion: 'datamover.io/v1alpha1',
+      kind: 'DataMoverRestore',
+      metadata: { name: 'back' },
+      spec: {
+        source: { backup: { secretName: 'bucket', sourcePvc: 'src' } },
+        target: { newPvc: { name: 'src-restored' } },
+      },
+    });
+    await waitFor(
+      async () =>
+        (await getJson<{ status?: { phase?: string } }>(['get', 'dmr', 'back', '-n', ns]))?.status?.phase ===
+        'Completed',
+      { what: 'the restore to complete' },
+    );
+    await waitGone('job', 'back-restore', ns);
     await operator.stop();
 
     const requests = requestsBy(USER, since);

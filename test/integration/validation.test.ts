@@ -162,3 +162,88 @@ describe('kubectl apply of a DataMoverSchedule', () => {
     }
   });
 });
+
+describe('kubectl apply of a DataMoverRestore', () => {
+  const backupSource = { backup: { secretName: 'bucket', sourcePvc: 'src' } };
+  const restore = (spec: Record<string, unknown>, name = 'back') => ({
+    apiVersion: 'datamover.io/v1alpha1',
+    kind: 'DataMoverRestore',
+    metadata: { name },
+    spec: { source: backupSource, target: { newPvc: { name: 'src-restored' } }, ...spec },
+  });
+  it.each([
+    [
+      'both a backup and a schedule as its source',
+      { source: { ...backupSource, schedule: { name: 'nightly', pvc: 'src' } } },
+      /set exactly one of source.backup and source.schedule/,
+    ],
+    ['no source at all', { source: {} }, /set exactly one of source.backup and source.schedule/],
+    [
+      'a backup source without the PVC whose backups they are',
+      { source: { backup: { secretName: 'bucket' } } },
+      /spec.source.backup.sourcePvc: Required value/,
+    ],
+    [
+      'a schedule source without its PVC',
+      { source: { schedule: { name: 'nightly' } } },
+      /spec.source.schedule.pvc: Required value/,
+    ],
+    [
+      'both a new and an existing PVC as its target',
+      { target: { newPvc: { name: 'a' }, existingPvc: 'b' } },
+      /set exactly one of target.newPvc and target.existingPvc/,
+    ],
+    ['no target at all', { target: {} }, /set exactly one of target.newPvc and target.existingPvc/],
+    [
+      'a malformed PVC name',
+      { target: { existingPvc: 'Not_A_Name' } },
+      /spec.target.existingPvc: Invalid value/,
+    ],
+    [
+      'a size that is not a quantity',
+      { target: { newPvc: { name: 'a', size: 'lots' } } },
+      /spec.target.newPvc.size/,
+    ],
+    ['a run that is no run folder', { run: 'yesterday' }, /spec.run: Invalid value: "yesterday"/],
+    ['a run with a short timestamp', { run: '2026-1-2-3' }, /spec.run: Invalid value: "2026-1-2-3"/],
+    [
+      'the bucket root as its backup root',
+      { source: { backup: { ...backupSource.backup, backupRoot: '/' } } },
+      /backupRoot must name a folder/,
+    ],
+    [
+      'a backup root that climbs out',
+      { source: { backup: { ...backupSource.backup, backupRoot: 'ns/../other' } } },
+      /backupRoot may not contain '.' or '..' segments/,
+    ],
+    [
+      'a backup root with an empty folder name',
+      { source: { backup: { ...backupSource.backup, backupRoot: 'ns//db' } } },
+      /backupRoot may not contain '\/\/'/,
+    ],
+  ])('refuses %s with a message', async (_what, spec, message) => {
+    const r = await applyResult(restore(spec));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('accepts latest, mirror and timestamped runs from a backup or a schedule', async () => {
+    const specs = [
+      {},
+      { run: 'mirror', target: { existingPvc: 'data' } },
+      { run: '2026-01-02-030405', source: { schedule: { name: 'nightly', pvc: 'src' } } },
+    ];
+    for (const [i, spec] of specs.entries()) {
+      const r = await applyResult(restore(spec, `ok-${i}`));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it('rejects any change to spec after creation', async () => {
+    await kubectlOk(['apply', '-n', ns, '-f', '-'], stringify(restore({}, 'fixed')));
+    const r = await applyResult(restore({ run: 'mirror' }, 'fixed'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/spec is immutable: a DataMoverRestore records one run/);
+  });
+});

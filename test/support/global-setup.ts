@@ -21,5 +21,6 @@ export default function setup(): void {
     '--timeout=60s',
     'crd/datamovers.datamover.io',
     'crd/datamoverschedules.datamover.io',
+    'crd/datamoverrestores.datamover.io',
   ]);
 }

@@ -47,6 +47,20 @@ export const Reason = {
   // the prune after a scheduled run (events only: a failed prune does not fail the backup)
   Pruned: 'Pruned',
   PruneFailed: 'PruneFailed',
+  // restores (DataMoverRestore)
+  CreatingTargetPVC: 'CreatingTargetPVC',
+  Restoring: 'Restoring',
+  ScheduleNotFound: 'ScheduleNotFound',
+  ScheduleHasNoSuchPVC: 'ScheduleHasNoSuchPVC',
+  TargetPVCExists: 'TargetPVCExists',
+  TargetPVCNotFound: 'TargetPVCNotFound',
+  TargetPVCNotBound: 'TargetPVCNotBound',
+  TargetPVCInUse: 'TargetPVCInUse',
+  TargetPVCTerminating: 'TargetPVCTerminating',
+  TargetPVCCreationFailed: 'TargetPVCCreationFailed',
+  TargetSizeUnknown: 'TargetSizeUnknown',
+  RestoreVerificationFailed: 'RestoreVerificationFailed',
+  BackupNotFound: 'BackupNotFound',
   Failed: 'Failed',
 } as const;
 export type ReasonValue = (typeof Reason)[keyof typeof Reason];

@@ -14,6 +14,12 @@ import {
   SCHEDULE_KIND,
   SCHEDULE_PLURAL,
 } from './schedule.js';
+import {
+  DataMoverRestoreSpecSchema,
+  DataMoverRestoreStatusSchema,
+  RESTORE_KIND,
+  RESTORE_PLURAL,
+} from './restore.js';
 
 /** TypeBox keeps its bookkeeping in symbol keys; a JSON round trip leaves plain OpenAPI. */
 const plain = (schema: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(schema));
@@ -120,6 +126,33 @@ export function dataMoverScheduleCrd() {
       },
       { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next fire time' },
       { name: 'Missed', type: 'integer', jsonPath: '.status.missedRuns', priority: 1 },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    ],
+  });
+}
+
+export function dataMoverRestoreCrd() {
+  return crd({
+    kind: RESTORE_KIND,
+    plural: RESTORE_PLURAL,
+    singular: 'datamoverrestore',
+    shortName: 'dmr',
+    description: `${RESTORE_KIND} (${API_VERSION}) restores one backup of a DataMover or a DataMoverSchedule into a new or an existing PVC with a restore Job, and verifies the volume against the backup's manifest.`,
+    spec: DataMoverRestoreSpecSchema,
+    status: DataMoverRestoreStatusSchema,
+    columns: [
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
+      { name: 'Source', type: 'string', jsonPath: '.status.source', description: 'Backups read from' },
+      { name: 'Run', type: 'string', jsonPath: '.status.run', description: 'Run folder restored' },
+      { name: 'Target', type: 'string', jsonPath: '.status.targetPvc', description: 'PVC restored into' },
+      {
+        name: 'Bytes',
+        type: 'integer',
+        jsonPath: '.status.bytesRestored',
+        description: 'Bytes restored',
+        priority: 1,
+      },
       { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
       { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
     ],

@@ -2,12 +2,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { dataMoverCrd, dataMoverScheduleCrd } from './crd.js';
+import { dataMoverCrd, dataMoverRestoreCrd, dataMoverScheduleCrd } from './crd.js';
 
 /** Each CRD's file name, and what it is rendered from. Helm installs the chart's crds/: the same files. */
 export const CRDS = [
   { file: 'datamover.io_datamovers.yaml', render: dataMoverCrd },
   { file: 'datamover.io_datamoverschedules.yaml', render: dataMoverScheduleCrd },
+  { file: 'datamover.io_datamoverrestores.yaml', render: dataMoverRestoreCrd },
 ] as const;
 export const CRD_DIRS = ['config/crd/bases', 'charts/datamover-operator/crds'] as const;
 

@@ -142,6 +142,29 @@ export const RetentionSchema = Type.Object(
   },
 );
 
+/**
+ * The CEL rules of a backup root (DataMover.destinationPath, DataMoverRestore's backupRoot): one
+ * definition, so what a backup may write to and what a restore may read from are the same paths.
+ */
+export function rootPathRules(field: string) {
+  return [
+    {
+      rule: "!self.matches('^[/\\\\s]*$')",
+      message: `${field} must name a folder: '/', '//' and blank paths mean the bucket root, where a sync would delete every other backup`,
+    },
+    { rule: "!self.contains('//')", message: `${field} may not contain '//' (an empty folder name)` },
+    {
+      rule: "!self.split('/').exists(s, s == '..' || s == '.')",
+      message: `${field} may not contain '.' or '..' segments`,
+    },
+    {
+      rule: "!self.matches('(^|/)\\\\s+(/|$)')",
+      message: `${field} may not contain a blank folder name`,
+    },
+    { rule: "!self.matches('[[:cntrl:]]')", message: `${field} may not contain control characters` },
+  ];
+}
+
 export const DataMoverSpecSchema = Type.Object(
   {
     sourcePvc: Type.String({
@@ -183,29 +206,7 @@ export const DataMoverSpecSchema = Type.Object(
         maxLength: 1024,
         description:
           "The backup root inside the bucket (default <namespace>/<sourcePvc>); each run writes only its own folder below it: <root>/<YYYY-MM-DD-HHMMSS>/ or <root>/mirror/. It must lie below the namespace's own prefix (<namespace>/) unless an administrator allows more with the namespace annotation datamover.io/allowed-destination-prefixes. The mover refuses a root inside another backup, a root holding another backup, and one holding objects no DataMover wrote (see adoptExistingDestination).",
-        'x-kubernetes-validations': [
-          {
-            rule: "!self.matches('^[/\\\\s]*$')",
-            message:
-              "destinationPath must name a folder: '/', '//' and blank paths mean the bucket root, where a sync would delete every other backup",
-          },
-          {
-            rule: "!self.contains('//')",
-            message: "destinationPath may not contain '//' (an empty folder name)",
-          },
-          {
-            rule: "!self.split('/').exists(s, s == '..' || s == '.')",
-            message: "destinationPath may not contain '.' or '..' segments",
-          },
-          {
-            rule: "!self.matches('(^|/)\\\\s+(/|$)')",
-            message: 'destinationPath may not contain a blank folder name',
-          },
-          {
-            rule: "!self.matches('[[:cntrl:]]')",
-            message: 'destinationPath may not contain control characters',
-          },
-        ],
+        'x-kubernetes-validations': rootPathRules('destinationPath'),
       }),
     ),
     adoptExistingDestination: Type.Optional(

@@ -28,6 +28,7 @@ import {
   scheduleRef,
   scheduledRunName,
 } from '../../kube/names.js';
+import { backupRoot } from '../../mover/destination.js';
 import { setCondition } from '../conditions.js';
 import { isTerminal } from '../machine.js';
 import { countFiresBetween, nextFireAfter, parseSchedule, type CronSchedule } from './cron.js';
@@ -336,13 +337,8 @@ function fire(
   return { created: created.length, existing, skipped };
 }
 
-/** The DataMover of one PVC at one fire time: the template, the PVC, our labels and owner. */
-export function runFor(
-  schedule: DataMoverSchedule,
-  pvc: string,
-  when: Date | { trigger: string },
-  name = scheduledRunName(schedule.metadata.name, pvc, when),
-): DataMover {
+/** The DataMover spec of a schedule's runs of one PVC: the template, the PVC, its own root. */
+function runSpecFor(schedule: DataMoverSchedule, pvc: string): DataMoverSpec {
   const { template, selector, keep } = schedule.spec;
   const spec: DataMoverSpec = { ...structuredClone(template), sourcePvc: pvc };
   // The schedule deletes its runs (history limits, TTL) once it has recorded them.
@@ -351,6 +347,30 @@ export function runFor(
   // With a selector, every PVC gets a root of its own below the template's folder.
   if (selector) spec.destinationPath = `${template.destinationPath ?? schedule.metadata.namespace}/${pvc}`;
   if (keep) spec.retention = { keep: structuredClone(keep) };
+  return spec;
+}
+
+/**
+ * Where a schedule's backups of one PVC are, and with which Secret: what a DataMoverRestore of that
+ * schedule reads. The same rule as the runs' (runSpecFor), so the two cannot disagree.
+ */
+export function scheduledBackupsOf(
+  schedule: DataMoverSchedule,
+  pvc: string,
+): { secretName: string | undefined; root: string } {
+  const spec = runSpecFor(schedule, pvc);
+  const root = backupRoot({ metadata: { namespace: schedule.metadata.namespace }, spec } as DataMover);
+  return { secretName: spec.secretName, root };
+}
+
+/** The DataMover of one PVC at one fire time: the template, the PVC, our labels and owner. */
+export function runFor(
+  schedule: DataMoverSchedule,
+  pvc: string,
+  when: Date | { trigger: string },
+  name = scheduledRunName(schedule.metadata.name, pvc, when),
+): DataMover {
+  const spec = runSpecFor(schedule, pvc);
   return {
     apiVersion: API_VERSION,
     kind: KIND,

@@ -1,0 +1,224 @@
+// The DataMoverRestore API: put one backup back into a PVC. A restore names whose backups to read (a
+// Secret and a backup root, or a DataMoverSchedule and one of its PVCs), which run (a timestamp
+// folder, mirror, or the newest Complete one) and where to write (a new PVC it creates, or an existing
+// one no running pod mounts). Like a DataMover it is the record of one run: its spec is immutable.
+// Types and the CRD's OpenAPI schema both come from these definitions.
+import { Type, type Static } from '@sinclair/typebox';
+import { LATEST } from '../../contract/restore.js';
+import {
+  API_VERSION,
+  ConditionSchema,
+  DataMoverSpecSchema,
+  DNS_SUBDOMAIN,
+  rootPathRules,
+  type ObjectMeta,
+} from './schema.js';
+
+export const RESTORE_KIND = 'DataMoverRestore';
+export const RESTORE_PLURAL = 'datamoverrestores';
+
+const name = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN, description });
+
+/** A run folder as a backup names it (layout.ts), `mirror`, or `latest`. */
+export const RUN_PATTERN = `^(${LATEST}|mirror|[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6})$`;
+
+const BackupSourceSchema = Type.Object(
+  {
+    secretName: name('Secret with the bucket credentials, as for a DataMover.'),
+    sourcePvc: name(
+      "The PVC whose backups these are: the mover checks it against the root's marker, so a restore never reads another PVC's backup by a mistyped root.",
+    ),
+    backupRoot: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          "The backup root inside the bucket, as the DataMover's destinationPath (default <namespace>/<sourcePvc>). It must lie below the namespace's own prefix unless an administrator allows more (datamover.io/allowed-destination-prefixes).",
+        'x-kubernetes-validations': rootPathRules('backupRoot'),
+      }),
+    ),
+  },
+  { description: "A DataMover's backups: its Secret, its PVC and its root." },
+);
+
+const ScheduleSourceSchema = Type.Object(
+  {
+    name: name('A DataMoverSchedule in this namespace: its Secret and backup root are used.'),
+    pvc: name('Which of its PVCs.'),
+  },
+  { description: "A DataMoverSchedule's backups of one PVC." },
+);
+
+const NewPvcSchema = Type.Object(
+  {
+    name: name('Name of the PVC to create.'),
+    size: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$',
+        description:
+          "Storage request, at least the backup's size. Default: the current capacity of the PVC the backup came from, when it still exists in this namespace; the restore fails asking for a size otherwise.",
+      }),
+    ),
+    storageClassName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description: "Storage class (default: the source PVC's, else the cluster's default).",
+      }),
+    ),
+    accessModes: Type.Optional(
+      Type.Array(
+        Type.Unsafe<string>({
+          type: 'string',
+          enum: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
+        }),
+        {
+          minItems: 1,
+          maxItems: 4,
+          description: "Access modes (default: the source PVC's, else ReadWriteOnce).",
+        },
+      ),
+    ),
+  },
+  {
+    description:
+      'Create this PVC and restore into it. It is user data: it has no owner, so it stays when the DataMoverRestore is deleted; it carries the label datamover.io/restored-by.',
+  },
+);
+
+/** Mover pod settings a restore shares with a DataMover: one definition each. */
+const pod = DataMoverSpecSchema.properties;
+
+export const DataMoverRestoreSpecSchema = Type.Object(
+  {
+    source: Type.Object(
+      { backup: Type.Optional(BackupSourceSchema), schedule: Type.Optional(ScheduleSourceSchema) },
+      {
+        description: 'Whose backups to restore from. Set exactly one of backup and schedule.',
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.backup) != has(self.schedule)',
+            message: 'set exactly one of source.backup and source.schedule',
+          },
+        ],
+      },
+    ),
+    run: Type.Optional(
+      Type.String({
+        maxLength: 32,
+        pattern: RUN_PATTERN,
+        description:
+          'Which backup: a run folder (YYYY-MM-DD-HHMMSS, UTC), mirror, or latest (default): the newest Complete run by its marker. status.run shows the one restored.',
+      }),
+    ),
+    target: Type.Object(
+      {
+        newPvc: Type.Optional(NewPvcSchema),
+        existingPvc: Type.Optional(
+          name(
+            'Restore into this PVC of the namespace. It must be Bound (or of a WaitForFirstConsumer class) and mounted by no running pod: the restore fails with TargetPVCInUse naming the pod otherwise.',
+          ),
+        ),
+      },
+      {
+        description: 'Where to restore to. Set exactly one of newPvc and existingPvc.',
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.newPvc) != has(self.existingPvc)',
+            message: 'set exactly one of target.newPvc and target.existingPvc',
+          },
+        ],
+      },
+    ),
+    overwrite: Type.Optional(
+      Type.Boolean({
+        description:
+          'Restore into an existing PVC that is not empty, replacing what the backup holds; without it the mover refuses a non-empty target.',
+      }),
+    ),
+    image: pod.image,
+    securityContext: pod.securityContext,
+    resources: pod.resources,
+    nodeSelector: pod.nodeSelector,
+    tolerations: pod.tolerations,
+    affinity: pod.affinity,
+    podLabels: pod.podLabels,
+    podAnnotations: pod.podAnnotations,
+    backoffLimit: pod.backoffLimit,
+    activeDeadlineSeconds: pod.activeDeadlineSeconds,
+  },
+  {
+    description:
+      'What to restore, from where, to where. Immutable: a DataMoverRestore is the record of one run.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'self == oldSelf',
+        message:
+          'spec is immutable: a DataMoverRestore records one run; create a new DataMoverRestore instead',
+      },
+    ],
+  },
+);
+
+export const RESTORE_PHASES = ['CreatingTargetPVC', 'Restoring', 'Completed', 'Failed'] as const;
+export type RestorePhase = (typeof RESTORE_PHASES)[number];
+/** Phases in which work is done and that metrics count. */
+export const RESTORE_WORK_PHASES = ['CreatingTargetPVC', 'Restoring'] as const;
+export type RestoreWorkPhase = (typeof RESTORE_WORK_PHASES)[number];
+
+/** How many mismatched files status.mismatchedFiles names. */
+export const MAX_STATUS_MISMATCHES = 10;
+
+const time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
+const int64 = (description: string) =>
+  Type.Optional(Type.Integer({ minimum: 0, format: 'int64', description }));
+
+export const DataMoverRestoreStatusSchema = Type.Object(
+  {
+    phase: Type.Optional(
+      Type.Unsafe<RestorePhase>({ type: 'string', enum: [...RESTORE_PHASES], description: 'Current phase.' }),
+    ),
+    phaseStartTime: time('When the current phase started.'),
+    startTime: time('When the operator started the restore.'),
+    completionTime: time('When the restore reached Completed or Failed.'),
+    jobName: Type.Optional(Type.String({ description: 'The restore Job.' })),
+    targetPvc: Type.Optional(Type.String({ description: 'The PVC restored into.' })),
+    source: Type.Optional(
+      Type.String({ description: 'Where the backups are read from: <secretName>:<backup root>/.' }),
+    ),
+    run: Type.Optional(Type.String({ description: 'The run folder restored (latest resolved).' })),
+    bytesRestored: int64('Bytes the mover wrote.'),
+    filesRestored: int64('Files the mover wrote.'),
+    filesVerified: int64("Entries of the backup's manifest the mover checked in the volume."),
+    mismatches: int64('Entries that differ from the manifest or are missing.'),
+    mismatchedFiles: Type.Optional(
+      Type.Array(Type.String(), {
+        maxItems: MAX_STATUS_MISMATCHES,
+        description: `The first ${MAX_STATUS_MISMATCHES} of them, each with what differs.`,
+      }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
+    conditions: Type.Optional(
+      Type.Array(ConditionSchema, {
+        description:
+          'Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them.',
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
+    observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
+  },
+  { description: 'Observed state of the restore, written only by the operator.' },
+);
+
+export type DataMoverRestoreSpec = Static<typeof DataMoverRestoreSpecSchema>;
+export type DataMoverRestoreStatus = Static<typeof DataMoverRestoreStatusSchema>;
+
+export interface DataMoverRestore {
+  apiVersion: typeof API_VERSION;
+  kind: typeof RESTORE_KIND;
+  metadata: ObjectMeta;
+  spec: DataMoverRestoreSpec;
+  status?: DataMoverRestoreStatus;
+}

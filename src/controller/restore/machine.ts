@@ -1,0 +1,395 @@
+// The DataMoverRestore state machine: a pure function from a restore and the facts observed about its
+// source, its target PVC and its Job to the next status and the actions that move it on. No I/O.
+//
+//   (new) → CreatingTargetPVC → Restoring → Completed | Failed
+//
+// CreatingTargetPVC resolves whose backups to read, checks policy, creates the new PVC (or checks the
+// existing one: there, Bound, mounted by no running pod) and ends when the PVC is ready. Restoring
+// runs the restore Job and follows it as a backup's Job is followed (job-status.ts, pod-progress.ts).
+import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { Reason } from '../../api/v1alpha1/conditions.js';
+import {
+  MAX_STATUS_MISMATCHES,
+  type DataMoverRestore,
+  type DataMoverRestoreStatus,
+} from '../../api/v1alpha1/restore.js';
+import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
+import type { Config } from '../../config.js';
+import { repositoryOf } from '../../config.js';
+import type { MoverResult } from '../../contract/result.js';
+import { LATEST } from '../../contract/restore.js';
+import {
+  RESTORED_BY_LABEL,
+  RESTORED_BY_NAME_ANNOTATION,
+  RESTORED_BY_UID_ANNOTATION,
+  boundedName,
+  restoreJobName,
+} from '../../kube/names.js';
+import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../mover/destination.js';
+import { moverImage } from '../../mover/job.js';
+import { buildRestoreJob, type ResolvedSource } from '../../mover/restore-job.js';
+import { cloneSize } from '../clone.js';
+import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
+import { cloneReady, cloneWaitedMs } from '../lookups.js';
+import { podProgress, type PodFacts } from '../pod-progress.js';
+import { scheduledBackupsOf } from '../schedule/machine.js';
+import { RunStatusBuilder } from '../status-builder.js';
+
+export type RestoreConfig = Pick<
+  Config,
+  | 'sourcePvcGracePeriodMs'
+  | 'cloneProvisionTimeoutMs'
+  | 'cloneStallAfterMs'
+  | 'podStartTimeoutMs'
+  | 'defaultMoverImage'
+  | 'allowedMoverImages'
+>;
+
+export interface RestoreObserved extends PodFacts {
+  /** The schedule of a schedule source, from the cache; null when there is none of that name. */
+  schedule?: DataMoverSchedule | null;
+  /** The PVC the backups are of; null when it is not in the namespace; undefined: not looked up. */
+  sourcePvc?: V1PersistentVolumeClaim | null;
+  /** The target PVC; null when it does not exist; undefined: not looked up. */
+  target?: V1PersistentVolumeClaim | null;
+  /** volumeBindingMode of the target's storage class, when known. */
+  targetBindingMode?: string | undefined;
+  /** Running pods (not the restore's own) that mount the target; looked up once it is ready. */
+  targetUsers?: readonly string[];
+  /** Prefixes an administrator allows the namespace besides its own; looked up for a root outside it. */
+  allowedDestinationPrefixes?: readonly string[];
+  /** A Job holds the restore Job's name and is not this restore's. */
+  jobNotOurs?: boolean;
+}
+
+export type RestoreAction =
+  | { type: 'createTargetPvc'; pvc: V1PersistentVolumeClaim }
+  | { type: 'createJob'; job: V1Job }
+  | { type: 'deleteJob'; name: string };
+
+export interface RestoreDecision {
+  status: DataMoverRestoreStatus;
+  actions: RestoreAction[];
+  /** Run the restore again after this long even if nothing it watches changes (target PVCs are not watched). */
+  requeueAfterMs?: number;
+}
+
+/** Target PVCs are not ours and not watched: one that is not ready yet is looked at again this often. */
+export const TARGET_RECHECK_MS = 2_000;
+
+class Builder extends RunStatusBuilder<DataMoverRestoreStatus> {}
+
+const ms = (t: string | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
+const strip = (root: string) => root.replace(/^\/+|\/+$/g, '');
+
+/** The PVC the backups are of. */
+export function sourcePvcOf(r: DataMoverRestore): string {
+  return r.spec.source.backup?.sourcePvc ?? r.spec.source.schedule!.pvc;
+}
+
+/** The PVC restored into. */
+export function targetPvcOf(r: DataMoverRestore): string {
+  return r.spec.target.newPvc?.name ?? r.spec.target.existingPvc!;
+}
+
+type Problem = { reason: string; message: string; permanent: boolean };
+
+/** Whose backups to read: the spec's own, or a schedule's (the same root rule as its runs). */
+export function resolveSource(
+  r: DataMoverRestore,
+  schedule: DataMoverSchedule | null | undefined,
+): ResolvedSource | Problem {
+  const { backup, schedule: bySchedule } = r.spec.source;
+  if (backup) {
+    const root = strip(backup.backupRoot ?? `${r.metadata.namespace}/${backup.sourcePvc}`);
+    return { secretName: backup.secretName, root, sourcePvc: backup.sourcePvc };
+  }
+  const { name, pvc } = bySchedule!;
+  if (!schedule) {
+    return {
+      reason: Reason.ScheduleNotFound,
+      message: `DataMoverSchedule ${name} not found in namespace ${r.metadata.namespace}`,
+      permanent: false,
+    };
+  }
+  const only = schedule.spec.sourcePvc;
+  if (only !== undefined && only !== pvc) {
+    return {
+      reason: Reason.ScheduleHasNoSuchPVC,
+      message: `DataMoverSchedule ${name} backs up PVC ${only}, not ${pvc}`,
+      permanent: true,
+    };
+  }
+  const { secretName, root } = scheduledBackupsOf(schedule, pvc);
+  return { secretName: secretName ?? '', root, sourcePvc: pvc };
+}
+
+const isProblem = (s: ResolvedSource | Problem): s is Problem => 'reason' in s;
+
+/** What status.source shows: `<secretName>:<root>/`. */
+export const describeSource = (s: ResolvedSource) => `${s.secretName}:${s.root}/`;
+
+/** Whether a pass must look up the namespace's allowed prefixes (a root outside its own). */
+export function needsPrefixes(r: DataMoverRestore, schedule: DataMoverSchedule | null | undefined): boolean {
+  const source = resolveSource(r, schedule);
+  return !isProblem(source) && !rootAllowed(source.root, r.metadata.namespace, []);
+}
+
+function policyViolation(
+  r: DataMoverRestore,
+  source: ResolvedSource,
+  o: RestoreObserved,
+  config: RestoreConfig,
+): [string, string] | undefined {
+  const image = moverImage(r, config);
+  const repo = repositoryOf(image);
+  if (!config.allowedMoverImages.some((allowed) => allowed === repo || allowed === image)) {
+    return [
+      Reason.ImageNotAllowed,
+      `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
+    ];
+  }
+  // A namespace reads only the backups it may write: its own prefix, or what an administrator allows.
+  if (!rootAllowed(source.root, r.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
+    return [
+      Reason.DestinationNotAllowed,
+      `backup root ${source.root} is outside the namespace's own prefix ${r.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
+    ];
+  }
+  return undefined;
+}
+
+/** The new PVC: sized and classed as asked, else as the PVC the backup came from. User data: no owner. */
+export function buildTargetPvc(
+  r: DataMoverRestore,
+  source: V1PersistentVolumeClaim | null | undefined,
+): V1PersistentVolumeClaim | Problem {
+  const wanted = r.spec.target.newPvc!;
+  let size = wanted.size;
+  if (!size) {
+    if (!source) {
+      return {
+        reason: Reason.TargetSizeUnknown,
+        message: `PVC ${sourcePvcOf(r)}, whose backup this is, is not in namespace ${r.metadata.namespace}, so the new PVC cannot be sized like it: create the DataMoverRestore again with target.newPvc.size, at least the backup's size`,
+        permanent: true,
+      };
+    }
+    size = cloneSize(source);
+  }
+  const storageClassName = wanted.storageClassName ?? source?.spec?.storageClassName;
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: {
+      name: wanted.name,
+      namespace: r.metadata.namespace,
+      labels: { [RESTORED_BY_LABEL]: boundedName(r.metadata.name) },
+      annotations: {
+        [RESTORED_BY_NAME_ANNOTATION]: r.metadata.name,
+        [RESTORED_BY_UID_ANNOTATION]: r.metadata.uid ?? '',
+      },
+    },
+    spec: {
+      accessModes: wanted.accessModes ?? source?.spec?.accessModes ?? ['ReadWriteOnce'],
+      volumeMode: 'Filesystem',
+      ...(storageClassName ? { storageClassName } : {}),
+      resources: { requests: { storage: size } },
+    },
+  };
+}
+
+function start(r: DataMoverRestore, o: RestoreObserved, b: Builder): RestoreDecision {
+  b.enter('CreatingTargetPVC');
+  b.status.startTime = o.now.toISOString();
+  b.status.targetPvc = targetPvcOf(r);
+  const source = resolveSource(r, o.schedule);
+  if (!isProblem(source)) b.status.source = describeSource(source);
+  b.progressing(Reason.Started, 'restore started');
+  return { status: b.status, actions: [], requeueAfterMs: 0 };
+}
+
+/** Fails at once when permanent or past the grace period; otherwise Stalled until it ends. */
+function waitOrFail(b: Builder, o: RestoreObserved, config: RestoreConfig, p: Problem): RestoreDecision {
+  const deadline = ms(b.status.phaseStartTime, o.now) + config.sourcePvcGracePeriodMs;
+  if (p.permanent || o.now.getTime() >= deadline)
+    return { status: b.fail(p.reason, p.message).status, actions: [] };
+  b.stalled(p.reason, `${p.message}; waiting until ${new Date(deadline).toISOString()}`);
+  return {
+    status: b.status,
+    actions: [],
+    requeueAfterMs: Math.min(deadline - o.now.getTime(), TARGET_RECHECK_MS),
+  };
+}
+
+function creatingTarget(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+  config: RestoreConfig,
+): RestoreDecision {
+  const source = resolveSource(r, o.schedule);
+  if (isProblem(source)) return waitOrFail(b, o, config, source);
+  b.status.source = describeSource(source);
+  const policy = policyViolation(r, source, o, config);
+  if (policy) return { status: b.fail(...policy).status, actions: [] };
+  const name = targetPvcOf(r);
+  const target = o.target;
+  if (!target) {
+    if (r.spec.target.existingPvc) {
+      const p = { reason: Reason.TargetPVCNotFound, message: `PVC ${name} not found`, permanent: false };
+      return waitOrFail(b, o, config, p);
+    }
+    const pvc = buildTargetPvc(r, o.sourcePvc);
+    if ('reason' in pvc) return { status: b.fail(pvc.reason, pvc.message).status, actions: [] };
+    b.progressing(Reason.CreatingTargetPVC, `creating PVC ${name}`);
+    return {
+      status: b.status,
+      actions: [{ type: 'createTargetPvc', pvc }],
+      requeueAfterMs: TARGET_RECHECK_MS,
+    };
+  }
+  if (r.spec.target.newPvc && target.metadata?.annotations?.[RESTORED_BY_UID_ANNOTATION] !== r.metadata.uid) {
+    const message = `PVC ${name} already exists and was not created by this restore; to restore into it, use target.existingPvc (with overwrite: true if it holds data)`;
+    return { status: b.fail(Reason.TargetPVCExists, message).status, actions: [] };
+  }
+  return targetReady(r, o, b, config, target);
+}
+
+function targetReady(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+  config: RestoreConfig,
+  target: V1PersistentVolumeClaim,
+): RestoreDecision {
+  const name = targetPvcOf(r);
+  if (target.metadata?.deletionTimestamp)
+    return {
+      status: b.fail(Reason.TargetPVCTerminating, `PVC ${name} is being deleted`).status,
+      actions: [],
+    };
+  if (target.status?.phase === 'Lost')
+    return { status: b.fail(Reason.TargetPVCNotBound, `PVC ${name} lost its volume`).status, actions: [] };
+  if (cloneReady(target, o.targetBindingMode)) {
+    const users = o.targetUsers ?? [];
+    if (users.length > 0) {
+      const pods = users.slice(0, 5).join(', ') + (users.length > 5 ? ` and ${users.length - 5} more` : '');
+      const message = `PVC ${name} is mounted by running pod(s) ${pods}: stop them (scale the workload to 0) and create the DataMoverRestore again`;
+      return { status: b.fail(Reason.TargetPVCInUse, message).status, actions: [] };
+    }
+    b.enter('Restoring');
+    b.progressing(Reason.Restoring, `PVC ${name} is ready; starting the restore`);
+    return { status: b.status, actions: [], requeueAfterMs: 0 };
+  }
+  const waited = cloneWaitedMs(target, o.now);
+  if (waited >= config.cloneProvisionTimeoutMs) {
+    const message = `PVC ${name} was not bound within ${config.cloneProvisionTimeoutMs / 1000}s`;
+    return { status: b.fail(Reason.TargetPVCNotBound, message).status, actions: [] };
+  }
+  if (waited >= config.cloneStallAfterMs) b.stalled(Reason.TargetPVCNotBound, `PVC ${name} is not bound yet`);
+  else b.progressing(Reason.CreatingTargetPVC, `creating PVC ${name}`);
+  const next = waited >= config.cloneStallAfterMs ? config.cloneProvisionTimeoutMs : config.cloneStallAfterMs;
+  return { status: b.status, actions: [], requeueAfterMs: Math.min(TARGET_RECHECK_MS, next - waited) };
+}
+
+/** status fields from the mover's report: the restore's own, or a plain report's counts. */
+function recordReport(b: Builder, result: MoverResult | undefined): void {
+  const report = result?.restore;
+  if (report) {
+    b.status.run = report.run;
+    b.status.bytesRestored = report.bytes;
+    b.status.filesRestored = report.files;
+    b.status.filesVerified = report.verified;
+    b.status.mismatches = report.mismatches;
+    b.status.mismatchedFiles = report.mismatched.slice(0, MAX_STATUS_MISMATCHES);
+    return;
+  }
+  if (result?.bytes !== undefined) b.status.bytesRestored = result.bytes;
+  if (result?.files !== undefined) b.status.filesRestored = result.files;
+}
+
+function restoring(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+  config: RestoreConfig,
+): RestoreDecision {
+  const jobName = restoreJobName(r);
+  if (o.jobNotOurs) {
+    const message = `Job ${r.metadata.namespace}/${jobName} already exists and is not owned by this DataMoverRestore (uid ${r.metadata.uid}); delete or rename it`;
+    return { status: b.fail(Reason.NameConflict, message).status, actions: [] };
+  }
+  const job = o.job;
+  if (!job) {
+    const source = resolveSource(r, o.schedule);
+    if (isProblem(source)) return waitOrFail(b, o, config, source);
+    b.status.jobName = jobName;
+    b.progressing(Reason.Restoring, `restore Job ${jobName} is running`);
+    return {
+      status: b.status,
+      actions: [{ type: 'createJob', job: buildRestoreJob(r, source, targetPvcOf(r), config) }],
+    };
+  }
+  b.status.jobName = job.metadata?.name ?? jobName;
+  const outcome = jobOutcome(job, o.pods, RESTORE_REASON_BY_EXIT);
+  if (outcome.kind === 'succeeded') {
+    recordReport(b, outcome.result);
+    const run = b.status.run ?? r.spec.run ?? LATEST;
+    const verified =
+      b.status.filesVerified !== undefined ? `, ${b.status.filesVerified} entries verified` : '';
+    b.complete(`restored ${b.status.source ?? ''}${run}/ into PVC ${targetPvcOf(r)}${verified}`);
+    // The finished pod still names the PVC: the Job goes, so nothing but the user's pods holds it.
+    return { status: b.status, actions: [{ type: 'deleteJob', name: b.status.jobName }] };
+  }
+  if (outcome.kind === 'failed') {
+    recordReport(b, outcome.result);
+    const named = b.status.mismatchedFiles?.length
+      ? `; first mismatches: ${b.status.mismatchedFiles.join(', ')}`
+      : '';
+    return { status: b.fail(outcome.reason, `${outcome.message}${named}`).status, actions: [] };
+  }
+  const p = podProgress(o, b, config, 'restore');
+  return {
+    status: p.status,
+    actions: p.deleteJob ? [{ type: 'deleteJob', name: p.deleteJob }] : [],
+    ...(p.requeueAfterMs !== undefined ? { requeueAfterMs: p.requeueAfterMs } : {}),
+  };
+}
+
+export const isRestoreTerminal = (phase: string | undefined) => phase === 'Completed' || phase === 'Failed';
+
+export function decideRestore(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  config: RestoreConfig,
+): RestoreDecision {
+  const b = new Builder(r, o.now);
+  switch (r.status?.phase) {
+    case undefined:
+      return start(r, o, b);
+    case 'CreatingTargetPVC':
+      return creatingTarget(r, o, b, config);
+    case 'Restoring':
+      return restoring(r, o, b, config);
+    case 'Completed':
+    case 'Failed':
+      return { status: r.status, actions: [] };
+  }
+}
+
+/** A create the apiserver refused for good (invalid, forbidden, quota): the restore fails. */
+export function restoreActionRefused(
+  r: DataMoverRestore,
+  status: DataMoverRestoreStatus,
+  action: 'createTargetPvc' | 'createJob',
+  message: string,
+  now: Date,
+  nameConflict = false,
+): DataMoverRestoreStatus {
+  const b = new Builder({ ...r, status }, now);
+  if (action === 'createTargetPvc')
+    return b.fail(Reason.TargetPVCCreationFailed, `PVC could not be created: ${message}`).status;
+  delete b.status.jobName;
+  if (nameConflict) return b.fail(Reason.NameConflict, message).status;
+  return b.fail(Reason.JobCreationFailed, `restore Job could not be created: ${message}`).status;
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import type { DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
+import { OperatorMetrics } from '../../metrics/metrics.js';
+import { restoreEvents, restoreMetricMoves } from './transitions.js';
+
+const failed = (reason: string): DataMoverRestoreStatus => ({
+  phase: 'Failed',
+  message: 'it failed',
+  conditions: [
+    {
+      type: 'Failed',
+      status: 'True',
+      reason,
+      message: 'it failed',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  ],
+});
+
+describe('restore metric moves', () => {
+  it('count each phase started and ended, once per write that changes the phase', () => {
+    expect(restoreMetricMoves({}, { phase: 'CreatingTargetPVC' })).toEqual([
+      { metric: 'operations', phase: 'CreatingTargetPVC', status: 'started' },
+    ]);
+    expect(restoreMetricMoves({ phase: 'CreatingTargetPVC' }, { phase: 'Restoring' })).toEqual([
+      { metric: 'operations', phase: 'CreatingTargetPVC', status: 'success' },
+      { metric: 'operations', phase: 'Restoring', status: 'started' },
+    ]);
+    expect(restoreMetricMoves({ phase: 'Restoring' }, { phase: 'Restoring', message: 'x' })).toEqual([]);
+  });
+
+  it('count a failed verification besides the failed phase', () => {
+    expect(restoreMetricMoves({ phase: 'Restoring' }, failed('RestoreVerificationFailed'))).toEqual([
+      { metric: 'operations', phase: 'Restoring', status: 'failure' },
+      { metric: 'verificationFailure' },
+    ]);
+    expect(restoreMetricMoves({ phase: 'Restoring' }, failed('BackupNotFound'))).toEqual([
+      { metric: 'operations', phase: 'Restoring', status: 'failure' },
+    ]);
+  });
+
+  it('move the exported series, which start at 0 in a namespace', async () => {
+    const metrics = new OperatorMetrics('test', {
+      dataMovers: () => [],
+      schedules: () => [],
+      restores: () => [{ namespace: 'ns', phase: 'Restoring' }],
+      isLeader: () => true,
+    });
+    metrics.observeRestoreNamespace('ns');
+    const zero = await metrics.registry.metrics();
+    expect(zero).toContain(
+      'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 0',
+    );
+    expect(zero).toContain('datamover_restore_verification_failures_total{namespace="ns"} 0');
+    metrics.recordRestore(
+      'ns',
+      restoreMetricMoves({ phase: 'Restoring' }, failed('RestoreVerificationFailed')),
+    );
+    const text = await metrics.registry.metrics();
+    expect(text).toContain(
+      'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 1',
+    );
+    expect(text).toContain('datamover_restore_verification_failures_total{namespace="ns"} 1');
+    expect(text).toContain('datamover_restores{namespace="ns",phase="Restoring"} 1');
+  });
+});
+
+describe('restore events', () => {
+  it('tell each phase, a failure as a warning with its reason, and a stall once', () => {
+    expect(restoreEvents({}, { phase: 'CreatingTargetPVC', message: 'restore started' })).toEqual([
+      { type: 'Normal', reason: 'CreatingTargetPVC', message: 'restore started' },
+    ]);
+    expect(restoreEvents({ phase: 'Restoring' }, failed('TargetPVCInUse'))).toEqual([
+      { type: 'Warning', reason: 'TargetPVCInUse', message: 'it failed' },
+    ]);
+    const stalled: DataMoverRestoreStatus = {
+      phase: 'CreatingTargetPVC',
+      conditions: [
+        {
+          type: 'Stalled',
+          status: 'True',
+          reason: 'ScheduleNotFound',
+          message: 'm',
+          lastTransitionTime: 't',
+        },
+      ],
+    };
+    expect(restoreEvents({ phase: 'CreatingTargetPVC' }, stalled)).toEqual([
+      { type: 'Warning', reason: 'ScheduleNotFound', message: 'm' },
+    ]);
+    expect(restoreEvents(stalled, stalled)).toEqual([]);
+  });
+});

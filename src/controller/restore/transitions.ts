@@ -1,0 +1,64 @@
+// What a DataMoverRestore status write means for metrics and events: derived from the status before
+// and after the write, so it is counted once, by the process that made the write.
+import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
+import {
+  RESTORE_WORK_PHASES,
+  type DataMoverRestoreStatus,
+  type RestoreWorkPhase,
+} from '../../api/v1alpha1/restore.js';
+import type { EventRecord } from '../../kube/events.js';
+import type { RestoreMetricMove } from '../../metrics/metrics.js';
+import { findCondition } from '../conditions.js';
+
+const isWork = (p: string | undefined): p is RestoreWorkPhase =>
+  RESTORE_WORK_PHASES.includes(p as RestoreWorkPhase);
+
+export function restoreMetricMoves(
+  before: DataMoverRestoreStatus,
+  after: DataMoverRestoreStatus,
+): RestoreMetricMove[] {
+  if (before.phase === after.phase) return [];
+  const moves: RestoreMetricMove[] = [];
+  if (isWork(before.phase))
+    moves.push({
+      metric: 'operations',
+      phase: before.phase,
+      status: after.phase === 'Failed' ? 'failure' : 'success',
+    });
+  if (isWork(after.phase)) moves.push({ metric: 'operations', phase: after.phase, status: 'started' });
+  if (
+    after.phase === 'Failed' &&
+    findCondition(after.conditions, C.Failed)?.reason === Reason.RestoreVerificationFailed
+  )
+    moves.push({ metric: 'verificationFailure' });
+  return moves;
+}
+
+/** One event per phase, and a warning when the restore stalls (or stalls for another reason). */
+export function restoreEvents(before: DataMoverRestoreStatus, after: DataMoverRestoreStatus): EventRecord[] {
+  const events: EventRecord[] = [];
+  const message = after.message ?? '';
+  if (before.phase !== after.phase) {
+    if (after.phase === 'Failed') {
+      const reason = findCondition(after.conditions, C.Failed)?.reason ?? Reason.Failed;
+      events.push({ type: 'Warning', reason, message });
+    } else if (after.phase) {
+      events.push({ type: 'Normal', reason: after.phase, message });
+    }
+  }
+  if (!before.jobName && after.jobName && before.phase === after.phase)
+    events.push({
+      type: 'Normal',
+      reason: 'RestoreJobCreated',
+      message: `created restore Job ${after.jobName}`,
+    });
+  const was = findCondition(before.conditions, C.Stalled);
+  const is = findCondition(after.conditions, C.Stalled);
+  if (
+    after.phase !== 'Failed' &&
+    is?.status === 'True' &&
+    (was?.status !== 'True' || was.reason !== is.reason)
+  )
+    events.push({ type: 'Warning', reason: is.reason, message: is.message });
+  return events;
+}

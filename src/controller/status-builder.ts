@@ -1,0 +1,88 @@
+// The status of one run (a DataMover's backup, a DataMoverRestore's restore) as a pass changes it:
+// the phase and its start time, the kstatus conditions (Reconciling, Stalled, Ready) while it works,
+// and Complete or Failed when it ends. Each kind's machine uses one; there is one set of words.
+import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
+import type { Condition } from '../api/v1alpha1/schema.js';
+import { setCondition } from './conditions.js';
+
+/** What every run's status has. */
+export interface RunStatus {
+  phase?: string | undefined;
+  phaseStartTime?: string | undefined;
+  completionTime?: string | undefined;
+  message?: string | undefined;
+  jobName?: string | undefined;
+  conditions?: Condition[] | undefined;
+  observedGeneration?: number | undefined;
+}
+
+interface Run<S> {
+  metadata: { generation?: number | undefined };
+  status?: S | undefined;
+}
+
+export class RunStatusBuilder<S extends RunStatus> {
+  status: S;
+  constructor(
+    private readonly run: Run<S>,
+    private readonly now: Date,
+  ) {
+    this.status = structuredClone(run.status ?? ({} as S));
+    this.status.observedGeneration = run.metadata.generation;
+  }
+
+  condition(type: string, status: 'True' | 'False', reason: string, message: string): this {
+    this.status.conditions = setCondition(
+      this.status.conditions ?? [],
+      type,
+      status,
+      reason,
+      message,
+      this.run.metadata.generation,
+      this.now,
+    );
+    return this;
+  }
+
+  progressing(reason: string, message: string): this {
+    this.status.message = message;
+    return this.condition(C.Reconciling, 'True', reason, message)
+      .condition(C.Stalled, 'False', reason, 'making progress')
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  stalled(reason: string, message: string): this {
+    this.status.message = message;
+    return this.condition(C.Reconciling, 'True', reason, message)
+      .condition(C.Stalled, 'True', reason, message)
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  enter(phase: NonNullable<S['phase']>): this {
+    this.status.phase = phase;
+    this.status.phaseStartTime = this.now.toISOString();
+    return this;
+  }
+
+  fail(reason: string, message: string): this {
+    this.enter('Failed' as NonNullable<S['phase']>);
+    this.status.completionTime = this.now.toISOString();
+    this.status.message = message;
+    return this.condition(C.Failed, 'True', reason, message)
+      .condition(C.Complete, 'False', reason, message)
+      .condition(C.Stalled, 'True', reason, message)
+      .condition(C.Reconciling, 'False', reason, message)
+      .condition(C.Ready, 'False', reason, message);
+  }
+
+  complete(message: string): this {
+    this.enter('Completed' as NonNullable<S['phase']>);
+    this.status.completionTime = this.now.toISOString();
+    this.status.message = message;
+    return this.condition(C.Complete, 'True', Reason.Succeeded, message)
+      .condition(C.Failed, 'False', Reason.Succeeded, message)
+      .condition(C.Stalled, 'False', Reason.Succeeded, message)
+      .condition(C.Reconciling, 'False', Reason.Succeeded, message)
+      .condition(C.Ready, 'True', Reason.Succeeded, message);
+  }
+}

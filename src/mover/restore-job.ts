@@ -1,0 +1,59 @@
+// The restore Job of a DataMoverRestore: the same restricted mover pod as a backup (job.ts builds
+// both), running DATAMOVER_COMMAND=restore with the target PVC mounted read-write at /restore. Which
+// backup it reads is resolved by the operator (restore machine) and passed in: the pod never looks up
+// a schedule or a PVC itself.
+import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
+import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
+import type { Config } from '../config.js';
+import { LATEST, RESTORE_TARGET, RestoreEnv } from '../contract/restore.js';
+import {
+  COMMAND_LABEL,
+  RESTORE_ANNOTATION,
+  restoreChildLabels,
+  restoreJobName,
+  restoreRef,
+} from '../kube/names.js';
+import { buildJob, moverImage } from './job.js';
+
+/** Whose backups a restore reads, resolved from its source (a backup or a schedule's PVC). */
+export interface ResolvedSource {
+  secretName: string;
+  root: string;
+  /** The PVC the backups are of: the mover checks the root's marker names it. */
+  sourcePvc: string;
+}
+
+function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar[] {
+  const env: V1EnvVar[] = [
+    { name: RestoreEnv.command, value: 'restore' },
+    { name: 'DATAMOVER_BACKUP_ROOT', value: source.root },
+    { name: RestoreEnv.run, value: restore.spec.run ?? LATEST },
+    { name: RestoreEnv.target, value: RESTORE_TARGET },
+    { name: RestoreEnv.namespace, value: restore.metadata.namespace },
+    { name: RestoreEnv.pvc, value: source.sourcePvc },
+    { name: 'HOME', value: '/tmp' },
+  ];
+  if (restore.spec.overwrite) env.push({ name: RestoreEnv.overwrite, value: 'true' });
+  return env;
+}
+
+export function buildRestoreJob(
+  restore: DataMoverRestore,
+  source: ResolvedSource,
+  targetPvc: string,
+  config: Pick<Config, 'defaultMoverImage'>,
+): V1Job {
+  return buildJob({
+    name: restoreJobName(restore),
+    namespace: restore.metadata.namespace,
+    owner: restoreRef(restore),
+    labels: { ...restoreChildLabels(restore), [COMMAND_LABEL]: 'restore' },
+    podAnnotations: { [RESTORE_ANNOTATION]: restore.metadata.name },
+    // A restore has no privileged reader or service account of its own: only the shared pod settings.
+    settings: { ...restore.spec, secretName: source.secretName },
+    image: moverImage(restore, config),
+    env: restoreEnv(restore, source),
+    volumeMounts: [{ name: 'target', mountPath: RESTORE_TARGET }],
+    volumes: [{ name: 'target', persistentVolumeClaim: { claimName: targetPvc } }],
+  });
+}

@@ -53,6 +53,8 @@ export interface Request {
   /** `group/resource[/subresource]:verb`, the group empty for the core API. */
   permission: string;
   code: number;
+  /** The namespace of a namespaced request; undefined for cluster-scoped ones. */
+  namespace?: string;
 }
 
 export function requestsBy(username: string, since: Date): Request[] {
@@ -67,6 +69,7 @@ export function requestsBy(username: string, since: Date): Request[] {
     out.push({
       permission: `${ref.apiGroup ?? ''}/${resource}:${e.verb}`,
       code: e.responseStatus?.code ?? 0,
+      ...(ref.namespace ? { namespace: ref.namespace } : {}),
     });
   }
   return out;

@@ -1,8 +1,9 @@
 // Reads the test bed's apiserver audit log: which requests one user made, as verb and resource.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { kubectlOk } from './cluster.js';
 import { join } from 'node:path';
+import { makeTempDir } from './tempdirs.js';
 
 const LOGS = join(
   process.env.KWOK_WORKDIR ?? join(homedir(), '.kwok'),
@@ -114,7 +115,7 @@ export async function tokenKubeconfig(serviceAccount: string, namespace: string)
     contexts: [{ name: 'sa', context: { cluster: cluster.name, user: serviceAccount } }],
     'current-context': 'sa',
   };
-  const file = join(mkdtempSync(join(tmpdir(), 'dm-rbac-')), 'kubeconfig');
+  const file = join(makeTempDir('dm-rbac-'), 'kubeconfig');
   writeFileSync(file, JSON.stringify(kubeconfig));
   return file;
 }

@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts', 'mover/**/*.test.ts', 'test/unit/**/*.test.ts'],
           environment: 'node',
+          // Removes the scratch folders each test file made (test/support/tempdirs.ts).
+          setupFiles: ['test/support/cleanup-setup.ts'],
         },
       },
       {
@@ -15,6 +17,8 @@ export default defineConfig({
           name: 'mover',
           include: ['test/mover/**/*.test.ts'],
           environment: 'node',
+          // Removes the scratch folders each test file made (test/support/tempdirs.ts).
+          setupFiles: ['test/support/cleanup-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           // The tests move hundreds of MiB; one file at a time on two cores.
@@ -26,6 +30,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          // Removes the scratch folders each test file made (test/support/tempdirs.ts).
+          setupFiles: ['test/support/cleanup-setup.ts'],
           testTimeout: 90_000,
           hookTimeout: 90_000,
           // Each file runs its own operator process against the shared test bed.
@@ -38,6 +44,8 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           environment: 'node',
+          // Removes the scratch folders each test file made (test/support/tempdirs.ts).
+          setupFiles: ['test/support/cleanup-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 90_000,
           // Faults hit the whole test bed (an apiserver restart cuts every client), and failover

@@ -15,8 +15,10 @@ command -v setfattr >/dev/null || need+=(attr)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "installing ${need[*]} from Debian"
-$SUDO apt-get update -qq >/dev/null
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Wait up to 5 minutes for another apt or dpkg process (unattended-upgrades, a parallel run) to
+# release its lock instead of failing at once.
+$SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The packages start servers where systemd runs; the checks only need the tools.
 if command -v systemctl >/dev/null; then
   $SUDO systemctl disable --now prometheus prometheus-alertmanager >/dev/null 2>&1 || true

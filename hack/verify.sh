@@ -35,10 +35,10 @@ for crd in servicemonitors prometheusrules; do
 done
 kubectl wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
 
-echo "--- server-side dry run of config/default and config/prometheus"
+echo "--- server-side dry run of config/default, config/prometheus and their secure-metrics variants"
 kubectl apply --server-side --force-conflicts -f config/crd/bases/ >/dev/null
 kubectl create namespace datamover-operator-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
-for overlay in config/default config/prometheus config/secure-metrics; do
+for overlay in config/default config/prometheus config/secure-metrics config/prometheus-secure; do
   kubectl kustomize "$overlay" | kubectl apply --server-side --force-conflicts --dry-run=server -f - >/dev/null
   echo "$overlay: $(kubectl kustomize "$overlay" | grep -c '^kind:') objects accepted"
 done
@@ -50,6 +50,12 @@ cmp config/prometheus/grafana-dashboard.json "$chart/files/grafana-dashboard.jso
 "$helm" lint --strict "$chart"
 "$helm" lint --strict "$chart" --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true
 "$helm" lint --strict "$chart" --set metrics.secure=true,metrics.certSecret=metrics-tls,serviceMonitor.enabled=true
+# kube-prometheus-stack and Grafana sidecar values; a namespaced install.
+kps=(--set 'serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true'
+  --set 'serviceMonitor.labels.release=kube-prometheus-stack,prometheusRule.labels.release=kube-prometheus-stack'
+  --set 'dashboard.annotations.grafana_folder=Backups')
+"$helm" lint --strict "$chart" "${kps[@]}"
+"$helm" lint --strict "$chart" --set 'watchNamespaces={team-a,team-b}'
 render() {
   "$helm" template datamover-operator "$chart" --namespace datamover-operator-system --include-crds \
     --kube-version "${K8S_VERSION#v}" "$@"
@@ -60,9 +66,13 @@ node hack/chart-equivalence.mjs .tmp/chart-default.yaml .tmp/config-default.yaml
 render --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-all.yaml
 { kubectl kustomize config/default; echo ---; kubectl kustomize config/prometheus; } >.tmp/config-all.yaml
 node hack/chart-equivalence.mjs .tmp/chart-all.yaml .tmp/config-all.yaml
-render --set metrics.secure=true,serviceMonitor.enabled=true >.tmp/chart-secure.yaml
-{ kubectl kustomize config/secure-metrics; echo ---; cat config/prometheus/service_monitor_https.yaml; } >.tmp/config-secure.yaml
+render --set metrics.secure=true,serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-secure.yaml
+{ kubectl kustomize config/secure-metrics; echo ---; kubectl kustomize config/prometheus-secure; } >.tmp/config-secure.yaml
 node hack/chart-equivalence.mjs .tmp/chart-secure.yaml .tmp/config-secure.yaml
+render "${kps[@]}" >.tmp/chart-kps.yaml
+node hack/chart-metadata.mjs .tmp/chart-kps.yaml ServiceMonitor:labels.release=kube-prometheus-stack \
+  PrometheusRule:labels.release=kube-prometheus-stack ConfigMap:labels.grafana_dashboard=1 \
+  ConfigMap:annotations.grafana_folder=Backups
 kubectl apply --server-side --force-conflicts --dry-run=server -f .tmp/chart-all.yaml >/dev/null
 echo "helm template (all features): accepted by the apiserver"
 node hack/extract-rules.mjs .tmp/chart-all.yaml .tmp/chart-rules.yaml

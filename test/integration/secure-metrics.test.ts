@@ -1,13 +1,13 @@
 // --metrics-secure: HTTPS, and only a bearer token whose user may `get` /metrics (the
 // datamover-operator-metrics-reader ClusterRole) can scrape; others get 401 or 403.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, deleteNamespace, kubectlOk, uniqueName } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
+import { makeTempDir } from '../support/tempdirs.js';
 
 let ns: string;
 let operator: OperatorProcess;
@@ -39,7 +39,7 @@ function get(path: string, token?: string): Promise<{ status: number; body: stri
 
 beforeAll(async () => {
   ns = await createNamespace('dm-secure');
-  const dir = mkdtempSync(join(tmpdir(), 'dm-cert-'));
+  const dir = makeTempDir('dm-cert-');
   execFileSync(
     'openssl',
     [

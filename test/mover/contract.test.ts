@@ -4,8 +4,7 @@
 // /data, an emptyDir at /tmp), all capabilities dropped and a read-only root filesystem — inside
 // bubblewrap; the termination message is parsed with the operator's own parser into the status.
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { at, config, dm, job, T0, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
@@ -13,6 +12,7 @@ import { decide } from '../../src/controller/machine.js';
 import { buildMoverJob } from '../../src/mover/job.js';
 import { RCLONE, S3Server } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
+import { makeTempDir } from '../support/tempdirs.js';
 
 const s3 = new S3Server();
 let source: string;
@@ -80,10 +80,10 @@ describe('the mover Job', () => {
       if (from.secretRef?.name === dataMover.spec.secretName) Object.assign(env, secret);
     for (const e of container.env ?? []) env[e.name] = e.value ?? '';
 
-    const termination = join(mkdtempSync(join(tmpdir(), 'dm-term-')), 'termination-log');
+    const termination = join(makeTempDir('dm-term-'), 'termination-log');
     writeFileSync(termination, '');
     chmodSync(termination, 0o666);
-    const app = mkdtempSync(join(tmpdir(), 'dm-app-'));
+    const app = makeTempDir('dm-app-');
     writeFileSync(join(app, 'package.json'), '{"type":"module"}\n');
 
     const args = [

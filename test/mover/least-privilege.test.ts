@@ -3,8 +3,7 @@
 // that policy backs up and prunes its prefix; it is refused outside its prefix, without the
 // policy, and when DeleteObject (what `sync` needs to prune) is taken away.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +15,11 @@ import { moverEnvFor, runMover } from '../support/mover.js';
 import { freePort } from '../support/ports.js';
 import { RCLONE } from '../support/s3.js';
 import { tempDir } from '../support/tree.js';
+import { makeTempDir } from '../support/tempdirs.js';
 
 const VERSITYGW = process.env.VERSITYGW_BINARY ?? 'versitygw';
 const exec = promisify(execFile);
-const root = mkdtempSync(join(tmpdir(), 'dm-vgw-'));
+const root = makeTempDir('dm-vgw-');
 let port = 0;
 let server: ChildProcess | undefined;
 let source: string;

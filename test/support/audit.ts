@@ -1,8 +1,9 @@
 // Reads the test bed's apiserver audit log: which requests one user made, as verb and resource.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { kubectlOk } from './cluster.js';
 import { join } from 'node:path';
+import { makeTempDir } from './tempdirs.js';
 
 const LOGS = join(
   process.env.KWOK_WORKDIR ?? join(homedir(), '.kwok'),
@@ -53,6 +54,8 @@ export interface Request {
   /** `group/resource[/subresource]:verb`, the group empty for the core API. */
   permission: string;
   code: number;
+  /** The namespace of a namespaced request; undefined for cluster-scoped ones. */
+  namespace?: string;
 }
 
 export function requestsBy(username: string, since: Date): Request[] {
@@ -67,6 +70,7 @@ export function requestsBy(username: string, since: Date): Request[] {
     out.push({
       permission: `${ref.apiGroup ?? ''}/${resource}:${e.verb}`,
       code: e.responseStatus?.code ?? 0,
+      ...(ref.namespace ? { namespace: ref.namespace } : {}),
     });
   }
   return out;
@@ -111,7 +115,7 @@ export async function tokenKubeconfig(serviceAccount: string, namespace: string)
     contexts: [{ name: 'sa', context: { cluster: cluster.name, user: serviceAccount } }],
     'current-context': 'sa',
   };
-  const file = join(mkdtempSync(join(tmpdir(), 'dm-rbac-')), 'kubeconfig');
+  const file = join(makeTempDir('dm-rbac-'), 'kubeconfig');
   writeFileSync(file, JSON.stringify(kubeconfig));
   return file;
 }

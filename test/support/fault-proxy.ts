@@ -2,12 +2,12 @@
 // it forwards over HTTPS with the test bed's admin credentials. It answers chosen requests itself
 // with 429 or 5xx (without forwarding them: nothing was applied), can forward a request and lose its
 // answer (applied, but the client cannot know), and can cut or hold back every open watch.
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent, request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubectlOk } from './cluster.js';
+import { makeTempDir } from './tempdirs.js';
 
 /** Decides, for the n-th request that is not a watch, whether to answer it with an error code. */
 export type FaultRule = (req: IncomingMessage, n: number) => number | undefined;
@@ -62,7 +62,7 @@ export class FaultProxy {
       contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
       'current-context': 'proxy',
     };
-    const file = join(mkdtempSync(join(tmpdir(), 'dm-proxy-')), 'kubeconfig');
+    const file = join(makeTempDir('dm-proxy-'), 'kubeconfig');
     writeFileSync(file, JSON.stringify(kubeconfig));
     return file;
   }

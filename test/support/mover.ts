@@ -1,8 +1,7 @@
 // Runs the mover entrypoint as the mover pod would: with an environment, as a UID/GID, reading a
 // source folder; returns its exit code, its termination message and its output.
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
 import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
@@ -10,6 +9,7 @@ import { decide } from '../../src/controller/machine.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { buildMoverJob } from '../../src/mover/job.js';
 import { RCLONE } from './s3.js';
+import { makeTempDir } from './tempdirs.js';
 
 export const ENTRYPOINT = resolve('dist/mover/entrypoint.js');
 
@@ -24,7 +24,7 @@ let sharedRclone: string | undefined;
 /** The rclone binary where any user may run it (the cache under $HOME is private), as in the image. */
 function rcloneForAnyUser(): string {
   if (!sharedRclone) {
-    const dir = mkdtempSync(join(tmpdir(), 'dm-rclone-'));
+    const dir = makeTempDir('dm-rclone-');
     chmodSync(dir, 0o755);
     sharedRclone = join(dir, 'rclone');
     copyFileSync(RCLONE, sharedRclone);
@@ -37,7 +37,7 @@ export function runMover(
   env: Record<string, string>,
   opts: { uid?: number; gid?: number } = {},
 ): Promise<MoverRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'dm-term-'));
+  const dir = makeTempDir('dm-term-');
   chmodSync(dir, 0o777);
   const termination = join(dir, 'termination-log');
   writeFileSync(termination, '');

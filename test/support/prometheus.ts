@@ -1,12 +1,12 @@
 // A real Prometheus server (Debian's package) scraping one operator process the way the Prometheus
 // Operator's ServiceMonitor would: job and target labels of the Service, honor_labels on.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { stopChild, waitFor } from './cluster.js';
 import { freePort } from './ports.js';
+import { makeTempDir } from './tempdirs.js';
 
 export interface Sample {
   metric: Record<string, string>;
@@ -24,7 +24,7 @@ export class PrometheusServer {
   ) {}
 
   async start(): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), 'dm-prometheus-'));
+    const dir = makeTempDir('dm-prometheus-');
     this.port = await freePort();
     const config = {
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },

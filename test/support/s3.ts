@@ -2,13 +2,13 @@
 // directory, on loopback, with one access key. Buckets are the directory's top-level folders. Also a
 // hashed listing of a bucket, and a proxy that refuses chosen requests.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stopChild, waitFor } from './cluster.js';
 import { freePort } from './ports.js';
+import { makeTempDir } from './tempdirs.js';
 
 export const RCLONE = process.env.RCLONE_BINARY ?? 'rclone';
 export const ACCESS_KEY = 'datamover-test';
@@ -17,7 +17,7 @@ export const SECRET_KEY = 'datamover-test-secret';
 export class S3Server {
   private child: ChildProcess | undefined;
   port = 0;
-  readonly root = mkdtempSync(join(tmpdir(), 'dm-s3-'));
+  readonly root = makeTempDir('dm-s3-');
   private output = '';
 
   async start(...buckets: string[]): Promise<void> {

@@ -1,17 +1,17 @@
 // The import-direction rule of `make lint` (.dependency-cruiser.cjs) fails on a folder cycle and on
 // an upward import, and passes a tree whose imports go one way.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/tempdirs.js';
 
 const CONFIG = resolve('.dependency-cruiser.cjs');
 const DEPCRUISE = resolve('node_modules/.bin/depcruise');
 
 /** Runs the project's rules over a tree of files (path → content) in a scratch folder. */
 function cruise(files: Record<string, string>): { code: number; output: string } {
-  const root = mkdtempSync(join(tmpdir(), 'dm-layers-'));
+  const root = makeTempDir('dm-layers-');
   copyFileSync('tsconfig.json', join(root, 'tsconfig.json'));
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });

@@ -16,3 +16,17 @@ app.kubernetes.io/component: controller-manager
 {{- define "datamover.metricsPort" -}}
 {{ if .Values.metrics.secure }}https-metrics{{ else }}http-metrics{{ end }}
 {{- end -}}
+
+{{- /*
+labels and annotations of an object the user can add to (ServiceMonitor, PrometheusRule, dashboard
+ConfigMap): (dict "root" $ "base" <labels as YAML> "values" <its values: labels, annotations>). The
+chart's own labels win over a value of the same key.
+*/ -}}
+{{- define "datamover.metadata" -}}
+labels:
+  {{- toYaml (merge (dict) (fromYaml .base) (.values.labels | default dict)) | nindent 2 }}
+{{- with .values.annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -148,6 +148,10 @@ describe('a DataMoverRestore', () => {
       targetPvc: 'db-restored',
       bytesRestored: 1048576,
       filesRestored: 3,
+      // The simulated restore pod reports what latest resolved to and what it verified.
+      run: '2026-01-02-030405',
+      filesVerified: 4,
+      mismatches: 0,
     });
     expect(reasonOf(done, 'Complete')).toBe('Succeeded');
     const columns = await kubectlOk(['get', 'dmr', 'db-back', '-n', env.ns]);

@@ -33,6 +33,7 @@ const REASON_BY_EXIT: Record<number, string> = {
   [MoverExit.EndpointUnreachable]: Reason.BucketEndpointUnreachable,
   [MoverExit.UnreadableFiles]: Reason.UnreadableFiles,
   [MoverExit.DestinationConflict]: Reason.DestinationConflict,
+  [MoverExit.VerifyFailed]: Reason.BackupVerificationFailed,
 };
 
 /** A restore's own exit codes: a volume that differs from the manifest, a run that is not there. */
@@ -47,6 +48,7 @@ export const SYNC_FAILURES = new Set<string>([
   Reason.MoverJobFailed,
   Reason.BucketEndpointUnreachable,
   Reason.UnreadableFiles,
+  Reason.BackupVerificationFailed,
 ]);
 
 function lastTermination(pods: readonly V1Pod[]) {

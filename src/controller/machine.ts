@@ -296,15 +296,29 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   b.status.attempts = Math.max(b.status.attempts ?? 0, podsStarted(job.status));
   const outcome = jobOutcome(job, o.pods);
   if (outcome.kind === 'succeeded') return moverSucceeded(dm, b, outcome.result);
-  if (outcome.kind === 'failed')
+  if (outcome.kind === 'failed') {
+    recordVerification(b, outcome.result);
     return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
+  }
   return moverPodProgress(o, b, config);
+}
+
+/** The mover's check of the bucket against the manifest, succeeded or not. */
+function recordVerification(b: StatusBuilder, result: MoverResult | undefined): void {
+  const v = result?.verify;
+  if (!v) return;
+  b.status.verification = {
+    verified: v.verified,
+    mismatches: v.mismatches,
+    ...(v.mismatched.length > 0 ? { mismatchedFiles: v.mismatched.slice(0, 10) } : {}),
+  };
 }
 
 function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | undefined): Decision {
   if (result?.bytes !== undefined) b.status.bytesTransferred = result.bytes;
   if (result?.files !== undefined) b.status.filesTransferred = result.files;
   if (result?.prune) b.status.prune = pruneStatus(result.prune);
+  recordVerification(b, result);
   if (dm.spec.deletePvcAfterBackup) {
     b.enter('CleaningUp');
     b.progressing(Reason.DeletingClone, `backup done; deleting clone ${cloneName(dm)}`);

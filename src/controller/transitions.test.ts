@@ -98,6 +98,18 @@ describe('runs', () => {
   });
 });
 
+describe('verification', () => {
+  it('counts a verified or mismatched backup once, by the write that first shows it', () => {
+    const verified = s('Completed', 1, { verification: { verified: 3, mismatches: 0 } });
+    const mismatch = s('Failed', 1, { verification: { verified: 2, mismatches: 1 } });
+    const moves = (before: DataMoverStatus, after: DataMoverStatus) =>
+      metricMoves(before, after).filter((m) => m.metric === 'syncVerified');
+    expect(moves(s('CreatingPod', 0), verified)).toEqual([{ metric: 'syncVerified', result: 'verified' }]);
+    expect(moves(s('CreatingPod', 0), mismatch)).toEqual([{ metric: 'syncVerified', result: 'mismatch' }]);
+    expect(moves(verified, verified)).toEqual([]);
+  });
+});
+
 describe('transitionEvents', () => {
   it('emits a warning when a stall begins and not again while it lasts', () => {
     const stalled = s('CreatingClonedPVC', 0, { conditions: [cond('Stalled', 'True', 'SourcePVCNotFound')] });

@@ -59,6 +59,12 @@ function pruneMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove
   return [{ metric: 'prune', status, removed: after.prune.removed }];
 }
 
+/** A backup's verification is counted once, by the write that first shows it. */
+function verificationMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
+  if (before.verification || !after.verification) return [];
+  return [{ metric: 'syncVerified', result: after.verification.mismatches === 0 ? 'verified' : 'mismatch' }];
+}
+
 /** One per DataMover, when it finishes: what a failure rate of runs divides. */
 function runMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[] {
   if (before.phase === after.phase) return [];
@@ -74,6 +80,7 @@ export function metricMoves(before: DataMoverStatus, after: DataMoverStatus): Me
     ...cleanupMoves(before, after),
     ...pruneMoves(before, after),
     ...runMoves(before, after),
+    ...verificationMoves(before, after),
   ];
 }
 

@@ -14,6 +14,7 @@ export type MetricMove =
   | { metric: 'cleanup'; status: 'success' | 'failure' }
   | { metric: 'syncBytes'; bytes: number }
   | { metric: 'run'; result: 'completed' | 'failed' }
+  | { metric: 'syncVerified'; result: 'verified' | 'mismatch' }
   | { metric: 'prune'; status: 'success' | 'failure'; removed: number };
 
 /** One change to a restore metric that a DataMoverRestore status transition makes. */
@@ -111,6 +112,12 @@ export class OperatorMetrics {
     name: 'datamover_pruned_backups_total',
     help: 'Backups (run folders) deleted by keep policies.',
     labelNames: ['namespace'] as const,
+    registers: [this.registry],
+  });
+  readonly syncVerified = new Counter({
+    name: 'datamover_sync_verified_total',
+    help: 'Backups checked against their manifest after the sync, by result (verified, mismatch).',
+    labelNames: ['namespace', 'result'] as const,
     registers: [this.registry],
   });
   readonly runs = new Counter({
@@ -387,6 +394,7 @@ export class OperatorMetrics {
     for (const status of ['started', 'success', 'failure'] as const)
       this.podCreation.inc({ status, namespace }, 0);
     for (const result of ['completed', 'failed'] as const) this.runs.inc({ namespace, result }, 0);
+    for (const result of ['verified', 'mismatch'] as const) this.syncVerified.inc({ namespace, result }, 0);
   }
 
   record(namespace: string, moves: readonly MetricMove[]): void {
@@ -412,6 +420,9 @@ export class OperatorMetrics {
           break;
         case 'run':
           this.runs.inc({ namespace, result: move.result });
+          break;
+        case 'syncVerified':
+          this.syncVerified.inc({ namespace, result: move.result });
           break;
         case 'prune':
           this.prune.inc({ namespace, status: move.status });

@@ -60,6 +60,7 @@ export const Reason = {
   TargetPVCCreationFailed: 'TargetPVCCreationFailed',
   TargetSizeUnknown: 'TargetSizeUnknown',
   RestoreVerificationFailed: 'RestoreVerificationFailed',
+  BackupVerificationFailed: 'BackupVerificationFailed',
   BackupNotFound: 'BackupNotFound',
   Failed: 'Failed',
 } as const;

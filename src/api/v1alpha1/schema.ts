@@ -381,6 +381,30 @@ export const DataMoverStatusSchema = Type.Object(
     ),
     message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
     prune: Type.Optional(PruneStatusSchema),
+    verification: Type.Optional(
+      Type.Object(
+        {
+          verified: Type.Integer({
+            minimum: 0,
+            description: 'Manifest entries found in the bucket as recorded.',
+          }),
+          mismatches: Type.Integer({
+            minimum: 0,
+            description: 'Entries missing or different in the bucket.',
+          }),
+          mismatchedFiles: Type.Optional(
+            Type.Array(Type.String(), {
+              maxItems: 10,
+              description: 'The first mismatches, with what differs.',
+            }),
+          ),
+        },
+        {
+          description:
+            "The mover's check of the bucket against the backup's manifest after the sync; a mismatch fails the run with BackupVerificationFailed and the run is never marked Complete.",
+        },
+      ),
+    ),
   },
   { description: 'Observed state of the run, written only by the operator.' },
 );

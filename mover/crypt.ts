@@ -50,6 +50,9 @@ export function cryptKeysFromEnv(
 /**
  * The two crypt remotes of one run folder (`<S3 remote>:<bucket>/<root>/<run>`). Every option that
  * decides what is encrypted is set here, so the defaults of another rclone version cannot change it.
+ * Names are encoded in base64 (S3 keys are case-sensitive), not rclone's default base32: an
+ * encrypted name is a multiple of 16 bytes, so `level-01` becomes 22 characters rather than 26, and
+ * S3's 1024-byte key limit allows 40 levels of short folder names instead of about 35.
  */
 export function cryptRemotesEnv(runFolder: string, keys: CryptKeys): Record<string, string> {
   const remote = (name: string, over: string, filenames: 'standard' | 'off') => {
@@ -61,7 +64,7 @@ export function cryptRemotesEnv(runFolder: string, keys: CryptKeys): Record<stri
       ...(keys.salt ? { [`${p}PASSWORD2`]: keys.salt } : {}),
       [`${p}FILENAME_ENCRYPTION`]: filenames,
       [`${p}DIRECTORY_NAME_ENCRYPTION`]: 'true',
-      [`${p}FILENAME_ENCODING`]: 'base32',
+      [`${p}FILENAME_ENCODING`]: 'base64',
       [`${p}NO_DATA_ENCRYPTION`]: 'false',
       [`${p}SUFFIX`]: '.bin',
     };

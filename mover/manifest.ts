@@ -69,7 +69,8 @@ export class BucketCheck {
       e.type === 'symlink' ? digest(this.kind, e.target ?? '') : this.kind === 'md5' ? e.md5 : e.sha256;
     const what: string[] = [];
     if (found.size !== size) what.push('size');
-    if (hash === undefined || found.hash === undefined) what.push('content (no hash to compare)');
+    if (found.hash === undefined) what.push('content (cannot be read back or decrypted)');
+    else if (hash === undefined) what.push('content (no hash to compare)');
     else if (found.hash.toLowerCase() !== hash) what.push('content');
     if (what.length) this.tally.differs(e.path, what);
     else this.tally.ok();

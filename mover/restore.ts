@@ -72,7 +72,10 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
   while (!(await pass.next()).done);
 
   const copy = await rclone(restoreArgs(plan, dataPath(remote, folder)), remote);
-  if (copy.code !== 0) throw classifyRcloneFailure(copy.output, remote);
+  // A file rclone could not copy (an object that does not decrypt) is named by the verify below;
+  // only a failure of the bucket itself (credentials, endpoint) ends the restore here.
+  const copyFailure = copy.code === 0 ? undefined : classifyRcloneFailure(copy.output, remote);
+  if (copyFailure && copyFailure.exitCode !== MoverExit.TransferFailed) throw copyFailure;
   const stats = finalStats(copy.output);
   console.error(
     `copied ${stats?.files ?? 0} file(s), ${stats?.bytes ?? 0} bytes from ${plan.bucket}/${folder}/ to ${plan.target}`,

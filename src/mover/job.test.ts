@@ -53,7 +53,7 @@ describe('the mover Job', () => {
     expect(job.spec!.backoffLimit).toBe(4);
     expect(job.spec!.podFailurePolicy!.rules[0]).toMatchObject({
       action: 'FailJob',
-      onExitCodes: { values: [3, 4, 5, 7, 8] },
+      onExitCodes: { values: [3, 4, 5, 7, 8, 9, 10] },
     });
     expect(pod.restartPolicy).toBe('Never');
   });

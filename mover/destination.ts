@@ -15,7 +15,7 @@ import {
   type Marker,
   type MarkerContent,
 } from '../src/contract/layout.js';
-import { classifyRcloneFailure, remotePath, type MoverPlan } from './plan.js';
+import { classifyRcloneFailure, remotePath, type MoverPlan, type Remote } from './plan.js';
 import { rclone } from './rclone.js';
 
 /** rclone exits 3 when a folder or object does not exist. */
@@ -25,7 +25,7 @@ const NOT_FOUND = 3;
 const literal = (path: string) => path.replace(/[\\*?[\]{}]/g, (c) => `\\${c}`);
 
 /** Paths of the files an `lsjson` of `path` lists with these flags; none when the folder is absent. */
-async function listFiles(plan: MoverPlan, path: string, flags: string[]): Promise<string[]> {
+async function listFiles(plan: Remote, path: string, flags: string[]): Promise<string[]> {
   const run = await rclone(
     ['lsjson', '--no-mimetype', '--no-modtime', ...flags, remotePath(plan, path)],
     plan,
@@ -38,7 +38,7 @@ async function listFiles(plan: MoverPlan, path: string, flags: string[]): Promis
   return (JSON.parse(run.stdout || '[]') as Array<{ Path: string }>).map((e) => e.Path);
 }
 
-async function readMarker(plan: MoverPlan, path: string): Promise<MarkerContent | undefined> {
+export async function readMarker(plan: Remote, path: string): Promise<MarkerContent | undefined> {
   const run = await rclone(['cat', remotePath(plan, path)], plan, { quiet: true });
   if (run.code === NOT_FOUND) return undefined;
   if (run.code !== 0) return UNREADABLE;
@@ -78,20 +78,29 @@ const MARKER_READS = 8;
  * The timestamped run folders directly in the root, each with its run marker (undefined: none, or
  * UNREADABLE). The mirror and folders of any other name are left out: no prune ever touches them.
  */
-export async function readRunMarkers(plan: MoverPlan): Promise<Map<string, MarkerContent | undefined>> {
-  const folders = (await listFiles(plan, `${plan.root}/`, ['--dirs-only']))
-    .filter((name) => name !== MIRROR_FOLDER && isRunFolderName(name))
+export function readRunMarkers(plan: MoverPlan): Promise<Map<string, MarkerContent | undefined>> {
+  return readRuns(plan, plan.root, { mirror: false });
+}
+
+/** The run folders directly in a root (the mirror too, when asked), each with its run marker. */
+export async function readRuns(
+  remote: Remote,
+  root: string,
+  opts: { mirror: boolean },
+): Promise<Map<string, MarkerContent | undefined>> {
+  const folders = (await listFiles(remote, `${root}/`, ['--dirs-only']))
+    .filter((name) => (opts.mirror || name !== MIRROR_FOLDER) && isRunFolderName(name))
     .sort();
   const out = new Map<string, MarkerContent | undefined>();
   for (let i = 0; i < folders.length; i += MARKER_READS) {
     const batch = folders.slice(i, i + MARKER_READS);
-    const read = await Promise.all(batch.map((run) => readMarker(plan, markerPath(`${plan.root}/${run}`))));
+    const read = await Promise.all(batch.map((run) => readMarker(remote, markerPath(`${root}/${run}`))));
     batch.forEach((run, j) => out.set(run, read[j]));
   }
   return out;
 }
 
-export async function writeMarker(plan: MoverPlan, path: string, marker: Marker): Promise<void> {
+export async function writeMarker(plan: Remote, path: string, marker: Marker): Promise<void> {
   const run = await rclone(['rcat', remotePath(plan, path)], plan, { input: `${JSON.stringify(marker)}\n` });
   if (run.code !== 0) throw classifyRcloneFailure(run.output, plan);
 }

@@ -3,8 +3,11 @@ import { MoverExit } from '../src/contract/exit-codes.js';
 import {
   MoverError,
   classifyRcloneFailure,
+  commandFromEnv,
   finalStats,
+  manifestPath,
   planFromEnv,
+  restorePlanFromEnv,
   rcloneEnvironment,
   syncArgs,
   target,
@@ -203,5 +206,51 @@ describe('finalStats', () => {
     ].join('\n');
     expect(finalStats(out)).toEqual({ bytes: 13, files: 3, errors: 0 });
     expect(finalStats('nothing')).toBeUndefined();
+  });
+});
+
+describe('the mover command and a restore plan', () => {
+  it('backs up by default, knows restore and verify, and refuses any other command', () => {
+    expect(commandFromEnv({})).toBe('backup');
+    expect(commandFromEnv({ DATAMOVER_COMMAND: 'restore' })).toBe('restore');
+    expect(commandFromEnv({ DATAMOVER_COMMAND: 'verify' })).toBe('verify');
+    expect(errorOf(() => commandFromEnv({ DATAMOVER_COMMAND: 'rm' })).exitCode).toBe(MoverExit.ConfigError);
+  });
+
+  it('restores latest into /restore by default, and refuses a run that is no run folder', () => {
+    const restore = { ...env, DATAMOVER_COMMAND: 'restore' };
+    expect(restorePlanFromEnv(restore)).toMatchObject({
+      root: 'ns/pvc',
+      run: 'latest',
+      target: '/restore',
+      overwrite: false,
+      namespace: 'ns',
+      pvc: 'pvc',
+    });
+    expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_OVERWRITE: 'true' }).overwrite).toBe(true);
+    const bad = errorOf(() => restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_RUN: '../x' }));
+    expect(bad.exitCode).toBe(MoverExit.ConfigError);
+    expect(bad.message).toMatch(/DATAMOVER_RESTORE_RUN must be/);
+  });
+
+  it('encrypts through crypt remotes when the Secret gives a password, which rclone never sees in the clear', () => {
+    const plan = planFromEnv({ ...env, RCLONE_CRYPT_PASSWORD: 'pw', RCLONE_CRYPT_PASSWORD2: 'salt' });
+    expect(target(plan)).toBe('DATAMOVERDATA:');
+    expect(manifestPath(plan, 'ns/pvc/mirror')).toBe('DATAMOVERRUN:manifest.jsonl');
+    const rcloneEnv = rcloneEnvironment(
+      { RCLONE_CRYPT_PASSWORD: 'pw', RCLONE_CRYPT_NO_DATA_ENCRYPTION: 'true', RCLONE_TRANSFERS: '8' },
+      plan,
+    );
+    expect(rcloneEnv).not.toHaveProperty('RCLONE_CRYPT_PASSWORD');
+    expect(rcloneEnv).not.toHaveProperty('RCLONE_CRYPT_NO_DATA_ENCRYPTION');
+    expect(rcloneEnv.RCLONE_TRANSFERS).toBe('8');
+    expect(rcloneEnv.RCLONE_CONFIG_DATAMOVERDATA_REMOTE).toBe('DATAMOVER:backups/ns/pvc/mirror/data');
+    expect(Object.values(rcloneEnv)).not.toContain('pw');
+    expect(target(planFromEnv(env))).toBe('DATAMOVER:backups/ns/pvc/mirror/data/');
+  });
+
+  it('refuses a salt without a password', () => {
+    const err = errorOf(() => planFromEnv({ ...env, RCLONE_CRYPT_PASSWORD2: 'salt' }));
+    expect(err.exitCode).toBe(MoverExit.ConfigError);
   });
 });

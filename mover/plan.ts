@@ -2,7 +2,18 @@
 // the S3 remote to rclone through environment variables (nothing written to disk, so a read-only
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
+import { RESERVED_CRYPT_ENV_PREFIX, RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
+import {
+  CryptEnv,
+  ENCRYPTED_MANIFEST,
+  LATEST,
+  MANIFEST,
+  MOVER_COMMANDS,
+  RESTORE_TARGET,
+  RestoreEnv,
+  type MoverCommand,
+} from '../src/contract/restore.js';
+import { DATA_REMOTE, RUN_REMOTE, cryptKeysFromEnv, cryptRemotesEnv, type CryptKeys } from './crypt.js';
 import {
   DATA_FOLDER,
   MIRROR_FOLDER,
@@ -11,12 +22,21 @@ import {
   type Identity,
 } from '../src/contract/layout.js';
 import { parseKeepPolicy, type KeepPolicy } from '../src/contract/retention.js';
+import type { MoverResult } from '../src/contract/result.js';
 
 export const REMOTE = 'DATAMOVER';
 
-export interface MoverPlan {
-  source: string;
+/** The bucket and how rclone reaches it: the Secret's part of every command's plan. */
+export interface Remote {
   bucket: string;
+  endpoint: string;
+  rcloneEnv: Record<string, string>;
+  /** Client-side encryption keys (obscured), when the Secret gives RCLONE_CRYPT_PASSWORD. */
+  crypt?: CryptKeys;
+}
+
+export interface MoverPlan extends Remote {
+  source: string;
   /** The backup root inside the bucket, no leading or trailing slash (docs/mover.md, layout.ts). */
   root: string;
   /** This run's folder in the root: a timestamp, or `mirror`. */
@@ -29,8 +49,6 @@ export interface MoverPlan {
   adopt: boolean;
   /** Prune this schedule's older runs after the sync (spec.retention of a scheduled DataMover). */
   prune?: { keep: KeepPolicy; schedule: string };
-  endpoint: string;
-  rcloneEnv: Record<string, string>;
   options: {
     bandwidthLimit?: string;
     include: string[];
@@ -43,6 +61,8 @@ export class MoverError extends Error {
   constructor(
     readonly exitCode: number,
     message: string,
+    /** What the report carries besides the error (a verify that failed names what differs). */
+    readonly result: Omit<MoverResult, 'error'> = {},
   ) {
     super(message);
   }
@@ -139,7 +159,20 @@ export function pruneFromEnv(
   return { keep: parsed.keep, schedule };
 }
 
-export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
+/** DATAMOVER_COMMAND: backup (the default), restore or verify. */
+export function commandFromEnv(env: NodeJS.ProcessEnv): MoverCommand {
+  const command = env[RestoreEnv.command]?.trim() || 'backup';
+  if (!(MOVER_COMMANDS as readonly string[]).includes(command)) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `${RestoreEnv.command} must be one of ${MOVER_COMMANDS.join(', ')}, not "${command}"`,
+    );
+  }
+  return command as MoverCommand;
+}
+
+/** The Secret's variables: the bucket, its endpoint and credentials, and the encryption keys. */
+export function remoteFromEnv(env: NodeJS.ProcessEnv): Remote {
   const accessKey = required(env, 'AWS_ACCESS_KEY_ID');
   const secretKey = required(env, 'AWS_SECRET_ACCESS_KEY');
   const host = required(env, 'BUCKET_HOST');
@@ -152,20 +185,17 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   if (tls !== 'true' && tls !== 'false') {
     throw new MoverError(MoverExit.ConfigError, `TLS_HOST must be true or false, not "${env.TLS_HOST}"`);
   }
-  const { root, run, startTime, identity } = runFromEnv(env);
-  const prune = pruneFromEnv(env, run, identity.schedule);
-  const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
   const endpoint = `${tls === 'true' ? 'https' : 'http'}://${host}:${port}`;
   const prefix = `RCLONE_CONFIG_${REMOTE}_`;
+  if (!env[CryptEnv.password] && env[CryptEnv.salt]) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `${CryptEnv.salt} is set without ${CryptEnv.password}: encryption needs the password`,
+    );
+  }
+  const crypt = cryptKeysFromEnv(env[CryptEnv.password], env[CryptEnv.salt]);
   return {
-    source: env.DATAMOVER_SOURCE?.trim() || '/data',
     bucket,
-    root,
-    run,
-    identity,
-    startTime,
-    adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
-    ...(prune ? { prune } : {}),
     endpoint,
     rcloneEnv: {
       [`${prefix}TYPE`]: 's3',
@@ -179,6 +209,24 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
       [`${prefix}NO_CHECK_BUCKET`]: 'true',
       [`${prefix}DIRECTORY_MARKERS`]: 'true',
     },
+    ...(crypt ? { crypt } : {}),
+  };
+}
+
+export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
+  const remote = remoteFromEnv(env);
+  const { root, run, startTime, identity } = runFromEnv(env);
+  const prune = pruneFromEnv(env, run, identity.schedule);
+  const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
+  return {
+    ...forRun(remote, `${root}/${run}`),
+    source: env.DATAMOVER_SOURCE?.trim() || '/data',
+    root,
+    run,
+    identity,
+    startTime,
+    adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
+    ...(prune ? { prune } : {}),
     options: {
       ...(bandwidthLimit ? { bandwidthLimit } : {}),
       include: list(env, 'DATAMOVER_INCLUDE'),
@@ -188,21 +236,95 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   };
 }
 
+/** A restore's or a verify's plan: which backup, whose, and (restore) where to write it. */
+export interface RestorePlan extends Remote {
+  root: string;
+  /** A run folder, or `latest`. */
+  run: string;
+  namespace: string;
+  pvc: string;
+  target: string;
+  overwrite: boolean;
+}
+
+export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
+  const remote = remoteFromEnv(env);
+  if (env.DATAMOVER_BACKUP_ROOT === undefined) required(env, 'DATAMOVER_BACKUP_ROOT');
+  const root = (env.DATAMOVER_BACKUP_ROOT ?? '').replace(/^\/|\/$/g, '');
+  const problem = invalidRoot(root);
+  if (problem) throw new MoverError(MoverExit.ConfigError, `DATAMOVER_BACKUP_ROOT is refused: ${problem}`);
+  const run = env[RestoreEnv.run]?.trim() || LATEST;
+  if (run !== LATEST && !isRunFolderName(run)) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `${RestoreEnv.run} must be a YYYY-MM-DD-HHMMSS timestamp, mirror or ${LATEST}, not "${run}"`,
+    );
+  }
+  const overwrite = (env[RestoreEnv.overwrite]?.trim() || 'false').toLowerCase();
+  if (overwrite !== 'true' && overwrite !== 'false') {
+    throw new MoverError(MoverExit.ConfigError, `${RestoreEnv.overwrite} must be true or false`);
+  }
+  return {
+    ...remote,
+    root,
+    run,
+    namespace: required(env, RestoreEnv.namespace),
+    pvc: required(env, RestoreEnv.pvc),
+    target: env[RestoreEnv.target]?.trim() || RESTORE_TARGET,
+    overwrite: overwrite === 'true',
+  };
+}
+
+/**
+ * The remote with this run folder's crypt remotes defined, when encrypting: rclone crypt remotes wrap
+ * a fixed path, and `latest` is known only once the markers are read.
+ */
+export function forRun(remote: Remote, folder: string): Remote {
+  if (!remote.crypt) return remote;
+  return {
+    ...remote,
+    rcloneEnv: {
+      ...remote.rcloneEnv,
+      ...cryptRemotesEnv(`${REMOTE}:${remote.bucket}/${folder}`, remote.crypt),
+    },
+  };
+}
+
+/** Where a run's data is, for rclone: through the crypt remote when encrypting. */
+export function dataPath(remote: Remote, folder: string): string {
+  return remote.crypt ? `${DATA_REMOTE}:` : remotePath(remote, `${folder}/${DATA_FOLDER}/`);
+}
+
+/** Where a run's manifest is, for rclone (the crypt remote adds .bin to the object's name). */
+export function manifestPath(remote: Remote, folder: string): string {
+  return remote.crypt ? `${RUN_REMOTE}:${MANIFEST}` : remotePath(remote, `${folder}/${MANIFEST}`);
+}
+
+/** The manifest's object in the bucket, as a path in it. */
+export function manifestObject(remote: Remote, folder: string): string {
+  return `${folder}/${remote.crypt ? ENCRYPTED_MANIFEST : MANIFEST}`;
+}
+
 /**
  * The environment rclone runs with: the pod's, less anything that could redefine the remote (a
  * config file, other remotes, the reserved S3 options), then the remote itself.
  */
-export function rcloneEnvironment(env: NodeJS.ProcessEnv, plan: MoverPlan): NodeJS.ProcessEnv {
+export function rcloneEnvironment(env: NodeJS.ProcessEnv, plan: Remote): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('RCLONE_CONFIG') || RESERVED_RCLONE_ENV.includes(name)) continue;
+    if (
+      name.startsWith('RCLONE_CONFIG') ||
+      name.startsWith(RESERVED_CRYPT_ENV_PREFIX) ||
+      RESERVED_RCLONE_ENV.includes(name)
+    )
+      continue;
     out[name] = value;
   }
   return { ...out, ...plan.rcloneEnv, RCLONE_CONFIG: '/dev/null' };
 }
 
 /** `DATAMOVER:bucket/` + a path inside it. */
-export function remotePath(plan: MoverPlan, path = ''): string {
+export function remotePath(plan: Remote, path = ''): string {
   return `${REMOTE}:${plan.bucket}/${path}`;
 }
 
@@ -211,10 +333,10 @@ export const runFolder = (plan: MoverPlan) => `${plan.root}/${plan.run}`;
 
 /** `DATAMOVER:bucket/<root>/<run>/data/` — where the data goes. */
 export function target(plan: MoverPlan): string {
-  return remotePath(plan, `${runFolder(plan)}/${DATA_FOLDER}/`);
+  return dataPath(plan, runFolder(plan));
 }
 
-export function checkBucketArgs(plan: MoverPlan): string[] {
+export function checkBucketArgs(plan: Remote): string[] {
   // Listing one level of the bucket proves it exists and the credentials may list it.
   return [
     'lsf',
@@ -256,7 +378,7 @@ export function syncArgs(plan: MoverPlan): string[] {
 }
 
 /** The exit code and one-line message for a failed rclone run, from what it printed. */
-export function classifyRcloneFailure(output: string, plan: MoverPlan): MoverError {
+export function classifyRcloneFailure(output: string, plan: Remote): MoverError {
   const text = output.toLowerCase();
   if (/invalidaccesskeyid|signaturedoesnotmatch|accessdenied|status code: 403|forbidden/.test(text)) {
     return new MoverError(

@@ -1,8 +1,11 @@
 // Runs rclone with the mover's remote: its log passes through to the pod's log, and the end of it is
-// kept to classify a failure. Listing commands keep their standard output to themselves.
+// kept to classify a failure. Listing commands keep their standard output to themselves; long
+// listings and uploads stream (a manifest of a million files never sits whole in memory).
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { MoverError, rcloneEnvironment, type MoverPlan } from './plan.js';
+import { MoverError, rcloneEnvironment, type Remote } from './plan.js';
 
 const RCLONE = process.env.RCLONE_BINARY || 'rclone';
 const KEEP_LINES = 400;
@@ -15,38 +18,78 @@ export interface RcloneRun {
   output: string;
 }
 
-export function rclone(
-  args: string[],
-  plan: MoverPlan,
-  opts: { quiet?: boolean; input?: string } = {},
-): Promise<RcloneRun> {
+export interface RcloneOptions {
+  /** Keep standard output (into `stdout`) instead of passing it to the pod's log. */
+  quiet?: boolean;
+  /** Standard input: a text, or a stream piped in with backpressure (rcat of a manifest). */
+  input?: string | Readable;
+  /** Standard output line by line, instead of keeping or logging it. */
+  onLine?: (line: string) => void;
+}
+
+function start(args: string[], plan: Remote, opts: RcloneOptions) {
+  const child = spawn(RCLONE, args, {
+    env: rcloneEnvironment(process.env, plan),
+    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let partial = '';
+  const take = (chunk: Buffer, sink: NodeJS.WriteStream) => {
+    sink.write(chunk);
+    const text = partial + chunk.toString();
+    const parts = text.split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) {
+      lines.push(line);
+      if (lines.length > KEEP_LINES) lines.shift();
+    }
+  };
+  child.stderr?.on('data', (c: Buffer) => take(c, process.stderr));
+  if (typeof opts.input === 'string') child.stdin?.end(opts.input);
+  else if (opts.input) {
+    const input = opts.input;
+    // rclone closing its input early (it failed) is reported by its exit code, not as an EPIPE.
+    child.stdin?.on('error', () => input.destroy());
+    input.on('error', () => child.kill());
+    input.pipe(child.stdin!);
+  }
+  return { child, take, output: () => [...lines, partial].join('\n') };
+}
+
+export function rclone(args: string[], plan: Remote, opts: RcloneOptions = {}): Promise<RcloneRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(RCLONE, args, {
-      env: rcloneEnvironment(process.env, plan),
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    const lines: string[] = [];
-    let partial = '';
+    const { child, take, output } = start(args, plan, opts);
     let stdout = '';
-    const take = (chunk: Buffer, sink: NodeJS.WriteStream) => {
-      sink.write(chunk);
-      const text = partial + chunk.toString();
-      const parts = text.split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        lines.push(line);
-        if (lines.length > KEEP_LINES) lines.shift();
-      }
-    };
-    child.stdout?.on('data', (c: Buffer) => {
-      if (opts.quiet) stdout += c.toString();
-      else take(c, process.stdout);
-    });
-    child.stderr?.on('data', (c: Buffer) => take(c, process.stderr));
+    if (opts.onLine) {
+      const rl = createInterface({ input: child.stdout! });
+      rl.on('line', opts.onLine);
+    } else {
+      child.stdout?.on('data', (c: Buffer) => {
+        if (opts.quiet) stdout += c.toString();
+        else take(c, process.stdout);
+      });
+    }
     child.on('error', (err) =>
       reject(new MoverError(MoverExit.ConfigError, `cannot run rclone (${RCLONE}): ${err.message}`)),
     );
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, output: [...lines, partial].join('\n') }));
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, output: output() }));
   });
+}
+
+/**
+ * rclone's standard output as lines, read as they are consumed (backpressure pauses rclone). The
+ * run's result comes after the last line, through `done`.
+ */
+export function rcloneLines(
+  args: string[],
+  plan: Remote,
+): { lines: AsyncIterable<string>; done: Promise<RcloneRun> } {
+  const { child, output } = start(args, plan, {});
+  const done = new Promise<RcloneRun>((resolve, reject) => {
+    child.on('error', (err) =>
+      reject(new MoverError(MoverExit.ConfigError, `cannot run rclone (${RCLONE}): ${err.message}`)),
+    );
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: '', output: output() }));
+  });
+  return { lines: createInterface({ input: child.stdout!, crlfDelay: Infinity }), done };
 }

@@ -203,3 +203,14 @@ describe('checkDestination', () => {
     expect(markersToRead(f)).toEqual(['.datamover.json', 'ns/db/.datamover.json', 'ns/db/x/.datamover.json']);
   });
 });
+
+describe('a run marker with a manifest', () => {
+  it('keeps the manifest and encryption it records, and drops ones it cannot read', () => {
+    const manifest = { entries: 3, bytes: 400, sha256: 'c'.repeat(64) };
+    const marker = { ...earlierRun, state: 'Complete', manifest, encrypted: true };
+    expect(parseMarker(JSON.stringify(marker))).toMatchObject({ manifest, encrypted: true });
+    const bad = parseMarker(JSON.stringify({ ...marker, manifest: { entries: -1 }, encrypted: 'yes' }));
+    expect(bad).not.toHaveProperty('manifest');
+    expect(bad).not.toHaveProperty('encrypted');
+  });
+});

@@ -98,6 +98,14 @@ export interface RunMarker {
   completionTime?: string;
   bytes?: number;
   files?: number;
+  /**
+   * The run's manifest (`<run>/manifest.jsonl`, restore.ts): how many entries, its size in bytes and
+   * the SHA-256 of its content, recorded before the run is marked Complete so a restore can tell
+   * the manifest it reads is the one the backup wrote. Absent in runs of older movers.
+   */
+  manifest?: { entries: number; bytes: number; sha256: string };
+  /** The data and manifest are encrypted client-side (rclone crypt): restoring needs the key. */
+  encrypted?: boolean;
 }
 
 export type Marker = RootMarker | RunMarker;
@@ -144,9 +152,24 @@ export function parseMarker(text: string): Marker | undefined {
   if (raw.kind === 'Backup' && str(dm?.name) && str(dm?.uid) && str(raw.run)) {
     // An older marker has no schedule; a schedule that is not a name is no schedule's.
     if (raw.schedule !== undefined && !str(raw.schedule)) delete raw.schedule;
+    if (raw.manifest !== undefined && !isManifestInfo(raw.manifest)) delete raw.manifest;
+    if (raw.encrypted !== undefined && raw.encrypted !== true) delete raw.encrypted;
     return raw as unknown as RunMarker;
   }
   return undefined;
+}
+
+function isManifestInfo(v: unknown): boolean {
+  const m = v as Record<string, unknown> | null;
+  const n = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  return (
+    typeof m === 'object' &&
+    m !== null &&
+    n(m.entries) &&
+    n(m.bytes) &&
+    typeof m.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(m.sha256)
+  );
 }
 
 /** A marker that is there but could not be read or parsed. */

@@ -17,3 +17,11 @@ export const RESERVED_RCLONE_ENV = [
   'NO_CHECK_BUCKET',
   'DIRECTORY_MARKERS',
 ].map((option) => `RCLONE_S3_${option}`);
+
+/**
+ * rclone reads `RCLONE_CRYPT_<OPTION>` as a flag for every crypt remote, above the remote's own
+ * definition: the Secret's plain-text RCLONE_CRYPT_PASSWORD would replace the obscured one, and an
+ * `RCLONE_CRYPT_NO_DATA_ENCRYPTION` or `_FILENAME_ENCRYPTION` would silently store plain text. The
+ * mover drops them all from rclone's environment; additionalEnv may not set any (schema.ts).
+ */
+export const RESERVED_CRYPT_ENV_PREFIX = 'RCLONE_CRYPT_';

@@ -77,3 +77,27 @@ describe("the mover's termination message", () => {
     expect(parseMoverResult('{"restore":{"verified":1,"mismatches":0}}')?.restore).toBeUndefined();
   });
 });
+
+describe('a restore report', () => {
+  it('carries what the restore could not apply, bounded', () => {
+    const named = Array.from({ length: 15 }, (_, i) => `f${i}: owner (0:0, not 1:1)`);
+    const parsed = parseMoverResult(
+      JSON.stringify({
+        restore: {
+          run: 'mirror',
+          bytes: 1,
+          files: 1,
+          verified: 3,
+          mismatches: 0,
+          mismatched: [],
+          notApplied: { count: 15, named },
+        },
+      }),
+    );
+    expect(parsed?.restore?.notApplied).toEqual({ count: 15, named: named.slice(0, 10) });
+    const without = parseMoverResult(
+      JSON.stringify({ restore: { run: 'mirror', verified: 1, mismatches: 0 } }),
+    );
+    expect(without?.restore).not.toHaveProperty('notApplied');
+  });
+});

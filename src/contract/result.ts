@@ -95,7 +95,24 @@ function parseRestore(raw: unknown): RestoreReport | undefined {
   if (!verify) return undefined;
   const r = raw as Record<string, unknown>;
   if (typeof r.run !== 'string' || !r.run) return undefined;
-  return { ...verify, run: r.run.slice(0, 64), bytes: count(r.bytes) ?? 0, files: count(r.files) ?? 0 };
+  const out: RestoreReport = {
+    ...verify,
+    run: r.run.slice(0, 64),
+    bytes: count(r.bytes) ?? 0,
+    files: count(r.files) ?? 0,
+  };
+  const na = r.notApplied as Record<string, unknown> | undefined;
+  const naCount = count(na?.count);
+  if (naCount) {
+    const named = Array.isArray(na?.named)
+      ? na.named
+          .filter((x): x is string => typeof x === 'string')
+          .slice(0, MAX_NAMED)
+          .map((x) => x.slice(0, 256))
+      : [];
+    out.notApplied = { count: naCount, named };
+  }
+  return out;
 }
 
 function parsePrune(raw: unknown): PruneReport | undefined {

@@ -23,6 +23,9 @@ describe('additionalEnv', () => {
       'RCLONE_CONFIG',
       'RCLONE_CONFIG_DATAMOVER_ENDPOINT',
       'RCLONE_S3_ACCESS_KEY_ID',
+      // The encryption key comes from the Secret; a crypt option could store plain text.
+      'RCLONE_CRYPT_PASSWORD',
+      'RCLONE_CRYPT_NO_DATA_ENCRYPTION',
     ]) {
       const refused = decide(
         dm(

@@ -3,16 +3,15 @@
 // environment (the Secret resolved as envFrom would), its UID/GID, its mounts (the clone read-only at
 // /data, an emptyDir at /tmp), all capabilities dropped and a read-only root filesystem — inside
 // bubblewrap; the termination message is parsed with the operator's own parser into the status.
-import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, chownSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { at, config, dm, job, T0, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
 import { decide } from '../../src/controller/machine.js';
 import { buildMoverJob } from '../../src/mover/job.js';
-import { RCLONE, S3Server } from '../support/s3.js';
+import { S3Server } from '../support/s3.js';
+import { SYSTEM, entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';
 import { makeTree, tempDir } from '../support/tree.js';
-import { makeTempDir } from '../support/tempdirs.js';
 
 const s3 = new S3Server();
 let source: string;
@@ -29,39 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3.stop();
 });
-
-/** The system's programs and libraries, read-only, as an image's would be. */
-const SYSTEM = [
-  '--ro-bind',
-  '/usr',
-  '/usr',
-  '--symlink',
-  'usr/lib',
-  '/lib',
-  '--symlink',
-  'usr/lib64',
-  '/lib64',
-  '--symlink',
-  'usr/bin',
-  '/bin',
-];
-
-/** ENTRYPOINT of mover/Dockerfile, the command the Job runs (it sets none of its own). */
-function imageEntrypoint(): string[] {
-  const line = readFileSync('mover/Dockerfile', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('ENTRYPOINT '))!;
-  return JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
-}
-
-function sandbox(args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((res) => {
-    execFile('bwrap', args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      res({ code: typeof code === 'number' ? code : 1, output: `${stdout}${stderr}` });
-    });
-  });
-}
 
 describe('the mover Job', () => {
   it('runs in the image layout as the Job specifies and reports into the DataMover status', async () => {
@@ -80,52 +46,19 @@ describe('the mover Job', () => {
       if (from.secretRef?.name === dataMover.spec.secretName) Object.assign(env, secret);
     for (const e of container.env ?? []) env[e.name] = e.value ?? '';
 
-    const termination = join(makeTempDir('dm-term-'), 'termination-log');
-    writeFileSync(termination, '');
-    chmodSync(termination, 0o666);
-    const app = makeTempDir('dm-app-');
-    writeFileSync(join(app, 'package.json'), '{"type":"module"}\n');
-
-    const args = [
-      '--die-with-parent',
-      '--new-session',
-      '--unshare-user',
-      '--unshare-pid',
-      '--unshare-ipc',
-      '--cap-drop',
-      'ALL',
-    ];
-    args.push(
-      '--uid',
-      String(pod.securityContext!.runAsUser),
-      '--gid',
-      String(pod.securityContext!.runAsGroup),
-    );
-    args.push(...SYSTEM);
-    args.push('--proc', '/proc', '--dev', '/dev', '--bind', termination, '/dev/termination-log');
-    // The image: node and rclone on PATH, the entrypoint under /app.
-    args.push(
-      '--tmpfs',
-      '/usr/local/bin',
-      '--ro-bind',
-      realpathSync(process.execPath),
-      '/usr/local/bin/node',
-      '--ro-bind',
-      RCLONE,
-      '/usr/local/bin/rclone',
-    );
-    // The program's files, where mover/Dockerfile copies them into the image.
-    for (const [from, to] of imageLayout()) args.push('--ro-bind', resolve(from), to);
-    args.push('--ro-bind', join(app, 'package.json'), '/app/package.json');
+    const termination = terminationLog();
+    const args = imageSandbox({
+      uid: pod.securityContext!.runAsUser!,
+      gid: pod.securityContext!.runAsGroup!,
+      termination,
+    });
     for (const mount of container.volumeMounts ?? []) {
       const volume = pod.volumes!.find((v) => v.name === mount.name)!;
       if (volume.persistentVolumeClaim)
         args.push(mount.readOnly ? '--ro-bind' : '--bind', source, mount.mountPath);
       else if (volume.emptyDir) args.push('--tmpfs', mount.mountPath, '--chmod', '1777', mount.mountPath);
     }
-    args.push('--remount-ro', '/', '--clearenv');
-    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
-    args.push('--', ...imageEntrypoint());
+    args.push(...entrypointWith(env));
 
     const run = await sandbox(args);
     expect(run.code, run.output).toBe(0);
@@ -174,13 +107,3 @@ describe('the mover Job', () => {
     expect(run.output.trim()).toBe('tmp-writable');
   });
 });
-
-/** The build outputs mover/Dockerfile copies into the image: `COPY --from=build /src/<from> <to>`. */
-function imageLayout(): Array<[string, string]> {
-  const dockerfile = readFileSync('mover/Dockerfile', 'utf8');
-  const copies = [...dockerfile.matchAll(/^COPY --from=build \/src\/(\S+) (\S+)$/gm)].map(
-    (m) => [m[1]!, m[2]!] as [string, string],
-  );
-  expect(copies.length).toBeGreaterThan(0);
-  return copies;
-}

@@ -1,14 +1,12 @@
 // A misconfigured start fails fast and says what to set, instead of retrying forever with an
 // unrelated error (client-node falls back to http://localhost:8080 when it finds no configuration).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { makeTempDir } from '../support/tempdirs.js';
 
 const MAIN = resolve('dist/src/main.js');
-const home = mkdtempSync(join(tmpdir(), 'dm-startup-'));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const home = makeTempDir('dm-startup-');
 
 /** Runs the operator with a bare environment; resolves with how it ended, killing it after 10 s. */
 function start(args: string[], env: Record<string, string> = {}) {

@@ -31,7 +31,7 @@ export const RESERVED_ENV = [
  * (a remote definition or config file would redefine where data goes) and rclone's S3 credential and
  * endpoint variables (rclone ranks them above the remote the mover defines: they would replace it).
  */
-export const RESERVED_ENV_PREFIXES = ['AWS_', 'DATAMOVER_', 'RCLONE_CONFIG'] as const;
+export const RESERVED_ENV_PREFIXES = ['AWS_', 'DATAMOVER_', 'RCLONE_CONFIG', 'RCLONE_CRYPT_'] as const;
 
 export const RESERVED_ENV_MESSAGE = `additionalEnv cannot set ${RESERVED_ENV.join(', ')} (they come from secretName), nor ${RESERVED_ENV_PREFIXES.map((p) => `${p}*`).join(', ')} or ${RESERVED_RCLONE_ENV.join(', ')}`;
 

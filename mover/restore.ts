@@ -1,0 +1,121 @@
+// The restore command: copies a backup's `<root>/<run>/data/` (a named run, or `latest`: the newest
+// Complete one) into the target volume, sets from the manifest what rclone does not restore, and
+// verifies the volume against the manifest byte for byte (SHA-256 of every file read back from the
+// volume), with types, sizes, link targets, modes and times, and owners when it runs as root.
+//
+// rclone copies contents, names, file times, symlinks (--links) and empty folders
+// (--create-empty-src-dirs), the flags the backup's sync uses. It runs without --metadata here: on a
+// local target rclone would write the S3 objects' own metadata (content-type, tier) as user.* xattrs
+// the volume never had, and fails setting them on symlinks as a user that is not root. The manifest
+// is the record of modes, owners and times, and this program applies it (mover/tree.ts). A mover
+// that is not root cannot chown: it reports the owners it could not apply and does not fail for them.
+import { lstat, readdir } from 'node:fs/promises';
+import { MoverExit } from '../src/contract/exit-codes.js';
+import { RestoreEnv, type RestoreReport } from '../src/contract/restore.js';
+import { compareTree } from './manifest.js';
+import { MoverError, classifyRcloneFailure, dataPath, finalStats, type RestorePlan } from './plan.js';
+import { rclone } from './rclone.js';
+import { applyMetadata, describe } from './tree.js';
+import { openBackup, readManifest } from './verify.js';
+
+/** Names a fresh volume holds before anything is written to it. */
+const FRESH_VOLUME = new Set(['lost+found']);
+
+async function checkTarget(plan: RestorePlan): Promise<void> {
+  const st = await lstat(plan.target).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `the restore target ${plan.target} is not a folder (is the volume mounted?)`,
+    );
+  }
+  const held = (await readdir(plan.target)).filter((n) => !FRESH_VOLUME.has(n));
+  if (held.length > 0 && !plan.overwrite) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `the restore target ${plan.target} is not empty (it holds ${held.slice(0, 3).join(', ')}${held.length > 3 ? ', …' : ''}); restore into an empty volume, or set ${RestoreEnv.overwrite}=true to replace what it holds`,
+    );
+  }
+}
+
+export function restoreArgs(plan: RestorePlan, data: string): string[] {
+  return [
+    // Overwriting makes the target the backup: what the backup does not have is deleted.
+    plan.overwrite ? 'sync' : 'copy',
+    data,
+    `${plan.target.replace(/\/+$/, '')}/`,
+    '--links',
+    '--create-empty-src-dirs',
+    '--use-json-log',
+    '--log-level',
+    'INFO',
+    '--stats',
+    '1000h',
+    '--stats-log-level',
+    'NOTICE',
+  ];
+}
+
+export async function restore(plan: RestorePlan): Promise<RestoreReport> {
+  await checkTarget(plan);
+  const backup = await openBackup(plan);
+  const { remote, folder, marker } = backup;
+  if (!marker.manifest) {
+    throw new MoverError(
+      MoverExit.VerifyFailed,
+      `the backup ${folder}/ has no manifest (written by an older mover): restore it by hand with rclone (docs/mover.md, "Disaster recovery")`,
+    );
+  }
+  const expected = marker.manifest;
+  // The manifest is checked whole before the volume is touched: a corrupt one restores nothing.
+  const pass = readManifest(remote, folder, expected);
+  while (!(await pass.next()).done);
+
+  const copy = await rclone(restoreArgs(plan, dataPath(remote, folder)), remote);
+  // A file rclone could not copy (an object that does not decrypt) is named by the verify below;
+  // only a failure of the bucket itself (credentials, endpoint) ends the restore here.
+  const copyFailure = copy.code === 0 ? undefined : classifyRcloneFailure(copy.output, remote);
+  if (copyFailure && copyFailure.exitCode !== MoverExit.TransferFailed) throw copyFailure;
+  const stats = finalStats(copy.output);
+  console.error(
+    `copied ${stats?.files ?? 0} file(s), ${stats?.bytes ?? 0} bytes from ${plan.bucket}/${folder}/ to ${plan.target}`,
+  );
+
+  const asRoot = process.getuid?.() === 0;
+  await applyMetadata(plan.target, readManifest(remote, folder, expected), asRoot);
+  let files = 0;
+  let bytes = 0;
+  async function* counted() {
+    for await (const e of readManifest(remote, folder, expected)) {
+      if (e.type === 'file') {
+        files += 1;
+        bytes += e.size ?? 0;
+      }
+      yield e;
+    }
+  }
+  const checked = await compareTree(counted(), describe(plan.target, { md5: false }), { owners: asRoot });
+  const report: RestoreReport = {
+    run: backup.run,
+    bytes,
+    files,
+    ...checked.verify,
+    ...(checked.notApplied.count ? { notApplied: checked.notApplied } : {}),
+  };
+  if (checked.notApplied.count) {
+    console.error(
+      `could not apply the owner of ${checked.notApplied.count} entr${checked.notApplied.count === 1 ? 'y' : 'ies'} (the mover is not root): ${checked.notApplied.named.join('; ')}`,
+    );
+  }
+  if (report.mismatches > 0) {
+    throw new MoverError(
+      MoverExit.VerifyFailed,
+      `the restored ${plan.target} differs from the backup ${folder}/ in ${report.mismatches} entr${report.mismatches === 1 ? 'y' : 'ies'}: ${report.mismatched.join('; ')}`,
+      { restore: report },
+    );
+  }
+  console.error(
+    `restored and verified ${report.verified} entries (${files} files, ${bytes} bytes) of ${folder}/`,
+  );
+  return report;
+}

@@ -38,6 +38,7 @@ const HELM =
 const ADMISSION_ONLY = new Set([
   'datamover.io/datamovers/finalizers:update',
   'datamover.io/datamoverschedules/finalizers:update',
+  'datamover.io/datamoverrestores/finalizers:update',
 ]);
 const RBAC_KINDS = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
 
@@ -230,6 +231,26 @@ describe("the chart's namespaced RBAC (watchNamespaces)", () => {
           return s?.status?.pvcs?.[0]?.lastSuccessfulTime !== undefined && runs?.items.length === 0;
         },
         { what: `the scheduled run in ${ns} recorded and deleted` },
+      );
+    }
+    // A restore in each namespace: its status writes and its Job, under the namespaced Roles.
+    for (const ns of [a, b]) {
+      await apply(ns, {
+        apiVersion: 'datamover.io/v1alpha1',
+        kind: 'DataMoverRestore',
+        metadata: { name: 'back' },
+        spec: {
+          source: { backup: { secretName: 'bucket', sourcePvc: 'src' } },
+          target: { newPvc: { name: 'src-restored' } },
+        },
+      });
+    }
+    for (const ns of [a, b]) {
+      await waitFor(
+        async () =>
+          (await getJson<{ status?: { phase?: string } }>(['get', 'dmr', 'back', '-n', ns]))?.status
+            ?.phase === 'Completed',
+        { what: `the restore in ${ns} to complete` },
       );
     }
     await operator.stop();

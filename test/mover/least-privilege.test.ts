@@ -120,6 +120,8 @@ describe('a mover user with the documented policy', () => {
       join(app, '.datamover.json'),
       join(app, 'mirror', '.datamover.json'),
       join(app, 'mirror', 'data', 'db', 'b.txt'),
+      // The second run's manifest replaced the first's: the policy lets the mover write and verify it.
+      join(app, 'mirror', 'manifest.jsonl'),
     ]);
   });
 

@@ -24,6 +24,7 @@ import {
 import { ConflictError, type ReconcileResult } from './runtime.js';
 import { StatusWrites } from './status-writes.js';
 import { metricMoves, transitionEvents } from './transitions.js';
+import { BindingModes } from './binding-modes.js';
 
 export interface Caches {
   dataMovers: ResilientInformer<DataMover>;
@@ -32,12 +33,11 @@ export interface Caches {
   pods: ResilientInformer<V1Pod>;
 }
 
-const BINDING_MODE_TTL_MS = 60_000;
-
 export class Reconciler {
-  private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
   /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
   private readonly writes = new StatusWrites<DataMoverStatus, DataMover>();
+
+  private readonly bindingModes: BindingModes;
 
   constructor(
     private readonly api: KubeApi,
@@ -47,7 +47,9 @@ export class Reconciler {
     private readonly log: Logger,
     private readonly hooks: ReconcileHooks = {},
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.bindingModes = new BindingModes(api);
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
@@ -111,7 +113,7 @@ export class Reconciler {
     if (notOurs.length > 0) observed.notOurs = notOurs;
     // Whether the clone is ready depends on its class's binding mode: looked up first.
     if (lookupsNeeded(dm, observed, now, this.config).bindingMode)
-      observed.cloneBindingMode = await this.bindingMode(observed.clone?.spec?.storageClassName);
+      observed.cloneBindingMode = await this.bindingModes.of(observed.clone?.spec?.storageClassName);
     const need = lookupsNeeded(dm, observed, now, this.config);
     if (need.namespace) {
       const annotations = await this.api.namespaceAnnotations(ns);
@@ -145,15 +147,6 @@ export class Reconciler {
     throw new NameConflict(
       `${kind} ${dm.metadata.namespace}/${name} already exists and is not owned by this DataMover (uid ${dm.metadata.uid}); delete or rename it`,
     );
-  }
-
-  private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {
-    if (!storageClass) return undefined;
-    const cached = this.bindingModes.get(storageClass);
-    if (cached && Date.now() - cached.at < BINDING_MODE_TTL_MS) return cached.mode;
-    const mode = await this.api.storageClassBindingMode(storageClass);
-    this.bindingModes.set(storageClass, { mode, at: Date.now() });
-    return mode;
   }
 
   private async perform(

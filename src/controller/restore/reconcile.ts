@@ -28,6 +28,7 @@ import {
   type RestoreObserved,
 } from './machine.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
+import { BindingModes } from '../binding-modes.js';
 
 export interface RestoreCaches {
   restores: Source<DataMoverRestore>;
@@ -35,8 +36,6 @@ export interface RestoreCaches {
   jobs: Source<V1Job>;
   pods: Source<V1Pod>;
 }
-
-const BINDING_MODE_TTL_MS = 60_000;
 
 /** The object holding the restore Job's name is another's: the restore fails with NameConflict. */
 class NameConflict extends Error {}
@@ -46,7 +45,8 @@ const controlledBy = (o: { metadata?: { ownerReferences?: Array<{ controller?: b
 
 export class RestoreReconciler {
   private readonly writes = new StatusWrites<DataMoverRestoreStatus, DataMoverRestore>();
-  private readonly bindingModes = new Map<string, { mode: string | undefined; at: number }>();
+
+  private readonly bindingModes: BindingModes;
 
   constructor(
     private readonly api: KubeApi,
@@ -55,7 +55,9 @@ export class RestoreReconciler {
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.bindingModes = new BindingModes(api);
+  }
 
   async reconcile(key: string): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/') as [string, string];
@@ -117,18 +119,9 @@ export class RestoreReconciler {
       return;
     }
     if (target.status?.phase !== 'Bound')
-      observed.targetBindingMode = await this.bindingMode(target.spec?.storageClassName);
+      observed.targetBindingMode = await this.bindingModes.of(target.spec?.storageClassName);
     if (target.status?.phase === 'Bound' || observed.targetBindingMode === 'WaitForFirstConsumer')
       observed.targetUsers = await this.api.podsMounting(ns, targetPvcOf(r), observed.job?.metadata?.uid);
-  }
-
-  private async bindingMode(storageClass: string | undefined): Promise<string | undefined> {
-    if (!storageClass) return undefined;
-    const cached = this.bindingModes.get(storageClass);
-    if (cached && Date.now() - cached.at < BINDING_MODE_TTL_MS) return cached.mode;
-    const mode = await this.api.storageClassBindingMode(storageClass);
-    this.bindingModes.set(storageClass, { mode, at: Date.now() });
-    return mode;
   }
 
   private async perform(

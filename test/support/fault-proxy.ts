@@ -110,6 +110,11 @@ export class FaultProxy {
     for (const w of send) w.send();
   }
 
+  /** How many answers whose path matches are held back now. */
+  answersHeld(path: RegExp): number {
+    return this.answersWaiting.filter((w) => path.test(w.url)).length;
+  }
+
   private heldAnswers: RegExp[] = [];
   private answersWaiting: Array<{ url: string; send: () => void }> = [];
 

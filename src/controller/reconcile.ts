@@ -163,7 +163,9 @@ export class Reconciler {
         return { status };
       } catch (err) {
         if (err instanceof NameConflict) return actionRefused(dm, status, type, err.message, now, true);
-        if (isRetryable(err) && type !== 'deleteClone') throw err;
+        // Throttling and server errors are passing: the pass is retried with backoff, so a cleanup
+        // is reported failed only when the apiserver refuses it for good.
+        if (isRetryable(err)) throw err;
         if (type === 'deleteClone')
           this.log.warn('clone deletion failed', { ...this.fields(dm), error: apiMessage(err) });
         return actionRefused(dm, status, type, apiMessage(err), now);

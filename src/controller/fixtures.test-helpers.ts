@@ -1,4 +1,5 @@
 // Builders for unit tests of the pure controller logic.
+import type { Observed } from './machine.js';
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { DataMover, DataMoverSpec, DataMoverStatus } from '../api/v1alpha1/schema.js';
 import type { MachineConfig } from './machine.js';
@@ -113,3 +114,16 @@ export function terminatedPod(exitCode: number, message = ''): V1Pod {
     },
   };
 }
+
+/** What a pass observes: the time and the children, no pods unless given. */
+export const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
+
+/** A DataMover's status in `phase`, started at T0, with its clone and destination named. */
+export const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus = {}): DataMoverStatus => ({
+  phase,
+  startTime: T0.toISOString(),
+  phaseStartTime: T0.toISOString(),
+  restoredPvcName: 'backup-clone',
+  destination: 'bucket:ns/data/',
+  ...extra,
+});

@@ -11,18 +11,11 @@ import {
   source,
   T0,
   terminatedPod,
+  inPhase,
+  observed,
 } from './fixtures.test-helpers.js';
-import { SOURCE_RECHECK_MS, decide, type Observed } from './machine.js';
+import { SOURCE_RECHECK_MS, decide } from './machine.js';
 
-const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
-const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus = {}): DataMoverStatus => ({
-  phase,
-  startTime: T0.toISOString(),
-  phaseStartTime: T0.toISOString(),
-  restoredPvcName: 'backup-clone',
-  destination: 'bucket:ns/data/',
-  ...extra,
-});
 const reason = (s: DataMoverStatus, type: string) => findCondition(s.conditions, type)?.reason;
 
 describe('a new DataMover', () => {

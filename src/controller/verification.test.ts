@@ -1,19 +1,8 @@
 // A backup's verification against its manifest, as the DataMover shows it: status.verification from
 // the mover's report, and a mismatch failing the run with its own reason.
 import { describe, expect, it } from 'vitest';
-import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { at, config, dm, job, T0, terminatedPod } from './fixtures.test-helpers.js';
-import { decide, type Observed } from './machine.js';
-
-const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
-const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus = {}): DataMoverStatus => ({
-  phase,
-  startTime: T0.toISOString(),
-  phaseStartTime: T0.toISOString(),
-  restoredPvcName: 'backup-clone',
-  destination: 'bucket:ns/data/',
-  ...extra,
-});
+import { at, config, dm, inPhase, job, observed, terminatedPod } from './fixtures.test-helpers.js';
+import { decide } from './machine.js';
 
 describe("a backup's verification", () => {
   it('records the verification of the bucket against the manifest', () => {

@@ -288,6 +288,44 @@ describe('next fire and interval', () => {
   });
 });
 
+describe('answers kept from earlier questions', () => {
+  it('parses an expression, zone and option once', () => {
+    const a = parseSchedule('*/5 * * * *', BERLIN);
+    expect(parseSchedule('*/5 * * * *', BERLIN)).toBe(a);
+    expect(parseSchedule('*/5 * * * *', NEW_YORK)).not.toBe(a);
+    expect(parseSchedule('0 */5 * * * *', BERLIN, { allowSeconds: true }).ok).toBe(true);
+    expect(parseSchedule('0 */5 * * * *', BERLIN).ok).toBe(false);
+  });
+
+  it('gives the same next fire as croner for instants asked in any order, across DST', () => {
+    // A pseudo-random walk through 2025 (fixed seed), backwards and forwards, at millisecond
+    // instants, many of them just before or at a fire: each answer must be croner's own.
+    let seed = 42;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const start = Date.parse('2025-01-01T00:00:00Z');
+    const year = 365 * 86_400_000;
+    for (const [expression, zone, allowSeconds] of [
+      ['30 2 * * *', BERLIN, false],
+      ['*/15 * * * *', NEW_YORK, false],
+      ['0 0 31 * *', BERLIN, false],
+      ['*/10 * * * * *', 'UTC', true],
+    ] as const) {
+      const s = schedule(expression, zone, { allowSeconds });
+      let at = start + random() * year;
+      for (let i = 0; i < 400; i++) {
+        const next = nextFireAfter(s, new Date(at));
+        expect(next?.getTime(), `${expression} ${zone} after ${new Date(at).toISOString()}`).toBe(
+          s.engine.cron.nextRun(new Date(at))?.getTime(),
+        );
+        const r = random();
+        if (r < 0.3 && next) at = next.getTime() - 1 - Math.floor(random() * 3);
+        else if (r < 0.5 && next) at = next.getTime();
+        else at = start + random() * year;
+      }
+    }
+  });
+});
+
 describe('seconds', () => {
   it('are refused by default', () => {
     expect(parseSchedule('*/5 * * * * *', undefined)).toEqual({

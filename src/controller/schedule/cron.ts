@@ -140,10 +140,34 @@ const cleanCronerMessage = (error: unknown) =>
 /** A reference instant for "does it ever fire": any will do, fire times repeat every 400 years. */
 const EPOCH_2000 = new Date('2000-01-01T00:00:00Z');
 
+/** Parses kept, at most: more distinct schedules than this only cost a parse each. */
+const PARSED_KEPT = 2048;
+const parsedKept = new Map<string, ParsedSchedule>();
+
+/**
+ * The schedule of an expression and zone, or why it is refused. Pure, so each distinct expression,
+ * zone and option is parsed once: every pass and every /metrics scrape asks again, and a parse
+ * (an Intl formatter for the zone, two croner objects, a first fire time) costs about 0.3 ms, which
+ * is 30 % of the operator's CPU when 100 schedules fire together and /metrics is scraped.
+ */
 export function parseSchedule(
   expression: string,
   timeZone: string | undefined,
   options: ScheduleOptions = {},
+): ParsedSchedule {
+  const key = JSON.stringify([expression, timeZone ?? DEFAULT_TIME_ZONE, options.allowSeconds ?? false]);
+  const kept = parsedKept.get(key);
+  if (kept) return kept;
+  const parsed = parseOnce(expression, timeZone, options);
+  if (parsedKept.size >= PARSED_KEPT) parsedKept.delete(parsedKept.keys().next().value!);
+  parsedKept.set(key, parsed);
+  return parsed;
+}
+
+function parseOnce(
+  expression: string,
+  timeZone: string | undefined,
+  options: ScheduleOptions,
 ): ParsedSchedule {
   const zone = timeZone ?? DEFAULT_TIME_ZONE;
   const zoneProblem = timeZoneProblem(zone);
@@ -194,9 +218,23 @@ export function parseSchedule(
   };
 }
 
-/** The first fire strictly after `after`; undefined when there is none (before year 10000). */
+/** Answers kept per schedule: a pass asks for the fire after now, a scrape for it and the one after. */
+const ANSWERS_KEPT = 2;
+const answers = new WeakMap<CronSchedule, Array<{ after: number; next: number }>>();
+
+/**
+ * The first fire strictly after `after`; undefined when there is none (before year 10000). If the
+ * fire after instant a is n, it is also the fire after every instant in [a, n): such a question is
+ * answered from the last ones asked of this schedule instead of croner (about 0.1 ms each).
+ */
 export function nextFireAfter(schedule: CronSchedule, after: Date): Date | undefined {
-  return schedule.engine.cron.nextRun(after) ?? undefined;
+  const at = after.getTime();
+  const known = answers.get(schedule) ?? [];
+  const hit = known.find((k) => k.after <= at && at < k.next);
+  if (hit) return new Date(hit.next);
+  const next = schedule.engine.cron.nextRun(after) ?? undefined;
+  if (next) answers.set(schedule, [{ after: at, next: next.getTime() }, ...known].slice(0, ANSWERS_KEPT));
+  return next;
 }
 
 /** The fires in (afterExclusive, untilInclusive], oldest first, at most `max` of them. */

@@ -27,7 +27,7 @@ import type { OperatorMetrics, ScheduleFacts } from '../metrics/metrics.js';
 import { waitingFor } from './destination-lock.js';
 import { isTerminal } from './machine.js';
 import { Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
-import { KindController } from './runtime.js';
+import { byCreation, KindController } from './runtime.js';
 import { scheduleFacts, scheduleKind } from './schedule/controller.js';
 import { restoreKind } from './restore/controller.js';
 
@@ -74,6 +74,9 @@ export class Controller {
           owner,
         })),
         reconcile: (key) => reconciler.reconcile(key),
+        // Runs that started earlier take their next step first: a schedule's burst of new runs
+        // does not hold up the runs in flight.
+        rank: byCreation(this.caches.dataMovers),
         // A finished or deleted DataMover may free its destination for others, in any namespace.
         related: (dm, event) =>
           event === 'delete' || isTerminal(dm.status?.phase)

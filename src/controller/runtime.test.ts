@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import type { Handler } from '../kube/informer.js';
 import type { Source } from '../kube/resources.js';
-import { ConflictError, KindController, type KindSpec, type RuntimeMetrics } from './runtime.js';
+import {
+  ConflictError,
+  KindController,
+  type KindSpec,
+  byCreation,
+  type Priority,
+  type RuntimeMetrics,
+} from './runtime.js';
 
 class MemorySource<T extends KubernetesObject> implements Source<T> {
   private readonly objects = new Map<string, T>();
@@ -49,6 +56,7 @@ function metrics() {
     queueRetries: { inc: () => bump('retries') },
     reconcileTotal: { inc: ({ result }) => bump(result) },
     reconcileDuration: { startTimer: () => () => {} },
+    queueWait: { observe: ({ priority }) => bump(`waited-${priority}`) },
   };
   return { m, counts };
 }
@@ -64,6 +72,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 function widgets(
   reconcile: KindSpec<KubernetesObject>['reconcile'],
   related?: KindSpec<KubernetesObject>['related'],
+  options: { workers?: number; first?: Priority } = {},
 ) {
   const primary = new MemorySource<KubernetesObject>();
   const parts = new MemorySource<KubernetesObject>();
@@ -76,7 +85,7 @@ function widgets(
       reconcile,
       ...(related ? { related } : {}),
     },
-    { workers: 2, metrics: m, log: createLogger('error') },
+    { workers: options.workers ?? 2, metrics: m, log: createLogger('error'), ...options },
   );
   return { primary, parts, controller, counts };
 }
@@ -149,5 +158,71 @@ describe('the shared controller plumbing, running a test kind', () => {
     expect(await stopping).toBe(true);
     expect(finished).toBe(true);
     expect(w.primary.stopped && w.parts.stopped).toBe(true);
+  });
+
+  // One worker, held by a pass of "block": meanwhile a part of "a" changes (owned) and the timer "b"
+  // asked for runs out. Which of the two the worker takes next is the kind's priority.
+  async function orderAfterBlock(first: Priority): Promise<string[]> {
+    let release: () => void = () => {};
+    const order: string[] = [];
+    let bPasses = 0;
+    const w = widgets(
+      async (key) => {
+        order.push(key);
+        if (key === 'ns/block') await new Promise<void>((r) => (release = r));
+        if (key === 'ns/b' && ++bPasses === 1) return { requeueAfterMs: 30 };
+        return {};
+      },
+      undefined,
+      { workers: 1, first },
+    );
+    await w.controller.startInformers();
+    w.controller.startWorkers();
+    w.primary.put(object('b'));
+    await until(() => order.includes('ns/b'), 'b reconciled');
+    w.primary.put(object('block'));
+    await until(() => order.includes('ns/block'), 'the blocking pass started');
+    w.parts.put(object('a-part', { labels: { widget: 'a' } }));
+    await until(() => w.controller.queue.depth === 2, "a queued and b's timer run out");
+    release();
+    await until(() => order.length === 4, 'a and b reconciled');
+    await w.controller.stop(1_000);
+    return order.slice(2);
+  }
+
+  it("hands out an owned object's change first by default, and a key's own timer first for 'due'", async () => {
+    expect(await orderAfterBlock('owned')).toEqual(['ns/a', 'ns/b']);
+    expect(await orderAfterBlock('due')).toEqual(['ns/b', 'ns/a']);
+  });
+
+  it('keeps a worker for runs under way while new work holds the others', async () => {
+    let release: () => void = () => {};
+    const seen: string[] = [];
+    const w = widgets(async (key) => {
+      seen.push(key);
+      if (key === 'ns/new-1') await new Promise<void>((r) => (release = r));
+      return {};
+    });
+    w.primary.put(object('new-1'));
+    w.primary.put(object('new-2'));
+    await w.controller.startInformers();
+    w.controller.startWorkers();
+    await until(() => seen.includes('ns/new-1'), 'the first new key started');
+    // Two workers, one kept: new-2 waits for new-1's worker; a part's change does not.
+    w.parts.put(object('a-part', { labels: { widget: 'running' } }));
+    await until(() => seen.includes('ns/running'), 'the run under way reconciled');
+    expect(seen).not.toContain('ns/new-2');
+    release();
+    await until(() => seen.includes('ns/new-2'), 'new-2 reconciled after new-1');
+    await w.controller.stop(1_000);
+  });
+
+  it("ranks keys by their object's creation, oldest first, and a key not in the cache last", () => {
+    const source = new MemorySource<KubernetesObject>();
+    source.put(object('old', { creationTimestamp: '2026-12-01T10:00:00Z' }));
+    source.put(object('new', { creationTimestamp: new Date('2026-12-01T10:00:05Z') }));
+    const rank = byCreation(source);
+    expect(rank('ns/old')).toBeLessThan(rank('ns/new'));
+    expect(rank('ns/gone')).toBe(Infinity);
   });
 });

@@ -33,6 +33,8 @@ export interface KindSpec<T extends KubernetesObject> {
   reconcile(key: string): Promise<ReconcileResult>;
   /** Other keys a change of a primary object concerns (peers waiting for what it held). */
   related?(obj: T, event: EventType): Iterable<string>;
+  /** The order of urgent keys, lowest first (WorkQueue's `rank`); without it, first come first. */
+  rank?(key: string): number;
 }
 
 /** The metrics the plumbing keeps, whichever kind it runs. */
@@ -42,22 +44,71 @@ export interface RuntimeMetrics {
   queueRetries: { inc(): void };
   reconcileTotal: { inc(labels: { result: 'success' | 'error' | 'conflict' }): void };
   reconcileDuration: { startTimer(): () => void };
+  queueWait: { observe(labels: { kind: string; priority: 'urgent' | 'normal' }, seconds: number): void };
+}
+
+/**
+ * Workers that take only urgent keys (the next step of a run under way; a due fire time): a quarter,
+ * at least one when there are two or more. 1000 new DataMovers then take at most the other workers,
+ * and a run whose Job just finished is picked up as soon as it is queued.
+ */
+export const reservedWorkers = (workers: number): number =>
+  workers >= 2 ? Math.max(1, Math.floor(workers / 4)) : 0;
+
+/** A rank (KindSpec.rank) by the object's creation, oldest first; a key not in the cache goes last. */
+export function byCreation(source: Pick<Source<KubernetesObject>, 'get'>): (key: string) => number {
+  return (key) => {
+    const [namespace, name] = key.split('/') as [string, string];
+    const created = source.get(namespace, name)?.metadata?.creationTimestamp as unknown;
+    const ms = created === undefined ? NaN : new Date(created as string).getTime();
+    return Number.isNaN(ms) ? Infinity : ms;
+  };
 }
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 const SPIN_PASSES = 200;
 const SPIN_WINDOW_MS = 60_000;
 
+/**
+ * Which keys a worker takes first. `owned` (DataMovers): a change of an owned object is the next step
+ * of a run under way, before new work; a key woken by its own timer (a deadline) waits its turn.
+ * `due` (schedules): a key woken by its own timer is due work (a fire time) and goes first; changes
+ * of owned objects (its runs' progress) are bookkeeping that waits behind it. Otherwise, when 100
+ * schedules fire together, the first ones' new runs keep them at the front and starve the rest.
+ */
+export type Priority = 'owned' | 'due';
+
+export interface KindOptions {
+  workers: number;
+  metrics: RuntimeMetrics;
+  log: Logger;
+  queue?: WorkQueue;
+  /** Default `owned`. */
+  first?: Priority;
+}
+
 export class KindController<T extends KubernetesObject> {
   readonly queue: WorkQueue;
   private workers: Promise<void>[] = [];
   private running = false;
+  private readonly dueFirst: boolean;
 
   constructor(
     private readonly spec: KindSpec<T>,
-    private readonly options: { workers: number; metrics: RuntimeMetrics; log: Logger; queue?: WorkQueue },
+    private readonly options: KindOptions,
   ) {
-    this.queue = options.queue ?? new WorkQueue({ onDepthChange: (d) => options.metrics.queueDepth.set(d) });
+    this.dueFirst = options.first === 'due';
+    this.queue =
+      options.queue ??
+      new WorkQueue({
+        onDepthChange: (d) => options.metrics.queueDepth.set(d),
+        onWait: (ms, urgent) =>
+          options.metrics.queueWait.observe(
+            { kind: spec.kind, priority: urgent ? 'urgent' : 'normal' },
+            ms / 1000,
+          ),
+        ...(spec.rank ? { rank: (key: string) => spec.rank!(key) } : {}),
+      });
   }
 
   get hasSynced(): boolean {
@@ -113,7 +164,7 @@ export class KindController<T extends KubernetesObject> {
         o.source.start((obj, event) =>
           this.enqueue(
             o.owner(obj),
-            true,
+            !this.dueFirst,
             `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`,
           ),
         ),
@@ -124,14 +175,20 @@ export class KindController<T extends KubernetesObject> {
   startWorkers(): void {
     this.running = true;
     for (const obj of this.spec.primary.list()) this.enqueue(keyOf(obj));
-    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work());
-    this.options.log.info('controller started', { kind: this.spec.kind, workers: this.options.workers });
+    const reserved = reservedWorkers(this.options.workers);
+    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work(i < reserved));
+    this.options.log.info('controller started', {
+      kind: this.spec.kind,
+      workers: this.options.workers,
+      reservedForWorkUnderWay: reserved,
+    });
   }
 
-  private async work(): Promise<void> {
+  /** `urgentOnly`: a worker kept for urgent keys, so a backlog of new work never holds them up. */
+  private async work(urgentOnly: boolean): Promise<void> {
     const { metrics, log } = this.options;
     for (;;) {
-      const key = await this.queue.get();
+      const key = await this.queue.get(urgentOnly);
       if (key === undefined) return;
       const end = metrics.reconcileDuration.startTimer();
       try {
@@ -141,7 +198,7 @@ export class KindController<T extends KubernetesObject> {
         metrics.reconcileTotal.inc({ result: 'success' });
         // Requeued at once: the next step follows without waiting behind new work.
         if (result.requeueAfterMs !== undefined) {
-          this.queue.addAfter(key, result.requeueAfterMs, result.requeueAfterMs === 0);
+          this.queue.addAfter(key, result.requeueAfterMs, result.requeueAfterMs === 0 || this.dueFirst);
         }
       } catch (err) {
         const delay = this.queue.addRateLimited(key);

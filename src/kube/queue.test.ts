@@ -112,6 +112,84 @@ describe('WorkQueue', () => {
     expect(order).toEqual(['running', 'new-2', 'new-1', 'new-3']);
   });
 
+  it('gives a worker kept for runs under way no new work, and the next urgent key at once', async () => {
+    const { queue } = make();
+    queue.add('new-1');
+    let reserved: string | undefined;
+    void queue.get(true).then((k) => (reserved = k));
+    await Promise.resolve();
+    expect(reserved).toBeUndefined(); // new work waits for a general worker
+    queue.add('running', true);
+    await Promise.resolve();
+    expect(reserved).toBe('running');
+    expect(await queue.get()).toBe('new-1');
+  });
+
+  it('hands a queued key promoted to urgent to an idle reserved worker', async () => {
+    const { queue } = make();
+    queue.add('a');
+    queue.add('b');
+    let reserved: string | undefined;
+    void queue.get(true).then((k) => (reserved = k));
+    queue.add('b', true);
+    await Promise.resolve();
+    expect(reserved).toBe('b');
+    expect(queue.depth).toBe(1);
+    expect(await queue.get()).toBe('a');
+  });
+
+  it('gives a new key to a general worker even when a reserved one waited first', async () => {
+    const { queue } = make();
+    const got: string[] = [];
+    void queue.get(true).then((k) => got.push(`reserved:${k}`));
+    void queue.get().then((k) => got.push(`general:${k}`));
+    queue.add('new');
+    await Promise.resolve();
+    expect(got).toEqual(['general:new']);
+    queue.shutdown();
+    await Promise.resolve();
+    expect(got).toEqual(['general:new', 'reserved:undefined']);
+  });
+
+  it('orders urgent keys by rank, oldest run first, first come first among equals', async () => {
+    const timers = new FakeTimers();
+    const created: Record<string, number> = { old: 1, older: 0, new1: 5, new2: 5 };
+    const queue = new WorkQueue({ rank: (k) => created[k]! }, timers, () => timers.now);
+    queue.add('new1', true);
+    queue.add('new2', true);
+    queue.add('old', true);
+    queue.add('brand-new'); // new work after every urgent key
+    queue.add('older'); // promoted below: ranked then
+    queue.add('older', true);
+    const order = [];
+    for (let i = 0; i < 5; i++) order.push(await queue.get());
+    expect(order).toEqual(['older', 'old', 'new1', 'new2', 'brand-new']);
+  });
+
+  it('tells how long each key waited for a worker, and whether it was urgent', async () => {
+    const timers = new FakeTimers();
+    const waits: Array<[number, boolean]> = [];
+    const queue = new WorkQueue(
+      { onWait: (ms, urgent) => waits.push([ms, urgent]) },
+      timers,
+      () => timers.now,
+    );
+    queue.add('new');
+    timers.advance(40);
+    queue.add('running', true);
+    timers.advance(10);
+    await queue.get();
+    await queue.get();
+    const idle = queue.get(true);
+    queue.add('next-step', true); // an idle worker takes it at once
+    await idle;
+    expect(waits).toEqual([
+      [10, true],
+      [50, false],
+      [0, true],
+    ]);
+  });
+
   it('keeps the urgency of an add made while the key is processed', async () => {
     const { queue } = make();
     queue.add('a');

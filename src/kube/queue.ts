@@ -22,6 +22,14 @@ export interface QueueOptions {
   /** Fraction of jitter added or removed from each backoff delay. */
   jitter: number;
   onDepthChange?: (depth: number) => void;
+  /** How long a key waited from being queued to being handed to a worker, and whether it was urgent. */
+  onWait?: (ms: number, urgent: boolean) => void;
+  /**
+   * The order of urgent keys, lowest first; equal ranks keep the order they came in. DataMovers rank
+   * by creation, so the next steps of runs that started earlier go before those of a thousand runs
+   * a schedule has just created.
+   */
+  rank?: (key: string) => number;
 }
 
 const DEFAULTS: QueueOptions = { baseDelayMs: 200, maxDelayMs: 5 * 60_000, jitter: 0.2 };
@@ -33,12 +41,17 @@ export class WorkQueue {
   private readonly items: string[] = [];
   private readonly urgent: string[] = [];
   private readonly queued = new Set<string>();
+  /** The rank of each key in `urgent`. */
+  private readonly ranks = new Map<string, number>();
+  /** When each queued key was queued. */
+  private readonly since = new Map<string, number>();
   private readonly processing = new Set<string>();
   /** Keys added while processed, and whether any of those adds was urgent. */
   private readonly dirty = new Map<string, boolean>();
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { at: number; handle: unknown }>();
-  private readonly waiters: Array<(key: string | undefined) => void> = [];
+  /** Idle workers; `urgentOnly` ones (reserved for runs under way) take no new work. */
+  private readonly waiters: Array<{ resolve: (key: string | undefined) => void; urgentOnly: boolean }> = [];
   private readonly options: QueueOptions;
   private stopped = false;
 
@@ -68,14 +81,11 @@ export class WorkQueue {
       this.dirty.set(key, urgent || (this.dirty.get(key) ?? false));
       return;
     }
-    const waiter = this.waiters.shift();
-    if (waiter) {
-      this.processing.add(key);
-      waiter(key);
-      return;
-    }
+    if (this.handOver(key, urgent)) return;
     this.queued.add(key);
-    (urgent ? this.urgent : this.items).push(key);
+    this.since.set(key, this.now());
+    if (urgent) this.pushUrgent(key);
+    else this.items.push(key);
     this.options.onDepthChange?.(this.queued.size);
   }
 
@@ -83,7 +93,50 @@ export class WorkQueue {
     const at = this.items.indexOf(key);
     if (at < 0) return; // already urgent
     this.items.splice(at, 1);
-    this.urgent.push(key);
+    // A reserved worker may be idle while new work is queued: the key is its now.
+    if (this.handOver(key, true)) {
+      this.queued.delete(key);
+      this.options.onDepthChange?.(this.queued.size);
+      return;
+    }
+    this.pushUrgent(key);
+  }
+
+  /** Queues an urgent key after every urgent key of the same or a lower rank. */
+  private pushUrgent(key: string): void {
+    const rank = this.options.rank;
+    if (!rank) {
+      this.urgent.push(key);
+      return;
+    }
+    // Ranked once, when queued, so the queue stays in order whatever the key's object does meanwhile.
+    const r = rank(key);
+    this.ranks.set(key, r);
+    let lo = 0;
+    let hi = this.urgent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ranks.get(this.urgent[mid]!)! <= r) lo = mid + 1;
+      else hi = mid;
+    }
+    this.urgent.splice(lo, 0, key);
+  }
+
+  /** Gives the key to an idle worker that takes it, if there is one. */
+  private handOver(key: string, urgent: boolean): boolean {
+    const at = this.waiters.findIndex((w) => urgent || !w.urgentOnly);
+    if (at < 0) return false;
+    const [waiter] = this.waiters.splice(at, 1);
+    this.processing.add(key);
+    this.waited(key, urgent);
+    waiter!.resolve(key);
+    return true;
+  }
+
+  private waited(key: string, urgent: boolean): void {
+    const now = this.now();
+    this.options.onWait?.(now - (this.since.get(key) ?? now), urgent);
+    this.since.delete(key);
   }
 
   /** Adds the key after `ms`; of several pending delays for one key the earliest wins. */
@@ -131,17 +184,23 @@ export class WorkQueue {
     return this.failures.get(key) ?? 0;
   }
 
-  /** The next key to process, or undefined once the queue is shut down. */
-  get(): Promise<string | undefined> {
+  /**
+   * The next key to process, or undefined once the queue is shut down. `urgentOnly`: a worker kept
+   * for runs under way, which waits rather than take new work.
+   */
+  get(urgentOnly = false): Promise<string | undefined> {
     if (this.stopped) return Promise.resolve(undefined);
-    const key = this.urgent.shift() ?? this.items.shift();
+    const urgent = this.urgent.length > 0;
+    const key = this.urgent.shift() ?? (urgentOnly ? undefined : this.items.shift());
     if (key !== undefined) {
+      this.ranks.delete(key);
+      this.waited(key, urgent);
       this.queued.delete(key);
       this.processing.add(key);
       this.options.onDepthChange?.(this.queued.size);
       return Promise.resolve(key);
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => this.waiters.push({ resolve, urgentOnly }));
   }
 
   done(key: string): void {
@@ -157,6 +216,6 @@ export class WorkQueue {
     this.stopped = true;
     for (const { handle } of this.delayed.values()) this.timers.clearTimeout(handle);
     this.delayed.clear();
-    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    for (const waiter of this.waiters.splice(0)) waiter.resolve(undefined);
   }
 }

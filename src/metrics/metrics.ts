@@ -138,6 +138,13 @@ export class OperatorMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
+  readonly queueWait = new Histogram({
+    name: 'datamover_workqueue_wait_seconds',
+    help: 'How long a key waited in its work queue for a worker, by kind and priority: urgent is the next step of a run under way (DataMover, DataMoverRestore) or a due fire time (DataMoverSchedule), normal is new work.',
+    labelNames: ['kind', 'priority'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'datamover_workqueue_depth',
     help: 'DataMover keys waiting in the work queue.',

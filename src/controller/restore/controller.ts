@@ -7,7 +7,7 @@ import { RESTORE_KIND, type DataMoverRestore } from '../../api/v1alpha1/restore.
 import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { KindController } from '../runtime.js';
+import { byCreation, KindController } from '../runtime.js';
 import type { RestoreConfig } from './machine.js';
 import { RestoreReconciler, type RestoreCaches } from './reconcile.js';
 
@@ -26,6 +26,8 @@ export function restoreKind(
       primary: caches.restores,
       owned: [caches.jobs, caches.pods].map((source) => ({ source: source as never, owner })),
       reconcile: (key) => reconciler.reconcile(key),
+      // As DataMovers: the restores that started first take their next step first.
+      rank: byCreation(caches.restores),
     },
     {
       workers: config.workers,
@@ -35,6 +37,7 @@ export function restoreKind(
         queueRetries: metrics.queueRetries,
         reconcileTotal: metrics.reconcileTotal,
         reconcileDuration: metrics.reconcileDuration,
+        queueWait: metrics.queueWait,
         queueDepth: metrics.restoreQueueDepth,
       },
     },

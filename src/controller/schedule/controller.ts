@@ -31,6 +31,8 @@ export function scheduleKind(
     },
     {
       workers: config.workers,
+      // A fire time goes before the bookkeeping of runs already created (runtime.ts, Priority).
+      first: 'due',
       log,
       metrics: { ...runtimeMetrics(metrics), queueDepth: metrics.scheduleQueueDepth },
     },
@@ -43,6 +45,7 @@ function runtimeMetrics(m: OperatorMetrics) {
     queueRetries: m.queueRetries,
     reconcileTotal: m.reconcileTotal,
     reconcileDuration: m.reconcileDuration,
+    queueWait: m.queueWait,
   };
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { DataMoverSchedule, DataMoverScheduleSpec } from '../../api/v1alpha1/schedule.js';
 import { scheduledRunName } from '../../kube/names.js';
-import { decide, fireDue, type ScheduleDecision, type ScheduleObserved } from './machine.js';
+import { decide, dueSince, fireDue, type ScheduleDecision, type ScheduleObserved } from './machine.js';
 
 const config = { allowSeconds: false };
 const T = (iso: string) => new Date(iso);
@@ -198,6 +198,39 @@ describe('a DataMoverSchedule', () => {
     ]);
     expect(fireDue(s, T('2026-03-01T03:00:00Z'), config)).toBe(true);
     expect(fireDue(s, T('2026-03-01T02:59:59Z'), config)).toBe(false);
+  });
+
+  it("tracks each PVC from its first fire in that fire's status, so seeing the new runs writes nothing", () => {
+    const s = schedule({ selector: { matchLabels: { backup: 'enabled' } } });
+    delete (s.spec as { sourcePvc?: string }).sourcePvc;
+    const fired = decide(s, observe('2026-03-01T03:00:00.250Z', [], ['web', 'db']), config);
+    expect(fired.status.pvcs).toEqual([
+      { pvc: 'db', trackedSince: '2026-03-01T03:00:00Z' },
+      { pvc: 'web', trackedSince: '2026-03-01T03:00:00Z' },
+    ]);
+    // The next pass sees the runs, created by the apiserver a moment later.
+    const after = schedule(s.spec, fired.status);
+    const runs = created(fired).map((name, i) => ({
+      ...run(name, ['db', 'web'][i]!, 'CreatingPod'),
+      metadata: {
+        ...run(name, ['db', 'web'][i]!).metadata,
+        creationTimestamp: '2026-03-01T03:00:01Z' as never,
+      },
+    }));
+    const next = decide(after, observe('2026-03-01T03:00:01.500Z', runs), config);
+    expect(next.actions).toEqual([]);
+    expect(next.status).toEqual(fired.status);
+  });
+
+  it('knows since when a run is due: the fire time, or now for a trigger (a shared PVC list must be newer)', () => {
+    const s = schedule();
+    expect(dueSince(s, T('2026-03-01T02:59:59Z'), config)).toBeUndefined();
+    expect(dueSince(s, T('2026-03-01T03:00:05Z'), config)).toEqual(T('2026-03-01T03:00:00Z'));
+    // After downtime across three fire times: the latest of them.
+    expect(dueSince(s, T('2026-03-03T04:00:00Z'), config)).toEqual(T('2026-03-03T03:00:00Z'));
+    const triggered = schedule({ trigger: 'now' });
+    expect(dueSince(triggered, T('2026-03-01T01:00:00Z'), config)).toEqual(T('2026-03-01T01:00:00Z'));
+    expect(dueSince(schedule({ suspend: true }), T('2026-03-01T03:00:05Z'), config)).toBeUndefined();
   });
 
   it('says so when the selector picks no PVC at a fire time', () => {

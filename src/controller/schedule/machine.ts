@@ -14,7 +14,6 @@ import type {
   ConcurrencyPolicy,
   DataMoverSchedule,
   DataMoverScheduleStatus,
-  PvcRecord,
 } from '../../api/v1alpha1/schedule.js';
 import {
   FIRE_TIME_ANNOTATION,
@@ -32,6 +31,7 @@ import { backupRoot } from '../../mover/destination.js';
 import { setCondition } from '../conditions.js';
 import { isTerminal } from '../machine.js';
 import { countFiresBetween, nextFireAfter, parseSchedule, type CronSchedule } from './cron.js';
+import { recordRuns, trackCreated } from './records.js';
 
 export const DEFAULT_SUCCESSFUL_HISTORY = 3;
 export const DEFAULT_FAILED_HISTORY = 1;
@@ -96,14 +96,26 @@ const pvcOf = (run: DataMover) => run.spec.sourcePvc;
 
 /** What the pass is due to do at `now`: used to decide whether the selected PVCs must be listed. */
 export function fireDue(schedule: DataMoverSchedule, now: Date, config: ScheduleConfig): boolean {
-  if (schedule.metadata.deletionTimestamp) return false;
-  if (triggerPending(schedule)) return true;
-  if (schedule.spec.suspend) return false;
+  return dueSince(schedule, now, config) !== undefined;
+}
+
+/**
+ * Since when a run is due at `now`: the latest fire time not yet run, or `now` for a manual
+ * trigger; undefined when nothing is due. A list of the selected PVCs started at or after it is as
+ * good as one of its own (every PVC there at that moment is in it).
+ */
+export function dueSince(schedule: DataMoverSchedule, now: Date, config: ScheduleConfig): Date | undefined {
+  if (schedule.metadata.deletionTimestamp) return undefined;
+  if (triggerPending(schedule)) return now;
+  if (schedule.spec.suspend) return undefined;
   const parsed = parseSchedule(schedule.spec.schedule, schedule.spec.timeZone, {
     allowSeconds: config.allowSeconds,
   });
-  if (!parsed.ok) return false;
-  return countFiresBetween(parsed.schedule, anchorOf(schedule, now), now, 1).count > 0;
+  if (!parsed.ok) return undefined;
+  const anchor = anchorOf(schedule, now);
+  // The fire times since the anchor: one is enough to know a run is due, the latest says since when.
+  const due = countFiresBetween(parsed.schedule, anchor, now, 1);
+  return due.count > 0 ? (due.latest ?? now) : undefined;
 }
 
 function triggerPending(schedule: DataMoverSchedule): boolean {
@@ -182,6 +194,7 @@ export function decide(
     status.message = 'suspended: no runs are created at fire times';
     condition('Ready', 'True', ScheduleReason.Suspended, status.message);
     status.active = activeRuns(observed.runs, actions);
+    status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
     return { status, actions, events, ...ttlWake };
   }
 
@@ -197,6 +210,7 @@ export function decide(
   missed += runTrigger(schedule, targets, observed.runs, actions, events, status);
   status.missedRuns = (status.missedRuns ?? 0) + missed;
   status.active = activeRuns(observed.runs, actions);
+  status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
 
   const next = nextFireAfter(parsed.schedule, new Date(Math.max(now.getTime(), anchor.getTime())));
   if (next) status.nextScheduleTime = iso(next);
@@ -393,42 +407,6 @@ export function runFor(
   };
 }
 
-/** Each PVC's record, brought up to date with the finished runs: it outlives them. */
-function recordRuns(records: readonly PvcRecord[], runs: readonly DataMover[]): PvcRecord[] {
-  const byPvc = new Map(records.map((r) => [r.pvc, { ...r }]));
-  for (const run of runs) {
-    const pvc = pvcOf(run);
-    const record = byPvc.get(pvc) ?? { pvc };
-    byPvc.set(pvc, record);
-    const created = run.metadata.creationTimestamp as unknown as string | undefined;
-    if (created && (t(record.trackedSince) ?? Infinity) > t(created)!) record.trackedSince = created;
-    const finished = t(run.status?.completionTime);
-    if (finished === undefined) continue;
-    if (run.status?.phase === 'Completed') recordSuccess(record, run, finished);
-    if (run.status?.phase === 'Failed') recordFailure(record, run, finished);
-  }
-  return [...byPvc.values()].sort((a, b) => a.pvc.localeCompare(b.pvc));
-}
-
-function recordSuccess(record: PvcRecord, run: DataMover, finished: number): void {
-  if ((t(record.lastSuccessfulTime) ?? 0) >= finished) return;
-  record.lastSuccessfulTime = run.status!.completionTime!;
-  if (run.status?.destination) record.lastDestination = run.status.destination;
-  if ((t(record.lastFailure?.time) ?? 0) < finished) record.lastRun = run.metadata.name;
-}
-
-function recordFailure(record: PvcRecord, run: DataMover, finished: number): void {
-  if ((t(record.lastFailure?.time) ?? 0) >= finished) return;
-  const failed = run.status?.conditions?.find((c) => c.type === 'Failed');
-  record.lastFailure = {
-    time: run.status!.completionTime!,
-    dataMover: run.metadata.name,
-    reason: failed?.reason ?? 'Failed',
-    message: (failed?.message ?? run.status?.message ?? '').slice(0, 1024),
-  };
-  if ((t(record.lastSuccessfulTime) ?? 0) < finished) record.lastRun = run.metadata.name;
-}
-
 /**
  * Finished runs beyond the history limits, per PVC, and those past the template's
  * ttlSecondsAfterFinished (the schedule applies it, not the run: a run deleted before the schedule
@@ -481,6 +459,9 @@ function historyToPrune(
   }
   return wakeAt === undefined ? { actions } : { actions, wakeAt };
 }
+
+const createdBy = (actions: readonly ScheduleAction[]) =>
+  actions.flatMap((a) => (a.type === 'createRun' ? [a.dataMover] : []));
 
 function activeRuns(runs: readonly DataMover[], actions: readonly ScheduleAction[]) {
   const deleted = new Set(actions.filter((a) => a.type === 'deleteRun').map((a) => a.name));

@@ -11,7 +11,7 @@ import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { ConflictError, type ReconcileResult } from '../runtime.js';
 import { StatusWrites } from '../status-writes.js';
-import { decide, fireDue, type ScheduleAction, type ScheduleConfig, type ScheduleEvent } from './machine.js';
+import { decide, dueSince, type ScheduleAction, type ScheduleConfig, type ScheduleEvent } from './machine.js';
 import { selectorString } from './selector.js';
 
 /** Creates (or deletes) of one pass sent at once. */
@@ -20,6 +20,8 @@ const PARALLEL_ACTIONS = 10;
 export class ScheduleReconciler {
   /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
   private readonly writes = new StatusWrites<DataMoverScheduleStatus, DataMoverSchedule>();
+  /** PVC lists in flight, by namespace and selector, and when each was sent. */
+  private readonly listing = new Map<string, { startedAt: number; names: Promise<string[]> }>();
 
   constructor(
     private readonly api: KubeApi,
@@ -68,11 +70,27 @@ export class ScheduleReconciler {
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
   }
 
-  /** The PVCs a selector picks, listed only when a fire is due: a schedule costs no request between. */
+  /**
+   * The PVCs a selector picks, listed only when a fire is due: a schedule costs no request between.
+   * Schedules of one namespace and selector firing together share a list in flight, when it was
+   * started at or after their fire time: 100 schedules at one minute do not send 100 lists.
+   */
   private async selected(schedule: DataMoverSchedule, now: Date): Promise<{ selected?: string[] }> {
     const selector = schedule.spec.selector;
-    if (!selector || !fireDue(schedule, now, this.config)) return {};
-    return { selected: await this.api.pvcNames(schedule.metadata.namespace, selectorString(selector)) };
+    const due = selector && dueSince(schedule, now, this.config);
+    if (!selector || !due) return {};
+    const { namespace } = schedule.metadata;
+    const labels = selectorString(selector);
+    const key = JSON.stringify([namespace, labels]);
+    const shared = this.listing.get(key);
+    if (shared && shared.startedAt >= due.getTime()) return { selected: await shared.names };
+    const listing = { startedAt: this.clock().getTime(), names: this.api.pvcNames(namespace, labels) };
+    this.listing.set(key, listing);
+    try {
+      return { selected: await listing.names };
+    } finally {
+      if (this.listing.get(key) === listing) this.listing.delete(key);
+    }
   }
 
   private async perform(schedule: DataMoverSchedule, action: ScheduleAction, events: ScheduleEvent[]) {

@@ -31,6 +31,8 @@ const operator = new OperatorProcess(
   [`--kubeconfig=${await tokenKubeconfig(SA, SYSTEM_NS)}`, '--log-level=info'],
 );
 await operator.start();
+// A failed benchmark must not leave its operator running and loading the test bed.
+process.on('exit', () => operator.signal('SIGKILL'));
 const since = new Date();
 
 // Reaction: from a child's change (seen on this watch) to the DataMover's next phase.

@@ -1,12 +1,12 @@
 // The schedule benchmark: S DataMoverSchedules, each selecting the same P labelled PVCs, all firing at
 // the same second, while R DataMovers are already in flight. It measures how long after the fire time
-// each DataMover was created (seen on a watch), and whether the runs in flight were held up: their
+// each DataMover was created (the apiserver's answer to its create, in the audit log), and whether the runs in flight were held up: their
 // reaction (a Job completing -> the DataMover's next phase) during the burst against before it.
 //   node dist/test/bench/schedules.js [--schedules 100] [--pvcs 10] [--inflight 50] [--json]
 import { Watch } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { requestsBy, tokenKubeconfig } from '../support/audit.js';
+import { createdAt, requestsBy, tokenKubeconfig } from '../support/audit.js';
 import { bucketSecret, dataMover, deleteNamespace, kubectlOk, pvc, waitFor } from '../support/cluster.js';
 import { OPERATOR_USER, SA, SYSTEM_NS, benchSetup } from './setup.js';
 import { OperatorProcess } from '../support/operator.js';
@@ -50,6 +50,8 @@ const operator = new OperatorProcess(
   ],
 );
 await operator.start();
+// A failed benchmark must not leave its operator running and loading the test bed.
+process.on('exit', () => operator.signal('SIGKILL'));
 
 type Obj = {
   metadata: {
@@ -59,40 +61,41 @@ type Obj = {
   };
   status?: { phase?: string; conditions?: Array<{ type: string; status: string }> };
 };
-/** Wall-clock ms at which each scheduled DataMover was first seen, and its fire time. */
-const seen = new Map<string, { at: number; fire: number }>();
 const jobDone = new Map<string, number>();
 const leftPod = new Map<string, number>();
 const watch = new Watch(kc);
-const noop = () => {};
-const aborts = await Promise.all([
-  watch.watch(
-    `/apis/batch/v1/namespaces/${ns}/jobs`,
-    {},
-    (_t, o: Obj) => {
-      const owner = o.metadata.ownerReferences?.[0]?.name ?? '';
-      if (
-        o.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') &&
-        !jobDone.has(owner)
-      )
-        jobDone.set(owner, Date.now());
-    },
-    noop,
-  ),
-  watch.watch(
-    `/apis/datamover.io/v1alpha1/namespaces/${ns}/datamovers`,
-    {},
-    (_t, o: Obj) => {
-      const { name } = o.metadata;
-      const fire = o.metadata.annotations?.['datamover.io/fire-time'];
-      if (fire && !seen.has(name)) seen.set(name, { at: Date.now(), fire: new Date(fire).getTime() });
-      const phase = o.status?.phase;
-      if (phase && !['CreatingClonedPVC', 'CreatingPod'].includes(phase) && !leftPod.has(name))
-        leftPod.set(name, Date.now());
-    },
-    noop,
-  ),
-]);
+// A watch the apiserver ends (a slow reader is cut off during the burst) is started again: its
+// re-list only fills in what was missed, and the number of restarts is printed with the figures.
+let watchRestarts = 0;
+const stopped = { value: false };
+const aborts: Array<{ abort(): void }> = [];
+const keepWatching = async (path: string, handler: (o: Obj) => void): Promise<void> => {
+  aborts.push(
+    await watch.watch(
+      path,
+      {},
+      (_t, o: Obj) => handler(o),
+      () => {
+        if (stopped.value) return;
+        watchRestarts++;
+        void keepWatching(path, handler);
+      },
+    ),
+  );
+};
+await keepWatching(`/apis/batch/v1/namespaces/${ns}/jobs`, (o) => {
+  const owner = o.metadata.ownerReferences?.[0]?.name ?? '';
+  if (o.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') && !jobDone.has(owner))
+    jobDone.set(owner, Date.now());
+});
+const scheduledSeen = new Set<string>();
+await keepWatching(`/apis/datamover.io/v1alpha1/namespaces/${ns}/datamovers`, (o) => {
+  const { name } = o.metadata;
+  if (/^s\d+-/.test(name)) scheduledSeen.add(name);
+  const phase = o.status?.phase;
+  if (phase && !['CreatingClonedPVC', 'CreatingPod'].includes(phase) && !leftPod.has(name))
+    leftPod.set(name, Date.now());
+});
 
 // Runs in flight: slow movers (3 s), started in waves from before the fire time until after it.
 const busy = (i: number) =>
@@ -109,6 +112,20 @@ const scheduleObjects = Array.from({ length: schedules }, (_, i) => ({
     template: { secretName: 'bucket', destinationPath: `${ns}/s${i}` },
   },
 }));
+// The operator's event loop, sampled from its /metrics every 500 ms: a loop held up by the burst
+// delays every run's reaction, whatever the queues do.
+let loopLagMaxSeconds = 0;
+let lastScrape = '';
+const sampler = setInterval(() => {
+  operator
+    .scrape()
+    .then((text) => {
+      lastScrape = text;
+      const lag = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+      if (lag) loopLagMaxSeconds = Math.max(loopLagMaxSeconds, Number(lag[1]));
+    })
+    .catch(() => {});
+}, 500);
 const since = new Date();
 await apply(scheduleObjects);
 const firstWave = Math.floor(inflight / 2);
@@ -118,9 +135,9 @@ await waitFor(async () => Date.now() >= fireAt.getTime() - 1000, {
   what: 'the fire time',
 });
 await apply(Array.from({ length: inflight - firstWave }, (_, i) => busy(firstWave + i)));
-await waitFor(async () => seen.size === expected, {
+await waitFor(async () => scheduledSeen.size === expected, {
   timeoutMs: 300_000,
-  intervalMs: 100,
+  intervalMs: 250,
   what: `all ${expected} scheduled DataMovers created`,
 });
 await waitFor(async () => [...Array(inflight).keys()].every((i) => leftPod.has(`busy-${i}`)), {
@@ -133,10 +150,19 @@ const pid = operator.pid!;
 const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
 const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+clearInterval(sampler);
+// How long the DataMovers' urgent keys (the next steps of runs under way) waited for a worker, over
+// the whole run: the operator's own share of any delay, the rest being the apiserver's.
+const urgentWait = waitQuantiles(lastScrape || (await operator.scrape()), 'DataMover', 'urgent');
 await operator.stop();
+operator.keepLogs('bench-schedules');
+stopped.value = true;
 for (const a of aborts) a.abort();
 
-const lags = [...seen.values()].map((s) => s.at - s.fire).sort((a, b) => a - b);
+// When each scheduled DataMover was created: the apiserver's answer to its create, from the audit log
+// (read once, at the end: reading it during the burst would load the machine being measured).
+const seen = new Map([...createdAt(ns, 'datamovers', since)].filter(([name]) => /^s\d+-/.test(name)));
+const lags = [...seen.values()].map((at) => at - fireAt.getTime()).sort((a, b) => a - b);
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? NaN;
 const reaction = (names: string[]) =>
@@ -153,7 +179,8 @@ const during = [...Array(inflight).keys()]
 const before = [...Array(inflight).keys()]
   .map((i) => `busy-${i}`)
   .filter((n) => (jobDone.get(n) ?? Infinity) < fireAt.getTime());
-const requests = requestsBy(OPERATOR_USER, since).filter((r) => !/:(list|watch)$/.test(r.permission));
+const everyRequest = requestsBy(OPERATOR_USER, since);
+const requests = everyRequest.filter((r) => !/:(list|watch)$/.test(r.permission));
 const result = {
   schedules,
   pvcs,
@@ -166,8 +193,16 @@ const result = {
   inflightReactionDuringMaxMs: reaction(during).at(-1) ?? NaN,
   inflightDuring: reaction(during).length,
   apiRequests: requests.length,
+  pvcLists: everyRequest.filter((r) => r.permission === '/persistentvolumeclaims:list').length,
+  scheduleStatusWrites: requests.filter(
+    (r) => r.permission === 'datamover.io/datamoverschedules/status:update',
+  ).length,
   operatorPeakRssBytes: peakRss,
   operatorCpuSeconds: cpuSeconds,
+  watchRestarts,
+  operatorLoopLagMaxMs: Math.round(loopLagMaxSeconds * 1000),
+  urgentQueueWaitP99Ms: urgentWait.p99Ms,
+  urgentQueueWaitMaxBucketMs: urgentWait.maxBucketMs,
 };
 console.log(
   `${schedules} schedules x ${pvcs} PVCs fired at ${fireAt.toISOString()}: ${seen.size} DataMovers`,
@@ -179,7 +214,26 @@ console.log(
   `runs in flight, Job done -> next phase: before the burst p50 ${result.inflightReactionBeforeP50Ms} ms; during it (${result.inflightDuring} runs) p50 ${result.inflightReactionDuringP50Ms} ms, max ${result.inflightReactionDuringMaxMs} ms`,
 );
 console.log(
-  `operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s, ${requests.length} API requests`,
+  `operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s, ${requests.length} API requests (${result.pvcLists} PVC lists, ${result.scheduleStatusWrites} schedule status writes); event loop held up at most ${result.operatorLoopLagMaxMs} ms; the benchmark's watches restarted ${watchRestarts} times`,
+);
+console.log(
+  `DataMover steps of runs under way waited for a worker: p99 at most ${result.urgentQueueWaitP99Ms} ms, all within ${result.urgentQueueWaitMaxBucketMs} ms (histogram buckets)`,
 );
 if (values.json) console.log(JSON.stringify(result));
 await deleteNamespace(ns);
+
+/** From datamover_workqueue_wait_seconds: the bucket bounds holding the p99 and the slowest key. */
+function waitQuantiles(text: string, kind: string, priority: string): { p99Ms: number; maxBucketMs: number } {
+  const buckets: Array<[number, number]> = [];
+  const re = /^datamover_workqueue_wait_seconds_bucket\{([^}]*)\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const labels = m[1]!;
+    if (!labels.includes(`kind="${kind}"`) || !labels.includes(`priority="${priority}"`)) continue;
+    const le = /le="([^"]+)"/.exec(labels)![1]!;
+    buckets.push([le === '+Inf' ? Infinity : Number(le) * 1000, Number(m[2])]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const bound = (q: number) => buckets.find(([, count]) => count >= q * total)?.[0] ?? NaN;
+  return { p99Ms: bound(0.99), maxBucketMs: bound(1) };
+}

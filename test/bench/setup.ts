@@ -3,7 +3,7 @@
 // sends objects a hundred at a time.
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { createNamespace, kubectlOk, useTestBed } from '../support/cluster.js';
+import { createNamespace, kubectlOk, useTestBed, waitFor } from '../support/cluster.js';
 
 export const SYSTEM_NS = 'datamover-operator-system';
 export const SA = 'datamover-operator-controller-manager';
@@ -13,6 +13,15 @@ export async function benchSetup(prefix: string) {
   useTestBed();
   const kc = new KubeConfig();
   kc.loadFromDefault();
+  // A previous run's namespace still being emptied (thousands of objects for the garbage collector)
+  // loads the shared apiserver and would skew the figures: start once it is gone.
+  await waitFor(
+    async () =>
+      !(await kubectlOk(['get', 'namespaces', '-o', 'jsonpath={.items[*].status.phase}'])).includes(
+        'Terminating',
+      ),
+    { timeoutMs: 900_000, intervalMs: 2000, what: "earlier runs' namespaces deleted" },
+  );
   const ns = await createNamespace(prefix);
   await kubectlOk(['create', 'namespace', SYSTEM_NS, '--dry-run=client', '-o', 'yaml']).then((y) =>
     kubectlOk(['apply', '--server-side', '-f', '-'], y),

@@ -115,7 +115,7 @@ export const FLAGS: readonly Flag[] = [
     type: 'string',
     arg: 'N',
     default: constant('8'),
-    help: 'DataMovers reconciled at once',
+    help: 'objects of each kind reconciled at once; a quarter kept for runs under way',
   },
   {
     name: 'source-pvc-grace-period',

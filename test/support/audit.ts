@@ -165,6 +165,27 @@ export function createdAt(namespace: string, resource: string, since: Date): Map
   return out;
 }
 
+/** Each update of `resource/subresource` in `namespace` since `since`: when it arrived, when answered. */
+export function updatesOf(
+  namespace: string,
+  resource: string,
+  subresource: string,
+  since: Date,
+): Array<{ name: string; receivedMs: number; answeredMs: number }> {
+  const out: Array<{ name: string; receivedMs: number; answeredMs: number }> = [];
+  for (const line of auditLines(since)) {
+    if (!line.includes('"verb":"update"') || !line.includes(namespace)) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    const ref = e.objectRef;
+    if (e.stage !== 'ResponseComplete' || ref?.namespace !== namespace || !ref.name) continue;
+    if (ref.resource !== resource || ref.subresource !== subresource) continue;
+    const receivedMs = new Date(e.requestReceivedTimestamp).getTime();
+    if (receivedMs < since.getTime()) continue;
+    out.push({ name: ref.name, receivedMs, answeredMs: new Date(e.stageTimestamp).getTime() });
+  }
+  return out;
+}
+
 /** Every audit event about one object (`resource/name` in `namespace`), for a failure message. */
 export function auditTrail(namespace: string, key: string): string[] {
   const [resource, name] = key.split('/');

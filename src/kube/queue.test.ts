@@ -125,6 +125,17 @@ describe('WorkQueue', () => {
     expect(await queue.get()).toBe('new-1');
   });
 
+  it('hands an urgent key to an idle kept worker before a general one, which stays free for new work', async () => {
+    const { queue } = make();
+    const got: string[] = [];
+    void queue.get().then((k) => got.push(`general:${k}`));
+    void queue.get(true).then((k) => got.push(`kept:${k}`));
+    queue.add('running', true);
+    queue.add('new');
+    await Promise.resolve();
+    expect(got).toEqual(['kept:running', 'general:new']);
+  });
+
   it('hands a queued key promoted to urgent to an idle reserved worker', async () => {
     const { queue } = make();
     queue.add('a');

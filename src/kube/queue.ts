@@ -122,9 +122,13 @@ export class WorkQueue {
     this.urgent.splice(lo, 0, key);
   }
 
-  /** Gives the key to an idle worker that takes it, if there is one. */
+  /**
+   * Gives the key to an idle worker that takes it, if there is one: an urgent key to a kept worker
+   * first, so that a general one stays free for the new work that may follow.
+   */
   private handOver(key: string, urgent: boolean): boolean {
-    const at = this.waiters.findIndex((w) => urgent || !w.urgentOnly);
+    const kept = urgent ? this.waiters.findIndex((w) => w.urgentOnly) : -1;
+    const at = kept >= 0 ? kept : this.waiters.findIndex((w) => !w.urgentOnly);
     if (at < 0) return false;
     const [waiter] = this.waiters.splice(at, 1);
     this.processing.add(key);

@@ -31,6 +31,9 @@ import { byCreation, KindController } from './runtime.js';
 import { scheduleFacts, scheduleKind } from './schedule/controller.js';
 import { restoreKind } from './restore/controller.js';
 
+/** The longest new DataMovers wait, at a stretch, for schedules creating the runs of a fire time. */
+const NEW_RUNS_HELD_AT_MOST_MS = 30_000;
+
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
 export class Controller {
@@ -94,6 +97,10 @@ export class Controller {
       metrics,
       log,
     );
+    // Creating the runs of a fire time goes before starting runs: while a due fire time is queued or
+    // being reconciled, DataMover workers take only the next steps of runs under way (record 15).
+    this.kind.queue.holdNewWorkWhile(() => this.scheduleKind.queue.urgentPending, NEW_RUNS_HELD_AT_MOST_MS);
+    this.scheduleKind.queue.whenUrgentDone(() => this.kind.queue.release());
     // The restore kind reads schedules (a schedule source) from the schedule kind's cache; it is not
     // driven by their changes: a restore waiting for its schedule looks again (machine.ts).
     this.restoreKind = restoreKind(

@@ -201,6 +201,56 @@ describe('WorkQueue', () => {
     ]);
   });
 
+  it('holds new work while another queue has urgent work, and releases it when that is done', async () => {
+    const schedules = make().queue;
+    const { queue } = make();
+    queue.holdNewWorkWhile(() => schedules.urgentPending, 30_000);
+    schedules.whenUrgentDone(() => queue.release());
+    schedules.add('fire', true);
+    queue.add('new-run');
+    const got: string[] = [];
+    void queue.get().then((k) => got.push(k!));
+    await Promise.resolve();
+    expect(got).toEqual([]); // a fire time is queued: no run starts
+    queue.add('running', true); // a run under way still takes its next step
+    await Promise.resolve();
+    expect(got).toEqual(['running']);
+    void queue.get().then((k) => got.push(k!));
+    const fire = await schedules.get();
+    expect(schedules.urgentPending).toBe(true); // being reconciled
+    await Promise.resolve();
+    expect(got).toEqual(['running']);
+    schedules.done(fire!);
+    await Promise.resolve();
+    expect(got).toEqual(['running', 'new-run']);
+  });
+
+  it('holds new work at most the limit at a stretch, then lets it go and holds again next time', async () => {
+    const timers = new FakeTimers();
+    const queue = new WorkQueue({}, timers, () => timers.now);
+    let busy = true;
+    queue.holdNewWorkWhile(() => busy, 30_000);
+    queue.add('new-1');
+    const got: string[] = [];
+    void queue.get().then((k) => got.push(k!));
+    await Promise.resolve();
+    expect(got).toEqual([]);
+    timers.advance(30_000); // a loop of urgent work elsewhere: new work goes out anyway
+    await Promise.resolve();
+    expect(got).toEqual(['new-1']);
+    busy = false;
+    queue.release(); // the hold lifted
+    busy = true; // and a new one starts: held again, from now
+    queue.add('new-2');
+    void queue.get().then((k) => got.push(k!));
+    await Promise.resolve();
+    expect(got).toEqual(['new-1']);
+    busy = false;
+    queue.release();
+    await Promise.resolve();
+    expect(got).toEqual(['new-1', 'new-2']);
+  });
+
   it('keeps the urgency of an add made while the key is processed', async () => {
     const { queue } = make();
     queue.add('a');

@@ -54,6 +54,12 @@ export class WorkQueue {
   private readonly waiters: Array<{ resolve: (key: string | undefined) => void; urgentOnly: boolean }> = [];
   private readonly options: QueueOptions;
   private stopped = false;
+  /** Urgent keys being processed. */
+  private readonly urgentInFlight = new Set<string>();
+  private readonly urgentDone: Array<() => void> = [];
+  private held: () => boolean = () => false;
+  private holdingSince: number | undefined;
+  private holdTimer: unknown;
 
   constructor(
     options: Partial<QueueOptions> = {},
@@ -127,11 +133,13 @@ export class WorkQueue {
    * first, so that a general one stays free for the new work that may follow.
    */
   private handOver(key: string, urgent: boolean): boolean {
+    if (!urgent && this.held()) return false;
     const kept = urgent ? this.waiters.findIndex((w) => w.urgentOnly) : -1;
     const at = kept >= 0 ? kept : this.waiters.findIndex((w) => !w.urgentOnly);
     if (at < 0) return false;
     const [waiter] = this.waiters.splice(at, 1);
     this.processing.add(key);
+    if (urgent) this.urgentInFlight.add(key);
     this.waited(key, urgent);
     waiter!.resolve(key);
     return true;
@@ -195,8 +203,9 @@ export class WorkQueue {
   get(urgentOnly = false): Promise<string | undefined> {
     if (this.stopped) return Promise.resolve(undefined);
     const urgent = this.urgent.length > 0;
-    const key = this.urgent.shift() ?? (urgentOnly ? undefined : this.items.shift());
+    const key = this.urgent.shift() ?? (urgentOnly || this.held() ? undefined : this.items.shift());
     if (key !== undefined) {
+      if (urgent) this.urgentInFlight.add(key);
       this.ranks.delete(key);
       this.waited(key, urgent);
       this.queued.delete(key);
@@ -209,15 +218,68 @@ export class WorkQueue {
 
   done(key: string): void {
     this.processing.delete(key);
+    const wasUrgent = this.urgentInFlight.delete(key);
     const urgent = this.dirty.get(key);
     if (urgent !== undefined) {
       this.dirty.delete(key);
       this.add(key, urgent);
     }
+    if (wasUrgent && !this.urgentPending) for (const listener of this.urgentDone) listener();
+  }
+
+  /** True while an urgent key is queued or being processed. */
+  get urgentPending(): boolean {
+    return this.urgent.length > 0 || this.urgentInFlight.size > 0;
+  }
+
+  /** `listener` is called each time the last urgent key queued or processed is done. */
+  whenUrgentDone(listener: () => void): void {
+    this.urgentDone.push(listener);
+  }
+
+  /**
+   * While `held()` is true no worker takes new work (urgent keys still go out); call release() when
+   * it turns false. The DataMover queue holds its new runs while schedules create the runs of a fire
+   * time: creating them goes before starting them. A hold lasts at most `limitMs` at a stretch, so a
+   * schedule stuck in a loop of urgent passes cannot stop every new run.
+   */
+  holdNewWorkWhile(held: () => boolean, limitMs: number): void {
+    this.held = () => {
+      if (!held()) {
+        this.holdingSince = undefined;
+        return false;
+      }
+      const now = this.now();
+      if (this.holdingSince === undefined) {
+        this.holdingSince = now;
+        if (this.holdTimer !== undefined) this.timers.clearTimeout(this.holdTimer);
+        this.holdTimer = this.timers.setTimeout(() => {
+          this.holdTimer = undefined;
+          this.release();
+        }, limitMs);
+      }
+      return now - this.holdingSince < limitMs;
+    };
+  }
+
+  /** Hands queued new work to idle general workers, once a hold has lifted. */
+  release(): void {
+    while (!this.stopped && !this.held() && this.items.length > 0) {
+      const at = this.waiters.findIndex((w) => !w.urgentOnly);
+      if (at < 0) return;
+      const key = this.items.shift()!;
+      this.queued.delete(key);
+      this.options.onDepthChange?.(this.queued.size);
+      const [waiter] = this.waiters.splice(at, 1);
+      this.processing.add(key);
+      this.waited(key, false);
+      waiter!.resolve(key);
+    }
   }
 
   shutdown(): void {
     this.stopped = true;
+    if (this.holdTimer !== undefined) this.timers.clearTimeout(this.holdTimer);
     for (const { handle } of this.delayed.values()) this.timers.clearTimeout(handle);
     this.delayed.clear();
     for (const waiter of this.waiters.splice(0)) waiter.resolve(undefined);

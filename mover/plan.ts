@@ -353,23 +353,25 @@ export function checkBucketArgs(plan: Remote): string[] {
   ];
 }
 
+/**
+ * What every copy of a tree into or out of the bucket passes rclone: links and empty folders kept,
+ * JSON logs, and one statistics line at the end (the interval is longer than any copy), which
+ * finalStats reads for the report.
+ */
+export const COPY_FLAGS: readonly string[] = [
+  '--links',
+  '--create-empty-src-dirs',
+  '--use-json-log',
+  '--log-level',
+  'INFO',
+  '--stats',
+  '1000h',
+  '--stats-log-level',
+  'NOTICE',
+];
+
 export function syncArgs(plan: MoverPlan): string[] {
-  const args = [
-    'sync',
-    `${plan.source.replace(/\/+$/, '')}/`,
-    target(plan),
-    '--metadata',
-    '--links',
-    '--create-empty-src-dirs',
-    '--use-json-log',
-    '--log-level',
-    'INFO',
-    // One statistics line at the end (the interval is longer than any sync), which the report reads.
-    '--stats',
-    '1000h',
-    '--stats-log-level',
-    'NOTICE',
-  ];
+  const args = ['sync', `${plan.source.replace(/\/+$/, '')}/`, target(plan), '--metadata', ...COPY_FLAGS];
   if (plan.options.bandwidthLimit) args.push('--bwlimit', plan.options.bandwidthLimit);
   if (plan.options.checksum) args.push('--checksum');
   for (const pattern of plan.options.include) args.push('--include', pattern);

@@ -13,7 +13,14 @@ import { lstat, readdir } from 'node:fs/promises';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { RestoreEnv, type RestoreReport } from '../src/contract/restore.js';
 import { compareTree } from './manifest.js';
-import { MoverError, classifyRcloneFailure, dataPath, finalStats, type RestorePlan } from './plan.js';
+import {
+  COPY_FLAGS,
+  MoverError,
+  classifyRcloneFailure,
+  dataPath,
+  finalStats,
+  type RestorePlan,
+} from './plan.js';
 import { rclone } from './rclone.js';
 import { applyMetadata, describe } from './tree.js';
 import { openBackup, readManifest } from './verify.js';
@@ -44,15 +51,7 @@ export function restoreArgs(plan: RestorePlan, data: string): string[] {
     plan.overwrite ? 'sync' : 'copy',
     data,
     `${plan.target.replace(/\/+$/, '')}/`,
-    '--links',
-    '--create-empty-src-dirs',
-    '--use-json-log',
-    '--log-level',
-    'INFO',
-    '--stats',
-    '1000h',
-    '--stats-log-level',
-    'NOTICE',
+    ...COPY_FLAGS,
   ];
 }
 

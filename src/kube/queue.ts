@@ -264,16 +264,11 @@ export class WorkQueue {
 
   /** Hands queued new work to idle general workers, once a hold has lifted. */
   release(): void {
-    while (!this.stopped && !this.held() && this.items.length > 0) {
-      const at = this.waiters.findIndex((w) => !w.urgentOnly);
-      if (at < 0) return;
-      const key = this.items.shift()!;
-      this.queued.delete(key);
+    // Asked even with nothing queued: a hold that has lifted ends its stretch here.
+    if (this.held()) return;
+    while (!this.stopped && this.items.length > 0 && this.handOver(this.items[0]!, false)) {
+      this.queued.delete(this.items.shift()!);
       this.options.onDepthChange?.(this.queued.size);
-      const [waiter] = this.waiters.splice(at, 1);
-      this.processing.add(key);
-      this.waited(key, false);
-      waiter!.resolve(key);
     }
   }
 

@@ -67,7 +67,7 @@ const watch = new Watch(kc);
 // A watch the apiserver ends (a slow reader is cut off during the burst) is started again: its
 // re-list only fills in what was missed, and the number of restarts is printed with the figures.
 let watchRestarts = 0;
-const stopped = { value: false };
+let stopped = false;
 const aborts: Array<{ abort(): void }> = [];
 const keepWatching = async (path: string, handler: (o: Obj) => void): Promise<void> => {
   aborts.push(
@@ -76,7 +76,7 @@ const keepWatching = async (path: string, handler: (o: Obj) => void): Promise<vo
       {},
       (_t, o: Obj) => handler(o),
       () => {
-        if (stopped.value) return;
+        if (stopped) return;
         watchRestarts++;
         void keepWatching(path, handler);
       },
@@ -156,7 +156,7 @@ clearInterval(sampler);
 const urgentWait = waitQuantiles(lastScrape || (await operator.scrape()), 'DataMover', 'urgent');
 await operator.stop();
 operator.keepLogs('bench-schedules');
-stopped.value = true;
+stopped = true;
 for (const a of aborts) a.abort();
 
 // When each scheduled DataMover was created: the apiserver's answer to its create, from the audit log

@@ -2,9 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { DataMoverSchedule, DataMoverScheduleSpec } from '../../api/v1alpha1/schedule.js';
 import { scheduledRunName } from '../../kube/names.js';
-import { decide, dueSince, fireDue, type ScheduleDecision, type ScheduleObserved } from './machine.js';
+import { decide, dueSince, type ScheduleDecision, type ScheduleObserved } from './machine.js';
 
 const config = { allowSeconds: false };
+/** Whether a pass at `now` is due to run (and so lists the selected PVCs). */
+const fireDue = (...args: Parameters<typeof dueSince>) => dueSince(...args) !== undefined;
 const T = (iso: string) => new Date(iso);
 const CREATED = '2026-03-01T00:00:00.000Z';
 

@@ -61,7 +61,7 @@ export interface ScheduleObserved {
   now: Date;
   /** DataMovers whose controller is this schedule (by UID). */
   runs: DataMover[];
-  /** The PVCs a selector picks, listed only when a fire is due (fireDue says when). */
+  /** The PVCs a selector picks, listed only when a fire is due (dueSince says when). */
   selected?: string[];
 }
 
@@ -93,11 +93,6 @@ const listed = (names: readonly string[]) =>
 
 /** The schedule's PVC of a run: from its spec, which the schedule wrote. */
 const pvcOf = (run: DataMover) => run.spec.sourcePvc;
-
-/** What the pass is due to do at `now`: used to decide whether the selected PVCs must be listed. */
-export function fireDue(schedule: DataMoverSchedule, now: Date, config: ScheduleConfig): boolean {
-  return dueSince(schedule, now, config) !== undefined;
-}
 
 /**
  * Since when a run is due at `now`: the latest fire time not yet run, or `now` for a manual

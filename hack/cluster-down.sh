@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Stops the test bed and its provisioner. The built binaries stay cached.
+# Stops the test bed, its real node if one is attached, and its provisioner. The built binaries stay cached.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/testbed-versions.sh
 source "$here/testbed-versions.sh"
 CLUSTER="${DATAMOVER_CLUSTER:-datamover}"
 STATE="$CACHE_ROOT/cluster-$CLUSTER"
+# A real node (hack/realnode-up.sh) goes first, while the cluster still answers.
+if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh"; fi
 for pidfile in "$STATE/operator.pid" "$STATE/provisioner.pid"; do
   if [ -f "$pidfile" ]; then
     kill "$(cat "$pidfile")" 2>/dev/null || true

@@ -3,6 +3,9 @@
 # kube-controller-manager, kube-scheduler and kwok with one simulated node, via kwokctl's binary
 # runtime; then the test StorageClasses and the test provisioner. Idempotent: a running cluster is
 # reused. Prints nothing but progress; the kubeconfig is at "$(hack/cluster-up.sh --kubeconfig)".
+# REALNODE=1 (opt-in) starts the cluster with the settings a real kubelet needs beside kwok's node and
+# attaches one (hack/realnode-up.sh); a cluster started without them is restarted, and the other way
+# round.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -19,6 +22,22 @@ mkdir -p "$STATE"
 
 # A running cluster is reused only if it was made from the same test-bed definition.
 definition="$(cat "$here/testbed-versions.sh" "$here/testbed/stages.yaml" "$here/testbed/audit-policy.yaml" | sha256sum | cut -c1-16)"
+# The real node (../shared/REALNODE.md): kwok must manage only its own node (the fake one carries the
+# annotation), and the apiserver must reach the kubelet by address (no DNS) with a client
+# certificate. kwokctl v0.7.0 panics on some orders of repeated --extra-args: each component's first
+# argument comes before any repeat of it.
+realnode_args=()
+if [ "${REALNODE:-}" = 1 ]; then
+  definition="$definition-realnode"
+  pki="${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER/pki"
+  realnode_args=(
+    --extra-args "kwok-controller=manage-all-nodes=false"
+    --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
+    --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
+    --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
+    --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
+  )
+fi
 if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/dev/null)" = "$definition" ]; then
   # kube-controller-manager and kube-scheduler exit when they lose their lease (an apiserver down for
   # longer than their renew deadline); kwokctl starts whatever component is not running.
@@ -40,6 +59,7 @@ else
       rm -f "$pidfile"
     fi
   done
+  if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh" >/dev/null; fi
   kwokctl --name "$CLUSTER" delete cluster >/dev/null 2>&1 || true
   rm -f "$KUBECONFIG_PATH"
   kwokctl --name "$CLUSTER" create cluster \
@@ -53,6 +73,7 @@ else
     --etcd-binary "$TESTBED_BIN/etcd" \
     --kube-audit-policy "$here/testbed/audit-policy.yaml" \
     --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
+    ${realnode_args[@]+"${realnode_args[@]}"} \
     --disable-qps-limits \
     --wait 120s
   echo "$definition" >"$STATE/definition"
@@ -70,4 +91,5 @@ if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
     >"$STATE/provisioner.log" 2>&1 &
   echo $! >"$pidfile"
 fi
+if [ "${REALNODE:-}" = 1 ]; then bash "$here/realnode-up.sh"; fi
 echo "kubeconfig: $KUBECONFIG_PATH"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Assembles the local images of the real node from parts on this machine (no registry, no Docker),
+# writes them as docker-archive tarballs into $REALNODE_IMAGES and, if the real node of
+# DATAMOVER_CLUSTER runs, imports them into its containerd (hack/realnode-up.sh imports them too):
+# - localhost/datamover-mover:<package.json version>: what mover/Dockerfile ships — the pinned rclone
+#   (hack/build-tools.sh), the built mover program dist/mover and dist/src/contract without tests,
+#   /app/package.json {"type":"module"}, HOME=/tmp, user 65534, the same entrypoint — on the `node`
+#   binary of node_modules (Node 24 LTS) with the shared libraries ldd lists, instead of
+#   node:24-bookworm-slim;
+# - localhost/busybox:<Debian version>: busybox-static and its applets, for writer and reader pods.
+# Prints the two image names. A second run with unchanged parts rewrites nothing.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+# shellcheck source=hack/testbed-versions.sh
+source "$here/testbed-versions.sh"
+# shellcheck source=hack/realnode-env.sh
+source "$here/realnode-env.sh"
+start=$(date +%s)
+
+version="$(jq -r .version "$root/package.json")"
+MOVER_IMAGE="localhost/datamover-mover:$version"
+busybox_version="$(dpkg-query -W -f '${Version}' busybox-static 2>/dev/null | sed 's/^[0-9]*://; s/[^A-Za-z0-9_.-]/-/g')"
+[ -n "$busybox_version" ] || { echo "busybox-static missing: run hack/build-realnode.sh" >&2; exit 1; }
+BUSYBOX_IMAGE="localhost/busybox:$busybox_version"
+
+node_bin="$(readlink -f "$root/node_modules/.bin/node")"
+[ -x "$node_bin" ] || { echo "no node_modules/.bin/node: run make deps" >&2; exit 1; }
+[ -x "$RCLONE_BIN/rclone" ] || bash "$here/build-tools.sh"
+if [ ! -f "$root/dist/mover/entrypoint.js" ]; then (cd "$root" && npm run --silent build); fi
+
+# Rebuilds a tarball only when its parts changed (size and time of every file taken).
+fresh() { # tarball key
+  [ -f "$1" ] && [ "$(cat "$1.src" 2>/dev/null)" = "$2" ]
+}
+
+# The mover image.
+mover_tar="$REALNODE_IMAGES/datamover-mover.tar"
+mover_key="$(
+  {
+    echo "$MOVER_IMAGE"
+    stat -c '%n %s %Y' "$node_bin" "$RCLONE_BIN/rclone" "$here/realnode-image.sh"
+    (cd "$root/dist" && find mover src/contract -type f ! -name '*.test.js*' -printf '%p %s %T@\n' | sort)
+  } | sha256sum | cut -c1-16
+)"
+if ! fresh "$mover_tar" "$mover_key"; then
+  r="$(mktemp -d)"
+  mkdir -p "$r/usr/local/bin" "$r/app/dist/src" "$r/etc" "$r/tmp"
+  chmod 1777 "$r/tmp"
+  install -m 0755 "$node_bin" "$r/usr/local/bin/node"
+  # The loader and the libraries node links, at the paths ldd names.
+  for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
+    mkdir -p "$r$(dirname "$lib")"
+    cp -L "$lib" "$r$lib"
+  done
+  install -m 0755 "$RCLONE_BIN/rclone" "$r/usr/local/bin/rclone"
+  cp -r "$root/dist/mover" "$r/app/dist/mover"
+  cp -r "$root/dist/src/contract" "$r/app/dist/src/contract"
+  find "$r/app" -name '*.test.js*' -delete
+  printf '{"type":"module"}\n' >"$r/app/package.json"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$r/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+  chmod -R go-w,a+rX "$r"
+  chmod 1777 "$r/tmp"
+  write_image_tar "$r" "$MOVER_IMAGE" "$mover_tar" "$(jq -cn '{
+    Entrypoint: ["node", "/app/dist/mover/entrypoint.js"],
+    Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"],
+    User: "65534:65534", WorkingDir: "/"}')"
+  echo "$mover_key" >"$mover_tar.src"
+  rm -rf "$r"
+  echo "$MOVER_IMAGE written ($(du -m "$mover_tar" | cut -f1) MB) to $mover_tar" >&2
+fi
+
+# The tools image: one static busybox and a link per applet.
+busybox_tar="$REALNODE_IMAGES/busybox.tar"
+busybox_key="$(stat -c '%n %s %Y' /bin/busybox "$here/realnode-image.sh" | { cat; echo "$BUSYBOX_IMAGE"; } | sha256sum | cut -c1-16)"
+if ! fresh "$busybox_tar" "$busybox_key"; then
+  r="$(mktemp -d)"
+  mkdir -p "$r/bin" "$r/etc" "$r/tmp"
+  install -m 0755 /bin/busybox "$r/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$r/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$r/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+  chmod 1777 "$r/tmp"
+  write_image_tar "$r" "$BUSYBOX_IMAGE" "$busybox_tar" \
+    '{"Cmd":["sh"],"Env":["PATH=/bin"],"WorkingDir":"/"}'
+  echo "$busybox_key" >"$busybox_tar.src"
+  rm -rf "$r"
+  echo "$BUSYBOX_IMAGE written to $busybox_tar" >&2
+fi
+
+# Into the running node's containerd, if there is one.
+if [ -S "$CONTAINERD_SOCK" ] && ctr_ version >/dev/null 2>&1; then
+  for tar in "$mover_tar" "$busybox_tar"; do import_image "$tar"; done
+  echo "imported into the real node of '$CLUSTER'" >&2
+fi
+echo "images ready in $(($(date +%s) - start))s" >&2
+echo "$MOVER_IMAGE"
+echo "$BUSYBOX_IMAGE"

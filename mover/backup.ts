@@ -1,10 +1,11 @@
 // The backup command: checks its configuration, that every file is readable, that the bucket exists
 // and that the destination belongs to this backup (src/contract/layout.ts), then marks its run folder,
 // runs `rclone sync` from /data into it, writes the run's manifest by walking /data, verifies the
-// bucket against it (mover/verify.ts), marks the run Complete, and prunes the schedule's older runs
-// when it has a keep policy (mover/prune.ts). A verify that finds a difference fails the run (exit 9)
-// and leaves its marker InProgress, so no restore of `latest` ever picks it. A failed prune is
-// reported, not an exit code: the backup itself succeeded.
+// bucket against it (mover/verify.ts), marks the run Complete, prunes the schedule's older runs
+// when it has a keep policy, and deletes the PVC's abandoned runs when the operator says which
+// DataMovers are live (mover/prune.ts). A verify that finds a difference fails the run (exit 9)
+// and leaves its marker InProgress, so no restore of `latest` ever picks it. A failed prune or
+// deletion is reported, not an exit code: the backup itself succeeded.
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { MoverExit } from '../src/contract/exit-codes.js';
@@ -16,7 +17,7 @@ import {
   type RunMarker,
 } from '../src/contract/layout.js';
 import { manifestLine } from '../src/contract/restore.js';
-import type { MoverResult } from '../src/contract/result.js';
+import type { AbandonedReport, MoverResult, PruneReport } from '../src/contract/result.js';
 import { inspectDestination, writeMarker } from './destination.js';
 import {
   MoverError,
@@ -29,7 +30,7 @@ import {
   syncArgs,
   type MoverPlan,
 } from './plan.js';
-import { pruneRuns } from './prune.js';
+import { tidyRoot } from './prune.js';
 import { rclone } from './rclone.js';
 import { findUnreadable } from './readable.js';
 import { describe } from './tree.js';
@@ -84,6 +85,24 @@ async function writeManifest(plan: MoverPlan): Promise<ManifestInfo> {
   }
   if (run.code !== 0) throw classifyRcloneFailure(run.output, plan);
   return { ...info, sha256: hash.digest('hex') };
+}
+
+/** What the prune and the deletion of abandoned runs did, in the mover's log. */
+function logTidy(plan: MoverPlan, prune?: PruneReport, abandoned?: AbandonedReport): void {
+  if (prune) {
+    const names = prune.removed.join(', ') || 'none';
+    console.error(
+      `pruned ${prune.removedCount} run(s) of schedule ${plan.prune?.schedule} (${names}), kept ${prune.kept}` +
+        (prune.error ? `; the prune stopped: ${prune.error}` : ''),
+    );
+  }
+  if (abandoned) {
+    const { namespace, pvc } = plan.identity;
+    console.error(
+      `deleted ${abandoned.removedCount} abandoned run(s) of PVC ${namespace}/${pvc} (${abandoned.removed.join(', ') || 'none'})` +
+        (abandoned.error ? `; the deletion stopped: ${abandoned.error}` : ''),
+    );
+  }
 }
 
 export async function backup(plan: MoverPlan, started: number): Promise<MoverResult> {
@@ -142,19 +161,14 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
     files: stats.files,
     manifest,
   });
-  const prune = await pruneRuns(plan);
-  if (prune) {
-    const names = prune.removed.join(', ') || 'none';
-    console.error(
-      `pruned ${prune.removedCount} run(s) of schedule ${plan.prune?.schedule} (${names}), kept ${prune.kept}` +
-        (prune.error ? `; the prune stopped: ${prune.error}` : ''),
-    );
-  }
+  const { prune, abandoned } = await tidyRoot(plan);
+  logTidy(plan, prune, abandoned);
   return {
     ...stats,
     seconds: (Date.now() - started) / 1000,
     destination,
     verify,
     ...(prune ? { prune } : {}),
+    ...(abandoned ? { abandoned } : {}),
   };
 }

@@ -1,6 +1,7 @@
 // Looks at the destination before the mover writes anything: the markers above the backup root, what
 // the root holds, and the markers below it (src/contract/layout.ts has the rules). Also writes
-// markers, and reads the run markers of a root for the prune (src/contract/retention.ts).
+// markers, and reads the run markers of a root for the prune and the deletion of abandoned runs
+// (src/contract/retention.ts).
 import {
   MARKER,
   MIRROR_FOLDER,
@@ -75,8 +76,9 @@ export async function inspectDestination(plan: MoverPlan): Promise<DestinationFa
 const MARKER_READS = 8;
 
 /**
- * The timestamped run folders directly in the root, each with its run marker (undefined: none, or
- * UNREADABLE). The mirror and folders of any other name are left out: no prune ever touches them.
+ * The timestamped run folders directly in the root (both names: with and without a UID suffix), each
+ * with its run marker (undefined: none, or UNREADABLE). The mirror and folders of any other name are
+ * left out: no prune or deletion of abandoned runs ever touches them.
  */
 export function readRunMarkers(plan: MoverPlan): Promise<Map<string, MarkerContent | undefined>> {
   return readRuns(plan, plan.root, { mirror: false });

@@ -104,8 +104,9 @@ describe('planFromEnv', () => {
     [{ DATAMOVER_INCLUDE: '*.db' }, /DATAMOVER_INCLUDE must be a JSON array/],
     [
       { DATAMOVER_RUN_FOLDER: '../x' },
-      /DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp or mirror/,
+      /DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp \(with an 8-hex-digit suffix or none\) or mirror/,
     ],
+    [{ DATAMOVER_RUN_FOLDER: '2026-01-02-030405-XYZ' }, /DATAMOVER_RUN_FOLDER must be/],
     [{ DATAMOVER_UID: '' }, /missing variable DATAMOVER_UID/],
     [{ DATAMOVER_START_TIME: 'yesterday' }, /DATAMOVER_START_TIME must be an RFC 3339 time/],
   ])('refuses %o with a configuration error', (override, message) => {
@@ -118,7 +119,7 @@ describe('planFromEnv', () => {
 describe('the keep policy of a scheduled run', () => {
   const scheduled = {
     ...env,
-    DATAMOVER_RUN_FOLDER: '2026-01-02-030405',
+    DATAMOVER_RUN_FOLDER: '2026-01-02-030405-0a1b2c3d',
     DATAMOVER_SCHEDULE: 'nightly',
     DATAMOVER_KEEP: '{"daily":7,"weekly":4}',
   };
@@ -151,6 +152,16 @@ describe('the keep policy of a scheduled run', () => {
     const err = errorOf(() => planFromEnv({ ...scheduled, ...override }));
     expect(err.exitCode).toBe(MoverExit.ConfigError);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('the live runs', () => {
+  it('are the UIDs of DATAMOVER_LIVE_RUNS, and none are known when it is absent or blank', () => {
+    expect(planFromEnv({ ...env, DATAMOVER_LIVE_RUNS: 'uid-1, uid-2,,uid-3 ' }).liveRuns).toEqual(
+      new Set(['uid-1', 'uid-2', 'uid-3']),
+    );
+    expect(planFromEnv(env)).not.toHaveProperty('liveRuns');
+    expect(planFromEnv({ ...env, DATAMOVER_LIVE_RUNS: ' ' })).not.toHaveProperty('liveRuns');
   });
 });
 
@@ -228,6 +239,8 @@ describe('the mover command and a restore plan', () => {
       pvc: 'pvc',
     });
     expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_OVERWRITE: 'true' }).overwrite).toBe(true);
+    for (const run of ['2026-01-02-030405', '2026-01-02-030405-0a1b2c3d'])
+      expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_RUN: run }).run).toBe(run);
     const bad = errorOf(() => restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_RUN: '../x' }));
     expect(bad.exitCode).toBe(MoverExit.ConfigError);
     expect(bad.message).toMatch(/DATAMOVER_RESTORE_RUN must be/);

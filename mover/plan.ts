@@ -21,7 +21,7 @@ import {
   isRunFolderName,
   type Identity,
 } from '../src/contract/layout.js';
-import { parseKeepPolicy, type KeepPolicy } from '../src/contract/retention.js';
+import { LIVE_RUNS_ENV, parseKeepPolicy, parseLiveRuns, type KeepPolicy } from '../src/contract/retention.js';
 import type { MoverResult } from '../src/contract/result.js';
 
 export const REMOTE = 'DATAMOVER';
@@ -39,7 +39,7 @@ export interface MoverPlan extends Remote {
   source: string;
   /** The backup root inside the bucket, no leading or trailing slash (docs/mover.md, layout.ts). */
   root: string;
-  /** This run's folder in the root: a timestamp, or `mirror`. */
+  /** This run's folder in the root: a timestamp (and a suffix of the DataMover's UID), or `mirror`. */
   run: string;
   /** Which PVC and DataMover the run belongs to, as the markers record it. */
   identity: Identity;
@@ -49,6 +49,12 @@ export interface MoverPlan extends Remote {
   adopt: boolean;
   /** Prune this schedule's older runs after the sync (spec.retention of a scheduled DataMover). */
   prune?: { keep: KeepPolicy; schedule: string };
+  /**
+   * The UIDs of the DataMovers that still exist and back up to this root (DATAMOVER_LIVE_RUNS): the
+   * PVC's InProgress runs of any other DataMover are abandoned and deleted after the sync. Absent
+   * (an older operator): none is.
+   */
+  liveRuns?: ReadonlySet<string>;
   options: {
     bandwidthLimit?: string;
     include: string[];
@@ -97,7 +103,7 @@ function runFromEnv(env: NodeJS.ProcessEnv): Pick<MoverPlan, 'root' | 'run' | 's
   if (!isRunFolderName(run)) {
     throw new MoverError(
       MoverExit.ConfigError,
-      `DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp or mirror, not "${run}"`,
+      `DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp (with an 8-hex-digit suffix or none) or mirror, not "${run}"`,
     );
   }
   const startTime = new Date(required(env, 'DATAMOVER_START_TIME'));
@@ -218,6 +224,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   const { root, run, startTime, identity } = runFromEnv(env);
   const prune = pruneFromEnv(env, run, identity.schedule);
   const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
+  const liveRuns = parseLiveRuns(env[LIVE_RUNS_ENV]);
   return {
     ...forRun(remote, `${root}/${run}`),
     source: env.DATAMOVER_SOURCE?.trim() || '/data',
@@ -227,6 +234,7 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
     startTime,
     adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
     ...(prune ? { prune } : {}),
+    ...(liveRuns ? { liveRuns } : {}),
     options: {
       ...(bandwidthLimit ? { bandwidthLimit } : {}),
       include: list(env, 'DATAMOVER_INCLUDE'),
@@ -257,7 +265,7 @@ export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
   if (run !== LATEST && !isRunFolderName(run)) {
     throw new MoverError(
       MoverExit.ConfigError,
-      `${RestoreEnv.run} must be a YYYY-MM-DD-HHMMSS timestamp, mirror or ${LATEST}, not "${run}"`,
+      `${RestoreEnv.run} must be a run folder (YYYY-MM-DD-HHMMSS, with an 8-hex-digit suffix or none), mirror or ${LATEST}, not "${run}"`,
     );
   }
   const overwrite = (env[RestoreEnv.overwrite]?.trim() || 'false').toLowerCase();

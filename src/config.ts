@@ -15,6 +15,8 @@ export interface Config {
   readonly cloneStallAfterMs: number;
   /** How long a mover pod may fail to start before the DataMover fails. */
   readonly podStartTimeoutMs: number;
+  /** How long a PVC a schedule no longer selects keeps its recovery-point gauges. */
+  readonly unselectedPvcGracePeriodMs: number;
   readonly defaultMoverImage: string;
   /** Image repositories (or repository:tag) a DataMover may name. */
   readonly allowedMoverImages: readonly string[];
@@ -123,6 +125,13 @@ export const FLAGS: readonly Flag[] = [
     arg: 'DUR',
     default: constant('5m'),
     help: 'tolerate a missing or unbound source PVC this long',
+  },
+  {
+    name: 'unselected-pvc-grace-period',
+    type: 'string',
+    arg: 'DUR',
+    default: constant('24h'),
+    help: 'keep the gauges of a PVC a schedule no longer selects this long',
   },
   {
     name: 'clone-provision-timeout',
@@ -314,6 +323,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     cloneProvisionTimeoutMs: parseDuration('clone-provision-timeout', str('clone-provision-timeout')),
     cloneStallAfterMs: parseDuration('clone-stall-after', str('clone-stall-after')),
     podStartTimeoutMs: parseDuration('pod-start-timeout', str('pod-start-timeout')),
+    unselectedPvcGracePeriodMs: parseDuration(
+      'unselected-pvc-grace-period',
+      str('unselected-pvc-grace-period'),
+    ),
     defaultMoverImage,
     allowedMoverImages: Object.freeze(
       allowed === undefined ? [repositoryOf(defaultMoverImage)] : list(allowed),

@@ -9,6 +9,8 @@ import {
   parseMarker,
   rootMarker,
   runMarker,
+  runFolderName,
+  runSuffix,
   timestampFolder,
   type DestinationFacts,
   type Identity,
@@ -40,12 +42,31 @@ const refused = (f: DestinationFacts) => {
 };
 
 describe('the backup layout', () => {
-  it('names runs by UTC start time, or mirror, and knows no other run folder', () => {
+  it("names runs by UTC start time and the DataMover's UID, or mirror, and knows no other run folder", () => {
+    const uid = '0A1B2C3D-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     expect(timestampFolder(T0)).toBe('2026-01-02-030405');
-    expect(isRunFolderName('2026-01-02-030405')).toBe(true);
-    expect(isRunFolderName('mirror')).toBe(true);
-    expect(isRunFolderName('2026-01-02')).toBe(false);
-    expect(isRunFolderName('data')).toBe(false);
+    expect(runFolderName(true, T0, uid)).toBe('2026-01-02-030405-0a1b2c3d');
+    expect(runFolderName(false, T0, uid)).toBe('mirror');
+    // The same on every retry; another DataMover of the same second gets another folder.
+    expect(runFolderName(true, T0, uid)).toBe(runFolderName(true, new Date(T0.getTime() + 999), uid));
+    expect(runFolderName(true, T0, 'ffffffff-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toBe(
+      '2026-01-02-030405-ffffffff',
+    );
+    // A UID that is not a UUID is hashed: still 8 hex digits, still its own.
+    expect(runSuffix('uid-backup')).toMatch(/^[0-9a-f]{8}$/);
+    expect(runSuffix('uid-backup')).toBe(runSuffix('uid-backup'));
+    expect(runSuffix('uid-run-1')).not.toBe(runSuffix('uid-run-10'));
+    // Run folders of older operators have no suffix and stay run folders.
+    for (const name of ['2026-01-02-030405', '2026-01-02-030405-0a1b2c3d', 'mirror'])
+      expect(isRunFolderName(name), name).toBe(true);
+    for (const name of [
+      '2026-01-02',
+      'data',
+      '2026-01-02-030405-0A1B2C3D',
+      '2026-01-02-030405-0a1b2c3',
+      '2026-01-02-030405-',
+    ])
+      expect(isRunFolderName(name), name).toBe(false);
   });
 
   it('lists the folders above a root, the bucket root first', () => {
@@ -83,15 +104,31 @@ describe('the backup layout', () => {
   });
 });
 
+describe('a run marker of an abandoned run', () => {
+  it('reads state Abandoned and the time it was found so, and drops an abandoned field that is no time', () => {
+    const abandoned = { ...earlierRun, state: 'Abandoned' as const, abandoned: T0.toISOString() };
+    expect(parseMarker(JSON.stringify(abandoned))).toEqual(abandoned);
+    const deleting = { ...abandoned, state: 'Deleting' as const };
+    expect(parseMarker(JSON.stringify(deleting))).toEqual(deleting);
+    expect(parseMarker(JSON.stringify({ ...earlierRun, abandoned: 1 }))).toEqual(earlierRun);
+  });
+});
+
 describe('checkDestination', () => {
   it('takes an empty root and marks it', () => {
     expect(checkDestination(facts(), me)).toEqual({ ok: true, writeRootMarker: true });
   });
 
-  it("adds a run to its own PVC's root beside the earlier runs and the mirror", () => {
+  it("adds a run to its own PVC's root beside the earlier runs (old and new names) and the mirror", () => {
     const f = facts({
-      entries: ['.datamover.json', '2026-01-01-000000', 'mirror'],
-      markersBelow: ['.datamover.json', '2026-01-01-000000/.datamover.json', 'mirror/.datamover.json'],
+      run: '2026-01-02-030405-0a1b2c3d',
+      entries: ['.datamover.json', '2026-01-01-000000', '2026-01-02-030405-ffffffff', 'mirror'],
+      markersBelow: [
+        '.datamover.json',
+        '2026-01-01-000000/.datamover.json',
+        '2026-01-02-030405-ffffffff/.datamover.json',
+        'mirror/.datamover.json',
+      ],
       contents: { 'ns/db/.datamover.json': mine },
     });
     expect(checkDestination(f, me)).toEqual({ ok: true, writeRootMarker: false });
@@ -157,7 +194,7 @@ describe('checkDestination', () => {
     expect(refused(f).object).toBe('ns/db/2026-01-01-000000/.datamover.json');
   });
 
-  it('never overwrites a timestamped run of another DataMover started in the same second', () => {
+  it('never overwrites a run folder of the same name by another DataMover (an older operator names runs by the second)', () => {
     const run = '2026-01-02-030405';
     const f = facts({
       entries: ['.datamover.json', run],

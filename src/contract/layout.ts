@@ -3,21 +3,31 @@
 // Pure: no I/O.
 //
 //   <root>/.datamover.json          root marker: this folder holds the backups of one PVC
-//   <root>/<YYYY-MM-DD-HHMMSS>/     a timestamped run (addTimestampPrefix: true)
+//   <root>/<YYYY-MM-DD-HHMMSS-uid8>/  a timestamped run (addTimestampPrefix: true): its UTC start and 8
+//                                   hex digits of its DataMover's UID (older operators wrote
+//                                   <YYYY-MM-DD-HHMMSS>/, still read everywhere)
 //   <root>/mirror/                  the plain mirror (addTimestampPrefix: false), replaced by each run
 //   <root>/<run>/.datamover.json    run marker: which DataMover (and schedule) wrote the run, and
-//                                   whether it is InProgress, Complete, or being pruned (Deleting)
+//                                   whether it is InProgress, Complete, Abandoned (its DataMover went
+//                                   away before it completed) or being deleted (Deleting)
 //   <root>/<run>/data/              the volume's files; the only place `rclone sync` writes or deletes
 //
-// A run changes nothing outside `<root>/<run>/` except creating the root marker of a new root. Roots
-// never nest: the mover refuses a root that lies inside another backup, or that holds one.
+// A run changes nothing outside `<root>/<run>/` except creating the root marker of a new root, and
+// deleting the root's abandoned runs (docs/mover.md). Roots never nest: the mover refuses a root that
+// lies inside another backup, or that holds one.
+import { createHash } from 'node:crypto';
+
 export const MARKER = '.datamover.json';
 export const MARKER_FORMAT = 1;
 export const MIRROR_FOLDER = 'mirror';
 export const DATA_FOLDER = 'data';
-const TIMESTAMP_FOLDER = /^\d{4}-\d{2}-\d{2}-\d{6}$/;
+/**
+ * A timestamped run folder: `YYYY-MM-DD-HHMMSS` (its start in UTC), then `-` and 8 hex digits of
+ * its DataMover's UID (runSuffix). Folders of older operators have no suffix and stay valid.
+ */
+export const TIMESTAMP_FOLDER = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})(\d{2})(\d{2})(?:-[0-9a-f]{8})?$/;
 
-/** `YYYY-MM-DD-HHMMSS` in UTC. */
+/** `YYYY-MM-DD-HHMMSS` in UTC: a run folder's name without its UID suffix (an older operator's name). */
 export function timestampFolder(start: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return (
@@ -26,13 +36,28 @@ export function timestampFolder(start: Date): string {
   );
 }
 
-export function runFolderName(timestamped: boolean, start: Date): string {
-  return timestamped ? timestampFolder(start) : MIRROR_FOLDER;
+/**
+ * 8 hex digits that tell apart the runs of DataMovers started in the same second: the first 8 of
+ * the DataMover's UID (a Kubernetes UID is a UUID), or of the UID's SHA-256 when it is not a UUID.
+ * The same on every retry of a DataMover, so a retry finds its own folder.
+ */
+export function runSuffix(uid: string): string {
+  const hex = uid.replace(/-/g, '').toLowerCase();
+  if (/^[0-9a-f]{32}$/.test(hex)) return hex.slice(0, 8);
+  return createHash('sha256').update(uid).digest('hex').slice(0, 8);
+}
+
+/** `YYYY-MM-DD-HHMMSS-<runSuffix(uid)>`, or `mirror`. */
+export function runFolderName(timestamped: boolean, start: Date, uid: string): string {
+  return timestamped ? `${timestampFolder(start)}-${runSuffix(uid)}` : MIRROR_FOLDER;
 }
 
 export function isRunFolderName(name: string): boolean {
   return name === MIRROR_FOLDER || TIMESTAMP_FOLDER.test(name);
 }
+
+const DIGITS = (n: number) => '[0-9]'.repeat(n);
+const TIMESTAMP_GLOB = `${DIGITS(4)}-${DIGITS(2)}-${DIGITS(2)}-${DIGITS(6)}`;
 
 /**
  * rclone filter rules that keep a walk of a root out of its runs' data folders (markers never lie
@@ -40,7 +65,8 @@ export function isRunFolderName(name: string): boolean {
  * folders, not files.
  */
 export const SKIP_RUN_DATA_FILTERS = [
-  `- /[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]-[0-9][0-9][0-9][0-9][0-9][0-9]/${DATA_FOLDER}/**`,
+  `- /${TIMESTAMP_GLOB}/${DATA_FOLDER}/**`,
+  `- /${TIMESTAMP_GLOB}-${'[0-9a-f]'.repeat(8)}/${DATA_FOLDER}/**`,
   `- /${MIRROR_FOLDER}/${DATA_FOLDER}/**`,
 ];
 
@@ -92,9 +118,11 @@ export interface RunMarker {
   startTime: string;
   /**
    * InProgress while the run is written (or when it was interrupted), Complete when its data is all
-   * there, Deleting once a prune has begun to delete it: only a Complete run is a backup to restore.
+   * there, Abandoned when a later run of the PVC found it InProgress with its DataMover gone from the
+   * cluster (replaced or deleted mid-sync; the later run deletes it), Deleting once a prune or that
+   * later run has begun to delete it: only a Complete run is a backup to restore.
    */
-  state: 'InProgress' | 'Complete' | 'Deleting';
+  state: RunState;
   completionTime?: string;
   bytes?: number;
   files?: number;
@@ -106,7 +134,14 @@ export interface RunMarker {
   manifest?: { entries: number; bytes: number; sha256: string };
   /** The data and manifest are encrypted client-side (rclone crypt): restoring needs the key. */
   encrypted?: boolean;
+  /**
+   * When a later run found this one abandoned: written with state Abandoned and kept by the Deleting
+   * marker that follows, so the next run finishes a deletion cut short. Absent otherwise.
+   */
+  abandoned?: string;
 }
+
+export type RunState = 'InProgress' | 'Complete' | 'Abandoned' | 'Deleting';
 
 export type Marker = RootMarker | RunMarker;
 
@@ -150,13 +185,19 @@ export function parseMarker(text: string): Marker | undefined {
   if (raw.kind === 'BackupRoot') return raw as unknown as RootMarker;
   const dm = raw.dataMover as Record<string, unknown> | undefined;
   if (raw.kind === 'Backup' && str(dm?.name) && str(dm?.uid) && str(raw.run)) {
-    // An older marker has no schedule; a schedule that is not a name is no schedule's.
-    if (raw.schedule !== undefined && !str(raw.schedule)) delete raw.schedule;
-    if (raw.manifest !== undefined && !isManifestInfo(raw.manifest)) delete raw.manifest;
-    if (raw.encrypted !== undefined && raw.encrypted !== true) delete raw.encrypted;
+    dropInvalidOptionals(raw);
     return raw as unknown as RunMarker;
   }
   return undefined;
+}
+
+/** A run marker's optional fields, each dropped when it is not what this format means by it. */
+function dropInvalidOptionals(raw: Record<string, unknown>): void {
+  // An older marker has no schedule; a schedule that is not a name is no schedule's.
+  if (raw.schedule !== undefined && !str(raw.schedule)) delete raw.schedule;
+  if (raw.manifest !== undefined && !isManifestInfo(raw.manifest)) delete raw.manifest;
+  if (raw.encrypted !== undefined && raw.encrypted !== true) delete raw.encrypted;
+  if (raw.abandoned !== undefined && !str(raw.abandoned)) delete raw.abandoned;
 }
 
 function isManifestInfo(v: unknown): boolean {

@@ -88,6 +88,24 @@ describe('pickRun', () => {
     expect(pickRun(m, 'latest', scope, 'b/ns/data/')).toMatchObject({ run: '2026-01-02-000000' });
   });
 
+  it("reads an older operator's names and new ones alike, and never picks an Abandoned run", () => {
+    const m = markers([
+      ['2026-01-01-000000', run('2026-01-01-000000', 'Complete')],
+      ['2026-01-02-000000-0a1b2c3d', run('2026-01-02-000000-0a1b2c3d', 'Complete')],
+      ['2026-01-02-000000-ffffffff', run('2026-01-02-000000-ffffffff', 'Complete')],
+      ['2026-01-03-000000-0a1b2c3d', run('2026-01-03-000000-0a1b2c3d', 'Abandoned')],
+    ]);
+    // Two runs of one second: the folder name breaks the tie.
+    expect(pickRun(m, 'latest', scope, 'w')).toMatchObject({ run: '2026-01-02-000000-ffffffff' });
+    expect(pickRun(m, '2026-01-01-000000', scope, 'w')).toMatchObject({ run: '2026-01-01-000000' });
+    expect(pickRun(m, '2026-01-02-000000-0a1b2c3d', scope, 'w')).toMatchObject({
+      run: '2026-01-02-000000-0a1b2c3d',
+    });
+    expect(pickRun(m, '2026-01-03-000000-0a1b2c3d', scope, 'w')).toEqual({
+      error: expect.stringContaining('2026-01-03-000000-0a1b2c3d (Abandoned)'),
+    });
+  });
+
   it('weighs the mirror by its start time like any run', () => {
     const m = markers([
       ['2026-01-01-000000', run('2026-01-01-000000', 'Complete')],

@@ -21,7 +21,10 @@ export type MoverCommand = (typeof MOVER_COMMANDS)[number];
 /** The environment of a restore, beside the Secret's keys and DATAMOVER_BACKUP_ROOT. */
 export const RestoreEnv = {
   command: 'DATAMOVER_COMMAND',
-  /** A run folder (YYYY-MM-DD-HHMMSS or mirror), or `latest`: the newest Complete run by its marker. */
+  /**
+   * A run folder (YYYY-MM-DD-HHMMSS-<uid8>, an older YYYY-MM-DD-HHMMSS, or mirror), or `latest`: the
+   * newest Complete run by its marker.
+   */
   run: 'DATAMOVER_RESTORE_RUN',
   /** Where the target volume is mounted (default /restore). */
   target: 'DATAMOVER_RESTORE_TARGET',
@@ -169,8 +172,8 @@ const isBackupOf = (m: MarkerContent | undefined, run: string, scope: RestoreSco
 /**
  * The run a restore reads: `latest` is the newest Complete backup of the PVC by its marker's start
  * time (the folder name breaks ties); a named run must be one. Runs still being written
- * (InProgress), being pruned (Deleting), without a marker, with an unreadable one or another PVC's
- * are never picked. The error names what was looked for and what the root holds.
+ * (InProgress), abandoned (Abandoned), being deleted (Deleting), without a marker, with an unreadable
+ * one or another PVC's are never picked. The error names what was looked for and what the root holds.
  */
 export function pickRun(
   markers: ReadonlyMap<string, MarkerContent | undefined>,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REPORTED_RUNS, parseMoverResult, pruneReport } from './result.js';
+import { MAX_REPORTED_RUNS, abandonedReport, parseMoverResult, pruneReport } from './result.js';
 
 describe("the mover's termination message", () => {
   it('is read as the JSON result', () => {
@@ -75,6 +75,23 @@ describe("the mover's termination message", () => {
       mismatched: [],
     });
     expect(parseMoverResult('{"restore":{"verified":1,"mismatches":0}}')?.restore).toBeUndefined();
+  });
+});
+
+describe('the report of abandoned runs', () => {
+  it('names at most ten, counts all, and is read back; an older report has none', () => {
+    const runs = Array.from({ length: 25 }, (_, i) => `2026-01-01-${String(i).padStart(6, '0')}-0a1b2c3d`);
+    const report = abandonedReport(runs, 'x'.repeat(5000));
+    expect(report.removed).toHaveLength(10);
+    expect(report.removedCount).toBe(25);
+    expect(report.error).toHaveLength(512);
+    expect(parseMoverResult(JSON.stringify({ bytes: 1, abandoned: report }))?.abandoned).toEqual(report);
+    expect(parseMoverResult('{"bytes":1}')).not.toHaveProperty('abandoned');
+    expect(parseMoverResult('{"bytes":1,"abandoned":{"removed":[],"removedCount":0}}')).toEqual({ bytes: 1 });
+    expect(parseMoverResult('{"abandoned":{"removed":["a",3],"removedCount":0}}')?.abandoned).toEqual({
+      removed: ['a'],
+      removedCount: 1,
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 // The mover's report, written as JSON to its container's termination message (under 4 KiB):
 // {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
-//  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"}}.
+//  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"},
+//  "abandoned":{"removed":["run",…],"removedCount":N,"error":"…"}}.
 import { MAX_NAMED, type RestoreReport, type VerifyReport } from './restore.js';
 
 export interface MoverResult {
@@ -12,6 +13,11 @@ export interface MoverResult {
   error?: string;
   /** What the prune after a scheduled run did (retention); a failed prune does not fail the backup. */
   prune?: PruneReport;
+  /**
+   * The abandoned runs of the PVC a backup deleted after its sync (InProgress runs of DataMovers that
+   * no longer exist); present only when it deleted one or failed to. Added after the first version.
+   */
+  abandoned?: AbandonedReport;
   /** A backup's check of the bucket against its manifest, after the sync. */
   verify?: VerifyReport;
   /** What a restore restored and how it verified. */
@@ -29,7 +35,10 @@ export interface PruneReport {
   error?: string;
 }
 
-/** Run names are 17 characters: 40 of them take under 1 KiB of the 4 KiB termination message. */
+/**
+ * Run names are 17 or 26 characters: 40 of them take under 1.2 KiB of the 4 KiB termination
+ * message.
+ */
 export const MAX_REPORTED_RUNS = 40;
 const MAX_ERROR = 1024;
 
@@ -40,6 +49,26 @@ export function pruneReport(kept: number, removed: readonly string[], error?: st
     removed: removed.slice(0, MAX_REPORTED_RUNS),
     removedCount: removed.length,
     ...(error ? { error: error.slice(0, MAX_ERROR) } : {}),
+  };
+}
+
+export interface AbandonedReport {
+  /** The abandoned runs deleted, oldest first; at most MAX_NAMED of them. */
+  removed: string[];
+  /** How many were deleted, whether or not all are named. */
+  removedCount: number;
+  /** Why the deletion stopped, when it did: the next backup of the PVC finishes it. */
+  error?: string;
+}
+
+const MAX_ABANDONED_ERROR = 512;
+
+/** The report of the abandoned runs deleted, bounded to fit the termination message. */
+export function abandonedReport(removed: readonly string[], error?: string): AbandonedReport {
+  return {
+    removed: removed.slice(0, MAX_NAMED),
+    removedCount: removed.length,
+    ...(error ? { error: error.slice(0, MAX_ABANDONED_ERROR) } : {}),
   };
 }
 
@@ -68,6 +97,8 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
   if (typeof raw.error === 'string' && raw.error) result.error = raw.error.slice(0, MAX_ERROR);
   const prune = parsePrune(raw.prune);
   if (prune) result.prune = prune;
+  const abandoned = parseAbandoned(raw.abandoned);
+  if (abandoned) result.abandoned = abandoned;
   const verify = parseVerify(raw.verify);
   if (verify) result.verify = verify;
   const restore = parseRestore(raw.restore);
@@ -126,4 +157,19 @@ function parsePrune(raw: unknown): PruneReport | undefined {
   const removedCount = Math.max(count(r.removedCount) ?? 0, removed.length);
   const error = typeof r.error === 'string' && r.error ? r.error.slice(0, MAX_ERROR) : undefined;
   return { kept, removed, removedCount, ...(error ? { error } : {}) };
+}
+
+function parseAbandoned(raw: unknown): AbandonedReport | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const removed = Array.isArray(r.removed)
+    ? r.removed
+        .filter((x): x is string => typeof x === 'string')
+        .slice(0, MAX_NAMED)
+        .map((x) => x.slice(0, 64))
+    : [];
+  const removedCount = Math.max(count(r.removedCount) ?? 0, removed.length);
+  const error = typeof r.error === 'string' && r.error ? r.error.slice(0, MAX_ABANDONED_ERROR) : undefined;
+  if (removedCount === 0 && !error) return undefined;
+  return { removed, removedCount, ...(error ? { error } : {}) };
 }

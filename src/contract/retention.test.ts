@@ -4,6 +4,8 @@ import {
   invalidKeepPolicy,
   isoWeek,
   parseKeepPolicy,
+  parseLiveRuns,
+  planAbandoned,
   planPrune,
   selectRetention,
   timeOfRun,
@@ -170,6 +172,9 @@ describe('invalidKeepPolicy', () => {
 describe('timeOfRun', () => {
   it('reads the UTC time a run folder names, and nothing else', () => {
     expect(timeOfRun('2026-01-02-030405')).toEqual(new Date('2026-01-02T03:04:05Z'));
+    expect(timeOfRun('2026-01-02-030405-0a1b2c3d')).toEqual(new Date('2026-01-02T03:04:05Z'));
+    expect(timeOfRun('2026-01-02-030405-0a1b2c3')).toBeUndefined();
+    expect(timeOfRun('2026-02-30-000000-0a1b2c3d')).toBeUndefined();
     expect(timeOfRun('mirror')).toBeUndefined();
     expect(timeOfRun('2026-02-30-000000')).toBeUndefined();
     expect(timeOfRun('2026-01-02-250000')).toBeUndefined();
@@ -248,5 +253,105 @@ describe('planPrune', () => {
     const plan = planPrune(markers, scope, { last: 1 });
     expect(plan.finish).toEqual([runs(2)]);
     expect(plan.remove).toEqual([runs(1), runs(3)]);
+  });
+});
+
+describe('planPrune with run folders of old and new names', () => {
+  const marker = (run: string, schedule: string): RunMarker => ({
+    ...runMarker(
+      { namespace: 'ns', pvc: 'db', dataMover: { name: `${schedule}-${run}`, uid: `u-${run}` }, schedule },
+      run,
+      timeOfRun(run)!,
+    ),
+    state: 'Complete',
+  });
+
+  it("weighs an older operator's names and new ones by their time, and each schedule only its own", () => {
+    // Schedules a and b fire in the same seconds; an older operator wrote the first day's runs.
+    const current = '2026-01-03-000000-aaaaaaa3';
+    const markers = new Map<string, MarkerContent | undefined>([
+      ['2026-01-01-000000', marker('2026-01-01-000000', 'a')],
+      ['2026-01-02-000000-aaaaaaa2', marker('2026-01-02-000000-aaaaaaa2', 'a')],
+      ['2026-01-02-000000-bbbbbbb2', marker('2026-01-02-000000-bbbbbbb2', 'b')],
+      ['2026-01-03-000000-bbbbbbb3', marker('2026-01-03-000000-bbbbbbb3', 'b')],
+      [current, marker(current, 'a')],
+    ]);
+    const scope = { namespace: 'ns', pvc: 'db', schedule: 'a', current };
+    expect(planPrune(markers, scope, { last: 1 })).toEqual({
+      keep: [{ run: current, reasons: ['last'] }],
+      remove: ['2026-01-01-000000', '2026-01-02-000000-aaaaaaa2'],
+      finish: [],
+    });
+    expect(planPrune(markers, scope, { last: 2 }).keep.map((k) => k.run)).toEqual([
+      current,
+      '2026-01-02-000000-aaaaaaa2',
+    ]);
+    expect(planPrune(markers, { ...scope, schedule: 'b' }, { daily: 1 }).remove).toEqual([
+      '2026-01-02-000000-bbbbbbb2',
+    ]);
+  });
+
+  it('orders two runs of one second by name, and keeps the one just written whatever its name', () => {
+    const markers = new Map<string, MarkerContent | undefined>([
+      ['2026-01-02-000000', marker('2026-01-02-000000', 'a')],
+      ['2026-01-02-000000-ffffffff', marker('2026-01-02-000000-ffffffff', 'a')],
+    ]);
+    const scope = { namespace: 'ns', pvc: 'db', schedule: 'a', current: '2026-01-02-000000-00000000' };
+    expect(planPrune(markers, scope, { last: 1 })).toEqual({
+      keep: [
+        { run: '2026-01-02-000000-ffffffff', reasons: ['last'] },
+        { run: scope.current, reasons: ['current'] },
+      ],
+      remove: ['2026-01-02-000000'],
+      finish: [],
+    });
+  });
+});
+
+describe('planAbandoned', () => {
+  const current = '2026-01-10-000000-cccccccc';
+  const scope = { namespace: 'ns', pvc: 'db', current, uid: 'u-me', live: new Set(['u-me', 'u-live']) };
+  const marker = (run: string, uid: string, over: Partial<RunMarker> = {}): RunMarker => ({
+    ...runMarker({ namespace: 'ns', pvc: 'db', dataMover: { name: `dm-${uid}`, uid } }, run, new Date(0)),
+    ...over,
+  });
+  const day = (d: number, suffix = '') => `2026-01-0${d}-000000${suffix}`;
+
+  it('abandons only InProgress runs of the PVC whose DataMover is gone, and finishes what an earlier run began', () => {
+    const markers = new Map<string, MarkerContent | undefined>([
+      [day(1), marker(day(1), 'u-gone')], // an older operator's name
+      [day(2, '-aaaaaaaa'), marker(day(2, '-aaaaaaaa'), 'u-gone2', { schedule: 'nightly' })],
+      [day(3, '-bbbbbbbb'), marker(day(3, '-bbbbbbbb'), 'u-live')],
+      [day(4, '-dddddddd'), marker(day(4, '-dddddddd'), 'u-gone', { state: 'Complete' })],
+      [day(5, '-eeeeeeee'), marker(day(5, '-eeeeeeee'), 'u-gone', { state: 'Abandoned', abandoned: 'x' })],
+      [day(6, '-ffffffff'), marker(day(6, '-ffffffff'), 'u-gone', { state: 'Deleting', abandoned: 'x' })],
+      [day(7, '-00000000'), marker(day(7, '-00000000'), 'u-gone', { state: 'Deleting' })], // a prune's
+      [day(8, '-11111111'), marker(day(8, '-11111111'), 'u-gone', { pvc: 'other' })],
+      [day(9, '-22222222'), marker(day(9, '-22222222'), 'u-gone', { namespace: 'other' })],
+      ['2026-01-09-000001', undefined],
+      ['2026-01-09-000002', UNREADABLE],
+      ['2026-01-09-000003', marker(day(1), 'u-gone')], // a marker copied from another folder
+      ['2026-01-09-000004', marker('2026-01-09-000004', 'u-me')],
+      ['mirror', marker('mirror', 'u-gone')],
+      [current, marker(current, 'u-other')],
+    ]);
+    expect(planAbandoned(markers, scope)).toEqual({
+      abandon: [day(1), day(2, '-aaaaaaaa')],
+      finish: [day(5, '-eeeeeeee'), day(6, '-ffffffff')],
+    });
+    expect(
+      planAbandoned(markers, { ...scope, live: new Set(['u-me', 'u-live', 'u-gone', 'u-gone2']) }),
+    ).toEqual({
+      abandon: [],
+      finish: [],
+    });
+  });
+});
+
+describe('parseLiveRuns', () => {
+  it('reads comma-separated UIDs, and nothing from an absent or blank variable', () => {
+    expect(parseLiveRuns('a, b,,c ')).toEqual(new Set(['a', 'b', 'c']));
+    expect(parseLiveRuns(undefined)).toBeUndefined();
+    expect(parseLiveRuns(' , ')).toBeUndefined();
   });
 });

@@ -11,7 +11,14 @@
 // A backup kept by any rule is kept. Periods are computed in UTC, as the run folders are named.
 // Unlike restic 0.17 and later, no oldest backup is kept "additionally" when fewer periods than N
 // have a backup: the policy keeps what it names and nothing else.
-import { MIRROR_FOLDER, UNREADABLE, isRunFolderName, type MarkerContent, type RunMarker } from './layout.js';
+import {
+  MIRROR_FOLDER,
+  TIMESTAMP_FOLDER,
+  UNREADABLE,
+  isRunFolderName,
+  type MarkerContent,
+  type RunMarker,
+} from './layout.js';
 
 export const KEEP_RULES = ['last', 'hourly', 'daily', 'weekly', 'monthly'] as const;
 export type KeepRule = (typeof KEEP_RULES)[number];
@@ -125,9 +132,12 @@ export function selectRetention(backups: readonly Backup[], keep: KeepPolicy): R
   return out;
 }
 
-/** The UTC time a timestamp folder names (`YYYY-MM-DD-HHMMSS`), or undefined for any other name. */
+/**
+ * The UTC time a timestamp folder names (`YYYY-MM-DD-HHMMSS-<uid8>`, or an older operator's
+ * `YYYY-MM-DD-HHMMSS`), or undefined for any other name.
+ */
 export function timeOfRun(run: string): Date | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(run);
+  const m = TIMESTAMP_FOLDER.exec(run);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
@@ -198,8 +208,66 @@ export function planPrune(
   const kept = selected.keep;
   if (currentTime !== undefined && !kept.some((k) => k.run === scope.current)) {
     kept.push({ run: scope.current, reasons: ['current'] });
-    // Run names are UTC timestamps of one width: their order is their time's.
+    // Run names begin with UTC timestamps of one width: their order is their time's (a suffix only
+    // orders runs of the same second).
     kept.sort((a, b) => (a.run < b.run ? 1 : -1));
   }
   return { keep: kept, remove: remove.reverse(), finish: finish.sort() };
+}
+
+/**
+ * DATAMOVER_LIVE_RUNS: the UIDs, comma-separated, of the DataMovers that exist in the cluster (not
+ * being deleted) and back up to the same root, the run's own included. The operator always sets it;
+ * without it (an older operator) the mover deletes no abandoned run.
+ */
+export const LIVE_RUNS_ENV = 'DATAMOVER_LIVE_RUNS';
+
+/** The UIDs in DATAMOVER_LIVE_RUNS, or undefined when it is absent or blank. */
+export function parseLiveRuns(text: string | undefined): Set<string> | undefined {
+  const uids = (text ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  return uids.length > 0 ? new Set(uids) : undefined;
+}
+
+/** Which runs of a root may be abandoned: this PVC's, in this namespace, of no live DataMover. */
+export interface AbandonScope {
+  namespace: string;
+  pvc: string;
+  /** The run the mover has just written, and its DataMover's UID: never abandoned. */
+  current: string;
+  uid: string;
+  /** The UIDs of the DataMovers that still exist and back up to this root (DATAMOVER_LIVE_RUNS). */
+  live: ReadonlySet<string>;
+}
+
+export interface AbandonPlan {
+  /** InProgress runs whose DataMover is gone: marked Abandoned, then deleted. Oldest first. */
+  abandon: string[];
+  /** Runs an earlier run marked Abandoned, or began to delete as abandoned: deletion finished. */
+  finish: string[];
+}
+
+/**
+ * The root's abandoned runs: timestamped runs of this namespace and PVC, marked InProgress by a
+ * DataMover that no longer exists (replaced, or deleted mid-sync), and runs an earlier run found so
+ * and did not finish deleting. Never a live DataMover's run, the current one, a Complete run, the
+ * mirror (each plain run replaces it), a folder without a readable marker or another PVC's.
+ */
+export function planAbandoned(
+  markers: ReadonlyMap<string, MarkerContent | undefined>,
+  scope: AbandonScope,
+): AbandonPlan {
+  const out: AbandonPlan = { abandon: [], finish: [] };
+  for (const [run, m] of markers) {
+    if (run === scope.current || run === MIRROR_FOLDER || !isRunFolderName(run)) continue;
+    if (m === undefined || m === UNREADABLE || m.kind !== 'Backup' || m.run !== run) continue;
+    if (m.namespace !== scope.namespace || m.pvc !== scope.pvc) continue;
+    if (m.dataMover.uid === scope.uid || scope.live.has(m.dataMover.uid)) continue;
+    if (m.state === 'InProgress') out.abandon.push(run);
+    else if (m.state === 'Abandoned' || (m.state === 'Deleting' && m.abandoned !== undefined))
+      out.finish.push(run);
+  }
+  return { abandon: out.abandon.sort(), finish: out.finish.sort() };
 }

@@ -25,6 +25,7 @@ import {
 } from '../kube/resources.js';
 import type { OperatorMetrics, ScheduleFacts } from '../metrics/metrics.js';
 import { waitingFor } from './destination-lock.js';
+import { heldBy } from './restore-guard.js';
 import { isTerminal } from './machine.js';
 import { Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
 import { byCreation, KindController } from './runtime.js';
@@ -43,7 +44,7 @@ export class Controller {
   private readonly kind: KindController<DataMover>;
   private readonly scheduleKind: KindController<DataMoverSchedule>;
   private readonly restoreKind: KindController<DataMoverRestore>;
-  private readonly allowSeconds: boolean;
+  private readonly scheduleConfig: { allowSeconds: boolean; unselectedGraceMs: number };
 
   constructor(
     api: KubeApi,
@@ -55,14 +56,17 @@ export class Controller {
     const restart = (resource: string) => metrics.informerRestarts.inc({ resource });
     const informer = <T extends KubernetesObject>(row: Parameters<typeof informerFor<T>>[1]) =>
       informerFor(api, row, config.namespaces, log, restart);
+    this.restores = informer<DataMoverRestore>(RESTORES);
+    // One restore watch: the restore kind's primary objects, and what holds DataMovers back.
+    const restores = new SharedSource(this.restores);
     this.caches = {
       dataMovers: informer<DataMover>(DATAMOVERS),
       pvcs: informer<V1PersistentVolumeClaim>(CHILD_PVCS),
       jobs: informer<V1Job>(CHILD_JOBS),
       pods: informer<V1Pod>(CHILD_PODS),
+      restores: restores.view(),
     };
     this.schedules = informer<DataMoverSchedule>(SCHEDULES);
-    this.restores = informer<DataMoverRestore>(RESTORES);
     const dataMovers = new SharedSource(this.caches.dataMovers);
     const jobs = new SharedSource(this.caches.jobs);
     const pods = new SharedSource(this.caches.pods);
@@ -72,10 +76,18 @@ export class Controller {
       {
         kind: 'DataMover',
         primary: dataMovers.view(),
-        owned: [this.caches.pvcs, jobs.view(), pods.view()].map((source) => ({
-          source: source as never,
-          owner,
-        })),
+        owned: [
+          ...[this.caches.pvcs, jobs.view(), pods.view()].map((source) => ({
+            source: source as never,
+            owner,
+          })),
+          // A restore that starts, ends or goes may hold back or release the backups it concerns.
+          {
+            source: this.caches.restores as never,
+            owner: (r: KubernetesObject) =>
+              heldBy(r as DataMoverRestore, this.caches.dataMovers.list()).map(keyOf),
+          },
+        ],
         reconcile: (key) => reconciler.reconcile(key),
         // Runs that started earlier take their next step first: a schedule's burst of new runs
         // does not hold up the runs in flight.
@@ -88,12 +100,15 @@ export class Controller {
       },
       { workers: config.maxConcurrentReconciles, metrics, log },
     );
-    this.allowSeconds = config.allowSecondsInSchedules;
+    this.scheduleConfig = {
+      allowSeconds: config.allowSecondsInSchedules,
+      unselectedGraceMs: config.unselectedPvcGracePeriodMs,
+    };
     this.scheduleKind = scheduleKind(
       api,
       this.schedules,
       dataMovers.view(),
-      { allowSeconds: config.allowSecondsInSchedules, workers: config.maxConcurrentReconciles },
+      { ...this.scheduleConfig, workers: config.maxConcurrentReconciles },
       metrics,
       log,
     );
@@ -105,7 +120,7 @@ export class Controller {
     // driven by their changes: a restore waiting for its schedule looks again (machine.ts).
     this.restoreKind = restoreKind(
       api,
-      { restores: this.restores, schedules: this.schedules, jobs: jobs.view(), pods: pods.view() },
+      { restores: restores.view(), schedules: this.schedules, jobs: jobs.view(), pods: pods.view() },
       { ...config, workers: config.maxConcurrentReconciles },
       metrics,
       log,
@@ -122,7 +137,7 @@ export class Controller {
 
   /** What the schedule gauges show, now. */
   scheduleFacts(now = new Date()): ScheduleFacts[] {
-    return scheduleFacts(this.schedules.list(), { allowSeconds: this.allowSeconds }, now);
+    return scheduleFacts(this.schedules.list(), this.scheduleConfig, now);
   }
 
   async startInformers(): Promise<void> {

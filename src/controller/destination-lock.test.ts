@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../api/v1alpha1/schema.js';
 import { at, dm } from './fixtures.test-helpers.js';
-import { destinationBusyWith, rootsMeet, waitingFor } from './destination-lock.js';
+import { rootsMeet } from '../mover/destination.js';
+import { destinationBusyWith, liveRunsOf, waitingFor } from './destination-lock.js';
 
 function peer(name: string, createdAt: number, status: DataMover['status'], spec = {}, ns = 'ns'): DataMover {
   const d = dm(spec, status, name);
@@ -72,5 +73,22 @@ describe('destinationBusyWith', () => {
     expect(rootsMeet('a', 'a/b')).toBe(true);
     expect(rootsMeet('a/b/c', 'a/b')).toBe(true);
     expect(rootsMeet('a/b', 'a/bc')).toBe(false);
+  });
+});
+
+describe('liveRunsOf', () => {
+  it('lists the UIDs of the DataMovers that exist and back up to the same root, finished ones and its own included', () => {
+    const me = peer('me', 5, waiting);
+    const done = peer('done', 0, { phase: 'Completed', startTime: at(0).toISOString() });
+    const failed = peer('failed', 0, { phase: 'Failed', startTime: at(0).toISOString() });
+    const otherNs = peer('same-root', 0, waiting, { destinationPath: 'ns/data' }, 'team-b');
+    const deleting = peer('deleting', 0, waiting);
+    deleting.metadata.deletionTimestamp = at(6);
+    const elsewhere = peer('elsewhere', 0, waiting, { destinationPath: 'ns/other' });
+    const around = peer('around', 0, waiting, { destinationPath: 'ns' });
+    expect(liveRunsOf(me, [me, done, failed, otherNs, deleting, elsewhere, around])).toEqual(
+      ['uid-done', 'uid-failed', 'uid-me', 'uid-same-root'].sort(),
+    );
+    expect(liveRunsOf(me, [])).toEqual(['uid-me']);
   });
 });

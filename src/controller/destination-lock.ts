@@ -3,16 +3,8 @@
 // mover already runs goes on; otherwise the earliest created goes first. The mover's markers are the
 // last line of defence (layout.ts); this lock keeps two runs of one cluster from racing to them.
 import type { DataMover } from '../api/v1alpha1/schema.js';
-import { backupRoot } from '../mover/destination.js';
+import { backupRoot, rootsMeet } from '../mover/destination.js';
 import { isTerminal } from './machine.js';
-
-/**
- * Whether two backup roots could meet: the same folder, or one inside the other. Whatever bucket
- * their Secrets name (two Secrets may name one bucket, and the operator never reads Secrets).
- */
-export function rootsMeet(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
-}
 
 function before(a: DataMover, b: DataMover): boolean {
   const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();
@@ -55,4 +47,18 @@ export function waitingFor(dm: DataMover, peers: Iterable<DataMover>): DataMover
       out.push(peer);
   }
   return out;
+}
+
+/**
+ * The UIDs of the DataMovers that back up to `dm`'s root and still exist (not being deleted), `dm`
+ * among them: the mover deletes the PVC's InProgress runs of any other DataMover as abandoned
+ * (DATAMOVER_LIVE_RUNS). Roots never nest, so only an equal root can hold the PVC's runs.
+ */
+export function liveRunsOf(dm: DataMover, peers: Iterable<DataMover>): string[] {
+  const root = backupRoot(dm);
+  const uids = new Set<string>(dm.metadata.uid ? [dm.metadata.uid] : []);
+  for (const peer of peers)
+    if (peer.metadata.uid && !peer.metadata.deletionTimestamp && backupRoot(peer) === root)
+      uids.add(peer.metadata.uid);
+  return [...uids].sort();
 }

@@ -27,7 +27,8 @@ describe('a new DataMover', () => {
       startTime: T0.toISOString(),
       phaseStartTime: T0.toISOString(),
       restoredPvcName: 'backup-clone',
-      destination: 'bucket:ns/data/2026-01-02-030405/',
+      // The start second and the UID's 8 hex digits (uid-backup is no UUID: hashed).
+      destination: 'bucket:ns/data/2026-01-02-030405-2e123ab7/',
       observedGeneration: 1,
     });
     expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({

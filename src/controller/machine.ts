@@ -26,6 +26,7 @@ import { setCondition } from './conditions.js';
 import { jobOutcome, podsStarted, pruneStatus } from './job-status.js';
 import { cloneReady, cloneWaitedMs } from './lookups.js';
 import { podProgress } from './pod-progress.js';
+import type { RestoreInTheWay } from './restore-guard.js';
 import { RunStatusBuilder } from './status-builder.js';
 
 export type MachineConfig = Pick<
@@ -61,6 +62,10 @@ export interface Observed {
   allowedDestinationPrefixes?: readonly string[] | undefined;
   /** Name of another DataMover that syncs to the same destination first. */
   destinationBusyWith?: string | undefined;
+  /** A restore under way that writes into the source PVC, or reads the root this run prunes. */
+  restoreInTheWay?: RestoreInTheWay | undefined;
+  /** UIDs of the DataMovers that back up to the same root and still exist; read with the lock. */
+  liveRuns?: readonly string[] | undefined;
   /** Objects holding a child's name that are not this DataMover's (see kube/names.ts ownership). */
   notOurs?: readonly NotOurChild[] | undefined;
 }
@@ -233,6 +238,11 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   const leftover = notOurs(dm, o, b);
   if (leftover) return leftover;
   if (!o.clone) {
+    if (o.restoreInTheWay?.why === 'writes') {
+      const message = `waiting for DataMoverRestore ${o.restoreInTheWay.restore}, which is restoring into PVC ${dm.spec.sourcePvc}: a backup now would copy a half-restored volume`;
+      b.progressing(Reason.WaitingForRestore, message);
+      return { status: b.status, actions: [] };
+    }
     const problem = sourceProblem(dm, o);
     if (problem) {
       const [reason, message, permanent] = problem;
@@ -283,12 +293,18 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
       b.progressing(Reason.WaitingForDestination, message);
       return { status: b.status, actions: [] };
     }
+    if (!b.status.jobName && o.restoreInTheWay?.why === 'reads') {
+      const message = `waiting for DataMoverRestore ${o.restoreInTheWay.restore}, which reads backups in ${backupRoot(dm)}/: this run's retention could delete the run it restores`;
+      b.progressing(Reason.WaitingForRestore, message);
+      return { status: b.status, actions: [] };
+    }
     const startTime = new Date(b.status.startTime ?? o.now);
     b.status.jobName = jobName(dm);
     // The first attempt starts now; stating it here saves a status write when the pod appears.
     b.status.attempts = Math.max(b.status.attempts ?? 0, 1);
     b.progressing(Reason.MoverRunning, `mover Job ${jobName(dm)} is running`);
-    return { status: b.status, actions: [{ type: 'createJob', job: buildMoverJob(dm, config, startTime) }] };
+    const moverJob = buildMoverJob(dm, config, startTime, o.liveRuns);
+    return { status: b.status, actions: [{ type: 'createJob', job: moverJob }] };
   }
   b.status.jobName = job.metadata?.name ?? jobName(dm);
   // The Job's counts lag its pods (a new pod is not yet active, a finished one is being finalized),

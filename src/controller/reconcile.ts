@@ -5,13 +5,16 @@ import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-n
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
 import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
+import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
+import type { Source } from '../kube/resources.js';
 import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { cloneName, jobName, ownership } from '../kube/names.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../mover/destination.js';
-import { destinationBusyWith } from './destination-lock.js';
+import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
 import { lookupsNeeded } from './lookups.js';
+import { restoreReading, restoreWriting } from './restore-guard.js';
 import {
   actionRefused,
   decide,
@@ -31,6 +34,8 @@ export interface Caches {
   pvcs: ResilientInformer<V1PersistentVolumeClaim>;
   jobs: ResilientInformer<V1Job>;
   pods: ResilientInformer<V1Pod>;
+  /** Read to hold backups back while a restore writes their PVC or reads their root. */
+  restores: Source<DataMoverRestore>;
 }
 
 export class Reconciler {
@@ -121,12 +126,29 @@ export class Reconciler {
       observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
     }
     if (need.source) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
+    observed.restoreInTheWay = this.restoreInTheWay(dm, need.source, need.destinationLock);
     if (need.cloneWarning)
       observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
     if (need.jobWarning) observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
-    if (need.destinationLock)
-      observed.destinationBusyWith = destinationBusyWith(dm, this.caches.dataMovers.list());
+    if (need.destinationLock) {
+      const peers = this.caches.dataMovers.list();
+      observed.destinationBusyWith = destinationBusyWith(dm, peers);
+      observed.liveRuns = liveRunsOf(dm, peers);
+    }
     return observed;
+  }
+
+  /**
+   * Restores shut out backups (restore-guard.ts): one writing the source is looked for before a
+   * clone, one reading the root before a Job. A few objects, scanned only by those passes.
+   */
+  private restoreInTheWay(dm: DataMover, beforeClone: boolean, beforeJob: boolean) {
+    if (!beforeClone && !beforeJob) return undefined;
+    const restores = this.caches.restores.list();
+    return (
+      (beforeClone ? restoreWriting(dm, restores) : undefined) ??
+      (beforeJob ? restoreReading(dm, restores) : undefined)
+    );
   }
 
   /**

@@ -40,7 +40,8 @@ describe("a scheduled DataMover's mover Job", () => {
     const env = envOf(scheduled());
     expect(env.DATAMOVER_SCHEDULE).toBe('nightly');
     expect(JSON.parse(env.DATAMOVER_KEEP!)).toEqual(KEEP);
-    expect(env.DATAMOVER_RUN_FOLDER).toBe('2026-01-02-030405');
+    // The start second, then the UID's 8 hex digits (uid-nightly-20260102 is no UUID: hashed).
+    expect(env.DATAMOVER_RUN_FOLDER).toBe('2026-01-02-030405-9102cd6e');
   });
 
   it('passes the schedule without a policy, and neither for a DataMover made by hand', () => {
@@ -92,6 +93,25 @@ describe('a DataMover with a keep policy', () => {
   it("goes ahead as a schedule's timestamped DataMover", () => {
     const pass = first(scheduled());
     expect(pass.actions.map((a) => a.type)).toEqual(['createClone']);
+  });
+});
+
+describe('the live runs of a mover Job', () => {
+  it('are the UIDs the pass observed, its own among them, and DATAMOVER_* is reserved', () => {
+    const d = scheduled({}, [scheduleRef], {
+      phase: 'CreatingPod',
+      startTime: T0.toISOString(),
+      phaseStartTime: T0.toISOString(),
+    });
+    const pass = decide(d, { now: at(1), pods: [], liveRuns: ['uid-nightly-20260101'] }, config);
+    const action = pass.actions[0];
+    expect(action?.type).toBe('createJob');
+    if (action?.type !== 'createJob') return;
+    expect(action.job.spec!.template.spec!.containers[0]!.env).toContainEqual({
+      name: 'DATAMOVER_LIVE_RUNS',
+      value: 'uid-nightly-20260101,uid-nightly-20260102',
+    });
+    expect(reservedEnvName('DATAMOVER_LIVE_RUNS')).toBe(true);
   });
 });
 

@@ -21,8 +21,8 @@ export type EventType = 'add' | 'update' | 'delete';
 /** Objects the kind owns: a change to one reconciles its owner before new work. */
 export interface Owned {
   source: Source<KubernetesObject>;
-  /** The owner's `namespace/name`, or undefined when the object is not the kind's. */
-  owner(obj: KubernetesObject): string | undefined;
+  /** The owner's `namespace/name` (or the keys it concerns), or undefined when the object is not the kind's. */
+  owner(obj: KubernetesObject): string | readonly string[] | undefined;
 }
 
 export interface KindSpec<T extends KubernetesObject> {
@@ -161,13 +161,12 @@ export class KindController<T extends KubernetesObject> {
           this.enqueue(key, false, `related to ${keyOf(obj)} (${event})`);
       }),
       ...this.spec.owned.map((o) =>
-        o.source.start((obj, event) =>
-          this.enqueue(
-            o.owner(obj),
-            !this.dueFirst,
-            `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`,
-          ),
-        ),
+        o.source.start((obj, event) => {
+          const owners = o.owner(obj);
+          const cause = `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`;
+          for (const key of typeof owners === 'string' ? [owners] : (owners ?? []))
+            this.enqueue(key, !this.dueFirst, cause);
+        }),
       ),
     ]);
   }

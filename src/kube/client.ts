@@ -304,12 +304,14 @@ export class KubeApi {
   /** Deletes a Job and, in the background, its pods; with `uid`, only that very object. */
   deleteJob(namespace: string, name: string, uid?: string): Promise<void> {
     // The API's default for Jobs orphans their pods; Background lets the garbage collector take them.
+    // With a body the apiserver reads the options from it alone (query parameters are ignored), so
+    // the policy goes in the body too: an orphaned finished pod would hold its PVC from deletion.
     return this.deleteIgnoringNotFound(() =>
       this.batch.deleteNamespacedJob({
         namespace,
         name,
         propagationPolicy: 'Background',
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
+        ...(uid ? { body: { preconditions: { uid }, propagationPolicy: 'Background' } } : {}),
       }),
     );
   }

@@ -152,9 +152,17 @@ export const FIRE_TIME_ANNOTATION = 'datamover.io/fire-time';
  * `<schedule>-<pvc hash>-<fire time in Unix seconds>` (a manual trigger: `-m<trigger hash>`), at most
  * 63 characters. The PVC is hashed: names stay short and two PVCs never share a run.
  */
-export function scheduledRunName(schedule: string, pvc: string, fire: Date | { trigger: string }): string {
+export function scheduledRunName(
+  schedule: string,
+  pvc: string,
+  fire: Date | { trigger: string; generation?: number },
+): string {
+  // A trigger's run is named for its value and the schedule's generation when it was set: a value
+  // used before (a → b → a) names a new run.
+  const trigger = (f: { trigger: string; generation?: number }) =>
+    f.generation === undefined ? f.trigger : `${f.trigger}@${f.generation}`;
   const suffix =
-    fire instanceof Date ? `-${Math.floor(fire.getTime() / 1000)}` : `-m${shortHash(fire.trigger)}`;
+    fire instanceof Date ? `-${Math.floor(fire.getTime() / 1000)}` : `-m${shortHash(trigger(fire))}`;
   return boundedName(`${schedule}-${shortHash(pvc)}`, suffix);
 }
 

@@ -44,6 +44,8 @@ export interface ScheduleFacts {
   nextFire?: number;
   /** Seconds between the next two fire times; absent when suspended or invalid. */
   intervalSeconds?: number;
+  /** Unix seconds: since when a Suspended schedule has been suspended, from its status; absent otherwise. */
+  suspendedSince?: number;
   pvcs: Array<{ pvc: string; lastSuccess?: number; trackedSince?: number }>;
 }
 
@@ -263,6 +265,21 @@ export class OperatorMetrics {
       'DataMoverSchedules by namespace and state (leader only).',
       ['namespace', 'state'],
       (f, g) => g.inc({ namespace: f.namespace, state: f.state }),
+    );
+    fromSchedules(
+      'datamover_schedule_state',
+      'Each DataMoverSchedule, 1 on the series of its state: Active, Suspended, or Invalid (it cannot fire and is Stalled) (leader only).',
+      ['namespace', 'schedule', 'state'],
+      (f, g) => g.set({ namespace: f.namespace, schedule: f.schedule, state: f.state }, 1),
+    );
+    fromSchedules(
+      'datamover_schedule_suspended_since_timestamp_seconds',
+      "When each suspended DataMoverSchedule was suspended, from its status's Suspended condition (leader only).",
+      ['namespace', 'schedule'],
+      (f, g) => {
+        if (f.suspendedSince !== undefined)
+          g.set({ namespace: f.namespace, schedule: f.schedule }, f.suspendedSince);
+      },
     );
     fromSchedules(
       'datamover_schedule_next_fire_timestamp_seconds',

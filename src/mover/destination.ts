@@ -11,9 +11,20 @@ export function backupRoot(dm: DataMover): string {
     : explicit.replace(/^\/|\/$/g, '');
 }
 
-/** The run's folder in the root: the timestamp of `startTime`, or `mirror`. */
+/**
+ * Whether two backup roots could meet: the same folder, or one inside the other. Whatever bucket
+ * their Secrets name (two Secrets may name one bucket, and the operator never reads Secrets).
+ */
+export function rootsMeet(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+/**
+ * The run's folder in the root: the timestamp of `startTime` and 8 hex digits of the DataMover's UID
+ * (two DataMovers of one PVC may start in the same second; a retry keeps its folder), or `mirror`.
+ */
 export function runFolder(dm: DataMover, startTime: Date): string {
-  return runFolderName(dm.spec.addTimestampPrefix === true, startTime);
+  return runFolderName(dm.spec.addTimestampPrefix === true, startTime, dm.metadata.uid ?? '');
 }
 
 /** What status.destination shows: `<secretName>:<root>/<run>/`. */

@@ -83,11 +83,17 @@ describe('the destination', () => {
     expect(backupRoot(dm())).toBe('ns/data');
     expect(backupRoot(dm({ destinationPath: '/team/x/' }))).toBe('team/x');
   });
-  it('puts a plain run in <root>/mirror/ and a timestamped one in <root>/<UTC start>/: they never nest', () => {
+  it('puts a plain run in <root>/mirror/ and a timestamped one in <root>/<UTC start>-<UID>/: they never nest', () => {
+    const timestamped = dm({ addTimestampPrefix: true });
+    timestamped.metadata.uid = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
     expect(describeDestination(dm(), T0)).toBe('bucket:ns/data/mirror/');
-    expect(describeDestination(dm({ addTimestampPrefix: true }), T0)).toBe(
-      'bucket:ns/data/2026-01-02-030405/',
-    );
+    expect(describeDestination(timestamped, T0)).toBe('bucket:ns/data/2026-01-02-030405-0a1b2c3d/');
+    // Another DataMover started in the same second writes another folder.
+    const other = {
+      ...timestamped,
+      metadata: { ...timestamped.metadata, uid: 'ffffffff-0000-4000-8000-000000000000' },
+    };
+    expect(describeDestination(other, T0)).toBe('bucket:ns/data/2026-01-02-030405-ffffffff/');
   });
   it('tells the mover to adopt a folder holding foreign objects only when asked', () => {
     const env = buildMoverJob(dm({ adoptExistingDestination: true }), config, T0).spec!.template.spec!
@@ -120,6 +126,24 @@ describe('transfer options', () => {
         { name: 'DATAMOVER_CHECKSUM', value: 'true' },
       ]),
     );
+  });
+});
+
+describe('the live runs', () => {
+  const envOf = (liveRuns?: string[]) =>
+    buildMoverJob(dm({ addTimestampPrefix: true }), config, T0, liveRuns).spec!.template.spec!.containers[0]!
+      .env!;
+
+  it('tell the mover the DataMovers of the root that still exist, its own always among them', () => {
+    expect(envOf(['uid-b', 'uid-a'])).toContainEqual({
+      name: 'DATAMOVER_LIVE_RUNS',
+      value: 'uid-a,uid-b,uid-backup',
+    });
+    expect(envOf([])).toContainEqual({ name: 'DATAMOVER_LIVE_RUNS', value: 'uid-backup' });
+  });
+
+  it('are not passed when unknown: the mover then deletes no abandoned run', () => {
+    expect(envOf().map((e) => e.name)).not.toContain('DATAMOVER_LIVE_RUNS');
   });
 });
 

@@ -15,6 +15,7 @@ import {
 } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
+import { LIVE_RUNS_ENV } from '../contract/retention.js';
 
 export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;
@@ -67,7 +68,7 @@ export function scheduleOf(dm: DataMover): string | undefined {
   return owner?.name;
 }
 
-function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
+function moverEnv(dm: DataMover, startTime: Date, liveRuns: readonly string[] | undefined): V1EnvVar[] {
   // Where the run goes and whose it is: the mover checks and writes the markers with these.
   const env: V1EnvVar[] = [
     { name: 'DATAMOVER_BACKUP_ROOT', value: backupRoot(dm) },
@@ -90,6 +91,12 @@ function moverEnv(dm: DataMover, startTime: Date): V1EnvVar[] {
   const schedule = scheduleOf(dm);
   if (schedule) env.push({ name: 'DATAMOVER_SCHEDULE', value: schedule });
   if (dm.spec.retention) env.push({ name: 'DATAMOVER_KEEP', value: JSON.stringify(dm.spec.retention.keep) });
+  // The DataMovers that still back up to this root: the PVC's InProgress runs of any other are
+  // abandoned, and the mover deletes them after its sync.
+  if (liveRuns) {
+    const uids = new Set([dm.metadata.uid ?? '', ...liveRuns].filter(Boolean));
+    env.push({ name: LIVE_RUNS_ENV, value: [...uids].sort().join(',') });
+  }
   // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }
@@ -192,10 +199,15 @@ export function buildJob(parts: MoverJobParts): V1Job {
   };
 }
 
+/**
+ * The backup Job of a DataMover. `liveRuns`: the UIDs of the DataMovers that exist and back up to the
+ * same root (destination-lock.ts liveRunsOf); without it the mover deletes no abandoned run.
+ */
 export function buildMoverJob(
   dm: DataMover,
   config: Pick<Config, 'defaultMoverImage'>,
   startTime: Date,
+  liveRuns?: readonly string[],
 ): V1Job {
   return buildJob({
     name: jobName(dm),
@@ -205,7 +217,7 @@ export function buildMoverJob(
     podAnnotations: { [OWNER_ANNOTATION]: dm.metadata.name },
     settings: dm.spec,
     image: moverImage(dm, config),
-    env: moverEnv(dm, startTime),
+    env: moverEnv(dm, startTime, liveRuns),
     volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }],
     volumes: [{ name: 'data', persistentVolumeClaim: { claimName: cloneName(dm), readOnly: true } }],
   });

@@ -16,7 +16,7 @@ function restore(spec: Partial<DataMoverRestoreSpec> = {}): DataMoverRestore {
   };
 }
 
-const source = { secretName: 'bucket', root: 'ns/db', sourcePvc: 'db' };
+const source = { secretName: 'bucket', root: 'ns/db', namespace: 'ns', sourcePvc: 'db' };
 
 describe('the restore Job', () => {
   const job = buildRestoreJob(
@@ -65,6 +65,13 @@ describe('the restore Job', () => {
       ]),
     );
     expect(container.env!.map((e) => e.name)).not.toContain('DATAMOVER_RESTORE_OVERWRITE');
+  });
+
+  it("names the other namespace whose backups it reads, for the mover to check against the root's marker", () => {
+    const other = { secretName: 'bucket', root: 'team-a/db', namespace: 'team-a', sourcePvc: 'db' };
+    const env = buildRestoreJob(restore(), other, 't', config).spec!.template.spec!.containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'DATAMOVER_NAMESPACE', value: 'team-a' });
+    expect(env).toContainEqual({ name: 'DATAMOVER_BACKUP_ROOT', value: 'team-a/db' });
   });
 
   it('restores the newest backup by default and overwrites a non-empty target only when asked', () => {

@@ -19,7 +19,8 @@ import { buildJob, moverImage } from './job.js';
 export interface ResolvedSource {
   secretName: string;
   root: string;
-  /** The PVC the backups are of: the mover checks the root's marker names it. */
+  /** The namespace and PVC the backups are of: the mover checks the root's marker names them. */
+  namespace: string;
   sourcePvc: string;
 }
 
@@ -29,7 +30,7 @@ function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar
     { name: 'DATAMOVER_BACKUP_ROOT', value: source.root },
     { name: RestoreEnv.run, value: restore.spec.run ?? LATEST },
     { name: RestoreEnv.target, value: RESTORE_TARGET },
-    { name: RestoreEnv.namespace, value: restore.metadata.namespace },
+    { name: RestoreEnv.namespace, value: source.namespace },
     { name: RestoreEnv.pvc, value: source.sourcePvc },
     { name: 'HOME', value: '/tmp' },
   ];

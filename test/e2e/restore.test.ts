@@ -6,7 +6,6 @@
 // the operator neither crashes nor spins.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DataMoverRestore } from '../../src/api/v1alpha1/restore.js';
 import {
   apply,
   backup,
@@ -21,6 +20,7 @@ import {
   waitGone,
 } from '../support/cluster.js';
 import { sample, withOperator } from '../support/operator.js';
+import { appPod, reasonOf, restore, restoreHelpers, TERMINAL, type Pvc } from '../support/restores.js';
 
 const env = withOperator('dm-restore', [
   '--source-pvc-grace-period=2s',
@@ -29,104 +29,7 @@ const env = withOperator('dm-restore', [
   '--clone-provision-timeout=4s',
 ]);
 
-const TERMINAL = new Set(['Completed', 'Failed']);
-
-function restore(name: string, spec: Record<string, unknown>) {
-  return { apiVersion: 'datamover.io/v1alpha1', kind: 'DataMoverRestore', metadata: { name }, spec };
-}
-
-const getRestore = (name: string) => getJson<DataMoverRestore>(['get', 'dmr', name, '-n', env.ns]);
-
-function waitForRestore(name: string, phases = TERMINAL, timeoutMs = 60_000): Promise<DataMoverRestore> {
-  return waitFor(
-    async () => {
-      const r = await getRestore(name);
-      return phases.has(r?.status?.phase ?? '') ? r : undefined;
-    },
-    { timeoutMs, what: `DataMoverRestore ${name} to reach ${[...phases].join(' or ')}` },
-  );
-}
-
-const reasonOf = (r: DataMoverRestore | undefined, type: string) =>
-  r?.status?.conditions?.find((c) => c.type === type)?.reason;
-
-interface Pvc {
-  metadata: { labels?: Record<string, string>; ownerReferences?: unknown[] };
-  spec: { resources: { requests: { storage: string } } };
-  status?: { phase?: string };
-}
-
-/** The running pod of a restore's Job. */
-async function restorePod(name: string): Promise<string> {
-  return waitFor(
-    async () => {
-      const list = await getJson<{
-        items: Array<{ metadata: { name: string }; status?: { phase?: string } }>;
-      }>(['get', 'pods', '-n', env.ns, '-l', `datamover.io/restore=${name}`]);
-      return list?.items.find((p) => p.status?.phase === 'Running')?.metadata.name;
-    },
-    { what: `the pod of restore ${name} to run` },
-  );
-}
-
-/** Ends a (simulate=hang) restore pod as the mover would: its exit code and its report. */
-async function endPod(pod: string, exitCode: number, report: object): Promise<void> {
-  const now = new Date().toISOString();
-  const status = {
-    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-    containerStatuses: [
-      {
-        name: 'mover',
-        image: 'ghcr.io/datamover-operator/mover:0.1.0',
-        imageID: '',
-        ready: false,
-        restartCount: 0,
-        started: false,
-        state: {
-          terminated: {
-            exitCode,
-            reason: exitCode === 0 ? 'Completed' : 'Error',
-            message: JSON.stringify(report),
-            startedAt: now,
-            finishedAt: now,
-          },
-        },
-      },
-    ],
-  };
-  await kubectlOk([
-    'patch',
-    'pod',
-    pod,
-    '-n',
-    env.ns,
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status }),
-  ]);
-}
-
-/** A pod that mounts a PVC and keeps running (kwok runs it), as an application would. */
-function appPod(name: string, claim: string) {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name },
-    spec: {
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
-      containers: [
-        {
-          name: 'app',
-          image: 'app:1',
-          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-    },
-  };
-}
+const { getRestore, waitForRestore, restorePod, endPod } = restoreHelpers(env);
 
 describe('a DataMoverRestore', () => {
   it("restores a DataMover's newest backup into a new PVC sized like the source, which outlives the restore", async () => {
@@ -293,8 +196,6 @@ describe('a DataMoverRestore', () => {
     expect(await getJson(['get', 'pvc', 'nosize-pvc', '-n', env.ns])).toBeUndefined();
   });
 });
-
-// Mostly well-formed values, with the odd hostile one.
 const wild = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.constantFrom('', ' ', '..', '/', 'a'.repeat(300), 'null', '../../etc'),

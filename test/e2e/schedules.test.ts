@@ -283,7 +283,7 @@ describe('a selector', () => {
     );
     await suspend('select');
     expect(s.status?.pvcs?.find((p) => p.pvc === 'web-b')?.lastDestination).toMatch(
-      new RegExp(`^bucket:${ns}/select/web-b/\\d{4}-\\d{2}-\\d{2}-\\d{6}/$`),
+      new RegExp(`^bucket:${ns}/select/web-b/\\d{4}-\\d{2}-\\d{2}-\\d{6}-[0-9a-f]{8}/$`),
     );
     // TTL 0 deletes every run; the records and the metric remain.
     await waitFor(async () => (await runsOf('select')).length === 0, { what: 'every run deleted by TTL' });

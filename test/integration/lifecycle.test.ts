@@ -111,7 +111,11 @@ describe('a DataMover that backs up a PVC', () => {
     );
     const dm = await waitForPhase(ns, 'del', 'Completed');
     expect(condition(dm, 'CleanedUp')).toMatchObject({ status: 'True', reason: 'CloneDeleted' });
-    expect(dm.status?.destination).toMatch(new RegExp(`^bucket:${ns}/del-src/\\d{4}-\\d{2}-\\d{2}-\\d{6}/$`));
+    // The run's start second, then the first 8 hex digits of the DataMover's UID.
+    const suffix = dm.metadata.uid!.replace(/-/g, '').slice(0, 8);
+    expect(dm.status?.destination).toMatch(
+      new RegExp(`^bucket:${ns}/del-src/\\d{4}-\\d{2}-\\d{2}-\\d{6}-${suffix}/$`),
+    );
     await waitGone('pvc', 'del-clone', ns);
     await waitGone('job', 'del-mover', ns);
     const source = await getJson<Obj>(['get', 'pvc', 'del-src', '-n', ns]);

@@ -1,4 +1,5 @@
 // The apiserver itself rejects bad DataMovers with a clear message, from the CRD's schema and CEL rules.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createNamespace, dataMover, deleteNamespace, kubectl, kubectlOk } from '../support/cluster.js';
@@ -131,7 +132,43 @@ describe('kubectl apply of a DataMoverSchedule', () => {
     ['words for a schedule', { schedule: 'every night' }, /schedule must be a cron expression of 5 fields/],
     ['a schedule of 4 fields', { schedule: '0 3 * *' }, /schedule must be a cron expression of 5 fields/],
     ['an unknown time zone', { timeZone: 'Mars/Base' }, /timeZone must be an IANA time zone name/],
-    ['an offset for a time zone', { timeZone: '+01:00' }, /spec.timeZone: Invalid value: "\+01:00"/],
+    [
+      'an offset for a time zone',
+      { timeZone: '+01:00' },
+      /timeZone must be .*: not empty, no blanks, not an offset/,
+    ],
+    ['an empty time zone', { timeZone: '' }, /timeZone must be .*: not empty, no blanks, not an offset/],
+    ['a time zone with a blank', { timeZone: 'Europe/Berlin ' }, /timeZone must be .*: not empty, no blanks/],
+    [
+      'Local for a time zone',
+      { timeZone: 'Local' },
+      /timeZone Local is refused: it means the clock of whichever machine/,
+    ],
+    [
+      'a zoneinfo file for a time zone',
+      { timeZone: 'posixrules' },
+      /posixrules, Factory and the posix\/ and right\/ variants are files/,
+    ],
+    [
+      'a zoneinfo variant for a time zone',
+      { timeZone: 'posix/Europe/Berlin' },
+      /are files of the zoneinfo folder/,
+    ],
+    [
+      'February 30th',
+      { schedule: '0 0 30 2 *' },
+      /schedule never fires: none of its months has its day of month/,
+    ],
+    [
+      'the 31st of February',
+      { schedule: '0 3 31 FEB */2' },
+      /schedule never fires: .*February has no 30th or 31st/,
+    ],
+    [
+      'the 31st of months of 30 days',
+      { schedule: '0 3 31 4,6,SEP,nov *' },
+      /schedule never fires: .*April, June, September and November have no 31st/,
+    ],
     [
       'both sourcePvc and a selector',
       { selector: { matchLabels: { backup: 'enabled' } } },
@@ -152,7 +189,10 @@ describe('kubectl apply of a DataMoverSchedule', () => {
   });
 
   it('accepts ranges, steps, lists, names, macros and IANA zones', async () => {
-    for (const [i, expression] of ['*/15 * * * *', '0 2 * * MON-FRI', '0 0 1,15 * *', '@weekly'].entries()) {
+    const expressions = ['*/15 * * * *', '0 2 * * MON-FRI', '0 0 1,15 * *', '@weekly', '0 0 29 2 *'];
+    // Days that exist in one of the months, or a weekday that fires on its own (either field matches).
+    expressions.push('0 0 30 2 MON', '0 0 31 1,2 *', '0 0 30 4 *', '0 0 31 * *');
+    for (const [i, expression] of expressions.entries()) {
       const r = await applyResult({
         ...schedule({ timeZone: 'America/New_York', schedule: expression }),
         metadata: { name: `ok-${i}` },
@@ -160,6 +200,28 @@ describe('kubectl apply of a DataMoverSchedule', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
     }
+  });
+
+  it('accepts UTC, zones with and without an area, and the examples of config/samples and the README', async () => {
+    const zones = ['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'EST5EDT'];
+    const objects = zones.map((timeZone, i) => ({
+      ...schedule({ timeZone }),
+      metadata: { name: `zone-${i}` },
+    }));
+    const readme = readFileSync('README.md', 'utf8');
+    const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((text) => /^kind: DataMoverSchedule$/m.test(text));
+    expect(examples.length).toBeGreaterThan(0);
+    const input = [
+      ...objects.map((o) => stringify(o)),
+      ...examples,
+      readFileSync('config/samples/schedule.yaml', 'utf8'),
+    ];
+    const r = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], input.join('\n---\n'));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(input.length);
   });
 });
 
@@ -207,6 +269,11 @@ describe('kubectl apply of a DataMoverRestore', () => {
     ['a run that is no run folder', { run: 'yesterday' }, /spec.run: Invalid value: "yesterday"/],
     ['a run with a short timestamp', { run: '2026-1-2-3' }, /spec.run: Invalid value: "2026-1-2-3"/],
     [
+      'a run with a suffix that is no UID prefix',
+      { run: '2026-01-02-030405-XYZ' },
+      /spec.run: Invalid value: "2026-01-02-030405-XYZ"/,
+    ],
+    [
       'the bucket root as its backup root',
       { source: { backup: { ...backupSource.backup, backupRoot: '/' } } },
       /backupRoot must name a folder/,
@@ -232,6 +299,7 @@ describe('kubectl apply of a DataMoverRestore', () => {
       {},
       { run: 'mirror', target: { existingPvc: 'data' } },
       { run: '2026-01-02-030405', source: { schedule: { name: 'nightly', pvc: 'src' } } },
+      { run: '2026-01-02-030405-0a1b2c3d' },
     ];
     for (const [i, spec] of specs.entries()) {
       const r = await applyResult(restore(spec, `ok-${i}`));

@@ -68,7 +68,7 @@ describe('the mover Job', () => {
         phase: 'CreatingPod',
         jobName: 'backup-mover',
         startTime: T0.toISOString(),
-        destination: 'bucket:ns/data/2026-01-02-030405/',
+        destination: 'bucket:ns/data/2026-01-02-030405-2e123ab7/',
         phaseStartTime: at(0).toISOString(),
       }),
       { now: at(9), job: job({ type: 'Complete' }), pods: [terminatedPod(0, message)] },
@@ -76,7 +76,8 @@ describe('the mover Job', () => {
     ).status;
     expect(status).toMatchObject({ phase: 'Completed', filesTransferred: 9 });
     expect(status.bytesTransferred).toBeGreaterThan(100_000);
-    expect(JSON.parse(message).destination).toBe('backups/ns/data/2026-01-02-030405/');
+    // The run's start second and 8 hex digits of the DataMover's UID (uid-backup is no UUID: hashed).
+    expect(JSON.parse(message).destination).toBe('backups/ns/data/2026-01-02-030405-2e123ab7/');
   });
 
   it('cannot write to its root filesystem or the clone', async () => {

@@ -5,6 +5,8 @@
 // listed with a SHA-256 of every object (downloaded through the S3 API), its size, time and metadata.
 // A run changes nothing outside its own run folder (and creates only the marker of a new root); a
 // refused run changes nothing at all, and says why with exit code 8 and reason DestinationConflict.
+// Two of the timestamped backups were written by an older operator, whose run folders are named by
+// the second alone; two DataMovers of one PVC started in the same second get two folders.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import type { DataMover } from '../../src/api/v1alpha1/schema.js';
 import { dm } from '../../src/controller/fixtures.test-helpers.js';
 import { backupRoot, runFolder } from '../../src/mover/destination.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
-import { parseMarker } from '../../src/contract/layout.js';
+import { parseMarker, timestampFolder } from '../../src/contract/layout.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover, statusFor } from '../support/mover.js';
 import { S3Server, rcloneOn, snapshotBucket } from '../support/s3.js';
@@ -33,25 +35,31 @@ let serial = 0;
 function dataMover(spec: Parameters<typeof dm>[0]): DataMover {
   return dm(spec, undefined, `run-${++serial}`);
 }
+/** The third timestamped backup, written with a new operator's name. */
+const LATEST_RUN = dm({ addTimestampPrefix: true }, undefined, 'latest-run');
+const LATEST_FOLDER = runFolder(LATEST_RUN, hour(3));
 
-function backUp(d: DataMover, start = NOW) {
-  return runMover(moverEnvFor(d, s3.secretEnv(BUCKET), source, start));
+function backUp(d: DataMover, start = NOW, env: Record<string, string> = {}, from = source) {
+  return runMover({ ...moverEnvFor(d, s3.secretEnv(BUCKET), from, start), ...env });
 }
+
+/** What an older operator told the mover: the run folder named by its start second alone. */
+const olderOperator = (start: Date) => ({ DATAMOVER_RUN_FOLDER: timestampFolder(start) });
 
 beforeAll(async () => {
   await s3.start(BUCKET);
   source = tempDir('dm-src-');
   makeTree(source);
   // Backups made by the mover itself, so their markers are the real thing.
-  const existing: Array<[DataMover, Date]> = [
-    [dataMover({ sourcePvc: 'other' }), hour(1)],
-    [dataMover({ addTimestampPrefix: true }), hour(1)],
-    [dataMover({ addTimestampPrefix: true }), hour(2)],
-    [dataMover({ addTimestampPrefix: true }), hour(3)],
-    [dataMover({}), hour(4)],
+  const existing: Array<[DataMover, Date, Record<string, string>]> = [
+    [dataMover({ sourcePvc: 'other' }), hour(1), {}],
+    [dataMover({ addTimestampPrefix: true }), hour(1), olderOperator(hour(1))],
+    [dataMover({ addTimestampPrefix: true }), hour(2), olderOperator(hour(2))],
+    [LATEST_RUN, hour(3), {}],
+    [dataMover({}), hour(4), {}],
   ];
-  for (const [d, start] of existing) {
-    const run = await backUp(d, start);
+  for (const [d, start, env] of existing) {
+    const run = await backUp(d, start, env);
     expect(run.code, run.output).toBe(0);
   }
   // Objects no DataMover wrote: at the bucket root and under another namespace's prefix.
@@ -74,11 +82,12 @@ describe('the shared bucket before the runs', () => {
     const paths = [...(await snapshot()).keys()];
     const runs = (root: string) =>
       [...new Set(paths.filter((p) => p.startsWith(`${root}/`)).map((p) => p.split('/')[2]))].sort();
+    expect(LATEST_FOLDER).toMatch(/^2026-01-01-030000-[0-9a-f]{8}$/);
     expect(runs('ns/data')).toEqual([
       '.datamover.json',
       '2026-01-01-010000',
       '2026-01-01-020000',
-      '2026-01-01-030000',
+      LATEST_FOLDER,
       'mirror',
     ]);
     expect(runs('ns/other')).toEqual(['.datamover.json', 'mirror']);
@@ -143,7 +152,58 @@ describe('a run that may go ahead', () => {
   });
 });
 
-const refused: Array<[string, Spec, RegExp, Date?]> = [
+describe('two DataMovers of one PVC started in the same second', () => {
+  it('both complete, each into its own run folder, and nothing else in the bucket changes', async () => {
+    const start = new Date(Date.UTC(2026, 0, 3, 0, 0, 0));
+    // Two schedules firing at midnight, or a manual trigger during a fire: one PVC, one second.
+    const first = dataMover({ addTimestampPrefix: true });
+    const second = dataMover({ addTimestampPrefix: true });
+    const folders = [first, second].map((d) => `ns/data/${runFolder(d, start)}/`);
+    expect(folders[0]).toMatch(/^ns\/data\/2026-01-03-000000-[0-9a-f]{8}\/$/);
+    expect(folders[1]).toMatch(/^ns\/data\/2026-01-03-000000-[0-9a-f]{8}\/$/);
+    expect(folders[0]).not.toBe(folders[1]);
+    // The volume holds a file named like a marker: the second run's look at the root must skip the
+    // first run's data folder, as it skips an older operator's and the mirror's.
+    const volume = tempDir('dm-src-marker-');
+    makeTree(volume);
+    mkdirSync(join(volume, 'nested'));
+    writeFileSync(join(volume, 'nested/.datamover.json'), '{"not":"ours"}\n');
+
+    const before = await snapshot();
+    for (const [i, d] of [first, second].entries()) {
+      const run = await backUp(d, start, {}, volume);
+      expect(run.code, run.output).toBe(0);
+      expect(parseMoverResult(run.termination)?.destination).toBe(`${BUCKET}/${folders[i]}`);
+    }
+    const after = await snapshot();
+    for (const [path, state] of before) expect(after.get(path), `${path} untouched`).toEqual(state);
+    const created = [...after.keys()].filter((p) => !before.has(p));
+    expect(created.filter((p) => !folders.some((f) => p.startsWith(f)))).toEqual([]);
+    for (const [i, d] of [first, second].entries()) {
+      const folder = folders[i]!;
+      const marker = parseMarker((await rclone(['cat', `S3:${BUCKET}/${folder}.datamover.json`])).stdout);
+      expect(marker).toMatchObject({
+        kind: 'Backup',
+        run: folder.split('/')[2],
+        state: 'Complete',
+        dataMover: { name: d.metadata.name, uid: d.metadata.uid },
+        files: 10,
+      });
+      expect(after.get(`${folder}data/nested/.datamover.json`)).toBeDefined();
+    }
+
+    // A retry of the first DataMover (the same UID, the same second) carries on in its own folder.
+    const retry = await backUp(first, new Date(start.getTime() + 700), {}, volume);
+    expect(retry.code, retry.output).toBe(0);
+    expect(parseMoverResult(retry.termination)?.destination).toBe(`${BUCKET}/${folders[0]}`);
+    const afterRetry = await snapshot();
+    for (const [path, state] of after)
+      if (!path.startsWith(folders[0]!)) expect(afterRetry.get(path), `${path} untouched`).toEqual(state);
+    expect([...afterRetry.keys()].filter((p) => !after.has(p))).toEqual([]);
+  });
+});
+
+const refused: Array<[string, Spec, RegExp, Date?, Record<string, string>?]> = [
   [
     'the bucket root',
     { destinationPath: '/' },
@@ -200,25 +260,38 @@ const refused: Array<[string, Spec, RegExp, Date?]> = [
     /another backup lies below/,
   ],
   [
-    "a timestamped run in the same second as another DataMover's",
+    "a run folder another DataMover wrote, named by the same second (an older operator's name)",
     { addTimestampPrefix: true },
     /run folder ns\/data\/2026-01-01-020000\/ already holds the backup 2026-01-01-020000 of PVC ns\/data by DataMover run-3/,
     hour(2),
+    olderOperator(hour(2)),
+  ],
+  [
+    "another DataMover's run folder of a new name (the UID check is the last line of defence)",
+    { addTimestampPrefix: true },
+    new RegExp(
+      `run folder ns/data/${LATEST_FOLDER}/ already holds the backup ${LATEST_FOLDER} of PVC ns/data by DataMover latest-run`,
+    ),
+    hour(3),
+    { DATAMOVER_RUN_FOLDER: LATEST_FOLDER },
   ],
 ];
 
 describe('a run that would touch another backup', () => {
-  it.each(refused)('into %s is refused and changes nothing', async (_what, spec, message, start = NOW) => {
-    const d = dataMover(spec);
-    const before = await snapshot();
-    const run = await backUp(d, start);
-    const report = parseMoverResult(run.termination)!;
-    expect(report.error, run.output).toMatch(message);
-    expect(await snapshot()).toEqual(before);
-    if (run.code === MoverExit.ConfigError) return; // the operator's CRD refuses these first
-    expect(run.code, run.output).toBe(MoverExit.DestinationConflict);
-    const status = statusFor(run.code, run.termination);
-    expect(status.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('DestinationConflict');
-    expect(status.message).toMatch(message);
-  });
+  it.each(refused)(
+    'into %s is refused and changes nothing',
+    async (_what, spec, message, start = NOW, env = {}) => {
+      const d = dataMover(spec);
+      const before = await snapshot();
+      const run = await backUp(d, start, env);
+      const report = parseMoverResult(run.termination)!;
+      expect(report.error, run.output).toMatch(message);
+      expect(await snapshot()).toEqual(before);
+      if (run.code === MoverExit.ConfigError) return; // the operator's CRD refuses these first
+      expect(run.code, run.output).toBe(MoverExit.DestinationConflict);
+      const status = statusFor(run.code, run.termination);
+      expect(status.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('DestinationConflict');
+      expect(status.message).toMatch(message);
+    },
+  );
 });

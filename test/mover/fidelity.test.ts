@@ -39,7 +39,7 @@ describe('a backup', () => {
     const run = await runMover(moverEnv(spec));
     expect(run.code, run.output).toBe(0);
     const result = parseMoverResult(run.termination)!;
-    const status = describeDestination(dm(spec), T0); // bucket:ns/data/2026-01-02-030405/
+    const status = describeDestination(dm(spec), T0); // bucket:ns/data/2026-01-02-030405-<UID's>/
     const path = status.slice(status.indexOf(':') + 1);
     expect(result.destination).toBe(`backups/${path}`);
     expect(result.files).toBe(10);

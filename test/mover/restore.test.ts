@@ -19,6 +19,7 @@ import {
 import { ENCRYPTED_MANIFEST, MANIFEST } from '../../src/contract/restore.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { runFolder } from '../../src/mover/destination.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server, rcloneOn } from '../support/s3.js';
 import { CONTENT_MARKER, makeRestoreTree, makeTree, snapshotTree, tempDir } from '../support/tree.js';
@@ -41,6 +42,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3.stop();
 });
+
+/** The run folder the backups below write: their start second and their DataMover's UID. */
+const backupRun = (start = T0) => runFolder(dm({ addTimestampPrefix: true }), start);
 
 const backupEnv = (root: string, source: string, start = T0, extra: Record<string, string> = {}) => ({
   ...moverEnvFor(
@@ -103,7 +107,7 @@ describe('a backup restored by the restore command', () => {
       expect(restored.code, restored.output).toBe(0);
       const result = parseMoverResult(restored.termination)!.restore!;
       expect(result).toMatchObject({
-        run: timestampFolder(T0),
+        run: backupRun(),
         mismatches: 0,
         verified: snapshotTree(big).size,
       });
@@ -137,7 +141,7 @@ describe('a backup restored by the restore command', () => {
     };
     walk(copy, '');
     expect(objects.length).toBeGreaterThan(10_000);
-    const run = timestampFolder(T0);
+    const run = backupRun();
     expect(objects).toContain(`${run}/${ENCRYPTED_MANIFEST}`);
     expect(objects).not.toContain(`${run}/${MANIFEST}`);
     const plaintext = [
@@ -186,7 +190,7 @@ describe('a corrupted object', () => {
     const root = `corrupt/${name}`;
     const backup = await runMover(backupEnv(root, small, T0, keys));
     expect(backup.code, backup.output).toBe(0);
-    const data = `S3:${BUCKET}/${root}/${timestampFolder(T0)}/data/`;
+    const data = `S3:${BUCKET}/${root}/${backupRun()}/data/`;
     // The object of db/data.db (100,000 bytes): the only one that large, whatever its stored name.
     const listing = JSON.parse((await rcloneOn(s3, ['lsjson', '-R', '--files-only', data])).stdout) as Array<{
       Path: string;
@@ -228,19 +232,26 @@ describe('restoring latest', () => {
       if (marker) writeFileSync(join(dir, MARKER), JSON.stringify(marker));
       await rcloneOn(s3, ['copy', dir, `S3:${BUCKET}/${root}/${run}`]);
     };
-    // Newer than the Complete backup: one being written, one being pruned, one without a marker.
+    // Newer than the Complete backup: one being written, one being pruned, one without a marker (an
+    // older operator's names), and one abandoned (its DataMover went away before it completed).
     const inProgress = timestampFolder(newer(10));
     await put(inProgress, runMarker(identity, inProgress, newer(10)));
     const deleting = timestampFolder(newer(20));
     await put(deleting, { ...runMarker(identity, deleting, newer(20)), state: 'Deleting' });
     await put(timestampFolder(newer(30)), undefined);
+    const abandoned = `${timestampFolder(newer(40))}-0a1b2c3d`;
+    await put(abandoned, {
+      ...runMarker(identity, abandoned, newer(40)),
+      state: 'Abandoned',
+      abandoned: newer(50).toISOString(),
+    });
   });
 
-  it('picks the newest Complete backup, never one still being written, being pruned or without a marker', async () => {
+  it('picks the newest Complete backup, never one still being written, being pruned, abandoned or without a marker', async () => {
     const run = await runMover(restoreEnv(root, emptyTarget()));
     expect(run.code, run.output).toBe(0);
     expect(parseMoverResult(run.termination)!.restore).toMatchObject({
-      run: timestampFolder(complete),
+      run: backupRun(complete),
       mismatches: 0,
     });
   });
@@ -254,7 +265,8 @@ describe('restoring latest', () => {
     expect(error).toContain(`no Complete backup ${timestampFolder(newer(10))} of PVC ns/data`);
     expect(error).toContain(`${timestampFolder(newer(10))} (InProgress)`);
     expect(error).toContain(`${timestampFolder(newer(20))} (Deleting)`);
-    expect(error).toContain(`${timestampFolder(complete)} (Complete)`);
+    expect(error).toContain(`${timestampFolder(newer(40))}-0a1b2c3d (Abandoned)`);
+    expect(error).toContain(`${backupRun(complete)} (Complete)`);
   });
 });
 

@@ -7,7 +7,8 @@
 // objects at the bucket root. Each policy runs against a copy of it: the whole bucket is listed with
 // a SHA-256 of every object before and after, and exactly the folders the policy names are gone.
 // Then a prune that the S3 server refuses halfway: the backup succeeds, the report says why, no
-// folder looks Complete without its data, and the next run finishes it.
+// folder looks Complete without its data, and the next run finishes it. Last, two schedules of one
+// PVC that fire in the same seconds: each prune deletes only its own schedule's runs.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,19 +23,20 @@ import {
 import { parseMoverResult } from '../../src/contract/result.js';
 import type { KeepPolicy } from '../../src/contract/retention.js';
 import { dm } from '../../src/controller/fixtures.test-helpers.js';
+import { runFolder } from '../../src/mover/destination.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3FaultProxy, S3Server, rcloneOn, snapshotBucket, type ObjectState } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';
 
 const s3 = new S3Server();
 const TEMPLATE = 'template';
-const BUCKETS = ['last', 'daily-weekly', 'all', 'halfway'];
+const BUCKETS = ['last', 'daily-weekly', 'all', 'halfway', 'two-schedules'];
 const ROOT = 'ns/data';
 let source: string;
 
 const utc = (text: string) => new Date(`${text}Z`);
 /** Schedule nightly's complete backups, oldest first (ISO weeks and months in the comments). */
-const NIGHTLY = [
+const NIGHTLY_TIMES = [
   '2025-12-01T01:00:00', //  1  Mon, 2025-W49, December
   '2025-12-29T01:00:00', //  2  Mon, 2026-W01, December
   '2026-01-04T01:00:00', //  3  Sun, 2026-W01
@@ -47,14 +49,12 @@ const NIGHTLY = [
   '2026-02-01T02:30:00', // 10  Sun, 2026-W05, the same hour as 9
   '2026-02-02T01:00:00', // 11  Mon, 2026-W06
   '2026-02-02T01:30:00', // 12  Mon, 2026-W06, the same hour as 11
-].map((t) => timestampFolder(utc(t)));
-const run = (n: number) => NIGHTLY[n - 1]!;
+].map(utc);
+/** The first three were written by an older operator, whose run folders are named by the second alone. */
+const OLDER_OPERATOR = 3;
 /** The scheduled run under test: Monday 2026-02-02 12:00, 2026-W06. */
 const NOW = utc('2026-02-02T12:00:00');
-const CURRENT = timestampFolder(NOW);
 
-const HOURLY_SCHEDULE = ['2025-11-20T00:00:00', '2026-01-20T00:00:00'].map((t) => timestampFolder(utc(t)));
-const MANUAL = ['2025-11-01T00:00:00', '2026-01-25T00:00:00'].map((t) => timestampFolder(utc(t)));
 const IN_PROGRESS = '2025-11-15-000000';
 const NO_MARKER = '2025-10-01-000000';
 const BAD_MARKER = '2025-10-02-000000';
@@ -83,10 +83,45 @@ function backUp(d: DataMover, bucket: string, start: Date, env: Record<string, s
   return runMover({ ...moverEnvFor(d, s3.secretEnv(bucket), source, start), ...env });
 }
 
-async function mustBackUp(d: DataMover, bucket: string, start: Date) {
-  const result = await backUp(d, bucket, start);
+/** A backup the mover writes into the template, and the run folder it writes. */
+interface Backup {
+  d: DataMover;
+  start: Date;
+  env: Record<string, string>;
+  run: string;
+}
+
+function backup(
+  spec: Partial<DataMoverSpec>,
+  schedule: string | undefined,
+  start: Date,
+  older = false,
+): Backup {
+  const d = dataMover(spec, schedule);
+  const env: Record<string, string> = older ? { DATAMOVER_RUN_FOLDER: timestampFolder(start) } : {};
+  return { d, start, env, run: older ? timestampFolder(start) : runFolder(d, start) };
+}
+
+async function mustBackUp(d: DataMover, bucket: string, start: Date, env: Record<string, string> = {}) {
+  const result = await backUp(d, bucket, start, env);
   expect(result.code, result.output).toBe(0);
 }
+
+const timestamped = { addTimestampPrefix: true };
+const NIGHTLY_BACKUPS = NIGHTLY_TIMES.map((t, i) => backup(timestamped, 'nightly', t, i < OLDER_OPERATOR));
+const NIGHTLY = NIGHTLY_BACKUPS.map((b) => b.run);
+const run = (n: number) => NIGHTLY[n - 1]!;
+const HOURLY_BACKUPS = ['2025-11-20T00:00:00', '2026-01-20T00:00:00'].map((t) =>
+  backup(timestamped, 'hourly', utc(t)),
+);
+const HOURLY_SCHEDULE = HOURLY_BACKUPS.map((b) => b.run);
+const MANUAL_BACKUPS = ['2025-11-01T00:00:00', '2026-01-25T00:00:00'].map((t) =>
+  backup(timestamped, undefined, utc(t)),
+);
+const MANUAL = MANUAL_BACKUPS.map((b) => b.run);
+/** The mirror and another PVC's root, both written by nightly's DataMovers. */
+const MIRROR = backup({}, 'nightly', utc('2025-12-15T00:00:00'));
+const OTHER_PVC = backup({ ...timestamped, sourcePvc: 'other' }, 'nightly', utc('2025-12-02T01:00:00'));
 
 /** Writes one object into the template bucket, as some other writer would. */
 async function put(path: string, content: string): Promise<void> {
@@ -114,18 +149,8 @@ beforeAll(async () => {
   await s3.start(TEMPLATE, ...BUCKETS);
   source = tempDir('dm-src-');
   makeTree(source);
-  const timestamped = { addTimestampPrefix: true };
-  for (const t of NIGHTLY) await mustBackUp(dataMover(timestamped, 'nightly'), TEMPLATE, utc(toIso(t)));
-  for (const t of HOURLY_SCHEDULE)
-    await mustBackUp(dataMover(timestamped, 'hourly'), TEMPLATE, utc(toIso(t)));
-  for (const t of MANUAL) await mustBackUp(dataMover(timestamped), TEMPLATE, utc(toIso(t)));
-  // The mirror and another PVC's root, both written by nightly's DataMovers.
-  await mustBackUp(dataMover({}, 'nightly'), TEMPLATE, utc('2025-12-15T00:00:00'));
-  await mustBackUp(
-    dataMover({ ...timestamped, sourcePvc: 'other' }, 'nightly'),
-    TEMPLATE,
-    utc('2025-12-02T01:00:00'),
-  );
+  for (const b of [...NIGHTLY_BACKUPS, ...HOURLY_BACKUPS, ...MANUAL_BACKUPS, MIRROR, OTHER_PVC])
+    await mustBackUp(b.d, TEMPLATE, b.start, b.env);
   // What a run of nightly still being written (or cut short) leaves, a folder no DataMover marked,
   // and one whose marker cannot be read: all older than anything, none of them the prune's.
   const inProgress = runMarker(
@@ -136,7 +161,7 @@ beforeAll(async () => {
       schedule: 'nightly',
     },
     IN_PROGRESS,
-    utc(toIso(IN_PROGRESS)),
+    utc('2025-11-15T00:00:00'),
   );
   await put(`${ROOT}/${IN_PROGRESS}/${MARKER}`, `${JSON.stringify(inProgress)}\n`);
   await put(`${ROOT}/${IN_PROGRESS}/data/half.bin`, 'half a backup\n');
@@ -152,12 +177,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3.stop();
 });
-
-/** `2026-02-02-120000` → `2026-02-02T12:00:00`. */
-function toIso(runName: string): string {
-  const [y, m, d, hms] = runName.split('-') as [string, string, string, string];
-  return `${y}-${m}-${d}T${hms.slice(0, 2)}:${hms.slice(2, 4)}:${hms.slice(4, 6)}`;
-}
 
 describe('the bucket a schedule prunes', () => {
   it('holds all of it, markers written by the mover', async () => {
@@ -175,7 +194,10 @@ describe('the bucket a schedule prunes', () => {
         'notes.txt',
       ].sort(),
     );
-    expect(runFolders(before, 'ns/other')).toEqual([MARKER, '2025-12-02-010000']);
+    expect(runFolders(before, 'ns/other')).toEqual([MARKER, OTHER_PVC.run]);
+    // Run folders of an older operator and of this one, side by side.
+    expect(run(OLDER_OPERATOR)).toBe('2026-01-04-010000');
+    expect(run(OLDER_OPERATOR + 1)).toMatch(/^2026-01-12-010000-[0-9a-f]{8}$/);
     expect(await markerIn(TEMPLATE, run(5))).toMatchObject({
       schedule: 'nightly',
       state: 'Complete',
@@ -209,11 +231,9 @@ describe("a scheduled run's prune", () => {
     async (_what, bucket, keep, removed, kept) => {
       const before = await snapshotBucket(s3, bucket);
       const started = Date.now();
-      const result = await backUp(
-        dataMover({ addTimestampPrefix: true, retention: { keep } }, 'nightly'),
-        bucket,
-        NOW,
-      );
+      const d = dataMover({ addTimestampPrefix: true, retention: { keep } }, 'nightly');
+      const CURRENT = runFolder(d, NOW);
+      const result = await backUp(d, bucket, NOW);
       const seconds = (Date.now() - started) / 1000;
       expect(result.code, result.output).toBe(0);
       const report = parseMoverResult(result.termination)!;
@@ -271,6 +291,8 @@ describe('a prune the S3 server refuses halfway', () => {
   const proxy = new S3FaultProxy();
   const victim = run(3);
   const keep = { last: 3 };
+  const halfway = dataMover({ addTimestampPrefix: true, retention: { keep } }, 'nightly');
+  const CURRENT = runFolder(halfway, NOW);
 
   beforeAll(async () => {
     await proxy.start(s3.port);
@@ -286,8 +308,7 @@ describe('a prune the S3 server refuses halfway', () => {
     // left half-deleted, the rest are never reached.
     proxy.refuse = (method, path) =>
       method === 'DELETE' && path === `/${bucket}/${ROOT}/${victim}/data/db/data.db`;
-    const d = dataMover({ addTimestampPrefix: true, retention: { keep } }, 'nightly');
-    const result = await backUp(d, bucket, NOW, { BUCKET_PORT: String(proxy.port) });
+    const result = await backUp(halfway, bucket, NOW, { BUCKET_PORT: String(proxy.port) });
     expect(result.code, result.output).toBe(0);
     // rclone tries the purge 3 times (its --retries) before it gives up.
     expect(new Set(proxy.refused)).toEqual(new Set([`DELETE /${bucket}/${ROOT}/${victim}/data/db/data.db`]));
@@ -323,6 +344,7 @@ describe('a prune the S3 server refuses halfway', () => {
     const next = new Date(NOW.getTime() + 3600_000);
     const before = await snapshotBucket(s3, bucket);
     const d = dataMover({ addTimestampPrefix: true, retention: { keep } }, 'nightly');
+    const nextRun = runFolder(d, next);
     const result = await backUp(d, bucket, next, { BUCKET_PORT: String(proxy.port) });
     expect(result.code, result.output).toBe(0);
     // last 3: the next run, this one's predecessor (CURRENT) and 12; 4 … 11 go, the victim is finished first.
@@ -334,8 +356,48 @@ describe('a prune the S3 server refuses halfway', () => {
       if (gone.has(folderOf(path))) expect(after.has(path), `${path} deleted`).toBe(false);
       else expect(after.get(path), `${path} untouched`).toEqual(state);
     }
-    expect(
-      runFolders(after).filter((r) => NIGHTLY.includes(r) || r === CURRENT || r === timestampFolder(next)),
-    ).toEqual([run(12), CURRENT, timestampFolder(next)]);
+    expect(runFolders(after).filter((r) => NIGHTLY.includes(r) || r === CURRENT || r === nextRun)).toEqual([
+      run(12),
+      CURRENT,
+      nextRun,
+    ]);
+  });
+});
+
+describe('two schedules of one PVC, firing in the same seconds', () => {
+  const bucket = 'two-schedules';
+  const times = ['2026-02-03T00:00:00', '2026-02-04T00:00:00', '2026-02-05T00:00:00'].map(utc);
+  // Neither has a keep policy for the first two fires; at the third, alpha keeps its last run.
+  const alpha = times.map((t, i) =>
+    backup(i < 2 ? timestamped : { ...timestamped, retention: { keep: { last: 1 } } }, 'alpha', t),
+  );
+  const beta = times.map((t) => backup(timestamped, 'beta', t));
+
+  it("each write their own run folder of the same second, and alpha's prune deletes only alpha's older runs", async () => {
+    for (const x of [alpha[0]!, beta[0]!, alpha[1]!, beta[1]!]) await mustBackUp(x.d, bucket, x.start);
+    // Beta fires first at the third time; then alpha, whose prune keeps its last run.
+    await mustBackUp(beta[2]!.d, bucket, beta[2]!.start);
+    for (let i = 0; i < 3; i++) {
+      expect(alpha[i]!.run.slice(0, 17)).toBe(beta[i]!.run.slice(0, 17));
+      expect(alpha[i]!.run).not.toBe(beta[i]!.run);
+    }
+    const before = await snapshotBucket(s3, bucket);
+    for (const x of [...alpha.slice(0, 2), ...beta]) expect(runFolders(before)).toContain(x.run);
+
+    const result = await backUp(alpha[2]!.d, bucket, alpha[2]!.start);
+    expect(result.code, result.output).toBe(0);
+    const removed = [alpha[0]!.run, alpha[1]!.run];
+    expect(parseMoverResult(result.termination)?.prune).toEqual({ kept: 1, removed, removedCount: 2 });
+    const after = await snapshotBucket(s3, bucket);
+    const gone = new Set(removed.map((r) => `${ROOT}/${r}`));
+    for (const [path, state] of before) {
+      if (gone.has(folderOf(path))) expect(after.has(path), `${path} deleted`).toBe(false);
+      else expect(after.get(path), `${path} untouched`).toEqual(state);
+    }
+    const created = [...after.keys()].filter((p) => !before.has(p));
+    expect(created.filter((p) => folderOf(p) !== `${ROOT}/${alpha[2]!.run}`)).toEqual([]);
+    expect(await markerIn(bucket, alpha[2]!.run)).toMatchObject({ schedule: 'alpha', state: 'Complete' });
+    for (const b of beta)
+      expect(await markerIn(bucket, b.run)).toMatchObject({ schedule: 'beta', state: 'Complete' });
   });
 });

@@ -76,15 +76,18 @@ export function runMover(
 
 /**
  * The environment the operator gives the mover of this DataMover (from its own Job spec), with the
- * Secret's variables and the source folder filled in, as the pod would see them.
+ * Secret's variables and the source folder filled in, as the pod would see them. `liveRuns`: the
+ * UIDs of the DataMovers that still back up to its root (without them, as from an older operator,
+ * the mover deletes no abandoned run).
  */
 export function moverEnvFor(
   dataMover: DataMover,
   secret: Record<string, string>,
   source: string,
   startTime: Date,
+  liveRuns?: readonly string[],
 ): Record<string, string> {
-  const job = buildMoverJob(dataMover, config, startTime);
+  const job = buildMoverJob(dataMover, config, startTime, liveRuns);
   const env: Record<string, string> = { ...secret, DATAMOVER_SOURCE: source };
   for (const e of job.spec!.template.spec!.containers[0]!.env!)
     if (e.value !== undefined) env[e.name] = e.value;

@@ -14,6 +14,7 @@ export const Reason = {
   CreatingClone: 'CreatingClone',
   WaitingForDestination: 'WaitingForDestination',
   WaitingForOldChild: 'WaitingForOldChild',
+  WaitingForRestore: 'WaitingForRestore',
   MoverRunning: 'MoverRunning',
   DeletingClone: 'DeletingClone',
   Succeeded: 'Succeeded',

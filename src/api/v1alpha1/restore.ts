@@ -20,8 +20,11 @@ export const RESTORE_PLURAL = 'datamoverrestores';
 const name = (description: string) =>
   Type.String({ minLength: 1, maxLength: 253, pattern: DNS_SUBDOMAIN, description });
 
-/** A run folder as a backup names it (layout.ts), `mirror`, or `latest`. */
-export const RUN_PATTERN = `^(${LATEST}|mirror|[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6})$`;
+/**
+ * A run folder as a backup names it (layout.ts: a UTC timestamp, with the 8 hex digits of its
+ * DataMover's UID or, from an older operator, without), `mirror`, or `latest`.
+ */
+export const RUN_PATTERN = `^(${LATEST}|mirror|[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}(-[0-9a-f]{8})?)$`;
 
 const BackupSourceSchema = Type.Object(
   {
@@ -29,12 +32,21 @@ const BackupSourceSchema = Type.Object(
     sourcePvc: name(
       "The PVC whose backups these are: the mover checks it against the root's marker, so a restore never reads another PVC's backup by a mistyped root.",
     ),
+    sourceNamespace: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 63,
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        description:
+          "The namespace of the PVC whose backups these are (default: this namespace); the mover checks it against the root's marker too. Another namespace's backups are read only from a root this namespace may read: backupRoot (default <sourceNamespace>/<sourcePvc>) must lie below a prefix an administrator allows it (datamover.io/allowed-destination-prefixes). The other namespace's PVC is not looked at: set target.newPvc.size.",
+      }),
+    ),
     backupRoot: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 1024,
         description:
-          "The backup root inside the bucket, as the DataMover's destinationPath (default <namespace>/<sourcePvc>). It must lie below the namespace's own prefix unless an administrator allows more (datamover.io/allowed-destination-prefixes).",
+          "The backup root inside the bucket, as the DataMover's destinationPath (default <sourceNamespace>/<sourcePvc>, <sourceNamespace> being this namespace unless set). It must lie below the namespace's own prefix unless an administrator allows more (datamover.io/allowed-destination-prefixes).",
         'x-kubernetes-validations': rootPathRules('backupRoot'),
       }),
     ),
@@ -83,7 +95,7 @@ const NewPvcSchema = Type.Object(
   },
   {
     description:
-      'Create this PVC and restore into it. It is user data: it has no owner, so it stays when the DataMoverRestore is deleted; it carries the label datamover.io/restored-by.',
+      "Create this PVC and restore into it. It is user data: it has no owner, so it stays when the DataMoverRestore is deleted; it carries the label datamover.io/restored-by (and the restore's name and UID as annotations). If the restore fails, it deletes the PVC it created (unless another pod mounts it), so a new restore can create it again. A PVC of this name that another DataMoverRestore created and left (that restore is gone or Failed, and no pod mounts the PVC) is restored into as it is (no other restore is using it), unless overwrite is set; any other PVC of this name fails the restore with TargetPVCExists.",
   },
 );
 
@@ -109,7 +121,7 @@ export const DataMoverRestoreSpecSchema = Type.Object(
         maxLength: 32,
         pattern: RUN_PATTERN,
         description:
-          'Which backup: a run folder (YYYY-MM-DD-HHMMSS, UTC), mirror, or latest (default): the newest Complete run by its marker. status.run shows the one restored.',
+          'Which backup: a run folder (YYYY-MM-DD-HHMMSS-<8 hex digits of the DataMover UID>, or YYYY-MM-DD-HHMMSS from older operators; UTC), mirror, or latest (default): the newest Complete run by its marker. status.run shows the one restored.',
       }),
     ),
     target: Type.Object(

@@ -11,13 +11,22 @@ import {
   RetentionSchema,
   type ObjectMeta,
 } from './schema.js';
-import { CRON_PATTERN_WITH_SECONDS } from './cron-pattern.js';
+import {
+  CRON_PATTERN_WITH_SECONDS,
+  NEVER_FIRES_PATTERN,
+  NOT_TIME_ZONE_PREFIX_PATTERN,
+  NOT_TIME_ZONES,
+  TIME_ZONE_NAME_PATTERN,
+} from './cron-pattern.js';
 
 export const SCHEDULE_KIND = 'DataMoverSchedule';
 export const SCHEDULE_PLURAL = 'datamoverschedules';
 
 export const CONCURRENCY_POLICIES = ['Forbid', 'Allow', 'Replace'] as const;
 export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+/** An RE2 expression as a single-quoted CEL string literal. */
+const celRegex = (pattern: string) => `'${pattern.replace(/\\/g, '\\\\')}'`;
 
 const count = (description: string, maximum = 1000) =>
   Type.Optional(Type.Integer({ minimum: 0, maximum, description }));
@@ -84,24 +93,48 @@ export const DataMoverScheduleSpecSchema = Type.Object(
         {
           // The first line against a mistyped schedule; the operator's parse checks the ranges and refuses
           // a seconds field unless it runs with --allow-seconds-in-schedules (tests).
-          rule: `self.matches('${CRON_PATTERN_WITH_SECONDS.replace(/\\/g, '\\\\')}')`,
+          rule: `self.matches(${celRegex(CRON_PATTERN_WITH_SECONDS)})`,
           message:
             "schedule must be a cron expression of 5 fields (for example '0 3 * * *', '*/15 * * * *', '0 2 * * MON-FRI') or @hourly, @daily, @weekly, @monthly, @yearly",
+        },
+        {
+          // The day-of-month/month combinations that a pattern can see never fire (cron-pattern.ts);
+          // the operator's parse finds the others and reports them as Stalled.
+          rule: `!self.matches(${celRegex(NEVER_FIRES_PATTERN)})`,
+          message:
+            'schedule never fires: none of its months has its day of month (February has no 30th or 31st; April, June, September and November have no 31st)',
         },
       ],
     }),
     timeZone: Type.Optional(
       Type.String({
-        minLength: 1,
         maxLength: 64,
-        // A name, not an offset such as +01:00 (which CEL's timestamp functions would also take).
-        pattern: '^[A-Za-z][-A-Za-z0-9_+/]*$',
         description: 'IANA time zone of the schedule, for example Europe/Berlin (default UTC).',
         'x-kubernetes-validations': [
           {
+            // A name, not an offset such as +01:00 (which CEL's timestamp functions would also take),
+            // nor empty or with blanks around it.
+            rule: `self.matches(${celRegex(TIME_ZONE_NAME_PATTERN)})`,
+            message:
+              'timeZone must be an IANA time zone name such as Europe/Berlin, America/New_York or UTC: not empty, no blanks, not an offset such as +01:00',
+          },
+          {
+            // Go's time.LoadLocation, behind the rule below, takes Local: the apiserver's own clock.
+            rule: "self != 'Local'",
+            message:
+              "timeZone Local is refused: it means the clock of whichever machine reads it; name the schedule's zone, for example Europe/Berlin, or UTC",
+          },
+          {
+            rule: `!(self in [${NOT_TIME_ZONES.filter((z) => z !== 'Local')
+              .map((z) => `'${z}'`)
+              .join(', ')}]) && !self.matches(${celRegex(NOT_TIME_ZONE_PREFIX_PATTERN)})`,
+            message:
+              'timeZone must be an IANA time zone name such as Europe/Berlin: localtime, posixrules, Factory and the posix/ and right/ variants are files of the zoneinfo folder, not zones the operator can use',
+          },
+          {
             // CEL's timestamp functions take an IANA zone and fail on any other: the apiserver's own
-            // time zone database decides.
-            rule: "timestamp('2000-01-01T00:00:00Z').getHours(self) >= 0",
+            // time zone database decides (for a name of the right shape: the first rule reports the rest).
+            rule: `!self.matches(${celRegex(TIME_ZONE_NAME_PATTERN)}) || timestamp('2000-01-01T00:00:00Z').getHours(self) >= 0`,
             message: 'timeZone must be an IANA time zone name, for example Europe/Berlin or America/New_York',
           },
         ],
@@ -125,7 +158,15 @@ export const DataMoverScheduleSpecSchema = Type.Object(
         type: 'string',
         enum: [...CONCURRENCY_POLICIES],
         description:
-          "What a fire time does while the PVC's previous run is still going: Forbid (default) skips it and counts it as missed, Replace deletes the running one, Allow runs both.",
+          "What a fire time does while the PVC's previous run is still going: Forbid (default) skips it and counts it as missed, Replace deletes the running one, Allow runs both (up to maxConcurrentRunsPerPvc).",
+      }),
+    ),
+    maxConcurrentRunsPerPvc: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description:
+          'With concurrencyPolicy Allow, the most runs of one PVC going at once (default 3): a fire time that would start one more skips that PVC and counts it as missed, so movers that hang cannot pile up runs without bound.',
       }),
     ),
     successfulRunsHistoryLimit: count('Completed DataMovers kept per PVC (default 3).', 100),
@@ -168,6 +209,9 @@ const time = (description: string) => Type.Optional(Type.String({ format: 'date-
 
 export const PvcRecordSchema = Type.Object({
   pvc: Type.String({ description: 'The PVC.' }),
+  unselectedSince: time(
+    'The first fire time at which the schedule no longer selected this PVC (its label was removed, or it was deleted). Its gauges go after --unselected-pvc-grace-period; the record goes with its last run.',
+  ),
   trackedSince: time('When this schedule first ran a backup of the PVC.'),
   lastSuccessfulTime: time('Completion time of the newest successful backup.'),
   lastDestination: Type.Optional(Type.String({ description: 'Where the newest successful backup went.' })),
@@ -176,14 +220,21 @@ export const PvcRecordSchema = Type.Object({
     Type.Object(
       {
         time: Type.String({ format: 'date-time', description: 'When the run failed.' }),
-        dataMover: Type.String({ description: 'The DataMover that failed.' }),
+        dataMover: Type.Optional(Type.String({ description: 'The DataMover that failed.' })),
         reason: Type.String({ description: 'Its Failed condition reason.' }),
-        message: Type.String({ description: 'Its Failed condition message.' }),
+        message: Type.Optional(
+          Type.String({
+            description: 'Its Failed condition message (at most 256 characters; see status.compacted).',
+          }),
+        ),
       },
       { description: 'The newest failed run, kept until a newer one fails.' },
     ),
   ),
 });
+
+/** Runs listed in status.active at most; status.activeCount counts them all. */
+export const ACTIVE_LISTED = 100;
 
 export const ActiveRunSchema = Type.Object({
   name: Type.String({ description: 'The DataMover.' }),
@@ -210,7 +261,18 @@ export const DataMoverScheduleStatusSchema = Type.Object(
     missedRuns: Type.Optional(
       Type.Integer({ minimum: 0, description: 'Fire times that passed without a run, since creation.' }),
     ),
-    active: Type.Optional(Type.Array(ActiveRunSchema, { description: 'Runs still going.' })),
+    active: Type.Optional(
+      Type.Array(ActiveRunSchema, {
+        description: `Runs still going, by name: at most ${ACTIVE_LISTED} (activeCount counts them all).`,
+      }),
+    ),
+    activeCount: Type.Optional(Type.Integer({ minimum: 0, description: 'How many runs are still going.' })),
+    compacted: Type.Optional(
+      Type.Boolean({
+        description:
+          'True when the PVC records were too many to keep whole: records then keep the recovery point and the failure reason, and only the newest failures keep their DataMover and message (the DataMovers have the rest).',
+      }),
+    ),
     pvcs: Type.Optional(
       Type.Array(PvcRecordSchema, {
         description:

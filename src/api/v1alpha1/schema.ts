@@ -193,7 +193,7 @@ export const DataMoverSpecSchema = Type.Object(
     addTimestampPrefix: Type.Optional(
       Type.Boolean({
         description:
-          'Sync into a YYYY-MM-DD-HHMMSS/ folder computed once, in UTC, from status.startTime (retries reuse it).',
+          'Sync into a YYYY-MM-DD-HHMMSS-<8 hex digits of the DataMover UID>/ folder computed once, in UTC, from status.startTime (retries reuse it; two DataMovers started in the same second get two folders).',
       }),
     ),
     deletePvcAfterBackup: Type.Optional(
@@ -205,7 +205,7 @@ export const DataMoverSpecSchema = Type.Object(
         minLength: 1,
         maxLength: 1024,
         description:
-          "The backup root inside the bucket (default <namespace>/<sourcePvc>); each run writes only its own folder below it: <root>/<YYYY-MM-DD-HHMMSS>/ or <root>/mirror/. It must lie below the namespace's own prefix (<namespace>/) unless an administrator allows more with the namespace annotation datamover.io/allowed-destination-prefixes. The mover refuses a root inside another backup, a root holding another backup, and one holding objects no DataMover wrote (see adoptExistingDestination).",
+          "The backup root inside the bucket (default <namespace>/<sourcePvc>); each run writes only its own folder below it: <root>/<YYYY-MM-DD-HHMMSS-uid8>/ or <root>/mirror/. It must lie below the namespace's own prefix (<namespace>/) unless an administrator allows more with the namespace annotation datamover.io/allowed-destination-prefixes. The mover refuses a root inside another backup, a root holding another backup, and one holding objects no DataMover wrote (see adoptExistingDestination).",
         'x-kubernetes-validations': rootPathRules('destinationPath'),
       }),
     ),

@@ -1,94 +1,20 @@
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type {
-  DataMoverRestore,
-  DataMoverRestoreSpec,
-  DataMoverRestoreStatus,
-} from '../../api/v1alpha1/restore.js';
+import type { DataMoverRestoreSpec, DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
-import { at, config, source, T0 } from '../fixtures.test-helpers.js';
-import { decideRestore, type RestoreDecision, type RestoreObserved } from './machine.js';
-
-function restore(
-  spec: Partial<DataMoverRestoreSpec> = {},
-  status?: DataMoverRestoreStatus,
-): DataMoverRestore {
-  return {
-    apiVersion: 'datamover.io/v1alpha1',
-    kind: 'DataMoverRestore',
-    metadata: { name: 'back', namespace: 'ns', uid: 'uid-back', generation: 1, creationTimestamp: T0 },
-    spec: {
-      source: { backup: { secretName: 'bucket', sourcePvc: 'data' } },
-      target: { newPvc: { name: 'data-restored' } },
-      ...spec,
-    },
-    ...(status ? { status } : {}),
-  };
-}
-
-const inPhase = (phase: DataMoverRestoreStatus['phase'], extra: DataMoverRestoreStatus = {}) => ({
-  phase,
-  phaseStartTime: T0.toISOString(),
-  startTime: T0.toISOString(),
-  targetPvc: 'data-restored',
-  ...extra,
-});
-
-function target(
-  opts: { phase?: string; ours?: boolean; createdAt?: Date; deleting?: boolean } = {},
-): V1PersistentVolumeClaim {
-  const annotations: Record<string, string> =
-    opts.ours === false ? {} : { 'datamover.io/restored-by-uid': 'uid-back' };
-  return {
-    metadata: {
-      name: 'data-restored',
-      namespace: 'ns',
-      creationTimestamp: opts.createdAt ?? T0,
-      annotations,
-      ...(opts.deleting ? { deletionTimestamp: T0 } : {}),
-    },
-    spec: { storageClassName: 'fast' },
-    status: { phase: opts.phase ?? 'Bound' },
-  };
-}
-
-function restoreJob(condition?: { type: string; reason?: string }): V1Job {
-  return {
-    metadata: { name: 'back-restore', namespace: 'ns', uid: 'job-uid', creationTimestamp: T0 },
-    status: {
-      active: condition ? 0 : 1,
-      conditions: condition ? [{ type: condition.type, status: 'True', reason: condition.reason }] : [],
-    },
-  };
-}
-
-function endedPod(exitCode: number, message: string): V1Pod {
-  return {
-    metadata: { name: 'back-restore-x', namespace: 'ns' },
-    status: {
-      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        {
-          name: 'mover',
-          image: 'm',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode, message, finishedAt: at(5) } },
-        },
-      ],
-    },
-  };
-}
-
-const observed = (o: Partial<RestoreObserved> = {}): RestoreObserved => ({ now: T0, pods: [], ...o });
-const failedReason = (d: RestoreDecision) => d.status.conditions?.find((c) => c.type === 'Failed')?.reason;
-const stalledReason = (d: RestoreDecision) =>
-  d.status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True')?.reason;
-
-const REPORT = JSON.stringify({
-  restore: { run: '2026-01-02-030405', bytes: 100, files: 2, verified: 3, mismatches: 0, mismatched: [] },
-});
+import { at, config, source } from '../fixtures.test-helpers.js';
+import {
+  endedPod,
+  failedReason,
+  inPhase,
+  observed,
+  REPORT,
+  restore,
+  restoreJob,
+  stalledReason,
+  target,
+} from './fixtures.test-helpers.js';
+import { decideRestore, type RestoreObserved } from './machine.js';
 
 describe('a new restore', () => {
   it('starts creating its target and says where it reads from', () => {
@@ -341,6 +267,63 @@ describe('restoring', () => {
     const later = decideRestore({ ...running(), status: stalled.status }, { ...o, now: at(301) }, config);
     expect(failedReason(later)).toBe('MoverPodStartTimeout');
     expect(later.actions).toEqual([{ type: 'deleteJob', name: 'back-restore' }]);
+  });
+});
+
+describe("another namespace's backups", () => {
+  const fromTeamA = (extra: Record<string, unknown> = {}) =>
+    restore(
+      {
+        source: { backup: { secretName: 'bucket', sourcePvc: 'db', sourceNamespace: 'team-a', ...extra } },
+        target: { newPvc: { name: 'data-restored', size: '2Gi' } },
+      },
+      inPhase('CreatingTargetPVC'),
+    );
+
+  it('are read from <sourceNamespace>/<sourcePvc> when an administrator allows that prefix', () => {
+    const d = decideRestore(
+      fromTeamA(),
+      observed({ target: null, allowedDestinationPrefixes: ['team-a'] }),
+      config,
+    );
+    expect(d.status.phase).toBe('CreatingTargetPVC');
+    expect(d.status.source).toBe('bucket:team-a/db/');
+    expect(d.actions.map((a) => a.type)).toEqual(['createTargetPvc']);
+  });
+
+  it('are refused without the prefix, naming whose backups they are', () => {
+    const d = decideRestore(fromTeamA(), observed({ target: null }), config);
+    expect(failedReason(d)).toBe('DestinationNotAllowed');
+    expect(d.status.message).toContain('backup root team-a/db (the backups of namespace team-a)');
+    const mine = fromTeamA({ backupRoot: 'ns/copies/db' });
+    expect(decideRestore(mine, observed({ target: null }), config).status.phase).toBe('CreatingTargetPVC');
+  });
+
+  it("need a size: the other namespace's PVC is not looked at", () => {
+    const r = fromTeamA();
+    r.spec.target = { newPvc: { name: 'data-restored' } };
+    const d = decideRestore(
+      r,
+      observed({ target: null, allowedDestinationPrefixes: ['team-a'], sourcePvc: source() }),
+      config,
+    );
+    expect(failedReason(d)).toBe('TargetSizeUnknown');
+    expect(d.status.message).toContain('PVC db of namespace team-a');
+  });
+
+  it("tell the mover to check the root's marker against the other namespace", () => {
+    const r = restore(
+      { source: { backup: { secretName: 'bucket', sourcePvc: 'db', sourceNamespace: 'team-a' } } },
+      inPhase('Restoring', { source: 'bucket:team-a/db/' }),
+    );
+    const job = (decideRestore(r, observed(), config).actions[0] as { job: V1Job }).job;
+    expect(job.spec!.template.spec!.containers[0]!.env).toEqual(
+      expect.arrayContaining([
+        { name: 'DATAMOVER_NAMESPACE', value: 'team-a' },
+        { name: 'DATAMOVER_SOURCE_PVC', value: 'db' },
+        { name: 'DATAMOVER_BACKUP_ROOT', value: 'team-a/db' },
+      ]),
+    );
   });
 });
 

@@ -6,6 +6,7 @@
 // CreatingTargetPVC resolves whose backups to read, checks policy, creates the new PVC (or checks the
 // existing one: there, Bound, mounted by no running pod) and ends when the PVC is ready. Restoring
 // runs the restore Job and follows it as a backup's Job is followed (job-status.ts, pod-progress.ts).
+// What becomes of a new PVC a restore created and did not complete is target.ts's.
 import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { Reason } from '../../api/v1alpha1/conditions.js';
 import {
@@ -32,8 +33,18 @@ import { cloneSize } from '../clone.js';
 import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
 import { cloneReady, cloneWaitedMs } from '../lookups.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
-import { scheduledBackupsOf } from '../schedule/machine.js';
+import { scheduledBackupsOf } from '../schedule/template.js';
 import { RunStatusBuilder } from '../status-builder.js';
+import {
+  leftover,
+  podList,
+  targetOwnership,
+  targetPvcOf,
+  type CleanupAction,
+  type LeftoverFacts,
+} from './target.js';
+
+export { targetPvcOf };
 
 export type RestoreConfig = Pick<
   Config,
@@ -45,7 +56,7 @@ export type RestoreConfig = Pick<
   | 'allowedMoverImages'
 >;
 
-export interface RestoreObserved extends PodFacts {
+export interface RestoreObserved extends PodFacts, LeftoverFacts {
   /** The schedule of a schedule source, from the cache; null when there is none of that name. */
   schedule?: DataMoverSchedule | null;
   /** The PVC the backups are of; null when it is not in the namespace; undefined: not looked up. */
@@ -65,7 +76,7 @@ export interface RestoreObserved extends PodFacts {
 export type RestoreAction =
   | { type: 'createTargetPvc'; pvc: V1PersistentVolumeClaim }
   | { type: 'createJob'; job: V1Job }
-  | { type: 'deleteJob'; name: string };
+  | CleanupAction;
 
 export interface RestoreDecision {
   status: DataMoverRestoreStatus;
@@ -87,9 +98,9 @@ export function sourcePvcOf(r: DataMoverRestore): string {
   return r.spec.source.backup?.sourcePvc ?? r.spec.source.schedule!.pvc;
 }
 
-/** The PVC restored into. */
-export function targetPvcOf(r: DataMoverRestore): string {
-  return r.spec.target.newPvc?.name ?? r.spec.target.existingPvc!;
+/** The namespace of the PVC the backups are of: a backup source may name another one. */
+export function sourceNamespaceOf(r: DataMoverRestore): string {
+  return r.spec.source.backup?.sourceNamespace ?? r.metadata.namespace;
 }
 
 type Problem = { reason: string; message: string; permanent: boolean };
@@ -101,8 +112,9 @@ export function resolveSource(
 ): ResolvedSource | Problem {
   const { backup, schedule: bySchedule } = r.spec.source;
   if (backup) {
-    const root = strip(backup.backupRoot ?? `${r.metadata.namespace}/${backup.sourcePvc}`);
-    return { secretName: backup.secretName, root, sourcePvc: backup.sourcePvc };
+    const namespace = sourceNamespaceOf(r);
+    const root = strip(backup.backupRoot ?? `${namespace}/${backup.sourcePvc}`);
+    return { secretName: backup.secretName, root, namespace, sourcePvc: backup.sourcePvc };
   }
   const { name, pvc } = bySchedule!;
   if (!schedule) {
@@ -121,7 +133,7 @@ export function resolveSource(
     };
   }
   const { secretName, root } = scheduledBackupsOf(schedule, pvc);
-  return { secretName: secretName ?? '', root, sourcePvc: pvc };
+  return { secretName: secretName ?? '', root, namespace: r.metadata.namespace, sourcePvc: pvc };
 }
 
 const isProblem = (s: ResolvedSource | Problem): s is Problem => 'reason' in s;
@@ -150,10 +162,13 @@ function policyViolation(
     ];
   }
   // A namespace reads only the backups it may write: its own prefix, or what an administrator allows.
+  // Another namespace's backups likewise: only from a root an administrator allows this namespace.
   if (!rootAllowed(source.root, r.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
+    const whose =
+      source.namespace === r.metadata.namespace ? '' : ` (the backups of namespace ${source.namespace})`;
     return [
       Reason.DestinationNotAllowed,
-      `backup root ${source.root} is outside the namespace's own prefix ${r.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
+      `backup root ${source.root}${whose} is outside the namespace's own prefix ${r.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
     ];
   }
   return undefined;
@@ -167,6 +182,14 @@ export function buildTargetPvc(
   const wanted = r.spec.target.newPvc!;
   let size = wanted.size;
   if (!size) {
+    const from = sourceNamespaceOf(r);
+    if (from !== r.metadata.namespace) {
+      return {
+        reason: Reason.TargetSizeUnknown,
+        message: `the backup is of PVC ${sourcePvcOf(r)} of namespace ${from}, which a restore in ${r.metadata.namespace} does not look at, so the new PVC cannot be sized like it: create the DataMoverRestore again with target.newPvc.size, at least the backup's size`,
+        permanent: true,
+      };
+    }
     if (!source) {
       return {
         reason: Reason.TargetSizeUnknown,
@@ -248,19 +271,56 @@ function creatingTarget(
       requeueAfterMs: TARGET_RECHECK_MS,
     };
   }
-  if (r.spec.target.newPvc && target.metadata?.annotations?.[RESTORED_BY_UID_ANNOTATION] !== r.metadata.uid) {
-    const message = `PVC ${name} already exists and was not created by this restore; to restore into it, use target.existingPvc (with overwrite: true if it holds data)`;
-    return { status: b.fail(Reason.TargetPVCExists, message).status, actions: [] };
+  if (r.spec.target.newPvc) {
+    const owner = targetOwnership(target, r);
+    if (owner === 'orphan') return leftTarget(r, o, b, config, target);
+    if (owner === 'foreign') {
+      const message = `PVC ${name} already exists and was not created by this restore; to restore into it, use target.existingPvc (with overwrite: true if it holds data)`;
+      return { status: b.fail(Reason.TargetPVCExists, message).status, actions: [] };
+    }
   }
   return targetReady(r, o, b, config, target);
 }
 
+/**
+ * A new PVC's name is held by a PVC another DataMoverRestore created (target.ts decides): restored
+ * into as it is, someone's (TargetPVCExists), in use, or being deleted (waited for, then created).
+ */
+function leftTarget(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+  config: RestoreConfig,
+  target: V1PersistentVolumeClaim,
+): RestoreDecision {
+  const verdict = leftover(r, target, o);
+  switch (verdict.kind) {
+    case 'reuse':
+      return targetReady(r, o, b, config, target, verdict.reused);
+    case 'exists':
+      return { status: b.fail(Reason.TargetPVCExists, verdict.message).status, actions: [] };
+    case 'inUse':
+      return inUse(b, targetPvcOf(r), verdict.users);
+    case 'deleting': {
+      const p = { reason: Reason.TargetPVCTerminating, message: verdict.message, permanent: false };
+      return waitOrFail(b, o, config, p);
+    }
+  }
+}
+
+function inUse(b: Builder, name: string, users: readonly string[]): RestoreDecision {
+  const message = `PVC ${name} is mounted by running pod(s) ${podList(users)}: stop them (scale the workload to 0) and create the DataMoverRestore again`;
+  return { status: b.fail(Reason.TargetPVCInUse, message).status, actions: [] };
+}
+
+/** `reused`: the target is another restore's leftover (leftTarget), named so in messages. */
 function targetReady(
   r: DataMoverRestore,
   o: RestoreObserved,
   b: Builder,
   config: RestoreConfig,
   target: V1PersistentVolumeClaim,
+  reused?: string,
 ): RestoreDecision {
   const name = targetPvcOf(r);
   if (target.metadata?.deletionTimestamp)
@@ -272,22 +332,21 @@ function targetReady(
     return { status: b.fail(Reason.TargetPVCNotBound, `PVC ${name} lost its volume`).status, actions: [] };
   if (cloneReady(target, o.targetBindingMode)) {
     const users = o.targetUsers ?? [];
-    if (users.length > 0) {
-      const pods = users.slice(0, 5).join(', ') + (users.length > 5 ? ` and ${users.length - 5} more` : '');
-      const message = `PVC ${name} is mounted by running pod(s) ${pods}: stop them (scale the workload to 0) and create the DataMoverRestore again`;
-      return { status: b.fail(Reason.TargetPVCInUse, message).status, actions: [] };
-    }
+    if (users.length > 0) return inUse(b, name, users);
     b.enter('Restoring');
-    b.progressing(Reason.Restoring, `PVC ${name} is ready; starting the restore`);
+    b.progressing(Reason.Restoring, `${reused ?? `PVC ${name}`} is ready; starting the restore`);
     return { status: b.status, actions: [], requeueAfterMs: 0 };
   }
-  const waited = cloneWaitedMs(target, o.now);
+  // A PVC left by another restore may be old: its time to bind counts from this restore's start.
+  const waited = reused ? o.now.getTime() - ms(b.status.phaseStartTime, o.now) : cloneWaitedMs(target, o.now);
   if (waited >= config.cloneProvisionTimeoutMs) {
     const message = `PVC ${name} was not bound within ${config.cloneProvisionTimeoutMs / 1000}s`;
     return { status: b.fail(Reason.TargetPVCNotBound, message).status, actions: [] };
   }
-  if (waited >= config.cloneStallAfterMs) b.stalled(Reason.TargetPVCNotBound, `PVC ${name} is not bound yet`);
-  else b.progressing(Reason.CreatingTargetPVC, `creating PVC ${name}`);
+  if (waited >= config.cloneStallAfterMs)
+    b.stalled(Reason.TargetPVCNotBound, `${reused ?? `PVC ${name}`} is not bound yet`);
+  else
+    b.progressing(Reason.CreatingTargetPVC, reused ? `${reused} is not bound yet` : `creating PVC ${name}`);
   const next = waited >= config.cloneStallAfterMs ? config.cloneProvisionTimeoutMs : config.cloneStallAfterMs;
   return { status: b.status, actions: [], requeueAfterMs: Math.min(TARGET_RECHECK_MS, next - waited) };
 }

@@ -1,7 +1,8 @@
 // One pass of a DataMoverRestore: read it, its Job and pods from the caches, look up what the
 // machine will read (the target PVC, the source PVC, the pods mounting the target: none of them is
 // ours, so none is cached), decide (machine.ts), perform the actions, then one status write guarded by
-// resourceVersion. Metrics and events are recorded only after that write succeeds.
+// resourceVersion. A pass that fails the restore also deletes the new PVC it created (target.ts),
+// before that write. Metrics and events are recorded only after the write succeeds.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
@@ -21,12 +22,13 @@ import {
   decideRestore,
   needsPrefixes,
   restoreActionRefused,
+  sourceNamespaceOf,
   sourcePvcOf,
-  targetPvcOf,
   type RestoreAction,
   type RestoreConfig,
   type RestoreObserved,
 } from './machine.js';
+import { afterFailure, restoredBy, targetOwnership, targetPvcOf, type FailedTarget } from './target.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
 import { BindingModes } from '../binding-modes.js';
 
@@ -75,14 +77,27 @@ export class RestoreReconciler {
     const now = this.clock();
     const observed = await this.observe(restore, now);
     const decision = decideRestore(restore, observed, this.config);
-    let status = decision.status;
-    for (const action of decision.actions) {
-      // Stop before an action, not only at its write: a process without the lease starts no step.
-      this.api.fence();
-      status = await this.perform(restore, action, status, now);
+    let status = await this.performAll(restore, decision.actions, decision.status, now);
+    if (status.phase === 'Failed' && restore.status?.phase !== 'Failed') {
+      const cleanup = afterFailure(restore, status, await this.observeFailedTarget(restore, observed));
+      status = await this.performAll(restore, cleanup.actions, cleanup.status, now);
     }
     await this.writeStatus(restore, status, now);
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  }
+
+  private async performAll(
+    r: DataMoverRestore,
+    actions: readonly RestoreAction[],
+    status: DataMoverRestoreStatus,
+    now: Date,
+  ): Promise<DataMoverRestoreStatus> {
+    for (const action of actions) {
+      // Stop before an action, not only at its write: a process without the lease starts no step.
+      this.api.fence();
+      status = await this.perform(r, action, status, now);
+    }
+    return status;
   }
 
   /** What the caches hold, then the lookups the phase reads. */
@@ -112,16 +127,43 @@ export class RestoreReconciler {
       const annotations = await this.api.namespaceAnnotations(ns);
       observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
     }
-    const target = await this.api.getPvc(ns, targetPvcOf(r));
+    const name = targetPvcOf(r);
+    const target = await this.api.getPvc(ns, name);
     observed.target = target;
     if (!target) {
-      if (r.spec.target.newPvc) observed.sourcePvc = await this.api.getPvc(ns, sourcePvcOf(r));
+      // Another namespace's PVC is not looked at (it may not be ours to read): the spec gives a size.
+      if (r.spec.target.newPvc && sourceNamespaceOf(r) === ns)
+        observed.sourcePvc = await this.api.getPvc(ns, sourcePvcOf(r));
       return;
+    }
+    if (r.spec.target.newPvc && targetOwnership(target, r) === 'orphan') {
+      // Another restore's leftover: is that restore still there, does any other use it, who mounts it.
+      const creator = restoredBy(target)!;
+      const found = this.caches.restores.get(ns, creator.name);
+      observed.creator = found?.metadata.uid === creator.uid ? found : null;
+      observed.otherRestores = this.caches.restores.list(ns).filter((o) => o.status?.targetPvc === name);
+      observed.targetUsers = await this.api.podsMounting(ns, name);
     }
     if (target.status?.phase !== 'Bound')
       observed.targetBindingMode = await this.bindingModes.of(target.spec?.storageClassName);
-    if (target.status?.phase === 'Bound' || observed.targetBindingMode === 'WaitForFirstConsumer')
-      observed.targetUsers = await this.api.podsMounting(ns, targetPvcOf(r), observed.job?.metadata?.uid);
+    if (
+      observed.targetUsers === undefined &&
+      (target.status?.phase === 'Bound' || observed.targetBindingMode === 'WaitForFirstConsumer')
+    )
+      observed.targetUsers = await this.api.podsMounting(ns, name, observed.job?.metadata?.uid);
+  }
+
+  /** For a pass that failed the restore: its new target PVC (if it created it) and who mounts it. */
+  private async observeFailedTarget(r: DataMoverRestore, observed: RestoreObserved): Promise<FailedTarget> {
+    const ns = r.metadata.namespace;
+    const name = targetPvcOf(r);
+    const job = observed.job;
+    if (!r.spec.target.newPvc) return { target: null, users: [], job };
+    const target = observed.target !== undefined ? observed.target : await this.api.getPvc(ns, name);
+    if (!target || targetOwnership(target, r) !== 'ours' || target.metadata?.deletionTimestamp)
+      return { target, users: [], job };
+    const users = observed.targetUsers ?? (await this.api.podsMounting(ns, name, job?.metadata?.uid));
+    return { target, users, job };
   }
 
   private async perform(
@@ -146,7 +188,25 @@ export class RestoreReconciler {
           }
         });
       case 'deleteJob':
-        await this.api.deleteJob(ns, action.name);
+        try {
+          await this.api.deleteJob(ns, action.name, action.uid);
+        } catch (err) {
+          // 409: the UID precondition failed: that Job is gone and another has the name.
+          if (!isConflict(err)) throw err;
+        }
+        return status;
+      case 'deleteTargetPvc':
+        this.log.info('deleting the PVC a failed restore created', {
+          namespace: ns,
+          restore: r.metadata.name,
+          pvc: action.name,
+        });
+        try {
+          await this.api.deletePvc(ns, action.name, action.uid);
+        } catch (err) {
+          // 409: the UID precondition failed: that PVC is gone and another has the name (not ours).
+          if (!isConflict(err)) throw err;
+        }
         return status;
     }
   }

@@ -12,6 +12,7 @@ import { KindController } from '../runtime.js';
 import { intervalSeconds, nextFireAfter, parseSchedule } from './cron.js';
 import type { ScheduleConfig } from './machine.js';
 import { ScheduleReconciler } from './reconcile.js';
+import { recordShown } from './records.js';
 
 export function scheduleKind(
   api: KubeApi,
@@ -51,6 +52,15 @@ function runtimeMetrics(m: OperatorMetrics) {
 
 const seconds = (iso: string | undefined) => (iso ? new Date(iso).getTime() / 1000 : undefined);
 
+/**
+ * Since when a schedule has been suspended: when its `Suspended` condition turned True (written by
+ * schedule/machine.ts). Not Ready's lastTransitionTime: Ready stays True when a schedule is suspended.
+ */
+function suspendedSince(s: DataMoverSchedule): number | undefined {
+  const suspended = s.status?.conditions?.find((c) => c.type === 'Suspended');
+  return suspended?.status === 'True' ? seconds(suspended.lastTransitionTime) : undefined;
+}
+
 /** What the schedule gauges show of each schedule at `now`. */
 export function scheduleFacts(
   schedules: Iterable<DataMoverSchedule>,
@@ -63,17 +73,26 @@ export function scheduleFacts(
     const state = !parsed.ok ? 'Invalid' : s.spec.suspend ? 'Suspended' : 'Active';
     const next = parsed.ok && state === 'Active' ? nextFireAfter(parsed.schedule, now) : undefined;
     const interval = parsed.ok && state === 'Active' ? intervalSeconds(parsed.schedule, now) : undefined;
+    const since = state === 'Suspended' ? suspendedSince(s) : undefined;
     facts.push({
       namespace: s.metadata.namespace,
       schedule: s.metadata.name,
       state,
       ...(next ? { nextFire: next.getTime() / 1000 } : {}),
       ...(interval !== undefined ? { intervalSeconds: interval } : {}),
-      pvcs: (s.status?.pvcs ?? []).map((p) => ({
-        pvc: p.pvc,
-        ...(p.lastSuccessfulTime ? { lastSuccess: seconds(p.lastSuccessfulTime)! } : {}),
-        ...(p.trackedSince ? { trackedSince: seconds(p.trackedSince)! } : {}),
-      })),
+      ...(since !== undefined ? { suspendedSince: since } : {}),
+      // A PVC no longer selected keeps its gauges for the grace period, then its alerts clear. A
+      // compacted record keeps no trackedSince once a backup succeeded: its last success stands in.
+      pvcs: (s.status?.pvcs ?? [])
+        .filter((p) => recordShown(p, now, config.unselectedGraceMs))
+        .map((p) => {
+          const tracked = p.trackedSince ?? p.lastSuccessfulTime;
+          return {
+            pvc: p.pvc,
+            ...(p.lastSuccessfulTime ? { lastSuccess: seconds(p.lastSuccessfulTime)! } : {}),
+            ...(tracked ? { trackedSince: seconds(tracked)! } : {}),
+          };
+        }),
     });
   }
   return facts;

@@ -1,5 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import {
+  NEVER_FIRES_PATTERN,
+  NOT_TIME_ZONE_PREFIX_PATTERN,
+  NOT_TIME_ZONES,
+  TIME_ZONE_NAME_PATTERN,
+} from '../../api/v1alpha1/cron-pattern.js';
 import { CRON_PATTERN, CRON_PATTERN_WITH_SECONDS, parseSchedule } from './cron.js';
 
 const admits = (pattern: string, expression: string) => new RegExp(pattern).test(expression);
@@ -148,5 +154,107 @@ describe('CRON_PATTERN, the CRD admission rule', () => {
       }),
       { numRuns: 2000, seed: 20250330 },
     );
+  });
+});
+
+describe('NEVER_FIRES_PATTERN, the CRD rule against a day that no listed month has', () => {
+  const neverFires = (expression: string) => admits(NEVER_FIRES_PATTERN, expression);
+
+  it('is RE2: no lookaround, no backreferences', () => {
+    expect(NEVER_FIRES_PATTERN).not.toMatch(/\(\?[=!<]|\\[1-9]/);
+  });
+
+  it.each([
+    '0 0 30 2 *',
+    '0 0 31 2 *',
+    '0 0 30,31 FEB *',
+    '0 0 30-31 feb */2',
+    '0 0 31 4 *',
+    '0 0 31 APR,JUN,SEP,NOV *',
+    '0 0 31 02,04,06,09,11 *',
+    '  15 4\t31  9 *  ',
+  ])('matches %j, which the CRD admits and parseSchedule refuses: never fires', (expression) => {
+    expect(neverFires(expression)).toBe(true);
+    expect(admits(CRON_PATTERN, expression)).toBe(true);
+    expect(parseSchedule(expression, undefined)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('never fires'),
+    });
+  });
+
+  it('matches a never-firing expression with a seconds field, which parseSchedule refuses with allowSeconds', () => {
+    expect(neverFires('0 0 0 30 2 *')).toBe(true);
+    expect(parseSchedule('0 0 0 30 2 *', undefined, { allowSeconds: true })).toMatchObject({ ok: false });
+  });
+
+  it.each([
+    '0 0 29 2 *',
+    '0 0 30 2 MON',
+    '0 0 31 2 1-5',
+    '0 0 30 4 *',
+    '0 0 30,31 4 *',
+    '0 0 31 1,2 *',
+    '0 0 31 * *',
+    '0 0 */30 2 *',
+    '0 0 31 2-3 *',
+    '0 0 0 30 2 * *',
+    '@monthly',
+    ...VALID,
+  ])('does not match %j, which fires', (expression) => {
+    expect(neverFires(expression)).toBe(false);
+  });
+
+  it('matches exactly the expressions of single days and months that parseSchedule finds never fire', () => {
+    const list = <T extends string>(values: T[]) =>
+      fc.array(fc.constantFrom(...values), { minLength: 1, maxLength: 3 }).map((items) => items.join(','));
+    const dom = list(['29', '30', '31', '30-31', '1']);
+    const month = list(['2', '02', 'FEB', 'feb', '4', 'APR', '6', '09', '11', 'nov', '1', '12', '*']);
+    const dow = fc.constantFrom('*', '*/2', 'MON', '1-5');
+    const blank = fc.constantFrom(' ', '  ', '\t');
+    const expression = fc
+      .tuple(fc.boolean(), dom, month, dow, blank)
+      .map(([seconds, d, m, w, b]) => [...(seconds ? ['0'] : []), '0', '3', d, m, w].join(b));
+    fc.assert(
+      fc.property(expression, (text) => {
+        const parsed = parseSchedule(text, undefined, { allowSeconds: true });
+        const never = !parsed.ok && parsed.message.includes('never fires');
+        expect(parsed.ok || never, text).toBe(true);
+        expect(neverFires(text), text).toBe(never);
+      }),
+      { numRuns: 500, seed: 20250330 },
+    );
+  });
+});
+
+describe('the CRD rules on timeZone', () => {
+  const admitted = (zone: string) =>
+    new RegExp(TIME_ZONE_NAME_PATTERN).test(zone) &&
+    !(NOT_TIME_ZONES as readonly string[]).includes(zone) &&
+    !new RegExp(NOT_TIME_ZONE_PREFIX_PATTERN).test(zone);
+
+  it('admit every zone the operator runs in', () => {
+    for (const zone of [...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/GMT+5', 'EST5EDT']) {
+      expect(admitted(zone), zone).toBe(true);
+      expect(parseSchedule('0 3 * * *', zone).ok, zone).toBe(true);
+    }
+  });
+
+  it.each([
+    'Local',
+    'localtime',
+    'posixrules',
+    'Factory',
+    'posix/Europe/Berlin',
+    'right/UTC',
+    '',
+    ' UTC',
+    'UTC ',
+    '+01:00',
+  ])('refuse %j, which parseSchedule refuses', (zone) => {
+    expect(admitted(zone)).toBe(false);
+    expect(parseSchedule('0 3 * * *', zone)).toMatchObject({
+      ok: false,
+      message: expect.stringContaining('is not an IANA time zone name'),
+    });
   });
 });

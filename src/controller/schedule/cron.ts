@@ -29,7 +29,13 @@
 // numeric ranges; parseSchedule is the second, with the exact checks and messages.
 import { Cron, CronPattern } from 'croner';
 import { type FireEngine, tallyFires, timesOfDay } from './count.js';
-import { FIELDS, FIVE_FIELDS, SECOND, type CronField as Field } from '../../api/v1alpha1/cron-pattern.js';
+import {
+  FIELDS,
+  FIVE_FIELDS,
+  SECOND,
+  TIME_ZONE_NAME_PATTERN,
+  type CronField as Field,
+} from '../../api/v1alpha1/cron-pattern.js';
 
 export { CRON_PATTERN, CRON_PATTERN_WITH_SECONDS } from '../../api/v1alpha1/cron-pattern.js';
 
@@ -91,7 +97,7 @@ function fieldProblem(text: string, field: Field): string | undefined {
 }
 
 /** IANA names start with a letter; Intl also takes offsets such as "+01:00", which have no DST rules. */
-const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+\-/]*$/;
+const ZONE_NAME = new RegExp(TIME_ZONE_NAME_PATTERN);
 
 function timeZoneProblem(timeZone: string): string | undefined {
   const refused = `timeZone "${timeZone}" is not an IANA time zone name (such as Europe/Berlin or America/New_York)`;

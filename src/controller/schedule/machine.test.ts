@@ -1,96 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMover } from '../../api/v1alpha1/schema.js';
-import type { DataMoverSchedule, DataMoverScheduleSpec } from '../../api/v1alpha1/schedule.js';
 import { scheduledRunName } from '../../kube/names.js';
-import { decide, dueSince, type ScheduleDecision, type ScheduleObserved } from './machine.js';
-
-const config = { allowSeconds: false };
-/** Whether a pass at `now` is due to run (and so lists the selected PVCs). */
-const fireDue = (...args: Parameters<typeof dueSince>) => dueSince(...args) !== undefined;
-const T = (iso: string) => new Date(iso);
-const CREATED = '2026-03-01T00:00:00.000Z';
-
-function schedule(
-  spec: Partial<DataMoverScheduleSpec> = {},
-  status: DataMoverSchedule['status'] = undefined,
-) {
-  const s: DataMoverSchedule = {
-    apiVersion: 'datamover.io/v1alpha1',
-    kind: 'DataMoverSchedule',
-    metadata: {
-      name: 'nightly',
-      namespace: 'team-a',
-      uid: 'sched-uid',
-      generation: 1,
-      creationTimestamp: CREATED as never,
-    },
-    spec: { schedule: '0 3 * * *', sourcePvc: 'db', template: { secretName: 'bucket' }, ...spec },
-  };
-  if (status) s.status = status;
-  return s;
-}
-
-/** A run of this schedule in the given phase, finished at `finished`. */
-function run(
-  name: string,
-  pvc: string,
-  phase?: 'Completed' | 'Failed' | 'CreatingPod',
-  finished?: string,
-): DataMover {
-  return {
-    apiVersion: 'datamover.io/v1alpha1',
-    kind: 'DataMover',
-    metadata: {
-      name,
-      namespace: 'team-a',
-      uid: `uid-${name}`,
-      creationTimestamp: (finished ?? CREATED) as never,
-      ownerReferences: [
-        {
-          apiVersion: 'datamover.io/v1alpha1',
-          kind: 'DataMoverSchedule',
-          name: 'nightly',
-          uid: 'sched-uid',
-          controller: true,
-        },
-      ],
-    },
-    spec: { sourcePvc: pvc },
-    ...(phase
-      ? {
-          status: {
-            phase,
-            ...(finished ? { completionTime: finished } : {}),
-            ...(phase === 'Completed' ? { destination: `bucket:team-a/${pvc}/x/` } : {}),
-            ...(phase === 'Failed'
-              ? {
-                  conditions: [
-                    {
-                      type: 'Failed',
-                      status: 'True' as const,
-                      reason: 'BucketNotFound',
-                      message: 'no bucket',
-                      lastTransitionTime: finished!,
-                    },
-                  ],
-                }
-              : {}),
-          },
-        }
-      : {}),
-  };
-}
-
-const observe = (now: string, runs: DataMover[] = [], selected?: string[]): ScheduleObserved => ({
-  now: T(now),
-  runs,
-  ...(selected ? { selected } : {}),
-});
-
-const created = (d: ScheduleDecision) =>
-  d.actions.flatMap((a) => (a.type === 'createRun' ? [a.dataMover.metadata.name] : []));
-const deleted = (d: ScheduleDecision) => d.actions.flatMap((a) => (a.type === 'deleteRun' ? [a.name] : []));
-const reasons = (d: ScheduleDecision) => d.events.map((e) => e.reason);
+import { decide, dueSince } from './machine.js';
+import {
+  T,
+  config,
+  created,
+  deleted,
+  fireDue,
+  observe,
+  reasons,
+  run,
+  schedule,
+} from './fixtures.test-helpers.js';
 
 describe('a DataMoverSchedule', () => {
   it('waits for its first fire time and asks to be woken then, without polling', () => {
@@ -182,7 +103,7 @@ describe('a DataMoverSchedule', () => {
   it('a changed trigger runs once now, and the same trigger again does nothing', () => {
     const s = schedule({ trigger: 'now-1' }, { scheduledThroughTime: '2026-03-01T03:00:00.000Z' });
     const first = decide(s, observe('2026-03-01T12:00:00Z'), config);
-    expect(created(first)).toEqual([scheduledRunName('nightly', 'db', { trigger: 'now-1' })]);
+    expect(created(first)).toEqual([scheduledRunName('nightly', 'db', { trigger: 'now-1', generation: 1 })]);
     expect(first.status.lastTrigger).toBe('now-1');
     expect(reasons(first)).toEqual(['Triggered']);
     const again = decide({ ...s, status: first.status }, observe('2026-03-01T12:00:05Z'), config);
@@ -307,10 +228,24 @@ describe('a DataMoverSchedule', () => {
     expect(next.status.missedRuns ?? 0).toBe(0);
   });
 
+  it('says since when a schedule sleeps in a Suspended condition, and clears it on resume', () => {
+    const suspended = (st: {
+      conditions?: { type: string; status: string; lastTransitionTime?: string }[];
+    }) => st.conditions?.find((c) => c.type === 'Suspended');
+    const asleep = decide(schedule({ suspend: true }), observe('2026-03-03T12:00:00Z'), config);
+    expect(suspended(asleep.status)).toMatchObject({ status: 'True', reason: 'Suspended' });
+    const still = decide(schedule({ suspend: true }, asleep.status), observe('2026-03-04T12:00:00Z'), config);
+    expect(suspended(still.status)?.lastTransitionTime).toBe(suspended(asleep.status)?.lastTransitionTime);
+    const resumed = decide(schedule({}, still.status), observe('2026-03-05T12:00:00Z'), config);
+    expect(suspended(resumed.status)).toMatchObject({ status: 'False', reason: 'Scheduled' });
+  });
+
   it('runs a manual trigger even while suspended', () => {
     const s = schedule({ suspend: true, trigger: 'before-upgrade' });
     const d = decide(s, observe('2026-03-03T12:00:00Z'), config);
-    expect(created(d)).toEqual([scheduledRunName('nightly', 'db', { trigger: 'before-upgrade' })]);
+    expect(created(d)).toEqual([
+      scheduledRunName('nightly', 'db', { trigger: 'before-upgrade', generation: 1 }),
+    ]);
     expect(d.status.lastTrigger).toBe('before-upgrade');
     expect(fireDue(s, T('2026-03-03T12:00:00Z'), config)).toBe(true);
   });
@@ -337,7 +272,7 @@ describe('a DataMoverSchedule', () => {
     expect(decide(every5s, observe('2026-03-01T00:00:10Z'), config).status.conditions).toContainEqual(
       expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'InvalidSchedule' }),
     );
-    const allowed = decide(every5s, observe('2026-03-01T00:00:10Z'), { allowSeconds: true });
+    const allowed = decide(every5s, observe('2026-03-01T00:00:10Z'), { ...config, allowSeconds: true });
     expect(created(allowed)).toEqual([scheduledRunName('nightly', 'db', T('2026-03-01T00:00:10Z'))]);
     expect(allowed.status.missedRuns).toBe(1);
   });

@@ -8,33 +8,24 @@
 // the others are missed. So an operator that was down across three fire times makes one catch-up
 // run and counts two missed, and a pass repeated after a crash or by a new leader finds the run of
 // that fire time already there under its deterministic name, and creates nothing twice.
-import type { DataMover, DataMoverSpec } from '../../api/v1alpha1/schema.js';
-import { API_VERSION, KIND } from '../../api/v1alpha1/schema.js';
-import type {
-  ConcurrencyPolicy,
-  DataMoverSchedule,
-  DataMoverScheduleStatus,
-} from '../../api/v1alpha1/schedule.js';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
 import {
-  FIRE_TIME_ANNOTATION,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  PVC_ANNOTATION,
-  PVC_LABEL,
-  SCHEDULE_ANNOTATION,
-  SCHEDULE_LABEL,
-  boundedName,
-  scheduleRef,
-  scheduledRunName,
-} from '../../kube/names.js';
-import { backupRoot } from '../../mover/destination.js';
+  ACTIVE_LISTED,
+  type ConcurrencyPolicy,
+  type DataMoverSchedule,
+  type DataMoverScheduleStatus,
+} from '../../api/v1alpha1/schedule.js';
+import { scheduledRunName } from '../../kube/names.js';
 import { setCondition } from '../conditions.js';
 import { isTerminal } from '../machine.js';
 import { countFiresBetween, nextFireAfter, parseSchedule, type CronSchedule } from './cron.js';
-import { recordRuns, trackCreated } from './records.js';
+import { boundRecords, followSelection, recordRuns, trackCreated } from './records.js';
+import { runFor } from './template.js';
 
 export const DEFAULT_SUCCESSFUL_HISTORY = 3;
 export const DEFAULT_FAILED_HISTORY = 1;
+/** With concurrencyPolicy Allow, runs of one PVC going at once, unless the spec says otherwise. */
+export const DEFAULT_MAX_CONCURRENT_RUNS_PER_PVC = 3;
 /** Fire times counted at most per pass: a year of every-minute fire times is still counted, bounded. */
 export const MISSED_COUNT_CAP = 100_000;
 /** Names listed in one event or status message, at most. */
@@ -50,11 +41,18 @@ export const ScheduleReason = {
   RunSkipped: 'RunSkipped',
   RunReplaced: 'RunReplaced',
   NoPVCsSelected: 'NoPVCsSelected',
+  TriggerRefused: 'TriggerRefused',
+  PVCsUnselected: 'PVCsUnselected',
 } as const;
 
 export interface ScheduleConfig {
   /** Accept a 6-field expression with seconds (tests use it to fire every few seconds). */
   allowSeconds: boolean;
+  /**
+   * How long a PVC the schedule no longer selects keeps its gauges (--unselected-pvc-grace-period);
+   * its record goes once that is over and none of its runs is left.
+   */
+  unselectedGraceMs: number;
 }
 
 export interface ScheduleObserved {
@@ -169,8 +167,15 @@ export function decide(
     status.message = parsed.message;
     condition('Ready', 'False', ScheduleReason.InvalidSchedule, parsed.message);
     condition('Stalled', 'True', ScheduleReason.InvalidSchedule, parsed.message);
-    status.active = activeRuns(observed.runs, actions);
-    return { status, actions, events: stalledEvent(schedule, parsed.message), ...ttlWake };
+    setActive(status, activeRuns(observed.runs, actions));
+    const refused = refuseTrigger(schedule, status, `the schedule cannot fire: ${parsed.message}`);
+    status.pvcs = boundRecords(status, status.pvcs);
+    return {
+      status,
+      actions,
+      events: [...stalledEvent(schedule, parsed.message), ...refused],
+      ...ttlWake,
+    };
   }
   condition('Stalled', 'False', ScheduleReason.Scheduled, 'the schedule is valid');
 
@@ -188,24 +193,32 @@ export function decide(
     delete status.nextScheduleTime;
     status.message = 'suspended: no runs are created at fire times';
     condition('Ready', 'True', ScheduleReason.Suspended, status.message);
-    status.active = activeRuns(observed.runs, actions);
+    // Since when it sleeps: the alert on long suspensions reads this condition's transition time.
+    condition('Suspended', 'True', ScheduleReason.Suspended, 'spec.suspend is true');
+    setActive(status, activeRuns(observed.runs, actions));
     status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
+    if (triggerPending(schedule)) followTargets(schedule, observed, status, events, now, config);
+    status.pvcs = boundRecords(status, status.pvcs);
     return { status, actions, events, ...ttlWake };
   }
 
+  condition('Suspended', 'False', ScheduleReason.Scheduled, 'the schedule creates runs at fire times');
   const anchor = anchorOf(schedule, now);
   const due = countFiresBetween(parsed.schedule, anchor, now, MISSED_COUNT_CAP);
   // Where the next pass looks from: the latest due fire time (set by runLatest), or this anchor
   // when it moved without one (a resumed schedule starts from the moment it resumed).
   status.scheduledThroughTime = anchor.toISOString();
   const targets = targetsOf(schedule, observed);
+  const listed = due.latest !== undefined || triggerPending(schedule);
   let missed = due.latest
     ? runLatest(schedule, due, now, targets, observed.runs, actions, events, status)
     : 0;
   missed += runTrigger(schedule, targets, observed.runs, actions, events, status);
   status.missedRuns = (status.missedRuns ?? 0) + missed;
-  status.active = activeRuns(observed.runs, actions);
+  setActive(status, activeRuns(observed.runs, actions));
   status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
+  if (listed) followTargets(schedule, observed, status, events, now, config);
+  status.pvcs = boundRecords(status, status.pvcs);
 
   const next = nextFireAfter(parsed.schedule, new Date(Math.max(now.getTime(), anchor.getTime())));
   if (next) status.nextScheduleTime = iso(next);
@@ -232,7 +245,58 @@ function runTrigger(
   if (!triggerPending(schedule)) return 0;
   const trigger = schedule.spec.trigger!;
   status.lastTrigger = trigger;
-  return fire(schedule, { trigger }, targets, runs, actions, events, 'trigger').skipped;
+  // The generation tells a trigger set back to a value used before (a → b → a) from the first a.
+  const when = { trigger, generation: schedule.metadata.generation ?? 0 };
+  return fire(schedule, when, targets, runs, actions, events, 'trigger').skipped;
+}
+
+/** A changed trigger that cannot run is answered too: recorded, with a Warning saying why. */
+function refuseTrigger(
+  schedule: DataMoverSchedule,
+  status: DataMoverScheduleStatus,
+  why: string,
+): ScheduleEvent[] {
+  if (!triggerPending(schedule) || schedule.metadata.deletionTimestamp) return [];
+  const trigger = schedule.spec.trigger!;
+  status.lastTrigger = trigger;
+  return [
+    {
+      type: 'Warning',
+      reason: ScheduleReason.TriggerRefused,
+      message: `trigger "${trigger}" not run: ${why}`,
+    },
+  ];
+}
+
+/**
+ * At a fire (or trigger), the PVC records follow the selector: a PVC no longer selected is marked
+ * unselected from now, one selected again is unmarked, and one unselected longer than the grace
+ * period whose runs are all gone loses its record. Told once, when PVCs leave.
+ */
+function followTargets(
+  schedule: DataMoverSchedule,
+  observed: ScheduleObserved,
+  status: DataMoverScheduleStatus,
+  events: ScheduleEvent[],
+  now: Date,
+  config: ScheduleConfig,
+): void {
+  const withRuns = new Set(observed.runs.map(pvcOf));
+  const followed = followSelection(
+    status.pvcs ?? [],
+    targetsOf(schedule, observed),
+    withRuns,
+    now,
+    config.unselectedGraceMs,
+  );
+  status.pvcs = followed.records;
+  if (followed.left.length > 0) {
+    events.push({
+      type: 'Normal',
+      reason: ScheduleReason.PVCsUnselected,
+      message: `no longer selected: ${listed(followed.left)}; their recovery-point gauges go after ${Math.round(config.unselectedGraceMs / 1000)}s, their runs stay until the history limits delete them`,
+    });
+  }
 }
 
 /** Runs the latest fire time that is due (unless too late) and counts the ones before it missed. */
@@ -281,7 +345,7 @@ function targetsOf(schedule: DataMoverSchedule, observed: ScheduleObserved): str
 /** Creates the runs of one fire time (or trigger) under the concurrency policy. */
 function fire(
   schedule: DataMoverSchedule,
-  when: Date | { trigger: string },
+  when: Date | { trigger: string; generation: number },
   targets: readonly string[],
   runs: readonly DataMover[],
   actions: ScheduleAction[],
@@ -289,6 +353,7 @@ function fire(
   cause: 'schedule' | 'trigger',
 ): { created: number; existing: number; skipped: number } {
   const policy: ConcurrencyPolicy = schedule.spec.concurrencyPolicy ?? 'Forbid';
+  const allowAtMost = schedule.spec.maxConcurrentRunsPerPvc ?? DEFAULT_MAX_CONCURRENT_RUNS_PER_PVC;
   const label = when instanceof Date ? `fire time ${iso(when)}` : `trigger "${when.trigger}"`;
   if (targets.length === 0) {
     events.push({
@@ -301,21 +366,27 @@ function fire(
   const created: string[] = [];
   let existing = 0;
   let skipped = 0;
+  // Indexed once: a fire over thousands of PVCs does not scan every run for each of them.
+  const names = new Set(runs.map((r) => r.metadata.name));
+  const goingByPvc = new Map<string, DataMover[]>();
+  for (const r of runs) {
+    if (isTerminal(r.status?.phase) || r.metadata.deletionTimestamp) continue;
+    goingByPvc.set(pvcOf(r), [...(goingByPvc.get(pvcOf(r)) ?? []), r]);
+  }
   for (const pvc of targets) {
     const name = scheduledRunName(schedule.metadata.name, pvc, when);
-    if (runs.some((r) => r.metadata.name === name)) {
+    if (names.has(name)) {
       existing += 1; // made by an earlier pass whose status write was lost, or by another leader
       continue;
     }
-    const going = runs.filter(
-      (r) => pvcOf(r) === pvc && !isTerminal(r.status?.phase) && !r.metadata.deletionTimestamp,
-    );
-    if (going.length > 0 && policy === 'Forbid') {
+    const going = goingByPvc.get(pvc) ?? [];
+    const skip = whySkipped(going, policy, allowAtMost);
+    if (skip) {
       skipped += 1;
       events.push({
         type: 'Warning',
         reason: ScheduleReason.RunSkipped,
-        message: `${label}: PVC ${pvc} skipped, its run ${going.map((r) => r.metadata.name).join(', ')} is still going (concurrencyPolicy Forbid); counted as missed`,
+        message: `${label}: PVC ${pvc} skipped, ${skip}; counted as missed`,
       });
       continue;
     }
@@ -346,60 +417,17 @@ function fire(
   return { created: created.length, existing, skipped };
 }
 
-/** The DataMover spec of a schedule's runs of one PVC: the template, the PVC, its own root. */
-function runSpecFor(schedule: DataMoverSchedule, pvc: string): DataMoverSpec {
-  const { template, selector, keep } = schedule.spec;
-  const spec: DataMoverSpec = { ...structuredClone(template), sourcePvc: pvc };
-  // The schedule deletes its runs (history limits, TTL) once it has recorded them.
-  delete spec.ttlSecondsAfterFinished;
-  spec.addTimestampPrefix = template.addTimestampPrefix ?? true;
-  // With a selector, every PVC gets a root of its own below the template's folder.
-  if (selector) spec.destinationPath = `${template.destinationPath ?? schedule.metadata.namespace}/${pvc}`;
-  if (keep) spec.retention = { keep: structuredClone(keep) };
-  return spec;
-}
-
-/**
- * Where a schedule's backups of one PVC are, and with which Secret: what a DataMoverRestore of that
- * schedule reads. The same rule as the runs' (runSpecFor), so the two cannot disagree.
- */
-export function scheduledBackupsOf(
-  schedule: DataMoverSchedule,
-  pvc: string,
-): { secretName: string | undefined; root: string } {
-  const spec = runSpecFor(schedule, pvc);
-  const root = backupRoot({ metadata: { namespace: schedule.metadata.namespace }, spec } as DataMover);
-  return { secretName: spec.secretName, root };
-}
-
-/** The DataMover of one PVC at one fire time: the template, the PVC, our labels and owner. */
-export function runFor(
-  schedule: DataMoverSchedule,
-  pvc: string,
-  when: Date | { trigger: string },
-  name = scheduledRunName(schedule.metadata.name, pvc, when),
-): DataMover {
-  const spec = runSpecFor(schedule, pvc);
-  return {
-    apiVersion: API_VERSION,
-    kind: KIND,
-    metadata: {
-      name,
-      namespace: schedule.metadata.namespace,
-      labels: {
-        [MANAGED_BY_LABEL]: MANAGED_BY,
-        [SCHEDULE_LABEL]: boundedName(schedule.metadata.name),
-        [PVC_LABEL]: boundedName(pvc),
-      },
-      annotations: {
-        [SCHEDULE_ANNOTATION]: schedule.metadata.name,
-        [PVC_ANNOTATION]: pvc,
-        [FIRE_TIME_ANNOTATION]: when instanceof Date ? iso(when) : `trigger:${when.trigger}`,
-      },
-      ownerReferences: [scheduleRef(schedule)],
-    },
-    spec,
-  };
+/** Why a fire skips a PVC whose runs are still going, or undefined when it runs. */
+function whySkipped(
+  going: readonly DataMover[],
+  policy: ConcurrencyPolicy,
+  allowAtMost: number,
+): string | undefined {
+  if (going.length > 0 && policy === 'Forbid')
+    return `its run ${going.map((r) => r.metadata.name).join(', ')} is still going (concurrencyPolicy Forbid)`;
+  if (going.length >= allowAtMost && policy === 'Allow')
+    return `${going.length} of its runs are still going (concurrencyPolicy Allow, maxConcurrentRunsPerPvc ${allowAtMost})`;
+  return undefined;
 }
 
 /**
@@ -432,7 +460,11 @@ function historyToPrune(
       (a, b) => (t(b.status?.completionTime) ?? 0) - (t(a.status?.completionTime) ?? 0),
     );
     for (const phase of ['Completed', 'Failed'] as const) {
-      const recordedUpTo = t(phase === 'Completed' ? record?.lastSuccessfulTime : record?.lastFailure?.time);
+      // A failure older than the recorded success is superseded: its run may go too.
+      const recordedUpTo =
+        phase === 'Completed'
+          ? t(record?.lastSuccessfulTime)
+          : latest(t(record?.lastFailure?.time), t(record?.lastSuccessfulTime));
       newestFirst
         .filter((r) => r.status?.phase === phase)
         .forEach((run, index) => {
@@ -457,6 +489,17 @@ function historyToPrune(
 
 const createdBy = (actions: readonly ScheduleAction[]) =>
   actions.flatMap((a) => (a.type === 'createRun' ? [a.dataMover] : []));
+
+const latest = (...times: Array<number | undefined>) => {
+  const known = times.filter((x): x is number => x !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
+};
+
+/** status.active lists at most ACTIVE_LISTED runs; activeCount counts them all. */
+function setActive(status: DataMoverScheduleStatus, going: Array<{ name: string; pvc: string }>): void {
+  status.active = going.slice(0, ACTIVE_LISTED);
+  status.activeCount = going.length;
+}
 
 function activeRuns(runs: readonly DataMover[], actions: readonly ScheduleAction[]) {
   const deleted = new Set(actions.filter((a) => a.type === 'deleteRun').map((a) => a.name));

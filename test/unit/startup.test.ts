@@ -1,6 +1,6 @@
 // A misconfigured start fails fast and says what to set, instead of retrying forever with an
 // unrelated error (client-node falls back to http://localhost:8080 when it finds no configuration).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/tempdirs.js';
@@ -44,5 +44,34 @@ describe('the operator started without a usable Kubernetes configuration', () =>
     expect(r.code).toBe(2);
     expect(r.output).toContain(`cannot read the kubeconfig ${join(home, 'missing.yaml')}`);
     expect(r.output).toContain('set --kubeconfig or KUBECONFIG');
+  });
+});
+
+// The system Node.js of these machines is 20: the Kubernetes client's HTTP stack (undici) would
+// crash loading on it with a TypeError. The entry point checks package.json's engines first.
+const SYSTEM_NODE = '/usr/bin/node';
+const systemMajor = (() => {
+  const run = spawnSync(SYSTEM_NODE, ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? Number(/^v(\d+)/.exec(run.stdout)?.[1]) : undefined;
+})();
+
+describe('the operator started on a Node.js older than package.json engines', () => {
+  it.skipIf(systemMajor === undefined || systemMajor >= 22)(
+    'exits 1 naming the Node.js it needs, before loading anything that would crash',
+    () => {
+      const run = spawnSync(SYSTEM_NODE, [MAIN, '--help'], { encoding: 'utf8', env: { HOME: home } });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(
+        /^datamover-operator needs Node\.js 22\.19 or newer \(package\.json engines: ">=22\.19"\); this is Node\.js 20\./,
+      );
+      expect(run.stderr).not.toContain('TypeError');
+      expect(run.stdout).toBe('');
+    },
+  );
+
+  it('starts on the Node.js the tests run on (the one it supports)', () => {
+    const run = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8', env: { HOME: home } });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Usage: datamover-operator');
   });
 });

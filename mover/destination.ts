@@ -17,10 +17,7 @@ import {
   type MarkerContent,
 } from '../src/contract/layout.js';
 import { classifyRcloneFailure, remotePath, type MoverPlan, type Remote } from './plan.js';
-import { rclone } from './rclone.js';
-
-/** rclone exits 3 when a folder or object does not exist. */
-const NOT_FOUND = 3;
+import { NOT_FOUND, rclone } from './rclone.js';
 
 /** A literal path in an rclone filter rule: glob characters escaped. */
 const literal = (path: string) => path.replace(/[\\*?[\]{}]/g, (c) => `\\${c}`);
@@ -30,9 +27,8 @@ async function listFiles(plan: Remote, path: string, flags: string[]): Promise<s
   const run = await rclone(
     ['lsjson', '--no-mimetype', '--no-modtime', ...flags, remotePath(plan, path)],
     plan,
-    {
-      quiet: true,
-    },
+    // A root or folder nobody wrote yet is listed as empty, without an ERROR line in the log.
+    { quiet: true, missingOk: true },
   );
   if (run.code === NOT_FOUND) return [];
   if (run.code !== 0) throw classifyRcloneFailure(run.output, plan);
@@ -40,7 +36,7 @@ async function listFiles(plan: Remote, path: string, flags: string[]): Promise<s
 }
 
 export async function readMarker(plan: Remote, path: string): Promise<MarkerContent | undefined> {
-  const run = await rclone(['cat', remotePath(plan, path)], plan, { quiet: true });
+  const run = await rclone(['cat', remotePath(plan, path)], plan, { quiet: true, missingOk: true });
   if (run.code === NOT_FOUND) return undefined;
   if (run.code !== 0) return UNREADABLE;
   return parseMarker(run.stdout) ?? UNREADABLE;

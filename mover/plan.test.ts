@@ -235,10 +235,15 @@ describe('the mover command and a restore plan', () => {
       run: 'latest',
       target: '/restore',
       overwrite: false,
+      owners: false,
       namespace: 'ns',
       pvc: 'pvc',
     });
     expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_OVERWRITE: 'true' }).overwrite).toBe(true);
+    expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_OWNERS: 'true' }).owners).toBe(true);
+    expect(errorOf(() => restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_OWNERS: 'yes' })).message).toBe(
+      'DATAMOVER_RESTORE_OWNERS must be true or false',
+    );
     for (const run of ['2026-01-02-030405', '2026-01-02-030405-0a1b2c3d'])
       expect(restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_RUN: run }).run).toBe(run);
     const bad = errorOf(() => restorePlanFromEnv({ ...restore, DATAMOVER_RESTORE_RUN: '../x' }));

@@ -253,6 +253,8 @@ export interface RestorePlan extends Remote {
   pvc: string;
   target: string;
   overwrite: boolean;
+  /** Apply every entry's owner from the manifest (the mover must be root with CAP_CHOWN). */
+  owners: boolean;
 }
 
 export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
@@ -268,10 +270,14 @@ export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
       `${RestoreEnv.run} must be a run folder (YYYY-MM-DD-HHMMSS, with an 8-hex-digit suffix or none), mirror or ${LATEST}, not "${run}"`,
     );
   }
-  const overwrite = (env[RestoreEnv.overwrite]?.trim() || 'false').toLowerCase();
-  if (overwrite !== 'true' && overwrite !== 'false') {
-    throw new MoverError(MoverExit.ConfigError, `${RestoreEnv.overwrite} must be true or false`);
-  }
+  const flag = (name: string) => {
+    const value = (env[name]?.trim() || 'false').toLowerCase();
+    if (value !== 'true' && value !== 'false')
+      throw new MoverError(MoverExit.ConfigError, `${name} must be true or false`);
+    return value === 'true';
+  };
+  const overwrite = flag(RestoreEnv.overwrite);
+  const owners = flag(RestoreEnv.owners);
   return {
     ...remote,
     root,
@@ -279,7 +285,8 @@ export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
     namespace: required(env, RestoreEnv.namespace),
     pvc: required(env, RestoreEnv.pvc),
     target: env[RestoreEnv.target]?.trim() || RESTORE_TARGET,
-    overwrite: overwrite === 'true',
+    overwrite,
+    owners,
   };
 }
 

@@ -25,7 +25,16 @@ export interface RcloneOptions {
   input?: string | Readable;
   /** Standard output line by line, instead of keeping or logging it. */
   onLine?: (line: string) => void;
+  /**
+   * A folder or object that does not exist is an answer, not an error (a first backup lists a root
+   * nobody wrote yet): rclone's log is held back and passed to the pod's log only when it exits with
+   * another code than NOT_FOUND, so the log shows no `ERROR : error listing: directory not found`.
+   */
+  missingOk?: boolean;
 }
+
+/** rclone exits 3 when a folder or object does not exist. */
+export const NOT_FOUND = 3;
 
 function start(args: string[], plan: Remote, opts: RcloneOptions) {
   const child = spawn(RCLONE, args, {
@@ -33,9 +42,11 @@ function start(args: string[], plan: Remote, opts: RcloneOptions) {
     stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
+  const held: Buffer[] = [];
   let partial = '';
   const take = (chunk: Buffer, sink: NodeJS.WriteStream) => {
-    sink.write(chunk);
+    if (opts.missingOk && sink === process.stderr) held.push(chunk);
+    else sink.write(chunk);
     const text = partial + chunk.toString();
     const parts = text.split('\n');
     partial = parts.pop() ?? '';
@@ -53,12 +64,17 @@ function start(args: string[], plan: Remote, opts: RcloneOptions) {
     input.on('error', () => child.kill());
     input.pipe(child.stdin!);
   }
-  return { child, take, output: () => [...lines, partial].join('\n') };
+  /** The held-back log goes to the pod's log unless rclone said "not found". */
+  const release = (code: number) => {
+    if (code !== NOT_FOUND) for (const chunk of held) process.stderr.write(chunk);
+    held.length = 0;
+  };
+  return { child, take, release, output: () => [...lines, partial].join('\n') };
 }
 
 export function rclone(args: string[], plan: Remote, opts: RcloneOptions = {}): Promise<RcloneRun> {
   return new Promise((resolve, reject) => {
-    const { child, take, output } = start(args, plan, opts);
+    const { child, take, release, output } = start(args, plan, opts);
     let stdout = '';
     if (opts.onLine) {
       const rl = createInterface({ input: child.stdout! });
@@ -72,7 +88,10 @@ export function rclone(args: string[], plan: Remote, opts: RcloneOptions = {}): 
     child.on('error', (err) =>
       reject(new MoverError(MoverExit.ConfigError, `cannot run rclone (${RCLONE}): ${err.message}`)),
     );
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, output: output() }));
+    child.on('close', (code) => {
+      release(code ?? 1);
+      resolve({ code: code ?? 1, stdout, output: output() });
+    });
   });
 }
 

@@ -7,8 +7,12 @@
 // (--create-empty-src-dirs), the flags the backup's sync uses. It runs without --metadata here: on a
 // local target rclone would write the S3 objects' own metadata (content-type, tier) as user.* xattrs
 // the volume never had, and fails setting them on symlinks as a user that is not root. The manifest
-// is the record of modes, owners and times, and this program applies it (mover/tree.ts). A mover
-// that is not root cannot chown: it reports the owners it could not apply and does not fail for them.
+// is the record of modes, owners and times, and this program applies it (mover/tree.ts). Owners are
+// applied when asked (DATAMOVER_RESTORE_OWNERS=true: the mover must be root with CAP_CHOWN, and an
+// owner that differs afterwards fails the restore) or when it runs as root anyway. A mover that is
+// neither cannot chown: it reports the owners it could not apply (the count and the first paths) and
+// does not fail for them; the operator turns that report into status, a condition and a Warning event.
+// Modes and times are always applied, and one that could not be is a mismatch: the restore fails.
 import { lstat, readdir } from 'node:fs/promises';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { RestoreEnv, type RestoreReport } from '../src/contract/restore.js';
@@ -29,6 +33,13 @@ import { openBackup, readManifest } from './verify.js';
 const FRESH_VOLUME = new Set(['lost+found']);
 
 async function checkTarget(plan: RestorePlan): Promise<void> {
+  const uid = process.getuid?.();
+  if (plan.owners && uid !== 0) {
+    throw new MoverError(
+      MoverExit.ConfigError,
+      `${RestoreEnv.owners}=true needs a mover that runs as root with CAP_CHOWN and CAP_FOWNER (a DataMoverRestore with restoreOwners: true), not uid ${uid}`,
+    );
+  }
   const st = await lstat(plan.target).catch(() => undefined);
   if (!st?.isDirectory()) {
     throw new MoverError(
@@ -80,8 +91,10 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
     `copied ${stats?.files ?? 0} file(s), ${stats?.bytes ?? 0} bytes from ${plan.bucket}/${folder}/ to ${plan.target}`,
   );
 
-  const asRoot = process.getuid?.() === 0;
-  await applyMetadata(plan.target, readManifest(remote, folder, expected), asRoot);
+  // Owners are applied (and must match) when asked, or by a mover that is root anyway.
+  const uid = process.getuid?.();
+  const owners = plan.owners || uid === 0;
+  await applyMetadata(plan.target, readManifest(remote, folder, expected), owners);
   let files = 0;
   let bytes = 0;
   async function* counted() {
@@ -93,7 +106,7 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
       yield e;
     }
   }
-  const checked = await compareTree(counted(), describe(plan.target, { md5: false }), { owners: asRoot });
+  const checked = await compareTree(counted(), describe(plan.target, { md5: false }), { owners });
   const report: RestoreReport = {
     run: backup.run,
     bytes,
@@ -102,8 +115,9 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
     ...(checked.notApplied.count ? { notApplied: checked.notApplied } : {}),
   };
   if (checked.notApplied.count) {
+    const n = checked.notApplied.count;
     console.error(
-      `could not apply the owner of ${checked.notApplied.count} entr${checked.notApplied.count === 1 ? 'y' : 'ies'} (the mover is not root): ${checked.notApplied.named.join('; ')}`,
+      `WARNING: could not apply the owner of ${n} entr${n === 1 ? 'y' : 'ies'} (the mover runs as uid ${uid}, not root; a DataMoverRestore with restoreOwners: true applies them): ${checked.notApplied.named.join('; ')}`,
     );
   }
   if (report.mismatches > 0) {

@@ -90,33 +90,38 @@ export function describe(
 
 /**
  * Sets what rclone does not restore from the manifest: every entry's mode and modification time, and
- * its owner when running as root. Folders last and deepest first, once nothing more is written into
- * them (creating a file changes its folder's time, and a 0500 folder would refuse it).
+ * its owner when `owners` (a mover that is root with CAP_CHOWN; chown before chmod, which keeps the
+ * set-user-ID and set-group-ID bits a chown clears). Folders last and deepest first, once nothing
+ * more is written into them (creating a file changes its folder's time, and a 0500 folder would
+ * refuse it). A change the kernel refuses (EPERM, EACCES: a mover without the capability, a file of
+ * another user left by an overwrite) is left for the verify that follows, which names the entry: an
+ * owner as not applied, or as a mismatch when owners were asked for; a mode or a time as a mismatch.
  */
 export async function applyMetadata(
   root: string,
   manifest: AsyncIterable<ManifestEntry>,
-  asRoot: boolean,
+  owners: boolean,
 ): Promise<void> {
   const dirs: ManifestEntry[] = [];
   const apply = async (e: ManifestEntry) => {
     const abs = join(root, e.path);
     const time = e.mtimeMs / 1000;
-    // Not root: owners stay the mover's, and the verify that follows reports them as not applied.
-    if (asRoot) await lchown(abs, e.uid, e.gid);
-    if (e.type === 'symlink') return lutimes(abs, time, time);
-    await chmod(abs, e.mode);
-    await utimes(abs, time, time);
+    if (owners) await lchown(abs, e.uid, e.gid).catch(leftToVerify);
+    if (e.type === 'symlink') return lutimes(abs, time, time).catch(leftToVerify);
+    await chmod(abs, e.mode).catch(leftToVerify);
+    await utimes(abs, time, time).catch(leftToVerify);
   };
   for await (const e of manifest) {
     if (e.type === 'dir') dirs.push(e);
-    else await apply(e).catch((err: NodeJS.ErrnoException) => missingIsVerifyIssue(err));
+    else await apply(e);
   }
   dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const d of dirs) await apply(d).catch((err: NodeJS.ErrnoException) => missingIsVerifyIssue(err));
+  for (const d of dirs) await apply(d);
 }
 
-/** A path rclone did not restore is reported by the verify that follows, by name: not an error here. */
-function missingIsVerifyIssue(err: NodeJS.ErrnoException): void {
-  if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err;
+/** What the verify that follows reports by name (a path rclone did not restore, a refused change). */
+const LEFT_TO_VERIFY = new Set(['ENOENT', 'ENOTDIR', 'EPERM', 'EACCES']);
+
+function leftToVerify(err: NodeJS.ErrnoException): void {
+  if (!LEFT_TO_VERIFY.has(err.code ?? '')) throw err;
 }

@@ -33,6 +33,13 @@ export const RestoreEnv = {
   pvc: 'DATAMOVER_SOURCE_PVC',
   /** `true`: restore into a target that is not empty, replacing what it holds (else exit 3). */
   overwrite: 'DATAMOVER_RESTORE_OVERWRITE',
+  /**
+   * `true`: apply every entry's owner (uid:gid) from the manifest, and fail (exit 9) where it differs
+   * after the restore. The mover must run as root with CAP_CHOWN (the DataMoverRestore's
+   * restoreOwners); one that is not root refuses to start (exit 3). Without it, owners the mover
+   * cannot apply are reported (notApplied), and the restore completes with a warning.
+   */
+  owners: 'DATAMOVER_RESTORE_OWNERS',
 } as const;
 
 /**
@@ -87,8 +94,10 @@ export interface RestoreReport extends VerifyReport {
   bytes: number;
   files: number;
   /**
-   * What the restore could not apply without failing: owners, for a mover that is not root (it
-   * cannot chown). At most MAX_NAMED examples; added after the first version, so optional.
+   * What the restore could not apply without failing: owners, for a mover that was not asked to
+   * restore them and is not root (it cannot chown). Modes and times are never in it: one that could
+   * not be applied is a mismatch and fails the restore. `count` entries, at most MAX_NAMED of them
+   * named (`path: owner (65534:65534, not 999:999)`); added after the first version, so optional.
    */
   notApplied?: { count: number; named: string[] };
 }

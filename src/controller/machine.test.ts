@@ -19,18 +19,18 @@ import { SOURCE_RECHECK_MS, decide } from './machine.js';
 const reason = (s: DataMoverStatus, type: string) => findCondition(s.conditions, type)?.reason;
 
 describe('a new DataMover', () => {
-  it('starts in CreatingClonedPVC with its start time, clone name and destination fixed', () => {
+  it('starts in CreatingClonedPVC with its start time and destination fixed, naming no clone yet', () => {
     const d = decide(dm({ addTimestampPrefix: true }), observed(T0), config);
     expect(d.actions).toEqual([]);
     expect(d.status).toMatchObject({
       phase: 'CreatingClonedPVC',
       startTime: T0.toISOString(),
       phaseStartTime: T0.toISOString(),
-      restoredPvcName: 'backup-clone',
       // The start second and the UID's 8 hex digits (uid-backup is no UUID: hashed).
       destination: 'bucket:ns/data/2026-01-02-030405-2e123ab7/',
       observedGeneration: 1,
     });
+    expect(d.status.restoredPvcName).toBeUndefined();
     expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({
       status: 'True',
       observedGeneration: 1,
@@ -312,10 +312,11 @@ describe('CleaningUp', () => {
 describe('a finished DataMover', () => {
   it('is left alone without a TTL, and deleted when its TTL has passed', () => {
     const done = inPhase('Completed', { completionTime: at(10).toISOString() });
-    expect(decide(dm({}, done), observed(at(1000)), config)).toEqual({ status: done, actions: [] });
+    const kept = { clone: clone('Bound') };
+    expect(decide(dm({}, done), observed(at(1000), kept), config)).toEqual({ status: done, actions: [] });
     const ttl = dm({ ttlSecondsAfterFinished: 60 }, done);
-    expect(decide(ttl, observed(at(30)), config).requeueAfterMs).toBe(40_000);
-    expect(decide(ttl, observed(at(70)), config).actions).toEqual([{ type: 'deleteDataMover' }]);
+    expect(decide(ttl, observed(at(30), kept), config).requeueAfterMs).toBe(40_000);
+    expect(decide(ttl, observed(at(70), kept), config).actions).toEqual([{ type: 'deleteDataMover' }]);
   });
 });
 

@@ -19,7 +19,13 @@ import {
   describeDestination,
   rootAllowed,
 } from '../mover/destination.js';
-import { SCHEDULE_KIND, buildMoverJob, moverImage, scheduleOf } from '../mover/job.js';
+import {
+  PRIVILEGED_MOVERS_ANNOTATION,
+  SCHEDULE_KIND,
+  buildMoverJob,
+  moverImage,
+  scheduleOf,
+} from '../mover/job.js';
 import type { MoverResult } from '../contract/result.js';
 import { buildClone } from './clone.js';
 import { setCondition } from './conditions.js';
@@ -108,7 +114,7 @@ class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
 
 const ms = (t: string | Date | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
 
-export const PRIVILEGED_MOVERS_ANNOTATION = 'datamover.io/privileged-movers';
+export { PRIVILEGED_MOVERS_ANNOTATION };
 
 function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [string, string] | undefined {
   const image = moverImage(dm, config);
@@ -176,7 +182,6 @@ function retentionProblem(dm: DataMover): [string, string] | undefined {
 function start(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
   b.enter('CreatingClonedPVC');
   b.status.startTime = o.now.toISOString();
-  b.status.restoredPvcName = cloneName(dm);
   b.status.destination = describeDestination(dm, o.now);
   b.status.attempts = 0;
   b.progressing(Reason.Started, 'backup started');
@@ -233,6 +238,8 @@ function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undef
 }
 
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  // status.restoredPvcName (kubectl's CLONE column) names a clone only once one is created.
+  if (!o.clone) delete b.status.restoredPvcName;
   const policy = policyViolation(dm, o, config);
   if (policy) return { status: b.fail(...policy).status, actions: [] };
   const leftover = notOurs(dm, o, b);
@@ -254,8 +261,10 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       return { status: b.status, actions: [], requeueAfterMs: Math.min(remaining, SOURCE_RECHECK_MS) };
     }
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
+    b.status.restoredPvcName = cloneName(dm);
     return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };
   }
+  b.status.restoredPvcName = cloneName(dm);
   const phase = o.clone.status?.phase;
   if (cloneReady(o.clone, o.cloneBindingMode)) {
     b.enter('CreatingPod');
@@ -360,6 +369,7 @@ function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
   const name = cloneName(dm);
   b.condition(C.CleanedUp, 'True', Reason.CloneDeleted, `clone ${name} deleted`);
   b.complete(`backed up ${dm.spec.sourcePvc} to ${b.status.destination}; clone deleted`);
+  delete b.status.restoredPvcName;
   const actions: Action[] = [];
   // PVC protection keeps a clone while any scheduled pod names it, finished or not: the Job and its
   // pods go first (Background propagation), then the clone.
@@ -370,7 +380,12 @@ function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
 }
 
 function finished(dm: DataMover, o: Observed): Decision {
-  const status = dm.status ?? {};
+  let status = dm.status ?? {};
+  // A clone deleted since (by hand; or being deleted) is no longer named.
+  if (status.restoredPvcName && (!o.clone || o.clone.metadata?.deletionTimestamp)) {
+    status = { ...status };
+    delete status.restoredPvcName;
+  }
   const ttl = dm.spec.ttlSecondsAfterFinished;
   if (ttl === undefined || !status.completionTime) return { status, actions: [] };
   const due = new Date(status.completionTime).getTime() + ttl * 1000;
@@ -435,8 +450,14 @@ export function actionRefused(
       dm.metadata.generation,
       now,
     );
+    const kept = { restoredPvcName: cloneName(dm) };
     return {
-      status: { ...status, conditions, message: `${status.message ?? ''}; clone not deleted: ${message}` },
+      status: {
+        ...status,
+        ...kept,
+        conditions,
+        message: `${status.message ?? ''}; clone not deleted: ${message}`,
+      },
       refused: false,
     };
   }
@@ -446,6 +467,7 @@ export function actionRefused(
     return { status: b.fail(Reason.NameConflict, message).status, refused: true };
   }
   if (action === 'createClone') {
+    delete b.status.restoredPvcName;
     return {
       status: b.fail(Reason.CloneCreationFailed, `clone could not be created: ${message}`).status,
       refused: true,

@@ -27,7 +27,6 @@ export type MoverPodSettings = Pick<
   | 'image'
   | 'secretName'
   | 'securityContext'
-  | 'privilegedReader'
   | 'serviceAccountName'
   | 'resources'
   | 'nodeSelector'
@@ -101,9 +100,30 @@ function moverEnv(dm: DataMover, startTime: Date, liveRuns: readonly string[] | 
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
 }
 
-function podSecurityContext(spec: MoverPodSettings): V1PodSecurityContext {
-  if (spec.privilegedReader) {
-    // Root only to hold CAP_DAC_READ_SEARCH (read any file); the container drops everything else.
+/**
+ * The privileged movers an administrator may allow a namespace (datamover.io/privileged-movers=true),
+ * each root only to hold these capabilities; the container drops every other one.
+ *   - reader (a DataMover's privilegedReader): CAP_DAC_READ_SEARCH reads every file of the clone,
+ *     which stays mounted read-only.
+ *   - owners (a DataMoverRestore's restoreOwners): CAP_CHOWN gives each entry its owner; CAP_FOWNER
+ *     sets the mode and time of an entry once it belongs to another user; CAP_FSETID keeps a
+ *     set-group-ID bit of a group root is not in (the kernel clears it silently otherwise); and
+ *     CAP_DAC_OVERRIDE lets the verify read back, byte for byte, the files and folders it has just
+ *     given to other users (a 0600 file of uid 999 in a 0700 folder), and an overwrite replace them.
+ *     CAP_DAC_READ_SEARCH would do for reading alone, but not for an overwrite, and unlike it these
+ *     four are all in Pod Security baseline's list: the namespace need not be privileged.
+ */
+/** The namespace annotation by which an administrator allows privileged movers there. */
+export const PRIVILEGED_MOVERS_ANNOTATION = 'datamover.io/privileged-movers';
+
+export const PRIVILEGED_CAPABILITIES = {
+  reader: ['DAC_READ_SEARCH'],
+  owners: ['CHOWN', 'FOWNER', 'FSETID', 'DAC_OVERRIDE'],
+} as const;
+export type PrivilegedMover = keyof typeof PRIVILEGED_CAPABILITIES;
+
+function podSecurityContext(spec: MoverPodSettings, privileged?: PrivilegedMover): V1PodSecurityContext {
+  if (privileged) {
     return { runAsNonRoot: false, runAsUser: 0, runAsGroup: 0, seccompProfile: { type: 'RuntimeDefault' } };
   }
   const sc = spec.securityContext ?? {};
@@ -127,15 +147,18 @@ export interface MoverJobParts {
   /** Annotations of the pods beside the user's: the owner's full name (pods are the Job's children). */
   podAnnotations: Record<string, string>;
   settings: MoverPodSettings;
+  /** A privileged mover an administrator allowed (root with a few capabilities); none by default. */
+  privileged?: PrivilegedMover | undefined;
   image: string;
   env: V1EnvVar[];
   volumeMounts: V1VolumeMount[];
   volumes: V1Volume[];
 }
 
-/** A mover Job: restricted Pod Security unless the privileged reader is asked for, never root otherwise. */
+/** A mover Job: restricted Pod Security unless a privileged mover is asked for, never root otherwise. */
 export function buildJob(parts: MoverJobParts): V1Job {
   const spec = parts.settings;
+  const privileged = parts.privileged;
   const pullPolicy = spec.image?.pullPolicy;
   return {
     apiVersion: 'batch/v1',
@@ -167,7 +190,7 @@ export function buildJob(parts: MoverJobParts): V1Job {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
-          securityContext: podSecurityContext(spec),
+          securityContext: podSecurityContext(spec, privileged),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.tolerations ? { tolerations: spec.tolerations as never } : {}),
           ...(spec.affinity ? { affinity: spec.affinity as never } : {}),
@@ -182,9 +205,9 @@ export function buildJob(parts: MoverJobParts): V1Job {
               securityContext: {
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
-                runAsNonRoot: !spec.privilegedReader,
-                capabilities: spec.privilegedReader
-                  ? { drop: ['ALL'], add: ['DAC_READ_SEARCH'] }
+                runAsNonRoot: !privileged,
+                capabilities: privileged
+                  ? { drop: ['ALL'], add: [...PRIVILEGED_CAPABILITIES[privileged]] }
                   : { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
               },
@@ -216,6 +239,7 @@ export function buildMoverJob(
     labels: childLabels(dm),
     podAnnotations: { [OWNER_ANNOTATION]: dm.metadata.name },
     settings: dm.spec,
+    privileged: dm.spec.privilegedReader ? 'reader' : undefined,
     image: moverImage(dm, config),
     env: moverEnv(dm, startTime, liveRuns),
     volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }],

@@ -101,3 +101,37 @@ describe('the restore Job', () => {
     expect(job.metadata!.name).toBe('back-restore');
   });
 });
+
+describe('the restore Job with restoreOwners', () => {
+  const pod = buildRestoreJob(restore({ restoreOwners: true }), source, 'db-restored', config).spec!.template
+    .spec!;
+  const container = pod.containers[0]!;
+
+  it('runs as root with only CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_OVERRIDE, restricted otherwise', () => {
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: false,
+      runAsUser: 0,
+      runAsGroup: 0,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: false,
+      capabilities: { drop: ['ALL'], add: ['CHOWN', 'FOWNER', 'FSETID', 'DAC_OVERRIDE'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('tells the mover to apply and verify owners', () => {
+    expect(container.env).toContainEqual({ name: 'DATAMOVER_RESTORE_OWNERS', value: 'true' });
+  });
+
+  it('is not asked for by default: the Job stays non-root and the mover is not told to', () => {
+    const plain = buildRestoreJob(restore(), source, 'db-restored', config).spec!.template.spec!
+      .containers[0]!;
+    expect(plain.securityContext?.capabilities).toEqual({ drop: ['ALL'] });
+    expect(plain.env?.map((e) => e.name)).not.toContain('DATAMOVER_RESTORE_OWNERS');
+  });
+});

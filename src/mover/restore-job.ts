@@ -1,5 +1,5 @@
 // The restore Job of a DataMoverRestore: the same restricted mover pod as a backup (job.ts builds
-// both), running DATAMOVER_COMMAND=restore with the target PVC mounted read-write at /restore. Which
+// both; with restoreOwners, root with only the capabilities that set owners), running DATAMOVER_COMMAND=restore with the target PVC mounted read-write at /restore. Which
 // backup it reads is resolved by the operator (restore machine) and passed in: the pod never looks up
 // a schedule or a PVC itself.
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
@@ -35,6 +35,7 @@ function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar
     { name: 'HOME', value: '/tmp' },
   ];
   if (restore.spec.overwrite) env.push({ name: RestoreEnv.overwrite, value: 'true' });
+  if (restore.spec.restoreOwners) env.push({ name: RestoreEnv.owners, value: 'true' });
   return env;
 }
 
@@ -50,8 +51,10 @@ export function buildRestoreJob(
     owner: restoreRef(restore),
     labels: { ...restoreChildLabels(restore), [COMMAND_LABEL]: 'restore' },
     podAnnotations: { [RESTORE_ANNOTATION]: restore.metadata.name },
-    // A restore has no privileged reader or service account of its own: only the shared pod settings.
+    // A restore has no service account of its own: only the shared pod settings. restoreOwners runs
+    // it as root with the capabilities that set owners (job.ts), where an administrator allows it.
     settings: { ...restore.spec, secretName: source.secretName },
+    privileged: restore.spec.restoreOwners ? 'owners' : undefined,
     image: moverImage(restore, config),
     env: restoreEnv(restore, source),
     volumeMounts: [{ name: 'target', mountPath: RESTORE_TARGET }],

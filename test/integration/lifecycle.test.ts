@@ -122,6 +122,37 @@ describe('a DataMover that backs up a PVC', () => {
     expect(source?.status?.phase).toBe('Bound');
   });
 
+  it('shows a CLONE in `kubectl get dm` only while the clone exists', async () => {
+    await apply(
+      ns,
+      dataMover('refused', {
+        sourcePvc: 'keep-src',
+        secretName: 'bucket',
+        image: { repository: 'evil/mover' },
+      }),
+    );
+    await waitForPhase(ns, 'refused', 'Failed');
+    /** The CLONE column of each row, read at the header's offsets (an empty cell is blank). */
+    const cloneColumn = async () => {
+      const [header, ...rows] = (await kubectl(['get', 'dm', 'keep', 'del', 'refused', '-n', ns])).stdout
+        .trimEnd()
+        .split('\n');
+      const cell = /CLONE\s+/.exec(header!)!;
+      return Object.fromEntries(
+        rows.map((row) => [row.split(/\s+/)[0], row.slice(cell.index, cell.index + cell[0].length).trim()]),
+      );
+    };
+    // Kept clone: named. Clone deleted after the backup, or never made (refused): none.
+    expect(await cloneColumn()).toEqual({ keep: 'keep-clone', del: '', refused: '' });
+    // A kept clone deleted by hand is no longer named (at once: kwok's finished pod keeps the PVC
+    // Terminating, as a real node's can).
+    await kubectl(['delete', 'pvc', 'keep-clone', '-n', ns, '--wait=false']);
+    await waitFor(async () => ((await cloneColumn()).keep === '' ? true : undefined), {
+      what: 'the CLONE column of dm/keep to clear once its clone is gone',
+    });
+    expect((await getJson<Obj>(['get', 'dm', 'keep', '-n', ns]))?.status?.phase).toBe('Completed');
+  });
+
   it('fails once the mover Job has spent its backoff limit, and says why', async () => {
     await sourceAndSecret(ns, 'fail-src');
     await apply(
@@ -210,11 +241,11 @@ describe('metrics', () => {
   it('counts every transition of a known sequence of runs exactly once', async () => {
     const text = await operator.scrape();
     const c = namespaceCounters(text, ns);
-    // Runs in this namespace so far: keep, del, fail, cfg, long name and wffc.
+    // Runs in this namespace so far: keep, del, refused (its image), fail, cfg, long name and wffc.
     expect(c).toMatchObject({
-      'datamover_operations_total{phase="CreatingClonedPVC",status="started"}': 6,
+      'datamover_operations_total{phase="CreatingClonedPVC",status="started"}': 7,
       'datamover_operations_total{phase="CreatingClonedPVC",status="success"}': 6,
-      'datamover_operations_total{phase="CreatingClonedPVC",status="failure"}': 0,
+      'datamover_operations_total{phase="CreatingClonedPVC",status="failure"}': 1,
       'datamover_operations_total{phase="CreatingPod",status="started"}': 6,
       'datamover_operations_total{phase="CreatingPod",status="success"}': 4,
       'datamover_operations_total{phase="CreatingPod",status="failure"}': 2,
@@ -230,7 +261,7 @@ describe('metrics', () => {
       'datamover_cleanup_operations_total{status="failure"}': 0,
       // One per DataMover: what a failure rate of runs divides (a phase count would triple successes).
       'datamover_runs_total{result="completed"}': 4,
-      'datamover_runs_total{result="failed"}': 2,
+      'datamover_runs_total{result="failed"}': 3,
     });
     expect(text).toMatch(
       new RegExp(`datamover_phase_duration_seconds_count\\{phase="CreatingPod",namespace="${ns}"\\} 6`),

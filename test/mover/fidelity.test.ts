@@ -111,3 +111,18 @@ describe('a backup', () => {
     expect(describeTree(restore)).toEqual(describeTree(source));
   });
 });
+
+describe('a first backup into a new root', () => {
+  // rclone logs `ERROR : error listing: directory not found` when it lists a folder nobody wrote yet;
+  // a user reading the pod's log of a healthy first run must not see an error.
+  it.each([
+    ['a timestamped run', { destinationPath: 'first/timestamped', addTimestampPrefix: true }],
+    ['the mirror', { destinationPath: 'first/mirror' }],
+  ])('logs no ERROR line: %s', async (_what, spec) => {
+    const run = await runMover(moverEnv(spec));
+    expect(run.code, run.output).toBe(0);
+    const errors = run.output.split('\n').filter((l) => /\bERROR\b|"level":"error"/i.test(l));
+    expect(errors).toEqual([]);
+    expect(parseMoverResult(run.termination)).toMatchObject({ files: 10, errors: 0 });
+  });
+});

@@ -63,21 +63,31 @@ export function terminationLog(): string {
  * system, /proc and /dev, the termination log, and the image (node and rclone on PATH, the program
  * under /app).
  */
-export function imageSandbox(opts: { uid: number; gid: number; termination: string }): string[] {
+export function imageSandbox(opts: {
+  uid: number;
+  gid: number;
+  termination: string;
+  /**
+   * A privileged mover (root with only these capabilities, as the Job adds them: `CHOWN`, …): run as
+   * the real root without a user namespace, so that a chown to any UID works as in a pod; every other
+   * capability is dropped. The tests run as root.
+   */
+  capabilities?: readonly string[];
+}): string[] {
   const app = makeTempDir('dm-app-');
   writeFileSync(join(app, 'package.json'), '{"type":"module"}\n');
+  const identity = opts.capabilities
+    ? opts.capabilities.flatMap((c) => ['--cap-add', `CAP_${c}`])
+    : ['--unshare-user', '--uid', String(opts.uid), '--gid', String(opts.gid)];
+  if (opts.capabilities && opts.uid !== 0) throw new Error('capabilities are for a mover that runs as root');
   const args = [
     '--die-with-parent',
     '--new-session',
-    '--unshare-user',
     '--unshare-pid',
     '--unshare-ipc',
     '--cap-drop',
     'ALL',
-    '--uid',
-    String(opts.uid),
-    '--gid',
-    String(opts.gid),
+    ...identity,
     ...SYSTEM,
     '--proc',
     '/proc',

@@ -6,6 +6,8 @@ export const ConditionType = {
   Reconciling: 'Reconciling',
   Stalled: 'Stalled',
   CleanedUp: 'CleanedUp',
+  /** A completed restore: did every entry get the backup's owner? */
+  OwnersRestored: 'OwnersRestored',
 } as const;
 
 export const Reason = {
@@ -63,6 +65,8 @@ export const Reason = {
   RestoreVerificationFailed: 'RestoreVerificationFailed',
   BackupVerificationFailed: 'BackupVerificationFailed',
   BackupNotFound: 'BackupNotFound',
+  OwnersApplied: 'OwnersApplied',
+  OwnersNotApplied: 'OwnersNotApplied',
   Failed: 'Failed',
 } as const;
 export type ReasonValue = (typeof Reason)[keyof typeof Reason];

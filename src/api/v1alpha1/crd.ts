@@ -92,7 +92,12 @@ export function dataMoverCrd() {
     columns: [
       { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
       { name: 'Source', type: 'string', jsonPath: '.spec.sourcePvc', description: 'PVC backed up' },
-      { name: 'Clone', type: 'string', jsonPath: '.status.restoredPvcName', description: 'Cloned PVC' },
+      {
+        name: 'Clone',
+        type: 'string',
+        jsonPath: '.status.restoredPvcName',
+        description: 'The clone, while it exists',
+      },
       {
         name: 'Bytes',
         type: 'integer',

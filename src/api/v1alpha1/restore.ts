@@ -149,6 +149,12 @@ export const DataMoverRestoreSpecSchema = Type.Object(
           'Restore into an existing PVC that is not empty, replacing what the backup holds; without it the mover refuses a non-empty target.',
       }),
     ),
+    restoreOwners: Type.Optional(
+      Type.Boolean({
+        description:
+          "Give every file, folder and link back its owner (uid:gid) from the backup's manifest, and fail where one differs after the restore. The restore Job then runs as root with only CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_OVERRIDE (every other capability dropped, seccomp RuntimeDefault, read-only root filesystem, no privilege escalation): allowed only in namespaces an administrator annotated datamover.io/privileged-movers=true (PrivilegedMoverNotAllowed otherwise), which must also admit such pods (Pod Security baseline or privileged). Without it the mover runs as securityContext.runAsUser (default 65534): files are owned by that user, and status.ownersNotApplied, the OwnersRestored condition and an OwnersNotApplied event say how many entries kept another owner.",
+      }),
+    ),
     image: pod.image,
     securityContext: pod.securityContext,
     resources: pod.resources,
@@ -179,7 +185,7 @@ export type RestorePhase = (typeof RESTORE_PHASES)[number];
 export const RESTORE_WORK_PHASES = ['CreatingTargetPVC', 'Restoring'] as const;
 export type RestoreWorkPhase = (typeof RESTORE_WORK_PHASES)[number];
 
-/** How many mismatched files status.mismatchedFiles names. */
+/** How many mismatched files status.mismatchedFiles (and ownersNotAppliedFiles) names. */
 export const MAX_STATUS_MISMATCHES = 10;
 
 const time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
@@ -210,11 +216,20 @@ export const DataMoverRestoreStatusSchema = Type.Object(
         description: `The first ${MAX_STATUS_MISMATCHES} of them, each with what differs.`,
       }),
     ),
+    ownersNotApplied: int64(
+      "Entries restored with another owner than the backup's: the mover was not asked to restore owners (restoreOwners) and could not chown. 0 when every owner is the backup's.",
+    ),
+    ownersNotAppliedFiles: Type.Optional(
+      Type.Array(Type.String(), {
+        maxItems: MAX_STATUS_MISMATCHES,
+        description: `The first ${MAX_STATUS_MISMATCHES} of them, each with the owner it has and the backup's (path: owner (65534:65534, not 999:999)).`,
+      }),
+    ),
     message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
     conditions: Type.Optional(
       Type.Array(ConditionSchema, {
         description:
-          'Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them.',
+          "Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; OwnersRestored once Completed: False (reason OwnersNotApplied) when some entries did not get the backup's owner.",
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),

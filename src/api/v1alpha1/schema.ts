@@ -353,7 +353,12 @@ export const PruneStatusSchema = Type.Object(
 export const DataMoverStatusSchema = Type.Object(
   {
     phase: Type.Optional(enumOf(PHASES, 'Current phase of the run.')),
-    restoredPvcName: Type.Optional(Type.String({ description: 'Name of the cloned PVC.' })),
+    restoredPvcName: Type.Optional(
+      Type.String({
+        description:
+          'Name of the cloned PVC (the name is kept for compatibility with the original operator), set when the clone is created and cleared when the clone is deleted: empty for a run that never made a clone or whose clone is gone (deletePvcAfterBackup, or deleted since).',
+      }),
+    ),
     jobName: Type.Optional(Type.String({ description: 'Name of the mover Job.' })),
     destination: Type.Optional(
       Type.String({ description: 'Where the data goes: <secretName>:<path inside the bucket>/.' }),

@@ -8,7 +8,7 @@
 // runs the restore Job and follows it as a backup's Job is followed (job-status.ts, pod-progress.ts).
 // What becomes of a new PVC a restore created and did not complete is target.ts's.
 import type { V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { Reason } from '../../api/v1alpha1/conditions.js';
+import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
 import {
   MAX_STATUS_MISMATCHES,
   type DataMoverRestore,
@@ -27,7 +27,7 @@ import {
   restoreJobName,
 } from '../../kube/names.js';
 import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../mover/destination.js';
-import { moverImage } from '../../mover/job.js';
+import { PRIVILEGED_MOVERS_ANNOTATION, moverImage } from '../../mover/job.js';
 import { buildRestoreJob, type ResolvedSource } from '../../mover/restore-job.js';
 import { cloneSize } from '../clone.js';
 import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
@@ -69,6 +69,8 @@ export interface RestoreObserved extends PodFacts, LeftoverFacts {
   targetUsers?: readonly string[];
   /** Prefixes an administrator allows the namespace besides its own; looked up for a root outside it. */
   allowedDestinationPrefixes?: readonly string[];
+  /** Whether the namespace opted in to privileged movers; looked up only for restoreOwners. */
+  privilegedMoversAllowed?: boolean;
   /** A Job holds the restore Job's name and is not this restore's. */
   jobNotOurs?: boolean;
 }
@@ -141,8 +143,12 @@ const isProblem = (s: ResolvedSource | Problem): s is Problem => 'reason' in s;
 /** What status.source shows: `<secretName>:<root>/`. */
 export const describeSource = (s: ResolvedSource) => `${s.secretName}:${s.root}/`;
 
-/** Whether a pass must look up the namespace's allowed prefixes (a root outside its own). */
-export function needsPrefixes(r: DataMoverRestore, schedule: DataMoverSchedule | null | undefined): boolean {
+/**
+ * Whether a pass must read the namespace's annotations: the prefixes an administrator allows (a root
+ * outside its own), or the privileged-mover opt-in (restoreOwners), as a DataMover's pass does.
+ */
+export function needsNamespace(r: DataMoverRestore, schedule: DataMoverSchedule | null | undefined): boolean {
+  if (r.spec.restoreOwners) return true;
   const source = resolveSource(r, schedule);
   return !isProblem(source) && !rootAllowed(source.root, r.metadata.namespace, []);
 }
@@ -169,6 +175,12 @@ function policyViolation(
     return [
       Reason.DestinationNotAllowed,
       `backup root ${source.root}${whose} is outside the namespace's own prefix ${r.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
+    ];
+  }
+  if (r.spec.restoreOwners && !o.privilegedMoversAllowed) {
+    return [
+      Reason.PrivilegedMoverNotAllowed,
+      `restoreOwners is not allowed in namespace ${r.metadata.namespace}: it runs the restore as root with CAP_CHOWN, CAP_FOWNER, CAP_FSETID and CAP_DAC_OVERRIDE, and an administrator must annotate the namespace ${PRIVILEGED_MOVERS_ANNOTATION}=true; without restoreOwners the files belong to the mover's user (securityContext.runAsUser)`,
     ];
   }
   return undefined;
@@ -361,6 +373,10 @@ function recordReport(b: Builder, result: MoverResult | undefined): void {
     b.status.filesVerified = report.verified;
     b.status.mismatches = report.mismatches;
     b.status.mismatchedFiles = report.mismatched.slice(0, MAX_STATUS_MISMATCHES);
+    b.status.ownersNotApplied = report.notApplied?.count ?? 0;
+    if (report.notApplied?.count)
+      b.status.ownersNotAppliedFiles = report.notApplied.named.slice(0, MAX_STATUS_MISMATCHES);
+    else delete b.status.ownersNotAppliedFiles;
     return;
   }
   if (result?.bytes !== undefined) b.status.bytesRestored = result.bytes;
@@ -396,7 +412,11 @@ function restoring(
     const run = b.status.run ?? r.spec.run ?? LATEST;
     const verified =
       b.status.filesVerified !== undefined ? `, ${b.status.filesVerified} entries verified` : '';
-    b.complete(`restored ${b.status.source ?? ''}${run}/ into PVC ${targetPvcOf(r)}${verified}`);
+    const owners = ownersOutcome(r, b.status);
+    b.complete(
+      `restored ${b.status.source ?? ''}${run}/ into PVC ${targetPvcOf(r)}${verified}${owners.status === 'False' ? `; ${owners.message}` : ''}`,
+    );
+    b.condition(C.OwnersRestored, owners.status, owners.reason, owners.message);
     // The finished pod still names the PVC: the Job goes, so nothing but the user's pods holds it.
     return { status: b.status, actions: [{ type: 'deleteJob', name: b.status.jobName }] };
   }
@@ -412,6 +432,34 @@ function restoring(
     status: p.status,
     actions: p.deleteJob ? [{ type: 'deleteJob', name: p.deleteJob }] : [],
     ...(p.requeueAfterMs !== undefined ? { requeueAfterMs: p.requeueAfterMs } : {}),
+  };
+}
+
+/**
+ * Whether a completed restore gave every entry the backup's owner. A mover that was not asked to
+ * (restoreOwners) and is not root cannot chown: it reports how many entries kept its own owner, and
+ * the restore says so (this condition, the message, an OwnersNotApplied Warning event) rather than
+ * completing silently with every file owned by 65534.
+ */
+export function ownersOutcome(
+  r: DataMoverRestore,
+  status: DataMoverRestoreStatus,
+): { status: 'True' | 'False'; reason: string; message: string } {
+  const count = status.ownersNotApplied ?? 0;
+  if (count === 0) {
+    const how = r.spec.restoreOwners ? ' (restored and verified)' : '';
+    return {
+      status: 'True',
+      reason: Reason.OwnersApplied,
+      message: `every entry has the backup's owner${how}`,
+    };
+  }
+  const first = status.ownersNotAppliedFiles ?? [];
+  const named = first.length ? `: ${first.join('; ')}${count > first.length ? '; …' : ''}` : '';
+  return {
+    status: 'False',
+    reason: Reason.OwnersNotApplied,
+    message: `could not apply the owner of ${count} entr${count === 1 ? 'y' : 'ies'} (the mover is not root; set spec.restoreOwners: true, allowed by the namespace annotation ${PRIVILEGED_MOVERS_ANNOTATION}=true, or securityContext.runAsUser to the application's user)${named}`,
   };
 }
 

@@ -15,12 +15,13 @@ import { restoreJobName } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../mover/destination.js';
+import { PRIVILEGED_MOVERS_ANNOTATION } from '../../mover/job.js';
 import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../lookups.js';
 import { ConflictError, type ReconcileResult } from '../runtime.js';
 import { StatusWrites } from '../status-writes.js';
 import {
   decideRestore,
-  needsPrefixes,
+  needsNamespace,
   restoreActionRefused,
   sourceNamespaceOf,
   sourcePvcOf,
@@ -123,9 +124,10 @@ export class RestoreReconciler {
   /** The target PVC, and what deciding about it needs: none of it is ours, so none is cached. */
   private async observeTarget(r: DataMoverRestore, observed: RestoreObserved): Promise<void> {
     const ns = r.metadata.namespace;
-    if (needsPrefixes(r, observed.schedule)) {
+    if (needsNamespace(r, observed.schedule)) {
       const annotations = await this.api.namespaceAnnotations(ns);
       observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
+      observed.privilegedMoversAllowed = annotations[PRIVILEGED_MOVERS_ANNOTATION] === 'true';
     }
     const name = targetPvcOf(r);
     const target = await this.api.getPvc(ns, name);

@@ -45,6 +45,10 @@ export function restoreEvents(before: DataMoverRestoreStatus, after: DataMoverRe
     } else if (after.phase) {
       events.push({ type: 'Normal', reason: after.phase, message });
     }
+    // Completed, but some entries kept the mover's owner: never a silent Completed.
+    const owners = findCondition(after.conditions, C.OwnersRestored);
+    if (after.phase === 'Completed' && owners?.status === 'False')
+      events.push({ type: 'Warning', reason: owners.reason, message: owners.message });
   }
   if (!before.jobName && after.jobName && before.phase === after.phase)
     events.push({

@@ -51,6 +51,10 @@ test-integration: build cluster-up ## Operator journeys against the real control
 test-e2e: build cluster-up ## Hardening: crashes, failover, split brain, API faults, hostile input, retention
 	$(NODE_BIN)/vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.tmp/vitest-e2e.json
 
+.PHONY: test-real
+test-real: build cluster-up ## Real pods and real bytes on the test bed's real node (skipped, with the reason, if it has none)
+	$(NODE_BIN)/vitest run --project real --reporter=default --reporter=json --outputFile.json=.tmp/vitest-real.json
+
 .PHONY: verify
 verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side dry run of config/
 	bash hack/verify.sh
@@ -61,7 +65,7 @@ test-mover: build tools ## The mover against a real S3 server (rclone serve s3),
 	$(NODE_BIN)/vitest run --project mover --reporter=default --reporter=json --outputFile.json=.tmp/vitest-mover.json
 
 .PHONY: test
-test: lint test-unit test-mover verify test-integration test-e2e ## The whole suite: lint, unit, mover, packaging checks, integration and e2e tests
+test: lint test-unit test-mover verify test-integration test-e2e test-real ## The whole suite: lint, unit, mover, packaging checks, integration, e2e and real-node tests
 
 .PHONY: bench
 bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100), figures in BENCHMARKS.md
@@ -80,11 +84,11 @@ testbed: ## Build the test bed's binaries (kube-apiserver, kcm, scheduler, kubec
 	bash hack/build-testbed.sh
 
 .PHONY: cluster-up
-cluster-up: build ## Start the local control plane (kwokctl, binary runtime) with storage and a node
+cluster-up: build ## Start the local control plane (kwokctl, binary runtime) with storage, kwok's node and the real node
 	bash hack/cluster-up.sh
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local control plane, the demo operator and the test provisioner
+cluster-down: ## Stop the local control plane, the real node, the demo operator and the test provisioner
 	bash hack/cluster-down.sh
 
 .PHONY: demo

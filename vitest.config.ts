@@ -54,6 +54,22 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
+      {
+        test: {
+          name: 'real',
+          include: ['test/real/**/*.test.ts'],
+          environment: 'node',
+          // Removes the scratch folders each test file made (test/support/tempdirs.ts).
+          setupFiles: ['test/support/cleanup-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          // Real pods and real bytes on one node with two cores: one file at a time.
+          fileParallelism: false,
+          // The real node attached (or the reason it is not), the CRDs, the local images, and an S3
+          // server on the node's bridge address.
+          globalSetup: ['test/support/real-setup.ts'],
+        },
+      },
     ],
   },
 });

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Stops the test bed, its real node if one is attached, and its provisioner. The built binaries stay cached.
+# Stops the test bed, its real node if one is attached (with the S3 server the real tier bound to its
+# bridge), and its provisioner, and removes the folders of its test-real volumes. The built binaries
+# and images stay cached.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/testbed-versions.sh
@@ -17,5 +19,6 @@ done
 if [ -x "$TESTBED_BIN/kwokctl" ]; then
   "$TESTBED_BIN/kwokctl" --name "$CLUSTER" delete cluster --kubeconfig "$STATE/kubeconfig" 2>/dev/null || true
 fi
-rm -f "$STATE/kubeconfig"
+rm -f "$STATE/kubeconfig" "$STATE/realnode.skip" "$STATE/provisioner.key"
+rm -rf --one-file-system "$STATE/volumes"
 echo "test bed '$CLUSTER' stopped"

@@ -3,9 +3,10 @@
 # kube-controller-manager, kube-scheduler and kwok with one simulated node, via kwokctl's binary
 # runtime; then the test StorageClasses and the test provisioner. Idempotent: a running cluster is
 # reused. Prints nothing but progress; the kubeconfig is at "$(hack/cluster-up.sh --kubeconfig)".
-# REALNODE=1 (opt-in) starts the cluster with the settings a real kubelet needs beside kwok's node and
-# attaches one (hack/realnode-up.sh); a cluster started without them is restarted, and the other way
-# round.
+# Then it attaches the real node (hack/realnode-up.sh: a kubelet with containerd and runc beside kwok's
+# node, and its local images) unless the machine cannot run one (hack/realnode-check.sh, or
+# REALNODE=0): it then says which check failed, writes it to $STATE/realnode.skip for the real tier,
+# and carries on without the node.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -24,20 +25,18 @@ mkdir -p "$STATE"
 definition="$(cat "$here/testbed-versions.sh" "$here/testbed/stages.yaml" "$here/testbed/audit-policy.yaml" | sha256sum | cut -c1-16)"
 # The real node (../shared/REALNODE.md): kwok must manage only its own node (the fake one carries the
 # annotation), and the apiserver must reach the kubelet by address (no DNS) with a client
-# certificate. kwokctl v0.7.0 panics on some orders of repeated --extra-args: each component's first
-# argument comes before any repeat of it.
-realnode_args=()
-if [ "${REALNODE:-}" = 1 ]; then
-  definition="$definition-realnode"
-  pki="${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER/pki"
-  realnode_args=(
-    --extra-args "kwok-controller=manage-all-nodes=false"
-    --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
-    --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
-    --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
-    --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
-  )
-fi
+# certificate. Always set, real node or not, so that attaching one never restarts the cluster.
+# kwokctl v0.7.0 panics on some orders of repeated --extra-args: each component's first argument
+# comes before any repeat of it.
+definition="$definition-realnode"
+pki="${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER/pki"
+realnode_args=(
+  --extra-args "kwok-controller=manage-all-nodes=false"
+  --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
+  --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
+  --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
+  --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
+)
 if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/dev/null)" = "$definition" ]; then
   # kube-controller-manager and kube-scheduler exit when they lose their lease (an apiserver down for
   # longer than their renew deadline); kwokctl starts whatever component is not running.
@@ -61,6 +60,8 @@ else
   done
   if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh" >/dev/null; fi
   kwokctl --name "$CLUSTER" delete cluster >/dev/null 2>&1 || true
+  # The folders of the test-real volumes went with the PVs of the old cluster.
+  rm -rf --one-file-system "$STATE/volumes"
   rm -f "$KUBECONFIG_PATH"
   kwokctl --name "$CLUSTER" create cluster \
     --runtime binary \
@@ -73,7 +74,7 @@ else
     --etcd-binary "$TESTBED_BIN/etcd" \
     --kube-audit-policy "$here/testbed/audit-policy.yaml" \
     --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
-    ${realnode_args[@]+"${realnode_args[@]}"} \
+    "${realnode_args[@]}" \
     --disable-qps-limits \
     --wait 120s
   echo "$definition" >"$STATE/definition"
@@ -83,13 +84,33 @@ fi
 kubectl apply -f "$here/testbed/storage.yaml" >/dev/null
 kubectl wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
 
-# The test provisioner runs beside the cluster; restart it if it is not running.
+# The test provisioner runs beside the cluster; restart it if it is not running, or if its program
+# changed since it started.
 pidfile="$STATE/provisioner.pid"
+# `make cluster-up` has built dist/ already; a direct call builds it only if it is missing.
+[ -f "$root/dist/test/support/provisioner-main.js" ] || (cd "$root" && npm run --silent build >/dev/null)
+provisioner_key="$(cat "$root"/dist/test/support/{provisioner-main,provisioner,host-volumes}.js | sha256sum | cut -c1-16)"
+if [ -f "$pidfile" ] && [ "$(cat "$STATE/provisioner.key" 2>/dev/null)" != "$provisioner_key" ]; then
+  kill "$(cat "$pidfile")" 2>/dev/null || true
+  rm -f "$pidfile"
+fi
 if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
-  (cd "$root" && npm run --silent build >/dev/null)
-  nohup "$root/node_modules/.bin/node" "$root/dist/test/support/provisioner-main.js" \
+  echo "$provisioner_key" >"$STATE/provisioner.key"
+  # test-real volumes are folders below $STATE/volumes (test/support/host-volumes.ts).
+  DATAMOVER_HOST_VOLUMES="$STATE/volumes" \
+    nohup "$root/node_modules/.bin/node" "$root/dist/test/support/provisioner-main.js" \
     >"$STATE/provisioner.log" 2>&1 &
   echo $! >"$pidfile"
 fi
-if [ "${REALNODE:-}" = 1 ]; then bash "$here/realnode-up.sh"; fi
+# The real node, or the reason there is none.
+rm -f "$STATE/realnode.skip"
+if reason="$(bash "$here/realnode-check.sh")"; then
+  bash "$here/build-realnode.sh" >/dev/null
+  bash "$here/realnode-image.sh" >/dev/null
+  bash "$here/realnode-up.sh"
+else
+  if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh" >/dev/null; fi
+  echo "$reason" >"$STATE/realnode.skip"
+  echo "test bed '$CLUSTER': no real node: $reason (the real tier will be skipped)"
+fi
 echo "kubeconfig: $KUBECONFIG_PATH"

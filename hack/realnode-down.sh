@@ -40,7 +40,9 @@ if api && kubectl get node "$REALNODE_NAME" >/dev/null 2>&1; then
     >/dev/null 2>&1 || true
 fi
 
-# 2. The kubelet, then containerd's leftovers, then containerd.
+# 2. The S3 server the real tier binds to the bridge (test/support/s3.ts) if a test run left it, the
+# kubelet, then containerd's leftovers, then containerd.
+stop "$S/s3.pid" 5
 stop "$S/kubelet.pid" 15
 netns=()
 if alive "$S/containerd.pid"; then

@@ -29,7 +29,7 @@ node_bin="$(readlink -f "$root/node_modules/.bin/node")"
 [ -x "$RCLONE_BIN/rclone" ] || bash "$here/build-tools.sh"
 if [ ! -f "$root/dist/mover/entrypoint.js" ]; then (cd "$root" && npm run --silent build); fi
 
-# Rebuilds a tarball only when its parts changed (size and time of every file taken).
+# Rebuilds a tarball only when its parts changed (the binaries by size and time, the program by content).
 fresh() { # tarball key
   [ -f "$1" ] && [ "$(cat "$1.src" 2>/dev/null)" = "$2" ]
 }
@@ -40,7 +40,8 @@ mover_key="$(
   {
     echo "$MOVER_IMAGE"
     stat -c '%n %s %Y' "$node_bin" "$RCLONE_BIN/rclone" "$here/realnode-image.sh"
-    (cd "$root/dist" && find mover src/contract -type f ! -name '*.test.js*' -printf '%p %s %T@\n' | sort)
+    # By content: every build rewrites dist/ with new times.
+    (cd "$root/dist" && find mover src/contract -type f ! -name '*.test.js*' -print0 | sort -z | xargs -0 sha256sum)
   } | sha256sum | cut -c1-16
 )"
 if ! fresh "$mover_tar" "$mover_key"; then

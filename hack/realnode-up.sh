@@ -7,7 +7,7 @@
 # node, and imports every image tarball in $REALNODE_IMAGES (hack/build-realnode.sh,
 # hack/realnode-image.sh). Idempotent; hack/realnode-down.sh undoes all of it.
 #
-# The cluster must have been started with `REALNODE=1 hack/cluster-up.sh` (kwok leaves the node
+# hack/cluster-up.sh calls it, and starts the cluster with the settings it needs (kwok leaves the node
 # alone; the apiserver reaches the kubelet by address, with a client certificate).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,10 +26,10 @@ args_of() { tr '\0' '\n' <"/proc/$(cat "$KWOK_CLUSTER_DIR/pids/$1.pid")/cmdline"
 
 [ "$(id -u)" = 0 ] || die "must run as root (containerd, runc, mounts, the bridge)"
 kubectl get --raw /readyz >/dev/null 2>&1 ||
-  die "test bed '$CLUSTER' is not running: REALNODE=1 DATAMOVER_CLUSTER=$CLUSTER bash hack/cluster-up.sh"
+  die "test bed '$CLUSTER' is not running: DATAMOVER_CLUSTER=$CLUSTER bash hack/cluster-up.sh"
 # Without these settings kwok would overwrite the node's status, and `kubectl logs` would look the
 # node's name up in DNS (a query leaving the machine).
-restart="restart it with: REALNODE=1 DATAMOVER_CLUSTER=$CLUSTER bash hack/cluster-up.sh"
+restart="restart it with: DATAMOVER_CLUSTER=$CLUSTER bash hack/cluster-up.sh"
 [ "$(args_of kwok-controller | grep -- '^--manage-all-nodes=' | tail -1)" = "--manage-all-nodes=false" ] ||
   die "kwok-controller of '$CLUSTER' manages every node; $restart"
 args_of kube-apiserver | grep -qx -- '--kubelet-preferred-address-types=InternalIP' ||

@@ -1,8 +1,10 @@
 // Test scaffolding, not product code: a stand-in for a CSI driver's external provisioner. For each
 // PVC of a StorageClass whose provisioner is test.datamover.io/provisioner it creates a PV bound to
 // the claim (Immediate: at once; WaitForFirstConsumer: once the scheduler picked a node), and it
-// deletes Released PVs it made. No data exists anywhere: only the API objects are real. For the
-// class `test-broken` it never provisions and reports a ProvisioningFailed warning instead.
+// deletes Released PVs it made. For most classes no data exists anywhere: only the API objects are
+// real. A class with the parameter hostFolders: "true" (test-real) gets hostPath volumes that hold data
+// on the real node, clones included (host-volumes.ts). For the class `test-broken` it never provisions
+// and reports a ProvisioningFailed warning instead.
 import {
   CoreV1Api,
   KubeConfig,
@@ -11,6 +13,16 @@ import {
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
+import {
+  cloneSourceOf,
+  folderFor,
+  folderOf,
+  hostClassOf,
+  hostVolumeFor,
+  makeFolder,
+  removeFolder,
+  type HostClass,
+} from './host-volumes.js';
 
 export const PROVISIONER = 'test.datamover.io/provisioner';
 export const BROKEN_CLASS = 'test-broken';
@@ -41,23 +53,36 @@ function volumeFor(pvc: V1PersistentVolumeClaim, storageClassName: string, uid: 
 /** Attempts per claim or volume event, a second apart: longer than any apiserver restart in the tests. */
 const RETRIES = 60;
 
+interface ClassInfo {
+  mode: string;
+  host: HostClass | undefined;
+}
+
 export class TestProvisioner {
   private readonly core: CoreV1Api;
   private readonly storage: StorageV1Api;
-  private readonly classes = new Map<string, string>();
+  private readonly classes = new Map<string, ClassInfo>();
   private readonly warned = new Set<string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
 
-  constructor(private readonly kc: KubeConfig) {
+  /** `hostVolumes`: the folder below which host-folder classes keep their volumes (none: not served). */
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly hostVolumes?: string,
+  ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
   }
 
-  private async bindingMode(name: string): Promise<string | undefined> {
+  private async classInfo(name: string): Promise<ClassInfo | undefined> {
     if (!this.classes.has(name)) {
       try {
         const sc = await this.storage.readStorageClass({ name });
         if (sc.provisioner !== PROVISIONER) return undefined;
-        this.classes.set(name, sc.volumeBindingMode ?? 'Immediate');
+        this.classes.set(name, {
+          mode: sc.volumeBindingMode ?? 'Immediate',
+          host: hostClassOf(sc.parameters),
+        });
       } catch {
         return undefined;
       }
@@ -65,26 +90,58 @@ export class TestProvisioner {
     return this.classes.get(name);
   }
 
+  /** A hostPath PV for a claim of a host-folder class, its folder made first (a clone: copied). */
+  private async hostVolume(pvc: V1PersistentVolumeClaim, cls: string, host: HostClass) {
+    if (!this.hostVolumes) return this.warnOnce(pvc, 'the provisioner runs without DATAMOVER_HOST_VOLUMES');
+    const folder = folderFor(this.hostVolumes, `pvc-${pvc.metadata!.uid!}`);
+    const sourceName = cloneSourceOf(pvc);
+    let source: string | undefined;
+    if (sourceName) {
+      const claim = await this.core.readNamespacedPersistentVolumeClaim({
+        name: sourceName,
+        namespace: pvc.metadata!.namespace!,
+      });
+      const volume = claim.spec?.volumeName;
+      if (!volume || claim.status?.phase !== 'Bound')
+        throw new Error(`clone source ${sourceName} is not bound`);
+      source = folderOf(await this.core.readPersistentVolume({ name: volume }), this.hostVolumes);
+      if (!source) return this.warnOnce(pvc, `clone source ${sourceName} is not a volume of this class`);
+    }
+    await makeFolder(folder, source);
+    return hostVolumeFor(pvc, cls, host, folder, PROVISIONER);
+  }
+
   async handleClaim(pvc: V1PersistentVolumeClaim): Promise<void> {
     const cls = pvc.spec?.storageClassName;
     if (!cls || pvc.status?.phase !== 'Pending' || pvc.spec?.volumeName || pvc.metadata?.deletionTimestamp)
       return;
-    const mode = await this.bindingMode(cls);
-    if (!mode) return;
+    const info = await this.classInfo(cls);
+    if (!info) return;
     const uid = pvc.metadata!.uid!;
     if (cls === BROKEN_CLASS) return this.warnOnce(pvc);
-    if (mode === 'WaitForFirstConsumer' && !pvc.metadata?.annotations?.[SELECTED_NODE]) return;
-    const pv = volumeFor(pvc, cls, uid);
-    try {
-      await this.core.createPersistentVolume({ body: pv });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 409) throw err;
-    }
+    if (info.mode === 'WaitForFirstConsumer' && !pvc.metadata?.annotations?.[SELECTED_NODE]) return;
+    // One provisioning per claim at a time: its add and update events come close together.
+    const running = this.inFlight.get(uid);
+    if (running) return running;
+    const provision = (async () => {
+      const pv = info.host ? await this.hostVolume(pvc, cls, info.host) : volumeFor(pvc, cls, uid);
+      if (!pv) return;
+      try {
+        await this.core.createPersistentVolume({ body: pv });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    })().finally(() => this.inFlight.delete(uid));
+    this.inFlight.set(uid, provision);
+    return provision;
   }
 
-  private async warnOnce(pvc: V1PersistentVolumeClaim): Promise<void> {
+  private async warnOnce(
+    pvc: V1PersistentVolumeClaim,
+    message = 'simulated: the storage backend has no capacity left',
+  ): Promise<undefined> {
     const uid = pvc.metadata!.uid!;
-    if (this.warned.has(uid)) return;
+    if (this.warned.has(uid)) return undefined;
     this.warned.add(uid);
     const now = new Date();
     await this.core.createNamespacedEvent({
@@ -100,23 +157,32 @@ export class TestProvisioner {
         },
         type: 'Warning',
         reason: 'ProvisioningFailed',
-        message: 'simulated: the storage backend has no capacity left',
+        message,
         source: { component: PROVISIONER },
         firstTimestamp: now,
         lastTimestamp: now,
         count: 1,
       },
     });
+    return undefined;
   }
 
   async handleVolume(pv: V1PersistentVolume): Promise<void> {
     const ours = pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER;
     if (!ours || pv.status?.phase !== 'Released' || pv.metadata?.deletionTimestamp) return;
+    await this.volumeGone(pv);
     try {
       await this.core.deletePersistentVolume({ name: pv.metadata!.name! });
     } catch (err) {
       if ((err as { code?: number }).code !== 404) throw err;
     }
+  }
+
+  /** A host-folder PV that is released or deleted takes its folder with it. */
+  async volumeGone(pv: V1PersistentVolume): Promise<void> {
+    const ours = pv.metadata?.annotations?.['pv.kubernetes.io/provisioned-by'] === PROVISIONER;
+    const folder = this.hostVolumes && ours ? folderOf(pv, this.hostVolumes) : undefined;
+    if (folder) await removeFolder(folder);
   }
 
   async start(onError: (err: unknown) => void): Promise<() => Promise<void>> {
@@ -138,6 +204,7 @@ export class TestProvisioner {
     claims.on('update', (o) => safe(() => this.handleClaim(o)));
     volumes.on('add', (o) => safe(() => this.handleVolume(o)));
     volumes.on('update', (o) => safe(() => this.handleVolume(o)));
+    volumes.on('delete', (o) => safe(() => this.volumeGone(o)));
     // Keep trying while the apiserver is away (a restart test takes it down for a few seconds).
     const restart = (inf: typeof claims | typeof volumes) =>
       setTimeout(() => {

@@ -1,5 +1,6 @@
 // A real S3-compatible server for the mover's tests: `rclone serve s3` (the pinned rclone) over a
-// directory, on loopback, with one access key. Buckets are the directory's top-level folders. Also a
+// directory, on loopback (or, for the real tier, on the real node's bridge address, never on all
+// addresses), with one access key. Buckets are the directory's top-level folders. Also a
 // hashed listing of a bucket, and a proxy that refuses chosen requests.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -14,15 +15,36 @@ export const RCLONE = process.env.RCLONE_BINARY ?? 'rclone';
 export const ACCESS_KEY = 'datamover-test';
 export const SECRET_KEY = 'datamover-test-secret';
 
+export interface S3ServerOptions {
+  /** The address to bind and to reach it by (default 127.0.0.1). */
+  host?: string;
+  /** The folder it serves (default: a scratch folder). */
+  root?: string;
+  /** A server another process started on this port (start() is then not called). */
+  port?: number;
+}
+
 export class S3Server {
   private child: ChildProcess | undefined;
-  port = 0;
-  readonly root = makeTempDir('dm-s3-');
+  port: number;
+  readonly host: string;
+  readonly root: string;
   private output = '';
+
+  constructor(opts: S3ServerOptions = {}) {
+    this.host = opts.host ?? '127.0.0.1';
+    if (this.host === '0.0.0.0' || this.host === '::') throw new Error('the S3 server binds one address');
+    this.root = opts.root ?? makeTempDir('dm-s3-');
+    this.port = opts.port ?? 0;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
 
   async start(...buckets: string[]): Promise<void> {
     for (const bucket of buckets) mkdirSync(join(this.root, bucket));
-    this.port = await freePort();
+    this.port = await freePort(this.host);
     this.child = spawn(
       RCLONE,
       [
@@ -30,7 +52,7 @@ export class S3Server {
         's3',
         this.root,
         '--addr',
-        `127.0.0.1:${this.port}`,
+        `${this.host}:${this.port}`,
         '--auth-key',
         `${ACCESS_KEY},${SECRET_KEY}`,
         '--config',
@@ -42,7 +64,7 @@ export class S3Server {
     await waitFor(
       async () => {
         if (this.child?.exitCode !== null) throw new Error(`rclone serve s3 exited: ${this.output}`);
-        const res = await fetch(`http://127.0.0.1:${this.port}/`).catch(() => undefined);
+        const res = await fetch(`http://${this.host}:${this.port}/`).catch(() => undefined);
         return res !== undefined;
       },
       { timeoutMs: 20_000, what: 'the S3 server' },
@@ -54,7 +76,7 @@ export class S3Server {
     return {
       AWS_ACCESS_KEY_ID: ACCESS_KEY,
       AWS_SECRET_ACCESS_KEY: SECRET_KEY,
-      BUCKET_HOST: '127.0.0.1',
+      BUCKET_HOST: this.host,
       BUCKET_PORT: String(this.port),
       TLS_HOST: 'false',
       BUCKET_NAME: bucket,
@@ -69,7 +91,7 @@ export class S3Server {
       RCLONE_CONFIG_S3_PROVIDER: 'Other',
       RCLONE_CONFIG_S3_ACCESS_KEY_ID: ACCESS_KEY,
       RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: SECRET_KEY,
-      RCLONE_CONFIG_S3_ENDPOINT: `http://127.0.0.1:${this.port}`,
+      RCLONE_CONFIG_S3_ENDPOINT: `http://${this.host}:${this.port}`,
       RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true',
       RCLONE_CONFIG_S3_DIRECTORY_MARKERS: 'true',
     };

@@ -1,0 +1,118 @@
+// The real node itself: only local images can run on it (nothing is pulled, no traffic leaves the
+// machine), and the mover image assembled for it (hack/realnode-image.sh) holds what mover/Dockerfile
+// ships under /app, with the same entrypoint, user and HOME.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, deleteNamespace, kubectl } from '../support/cluster.js';
+import { copiesInto, parseFinalStage } from '../support/dockerfile.js';
+import { busyboxPod, runPod, skipReason, tier, timed, titled } from '../support/realnode.js';
+
+let ns = '';
+beforeAll(async () => {
+  if (!skipReason()) ns = await createNamespace('real-node');
+});
+afterAll(async () => {
+  if (ns) await deleteNamespace(ns);
+});
+
+/** Creates `pod` with a server-side dry run: admission (the policy included) runs, nothing starts. */
+const admit = (pod: object) =>
+  kubectl(['create', '--dry-run=server', '-n', ns, '-f', '-'], JSON.stringify(pod));
+
+describe.skipIf(!!skipReason())(titled('the real node'), () => {
+  it('refuses a pod that could run there with an image from a registry, and admits a local one', async () => {
+    const local = busyboxPod('local', 'true', []);
+    expect((await admit(local)).code).toBe(0);
+    const pulled = busyboxPod('pulled', 'true', []);
+    pulled.spec.containers[0]!.image = 'docker.io/library/busybox:1.36';
+    const refused = await admit(pulled);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('may only use local images named localhost/');
+    // Naming the node skips the scheduler and its taint: the policy refuses that too.
+    const named = { ...pulled, spec: { ...pulled.spec, tolerations: [], nodeName: tier().node } };
+    expect((await admit(named)).stderr).toContain('may only use local images named localhost/');
+    // An init container is no way around it.
+    const init = busyboxPod('init', 'true', []);
+    const initContainers = [{ ...init.spec.containers[0]!, name: 'init', image: 'registry.example/x:1' }];
+    expect((await admit({ ...init, spec: { ...init.spec, initContainers } })).stderr).toContain(
+      'may only use local images named localhost/',
+    );
+  });
+
+  it('gives pods no way off the machine: no default route, no nameserver but loopback', async () => {
+    const out = await runPod(
+      ns,
+      busyboxPod('net', 'cat /proc/net/route; echo ---; cat /etc/resolv.conf', []),
+    );
+    const [routes = '', resolv = ''] = out.split('---\n');
+    // /proc/net/route: Iface, Destination (hex), Gateway, ...; a default route has destination 0.
+    const table = routes
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
+    expect(table.length).toBeGreaterThan(0);
+    expect(table.filter((r) => r[1] === '00000000')).toEqual([]);
+    expect(table.filter((r) => r[2] !== '00000000')).toEqual([]);
+    const nameservers = resolv.split('\n').filter((l) => /^\s*nameserver\s/.test(l));
+    for (const line of nameservers) expect(line.trim().split(/\s+/)[1]).toMatch(/^(127\.|::1$)/);
+  });
+
+  it("runs the mover image with mover/Dockerfile's files under /app, entrypoint, user and HOME", async () => {
+    const stage = parseFinalStage(readFileSync('mover/Dockerfile', 'utf8'));
+    // What the Dockerfile puts under /app: its COPY lines from the build stage (dist/ of /src, test
+    // files deleted) and the files its RUN lines write there.
+    const expected: Record<string, string> = {};
+    const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+    for (const copy of copiesInto(stage, '/app')) {
+      expect(copy.from, `${copy.source} comes from the build stage`).toBe('build');
+      const local = relative('/src', copy.source);
+      const walk = (dir: string) => {
+        for (const name of readdirSync(dir)) {
+          const path = join(dir, name);
+          if (statSync(path).isDirectory()) walk(path);
+          else if (!/\.test\.js/.test(name))
+            expected[join(copy.destination, relative(local, path))] = sha(readFileSync(path));
+        }
+      };
+      walk(local);
+    }
+    for (const [path, content] of Object.entries(stage.written))
+      if (path.startsWith('/app/')) expected[path] = sha(content);
+    expect(Object.keys(expected).length).toBeGreaterThan(10);
+
+    // What the image holds under /app, listed by a pod of the image on the real node.
+    const list = `const fs=require('fs'),c=require('crypto');const w=d=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const p=d+'/'+e.name;if(e.isDirectory())w(p);else console.log(c.createHash('sha256').update(fs.readFileSync(p)).digest('hex')+' '+p)}};w('/app')`;
+    const pod = busyboxPod('list-app', '', [], 65534);
+    pod.spec.containers[0] = {
+      ...pod.spec.containers[0]!,
+      image: tier().moverImage,
+      command: ['node', '-e', list],
+    };
+    const out = await timed('mover image pod', () => runPod(ns, pod));
+    const held: Record<string, string> = {};
+    for (const line of out.trim().split('\n')) held[line.slice(65)] = line.slice(0, 64);
+    expect(held).toEqual(expected);
+
+    // The image's configuration: the Dockerfile's entrypoint, user and HOME.
+    const tar = join(tier().images, 'datamover-mover.tar');
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }),
+    ) as Array<{
+      Config: string;
+      RepoTags: string[];
+    }>;
+    expect(manifest[0]!.RepoTags).toEqual([tier().moverImage]);
+    const config = (
+      JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0]!.Config], { encoding: 'utf8' })) as {
+        config: { Entrypoint: string[]; User: string; Env: string[] };
+      }
+    ).config;
+    expect(config.Entrypoint).toEqual(stage.entrypoint);
+    expect(config.User).toBe(stage.user);
+    for (const [k, v] of Object.entries(stage.env)) expect(config.Env).toContain(`${k}=${v}`);
+  });
+});

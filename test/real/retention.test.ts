@@ -1,0 +1,152 @@
+// Retention with real runs: a DataMoverSchedule with keep {last: 2}, triggered four times, leaves
+// exactly two complete backups in the bucket (the two newest), and another PVC's backups under the
+// same bucket are untouched, object for object (a hashed listing before and after).
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DataMover } from '../../src/api/v1alpha1/schema.js';
+import { MARKER, TIMESTAMP_FOLDER, type RunMarker } from '../../src/contract/layout.js';
+import {
+  apply,
+  createNamespace,
+  dataMover,
+  deleteNamespace,
+  getJson,
+  kubectlOk,
+  waitFor,
+} from '../support/cluster.js';
+import { OperatorProcess } from '../support/operator.js';
+import {
+  busyboxPod,
+  dataMoverCompleted,
+  makeBucket,
+  realBucketSecret,
+  realPvc,
+  realS3,
+  realTolerations,
+  runPod,
+  skipReason,
+  tier,
+  timed,
+  titled,
+} from '../support/realnode.js';
+import { snapshotBucket } from '../support/s3.js';
+
+const BUCKET = 'retention';
+let ns = '';
+let operator: OperatorProcess;
+
+beforeAll(async () => {
+  if (skipReason()) return;
+  ns = await createNamespace('real-retention');
+  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
+  await Promise.all([
+    makeBucket(BUCKET),
+    operator.start(),
+    apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app'), realPvc('other')),
+  ]);
+  const write =
+    'for v in a b; do for i in 1 2 3; do echo "$v $i" > /$v/file-$i.txt; done; mkdir /$v/sub; echo x > /$v/sub/y; done';
+  await runPod(
+    ns,
+    busyboxPod('writer', write, [
+      { claim: 'app', mount: 'a' },
+      { claim: 'other', mount: 'b' },
+    ]),
+  );
+});
+
+afterAll(async () => {
+  operator?.keepLogs('real-retention');
+  await operator?.stop();
+  if (ns) await deleteNamespace(ns);
+});
+
+/** The run folders below a backup root, read from the S3 server's folder, with their markers' state. */
+function runsIn(root: string): Record<string, RunMarker['state'] | 'no marker'> {
+  const dir = join(tier().s3.root, BUCKET, root);
+  const out: Record<string, RunMarker['state'] | 'no marker'> = {};
+  for (const name of readdirSync(dir).filter((n) => TIMESTAMP_FOLDER.test(n))) {
+    try {
+      out[name] = (JSON.parse(readFileSync(join(dir, name, MARKER), 'utf8')) as RunMarker).state;
+    } catch {
+      out[name] = 'no marker';
+    }
+  }
+  return out;
+}
+
+const runFolderOf = (dm: DataMover) => dm.status!.destination!.replace(/\/$/, '').split('/').pop()!;
+
+describe.skipIf(!!skipReason())(titled('retention on the real node'), () => {
+  it('keeps the last two of four triggered backups, and no other PVC loses a byte', async () => {
+    await apply(
+      ns,
+      dataMover('other-backup', {
+        sourcePvc: 'other',
+        secretName: 'bucket',
+        addTimestampPrefix: true,
+        tolerations: realTolerations(),
+      }),
+    );
+    const other = await dataMoverCompleted(ns, 'other-backup');
+    const ofOther = async () =>
+      new Map([...(await snapshotBucket(realS3(), BUCKET))].filter(([p]) => p.startsWith(`${ns}/other/`)));
+    const before = await ofOther();
+    expect(before.size).toBeGreaterThan(4);
+    expect(Object.values(runsIn(`${ns}/other`))).toEqual(['Complete']);
+
+    await apply(ns, {
+      apiVersion: 'datamover.io/v1alpha1',
+      kind: 'DataMoverSchedule',
+      metadata: { name: 'nightly' },
+      spec: {
+        schedule: '0 3 * * *',
+        sourcePvc: 'app',
+        keep: { last: 2 },
+        template: { secretName: 'bucket', tolerations: realTolerations() },
+      },
+    });
+    const runs: DataMover[] = [];
+    for (const trigger of ['one', 'two', 'three', 'four']) {
+      await kubectlOk([
+        'patch',
+        'dms',
+        'nightly',
+        '-n',
+        ns,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { trigger } }),
+      ]);
+      const run = await timed(`scheduled backup '${trigger}'`, () =>
+        waitFor(
+          async () => {
+            const list = await getJson<{ items: DataMover[] }>([
+              'get',
+              'dm',
+              '-n',
+              ns,
+              '-l',
+              'datamover.io/schedule=nightly',
+            ]);
+            const dm = list?.items.find(
+              (d) => d.metadata.annotations?.['datamover.io/fire-time'] === `trigger:${trigger}`,
+            );
+            const phase = dm?.status?.phase;
+            return phase === 'Completed' || phase === 'Failed' ? dm : undefined;
+          },
+          { timeoutMs: 90_000, intervalMs: 250, what: `the run of trigger ${trigger} to complete` },
+        ),
+      );
+      expect(run.status?.phase, run.status?.message).toBe('Completed');
+      runs.push(run);
+    }
+    // Exactly the two newest runs are left, both Complete; nothing else below the root.
+    const newest = runs.slice(2).map(runFolderOf).sort();
+    expect(runsIn(`${ns}/app`)).toEqual(Object.fromEntries(newest.map((r) => [r, 'Complete'])));
+    // The other PVC's backup: every object as it was.
+    expect(await ofOther()).toEqual(before);
+    expect(runsIn(`${ns}/other`)).toEqual({ [runFolderOf(other)]: 'Complete' });
+  });
+});

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds the tools that are not part of the control plane from Go modules, into version-keyed
 # folders outside the work tree: helm (chart checks) and rclone (the mover's tests use the same
-# version the mover image pins). A second run finds them and returns at once.
+# version the mover image pins). A second run finds them and returns at once. With tool names as
+# arguments (e.g. `build-tools.sh rclone`, as the demo's image needs), only those are built.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=hack/testbed-versions.sh
 source "$here/testbed-versions.sh"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 
+wanted=("$@")
 build() { # name dir module@version ldflags
+  if [ ${#wanted[@]} -gt 0 ] && [[ " ${wanted[*]} " != *" $1 "* ]]; then return; fi
   if [ -x "$2/$1" ]; then
     echo "$1 cached in $2"
     return

@@ -8,6 +8,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/testbed-versions.sh"
 CLUSTER="${DATAMOVER_CLUSTER:-datamover}"
 STATE="$CACHE_ROOT/cluster-$CLUSTER"
+# The demo's S3 server (hack/demo-real.sh) is bound to the real node's bridge: it goes before it.
+if [ -f "$STATE/demo-s3.pid" ]; then
+  kill "$(cat "$STATE/demo-s3.pid")" 2>/dev/null || true
+  rm -f "$STATE/demo-s3.pid"
+fi
+rm -rf --one-file-system "$STATE/demo-s3"
 # A real node (hack/realnode-up.sh) goes first, while the cluster still answers.
 if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh"; fi
 for pidfile in "$STATE/operator.pid" "$STATE/provisioner.pid"; do

@@ -26,7 +26,7 @@ BUSYBOX_IMAGE="localhost/busybox:$busybox_version"
 
 node_bin="$(readlink -f "$root/node_modules/.bin/node")"
 [ -x "$node_bin" ] || { echo "no node_modules/.bin/node: run make deps" >&2; exit 1; }
-[ -x "$RCLONE_BIN/rclone" ] || bash "$here/build-tools.sh"
+[ -x "$RCLONE_BIN/rclone" ] || bash "$here/build-tools.sh" rclone >&2
 if [ ! -f "$root/dist/mover/entrypoint.js" ]; then (cd "$root" && npm run --silent build); fi
 
 # Rebuilds a tarball only when its parts changed (the binaries by size and time, the program by content).

@@ -5,7 +5,7 @@
 // status counts match the tree, and the restored files have the same content, modes and times.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, createNamespace, dataMover, deleteNamespace } from '../support/cluster.js';
+import { apply, createNamespace, dataMover, deleteNamespace, kubectlOk } from '../support/cluster.js';
 import { OperatorProcess } from '../support/operator.js';
 import { restore, restoreHelpers } from '../support/restores.js';
 import {
@@ -132,6 +132,9 @@ describe.skipIf(!!skipReason())(titled('a backup and a restore on the real node'
 
   it('backs up every file: each object hashes as its file does, and the status counts match', async () => {
     expect(files().length).toBeGreaterThan(SMALL_FILES);
+    // The namespace enforces Pod Security restricted: the mover Job, as the operator writes it, passes.
+    const labels = JSON.parse(await kubectlOk(['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels}']));
+    expect(labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
     await apply(
       ns,
       dataMover('backup', {

@@ -1,11 +1,8 @@
 // Retention with real runs: a DataMoverSchedule with keep {last: 2}, triggered four times, leaves
 // exactly two complete backups in the bucket (the two newest), and another PVC's backups under the
 // same bucket are untouched, object for object (a hashed listing before and after).
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
-import { MARKER, TIMESTAMP_FOLDER, type RunMarker } from '../../src/contract/layout.js';
 import {
   apply,
   createNamespace,
@@ -24,7 +21,9 @@ import {
   realPvc,
   realS3,
   realTolerations,
+  runFolderOf,
   runPod,
+  runsIn,
   skipReason,
   tier,
   timed,
@@ -62,22 +61,6 @@ afterAll(async () => {
   if (ns) await deleteNamespace(ns);
 });
 
-/** The run folders below a backup root, read from the S3 server's folder, with their markers' state. */
-function runsIn(root: string): Record<string, RunMarker['state'] | 'no marker'> {
-  const dir = join(tier().s3.root, BUCKET, root);
-  const out: Record<string, RunMarker['state'] | 'no marker'> = {};
-  for (const name of readdirSync(dir).filter((n) => TIMESTAMP_FOLDER.test(n))) {
-    try {
-      out[name] = (JSON.parse(readFileSync(join(dir, name, MARKER), 'utf8')) as RunMarker).state;
-    } catch {
-      out[name] = 'no marker';
-    }
-  }
-  return out;
-}
-
-const runFolderOf = (dm: DataMover) => dm.status!.destination!.replace(/\/$/, '').split('/').pop()!;
-
 describe.skipIf(!!skipReason())(titled('retention on the real node'), () => {
   it('keeps the last two of four triggered backups, and no other PVC loses a byte', async () => {
     await apply(
@@ -94,7 +77,7 @@ describe.skipIf(!!skipReason())(titled('retention on the real node'), () => {
       new Map([...(await snapshotBucket(realS3(), BUCKET))].filter(([p]) => p.startsWith(`${ns}/other/`)));
     const before = await ofOther();
     expect(before.size).toBeGreaterThan(4);
-    expect(Object.values(runsIn(`${ns}/other`))).toEqual(['Complete']);
+    expect(Object.values(runsIn(BUCKET, `${ns}/other`))).toEqual(['Complete']);
 
     await apply(ns, {
       apiVersion: 'datamover.io/v1alpha1',
@@ -144,9 +127,9 @@ describe.skipIf(!!skipReason())(titled('retention on the real node'), () => {
     }
     // Exactly the two newest runs are left, both Complete; nothing else below the root.
     const newest = runs.slice(2).map(runFolderOf).sort();
-    expect(runsIn(`${ns}/app`)).toEqual(Object.fromEntries(newest.map((r) => [r, 'Complete'])));
+    expect(runsIn(BUCKET, `${ns}/app`)).toEqual(Object.fromEntries(newest.map((r) => [r, 'Complete'])));
     // The other PVC's backup: every object as it was.
     expect(await ofOther()).toEqual(before);
-    expect(runsIn(`${ns}/other`)).toEqual({ [runFolderOf(other)]: 'Complete' });
+    expect(runsIn(BUCKET, `${ns}/other`)).toEqual({ [runFolderOf(other)]: 'Complete' });
   });
 });

@@ -1,8 +1,21 @@
 // Helpers of the real tier (test/real): what the global setup (real-setup.ts) hands the test files,
 // pods for the real node built from local images, and waits on what a user would look at.
-import { inject } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
-import { apply, getDataMover, getJson, kubectl, kubectlOk, waitFor } from './cluster.js';
+import { MARKER, TIMESTAMP_FOLDER, type RunMarker } from '../../src/contract/layout.js';
+import {
+  apply,
+  createNamespace,
+  deleteNamespace,
+  getDataMover,
+  getJson,
+  kubectl,
+  kubectlOk,
+  waitFor,
+} from './cluster.js';
+import { OperatorProcess } from './operator.js';
 import { S3Server, rcloneOn } from './s3.js';
 
 export interface RealTier {
@@ -202,4 +215,52 @@ export async function dataMoverCompleted(
       cause: err,
     });
   }
+}
+
+/** A test file's namespace (Pod Security restricted) and the operator that watches it. */
+export interface RealNamespace {
+  ns: string;
+  operator?: OperatorProcess;
+}
+
+/**
+ * Registers the file's beforeAll/afterAll: a namespace named after `prefix`, an operator for it that
+ * uses the tier's mover image, and `prepare(ns)` (buckets, Secrets, PVCs) run while the operator
+ * starts. Afterwards the operator's log is kept (DATAMOVER_TEST_LOGS) and the namespace deleted.
+ */
+export function useRealNamespace(prefix: string, prepare: (ns: string) => Promise<unknown>): RealNamespace {
+  const env: RealNamespace = { ns: '' };
+  beforeAll(async () => {
+    if (skipReason()) return;
+    env.ns = await createNamespace(prefix);
+    env.operator = new OperatorProcess([env.ns], [`--default-mover-image=${tier().moverImage}`]);
+    await Promise.all([env.operator.start(), prepare(env.ns)]);
+  });
+  afterAll(async () => {
+    env.operator?.keepLogs(prefix);
+    await env.operator?.stop();
+    if (env.ns) await deleteNamespace(env.ns);
+  });
+  return env;
+}
+
+/** The run folder of a backup, from its status.destination (`<Secret>:<root>/<run>/`). */
+export const runFolderOf = (dm: DataMover): string =>
+  dm.status!.destination!.replace(/\/$/, '').split('/').pop()!;
+
+/**
+ * The timestamped run folders below a backup root, read from the S3 server's folder on the host,
+ * with the state of their markers.
+ */
+export function runsIn(bucket: string, root: string): Record<string, RunMarker['state'] | 'no marker'> {
+  const dir = join(tier().s3.root, bucket, root);
+  const out: Record<string, RunMarker['state'] | 'no marker'> = {};
+  for (const name of readdirSync(dir).filter((n) => TIMESTAMP_FOLDER.test(n))) {
+    try {
+      out[name] = (JSON.parse(readFileSync(join(dir, name, MARKER), 'utf8')) as RunMarker).state;
+    } catch {
+      out[name] = 'no marker';
+    }
+  }
+  return out;
 }

@@ -41,19 +41,19 @@ lint: deps tools ## eslint, prettier, import direction (dependency-cruiser), she
 
 .PHONY: test-unit
 test-unit: build ## Unit tests of the pure logic (no cluster)
-	$(NODE_BIN)/vitest run --project unit --reporter=default --reporter=json --outputFile.json=.tmp/vitest-unit.json
+	bash hack/test.sh tier unit
 
 .PHONY: test-integration
 test-integration: build cluster-up ## Operator journeys against the real control plane
-	$(NODE_BIN)/vitest run --project integration --reporter=default --reporter=json --outputFile.json=.tmp/vitest-integration.json
+	bash hack/test.sh tier integration
 
 .PHONY: test-e2e
 test-e2e: build cluster-up ## Hardening: crashes, failover, split brain, API faults, hostile input, retention
-	$(NODE_BIN)/vitest run --project e2e --reporter=default --reporter=json --outputFile.json=.tmp/vitest-e2e.json
+	bash hack/test.sh tier e2e
 
 .PHONY: test-real
 test-real: build cluster-up ## Real pods and real bytes on the test bed's real node (skipped, with the reason, if it has none)
-	$(NODE_BIN)/vitest run --project real --reporter=default --reporter=json --outputFile.json=.tmp/vitest-real.json
+	bash hack/test.sh tier real
 
 .PHONY: verify
 verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side dry run of config/
@@ -62,10 +62,11 @@ verify: deps tools cluster-up ## Packaging checks: promtool, amtool, server-side
 .PHONY: test-mover
 test-mover: build tools ## The mover against a real S3 server (rclone serve s3), no cluster needed
 	bash hack/build-tools.sh
-	$(NODE_BIN)/vitest run --project mover --reporter=default --reporter=json --outputFile.json=.tmp/vitest-mover.json
+	bash hack/test.sh tier mover
 
 .PHONY: test
-test: lint test-unit test-mover verify test-integration test-e2e test-real ## The whole suite: lint, unit, mover, packaging checks, integration, e2e and real-node tests
+test: deps tools build ## The whole suite: lint, unit, packaging checks, integration, e2e, then the mover and real-node tiers side by side (hack/test.sh)
+	bash hack/test.sh
 
 .PHONY: bench
 bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100), figures in BENCHMARKS.md

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The whole suite (`make test`), in the order that keeps two cores busy without letting one tier's
+# load disturb another's timings:
+#   1. the tools (built once, cached), then the control plane starts in the background while lint and
+#      the unit tests run;
+#   2. the packaging checks, the integration tier and the e2e tier, one after the other (the e2e tier's
+#      faults hit the whole test bed, and its failover timings want both cores);
+#   3. the mover tier (rclone against its own S3 servers on loopback, no cluster) beside the real tier
+#      (real pods, mostly waiting on containers and Jobs): each leaves the other a core.
+# Prints how long each stage took. `hack/test.sh tier <project>` runs one vitest project with its
+# JSON report in .tmp (what `make test-unit` and the other tier targets call).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NODE_BIN=node_modules/.bin
+mkdir -p .tmp
+
+tier() { # project
+  "$NODE_BIN/vitest" run --project "$1" --reporter=default --reporter=json --outputFile.json=".tmp/vitest-$1.json"
+}
+
+if [ "${1:-}" = tier ]; then
+  tier "${2:?usage: hack/test.sh tier <project>}"
+  exit
+fi
+
+timings=()
+stage() { # name command...: runs it, notes how long it took, returns its status
+  local name=$1 start status=0
+  shift
+  start=$(date +%s)
+  "$@" || status=$?
+  timings+=("$(printf '%-12s %4ss' "$name" "$(($(date +%s) - start))")")
+  return "$status"
+}
+
+background=()
+finish() {
+  local pid line
+  # What runs in the background ends first: the caller may stop the control plane next.
+  for pid in "${background[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "stages:"
+  for line in "${timings[@]}"; do echo "  $line"; done
+}
+trap finish EXIT
+
+stage tools bash hack/build-tools.sh
+up_start=$(date +%s)
+bash hack/cluster-up.sh >.tmp/cluster-up.log 2>&1 &
+up=$!
+background+=("$up")
+stage lint make --no-print-directory lint
+stage unit tier unit
+if ! wait "$up"; then
+  cat .tmp/cluster-up.log
+  echo "make test: the control plane did not start (log above)" >&2
+  exit 1
+fi
+cat .tmp/cluster-up.log
+timings+=("$(printf '%-12s %4ss (in the background)' cluster-up "$(($(date +%s) - up_start))")")
+stage verify bash hack/verify.sh
+stage integration tier integration
+stage e2e tier e2e
+
+# The mover tier's output goes to a file and is printed when it ends, after the real tier's.
+both_start=$(date +%s)
+tier mover >.tmp/test-mover.log 2>&1 &
+mover=$!
+background+=("$mover")
+real=0
+stage real tier real || real=$?
+mover_status=0
+wait "$mover" || mover_status=$?
+cat .tmp/test-mover.log
+timings+=("$(printf '%-12s %4ss (mover and real side by side)' mover+real "$(($(date +%s) - both_start))")")
+[ "$real" -eq 0 ] && [ "$mover_status" -eq 0 ]

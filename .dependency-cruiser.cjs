@@ -1,12 +1,12 @@
 // Imports go one way: each layer uses only the layers below it (docs/design.md, CONVENTIONS 12),
-// so no two folders can import each other. `make lint` runs this; `src/lint/layers.test.ts` proves a
+// so no two folders can import each other. `make lint` runs this; `test/unit/layers.test.ts` proves a
 // folder cycle fails it. Tests may import anything.
 /** Lowest first. Folders (or top-level files) of one layer may not import each other either. */
 const LAYERS = [
   ['src/contract'],
   ['src/api', 'src/config.ts', 'src/logger.ts', 'src/engine.ts'],
   ['src/kube', 'src/metrics', 'src/server'],
-  ['src/mover'],
+  ['src/jobs'],
   ['src/controller'],
   ['src/operator.ts'],
   ['src/main.ts'],

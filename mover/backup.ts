@@ -16,14 +16,12 @@ import {
   runMarker,
   type RunMarker,
 } from '../src/contract/layout.js';
-import { manifestLine } from '../src/contract/restore.js';
+import { manifestLine } from '../src/contract/manifest.js';
 import type { AbandonedReport, MoverResult, PruneReport } from '../src/contract/result.js';
 import { inspectDestination, writeMarker } from './destination.js';
 import {
   MoverError,
   checkBucketArgs,
-  classifyRcloneFailure,
-  finalStats,
   manifestObject,
   manifestPath,
   runFolder,
@@ -31,7 +29,7 @@ import {
   type MoverPlan,
 } from './plan.js';
 import { tidyRoot } from './prune.js';
-import { rclone } from './rclone.js';
+import { rclone, classifyRcloneFailure, finalStats } from './rclone.js';
 import { findUnreadable } from './readable.js';
 import { describe } from './tree.js';
 import { verifyBucket, type ManifestInfo } from './verify.js';

@@ -16,8 +16,8 @@ import {
   type Marker,
   type MarkerContent,
 } from '../src/contract/layout.js';
-import { classifyRcloneFailure, remotePath, type MoverPlan, type Remote } from './plan.js';
-import { NOT_FOUND, rclone } from './rclone.js';
+import { remotePath, type MoverPlan, type Remote } from './plan.js';
+import { NOT_FOUND, rclone, classifyRcloneFailure } from './rclone.js';
 
 /** A literal path in an rclone filter rule: glob characters escaped. */
 const literal = (path: string) => path.replace(/[\\*?[\]{}]/g, (c) => `\\${c}`);

@@ -1,4 +1,4 @@
-// The mover program: runs one command, DATAMOVER_COMMAND (src/contract/restore.ts), and reports its
+// The mover program: runs one command, DATAMOVER_COMMAND (src/contract/env.ts), and reports its
 // result as JSON in the container's termination message. `backup` (the default, mover/backup.ts)
 // syncs /data into its run folder and verifies it; `restore` (mover/restore.ts) copies a run into
 // the target volume and verifies it; `verify` (mover/verify.ts) checks a run in the bucket against

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { ManifestEntry } from '../src/contract/restore.js';
+import type { ManifestEntry } from '../src/contract/manifest.js';
 import { BucketCheck, compareTree, differences, type ListedObject } from './manifest.js';
 
 const md5 = (t: string) => createHash('md5').update(t).digest('hex');

@@ -7,7 +7,7 @@
 // md5chksum rclone stores with multipart uploads), none through crypt (the mover then downloads and
 // hashes with SHA-256); the manifest holds both, so either is compared with what the backup read.
 import { createHash } from 'node:crypto';
-import { MAX_NAMED, comparePaths, type ManifestEntry, type VerifyReport } from '../src/contract/restore.js';
+import { MAX_NAMED, comparePaths, type ManifestEntry, type VerifyReport } from '../src/contract/manifest.js';
 
 export const LINK_SUFFIX = '.rclonelink';
 

@@ -3,25 +3,19 @@
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { RESERVED_CRYPT_ENV_PREFIX, RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
-import {
-  CryptEnv,
-  ENCRYPTED_MANIFEST,
-  LATEST,
-  MANIFEST,
-  MOVER_COMMANDS,
-  RESTORE_TARGET,
-  RestoreEnv,
-  type MoverCommand,
-} from '../src/contract/restore.js';
+import { BackupEnv, CryptEnv, MOVER_COMMANDS, RestoreEnv, type MoverCommand } from '../src/contract/env.js';
+import { ENCRYPTED_MANIFEST, MANIFEST } from '../src/contract/manifest.js';
+import { LATEST, RESTORE_TARGET } from '../src/contract/restore.js';
 import { DATA_REMOTE, RUN_REMOTE, cryptKeysFromEnv, cryptRemotesEnv, type CryptKeys } from './crypt.js';
 import {
   DATA_FOLDER,
   MIRROR_FOLDER,
   invalidRoot,
   isRunFolderName,
+  trimSlashes,
   type Identity,
 } from '../src/contract/layout.js';
-import { LIVE_RUNS_ENV, parseKeepPolicy, parseLiveRuns, type KeepPolicy } from '../src/contract/retention.js';
+import { parseKeepPolicy, parseLiveRuns, type KeepPolicy } from '../src/contract/retention.js';
 import type { MoverResult } from '../src/contract/result.js';
 
 export const REMOTE = 'DATAMOVER';
@@ -95,26 +89,26 @@ function list(env: NodeJS.ProcessEnv, name: string): string[] {
 
 /** Where this run goes and whose it is: the operator's DATAMOVER_* variables. */
 function runFromEnv(env: NodeJS.ProcessEnv): Pick<MoverPlan, 'root' | 'run' | 'startTime' | 'identity'> {
-  if (env.DATAMOVER_BACKUP_ROOT === undefined) required(env, 'DATAMOVER_BACKUP_ROOT');
-  const root = (env.DATAMOVER_BACKUP_ROOT ?? '').replace(/^\/|\/$/g, '');
-  const run = required(env, 'DATAMOVER_RUN_FOLDER');
+  if (env[BackupEnv.root] === undefined) required(env, BackupEnv.root);
+  const root = trimSlashes(env[BackupEnv.root] ?? '');
+  const run = required(env, BackupEnv.run);
   const problem = invalidRoot(root);
-  if (problem) throw new MoverError(MoverExit.ConfigError, `DATAMOVER_BACKUP_ROOT is refused: ${problem}`);
+  if (problem) throw new MoverError(MoverExit.ConfigError, `${BackupEnv.root} is refused: ${problem}`);
   if (!isRunFolderName(run)) {
     throw new MoverError(
       MoverExit.ConfigError,
-      `DATAMOVER_RUN_FOLDER must be a YYYY-MM-DD-HHMMSS timestamp (with an 8-hex-digit suffix or none) or mirror, not "${run}"`,
+      `${BackupEnv.run} must be a YYYY-MM-DD-HHMMSS timestamp (with an 8-hex-digit suffix or none) or mirror, not "${run}"`,
     );
   }
-  const startTime = new Date(required(env, 'DATAMOVER_START_TIME'));
+  const startTime = new Date(required(env, BackupEnv.startTime));
   if (Number.isNaN(startTime.getTime())) {
-    throw new MoverError(MoverExit.ConfigError, 'DATAMOVER_START_TIME must be an RFC 3339 time');
+    throw new MoverError(MoverExit.ConfigError, `${BackupEnv.startTime} must be an RFC 3339 time`);
   }
   const schedule = scheduleFromEnv(env);
   const identity: Identity = {
-    namespace: required(env, 'DATAMOVER_NAMESPACE'),
-    pvc: required(env, 'DATAMOVER_SOURCE_PVC'),
-    dataMover: { name: required(env, 'DATAMOVER_NAME'), uid: required(env, 'DATAMOVER_UID') },
+    namespace: required(env, BackupEnv.namespace),
+    pvc: required(env, BackupEnv.pvc),
+    dataMover: { name: required(env, BackupEnv.name), uid: required(env, BackupEnv.uid) },
     ...(schedule ? { schedule } : {}),
   };
   return { root, run, startTime, identity };
@@ -124,12 +118,12 @@ const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 
 /** DATAMOVER_SCHEDULE: the DataMoverSchedule that created the DataMover, recorded in the run marker. */
 function scheduleFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  const schedule = env.DATAMOVER_SCHEDULE?.trim();
+  const schedule = env[BackupEnv.schedule]?.trim();
   if (!schedule) return undefined;
   if (schedule.length > 253 || !NAME.test(schedule)) {
     throw new MoverError(
       MoverExit.ConfigError,
-      `DATAMOVER_SCHEDULE must be the name of a DataMoverSchedule, not "${schedule}"`,
+      `${BackupEnv.schedule} must be the name of a DataMoverSchedule, not "${schedule}"`,
     );
   }
   return schedule;
@@ -144,22 +138,22 @@ export function pruneFromEnv(
   run: string,
   schedule: string | undefined,
 ): MoverPlan['prune'] {
-  const text = env.DATAMOVER_KEEP?.trim();
+  const text = env[BackupEnv.keep]?.trim();
   if (!text) return undefined;
   const parsed = parseKeepPolicy(text);
   if ('error' in parsed) {
-    throw new MoverError(MoverExit.ConfigError, `DATAMOVER_KEEP is refused: ${parsed.error}`);
+    throw new MoverError(MoverExit.ConfigError, `${BackupEnv.keep} is refused: ${parsed.error}`);
   }
   if (!schedule) {
     throw new MoverError(
       MoverExit.ConfigError,
-      'DATAMOVER_KEEP is set without DATAMOVER_SCHEDULE: retention applies only to DataMovers created by a DataMoverSchedule',
+      `${BackupEnv.keep} is set without ${BackupEnv.schedule}: retention applies only to DataMovers created by a DataMoverSchedule`,
     );
   }
   if (run === MIRROR_FOLDER) {
     throw new MoverError(
       MoverExit.ConfigError,
-      'DATAMOVER_KEEP is set for the mirror: retention needs timestamped runs (addTimestampPrefix: true)',
+      `${BackupEnv.keep} is set for the mirror: retention needs timestamped runs (addTimestampPrefix: true)`,
     );
   }
   return { keep: parsed.keep, schedule };
@@ -223,23 +217,23 @@ export function planFromEnv(env: NodeJS.ProcessEnv): MoverPlan {
   const remote = remoteFromEnv(env);
   const { root, run, startTime, identity } = runFromEnv(env);
   const prune = pruneFromEnv(env, run, identity.schedule);
-  const bandwidthLimit = env.DATAMOVER_BANDWIDTH_LIMIT?.trim();
-  const liveRuns = parseLiveRuns(env[LIVE_RUNS_ENV]);
+  const bandwidthLimit = env[BackupEnv.bandwidthLimit]?.trim();
+  const liveRuns = parseLiveRuns(env[BackupEnv.liveRuns]);
   return {
     ...forRun(remote, `${root}/${run}`),
-    source: env.DATAMOVER_SOURCE?.trim() || '/data',
+    source: env[BackupEnv.source]?.trim() || '/data',
     root,
     run,
     identity,
     startTime,
-    adopt: env.DATAMOVER_ADOPT_DESTINATION?.trim().toLowerCase() === 'true',
+    adopt: env[BackupEnv.adopt]?.trim().toLowerCase() === 'true',
     ...(prune ? { prune } : {}),
     ...(liveRuns ? { liveRuns } : {}),
     options: {
       ...(bandwidthLimit ? { bandwidthLimit } : {}),
-      include: list(env, 'DATAMOVER_INCLUDE'),
-      exclude: list(env, 'DATAMOVER_EXCLUDE'),
-      checksum: env.DATAMOVER_CHECKSUM?.trim().toLowerCase() === 'true',
+      include: list(env, BackupEnv.include),
+      exclude: list(env, BackupEnv.exclude),
+      checksum: env[BackupEnv.checksum]?.trim().toLowerCase() === 'true',
     },
   };
 }
@@ -259,10 +253,10 @@ export interface RestorePlan extends Remote {
 
 export function restorePlanFromEnv(env: NodeJS.ProcessEnv): RestorePlan {
   const remote = remoteFromEnv(env);
-  if (env.DATAMOVER_BACKUP_ROOT === undefined) required(env, 'DATAMOVER_BACKUP_ROOT');
-  const root = (env.DATAMOVER_BACKUP_ROOT ?? '').replace(/^\/|\/$/g, '');
+  if (env[BackupEnv.root] === undefined) required(env, BackupEnv.root);
+  const root = trimSlashes(env[BackupEnv.root] ?? '');
   const problem = invalidRoot(root);
-  if (problem) throw new MoverError(MoverExit.ConfigError, `DATAMOVER_BACKUP_ROOT is refused: ${problem}`);
+  if (problem) throw new MoverError(MoverExit.ConfigError, `${BackupEnv.root} is refused: ${problem}`);
   const run = env[RestoreEnv.run]?.trim() || LATEST;
   if (run !== LATEST && !isRunFolderName(run)) {
     throw new MoverError(
@@ -392,79 +386,4 @@ export function syncArgs(plan: MoverPlan): string[] {
   for (const pattern of plan.options.include) args.push('--include', pattern);
   for (const pattern of plan.options.exclude) args.push('--exclude', pattern);
   return args;
-}
-
-/** The exit code and one-line message for a failed rclone run, from what it printed. */
-export function classifyRcloneFailure(output: string, plan: Remote): MoverError {
-  const text = output.toLowerCase();
-  if (/invalidaccesskeyid|signaturedoesnotmatch|accessdenied|status code: 403|forbidden/.test(text)) {
-    return new MoverError(
-      MoverExit.CredentialsRejected,
-      `the bucket endpoint ${plan.endpoint} rejected the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) for bucket ${plan.bucket}`,
-    );
-  }
-  if (/nosuchbucket|directory not found|bucket.*not found|status code: 404/.test(text)) {
-    return new MoverError(
-      MoverExit.BucketNotFound,
-      `bucket ${plan.bucket} does not exist at ${plan.endpoint}; create it first (the mover never creates buckets)`,
-    );
-  }
-  // The network error itself, without rclone's request details around it.
-  const network =
-    /(dial tcp[^"\\]*?(?:connection refused|no such host|i\/o timeout|network is unreachable)|tls: [^"\\]*|x509: [^"\\]*)/i.exec(
-      output,
-    );
-  if (network) {
-    return new MoverError(
-      MoverExit.EndpointUnreachable,
-      `cannot reach the bucket endpoint ${plan.endpoint}: ${network[1]!.trim()}`,
-    );
-  }
-  return new MoverError(
-    MoverExit.TransferFailed,
-    `sync failed: ${lastError(output) ?? 'rclone exited with an error'}`,
-  );
-}
-
-/** The last error rclone logged, as one line. */
-export function lastError(output: string): string | undefined {
-  let found: string | undefined;
-  for (const line of output.split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed) continue;
-    try {
-      const entry = JSON.parse(trimmed) as { level?: string; msg?: string; object?: string };
-      if (entry.level === 'error' || entry.level === 'critical')
-        found = entry.object ? `${entry.object}: ${entry.msg}` : entry.msg;
-    } catch {
-      if (/error|failed/i.test(trimmed)) found = trimmed;
-    }
-  }
-  return found?.replace(/\s+/g, ' ').trim().slice(0, 512);
-}
-
-export interface SyncStats {
-  bytes: number;
-  files: number;
-  errors: number;
-}
-
-/** rclone's final statistics from its JSON log. */
-export function finalStats(output: string): SyncStats | undefined {
-  let stats: SyncStats | undefined;
-  for (const line of output.split('\n')) {
-    if (!line.includes('"stats"')) continue;
-    try {
-      const entry = JSON.parse(line) as { stats?: { bytes?: number; transfers?: number; errors?: number } };
-      if (entry.stats)
-        stats = {
-          bytes: entry.stats.bytes ?? 0,
-          files: entry.stats.transfers ?? 0,
-          errors: entry.stats.errors ?? 0,
-        };
-    } catch {
-      // not a JSON line
-    }
-  }
-  return stats;
 }

@@ -22,9 +22,9 @@ import {
 } from '../src/contract/result.js';
 import { planAbandoned, planPrune } from '../src/contract/retention.js';
 import { readRunMarkers, writeMarker } from './destination.js';
-import { MoverError, classifyRcloneFailure, lastError, remotePath, type MoverPlan } from './plan.js';
+import { MoverError, remotePath, type MoverPlan } from './plan.js';
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { rclone } from './rclone.js';
+import { rclone, classifyRcloneFailure, lastError } from './rclone.js';
 
 /** rclone exits 3 when a folder or object does not exist. */
 const NOT_FOUND = 3;

@@ -112,3 +112,80 @@ export function rcloneLines(
   });
   return { lines: createInterface({ input: child.stdout!, crlfDelay: Infinity }), done };
 }
+
+// What rclone printed, read: the reason a run failed, its last error, and the statistics of a sync.
+
+/** The exit code and one-line message for a failed rclone run, from what it printed. */
+export function classifyRcloneFailure(output: string, plan: Remote): MoverError {
+  const text = output.toLowerCase();
+  if (/invalidaccesskeyid|signaturedoesnotmatch|accessdenied|status code: 403|forbidden/.test(text)) {
+    return new MoverError(
+      MoverExit.CredentialsRejected,
+      `the bucket endpoint ${plan.endpoint} rejected the credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) for bucket ${plan.bucket}`,
+    );
+  }
+  if (/nosuchbucket|directory not found|bucket.*not found|status code: 404/.test(text)) {
+    return new MoverError(
+      MoverExit.BucketNotFound,
+      `bucket ${plan.bucket} does not exist at ${plan.endpoint}; create it first (the mover never creates buckets)`,
+    );
+  }
+  // The network error itself, without rclone's request details around it.
+  const network =
+    /(dial tcp[^"\\]*?(?:connection refused|no such host|i\/o timeout|network is unreachable)|tls: [^"\\]*|x509: [^"\\]*)/i.exec(
+      output,
+    );
+  if (network) {
+    return new MoverError(
+      MoverExit.EndpointUnreachable,
+      `cannot reach the bucket endpoint ${plan.endpoint}: ${network[1]!.trim()}`,
+    );
+  }
+  return new MoverError(
+    MoverExit.TransferFailed,
+    `sync failed: ${lastError(output) ?? 'rclone exited with an error'}`,
+  );
+}
+
+/** The last error rclone logged, as one line. */
+export function lastError(output: string): string | undefined {
+  let found: string | undefined;
+  for (const line of output.split('\n')) {
+    const trimmed = line.trim();
+    if (!trimmed) continue;
+    try {
+      const entry = JSON.parse(trimmed) as { level?: string; msg?: string; object?: string };
+      if (entry.level === 'error' || entry.level === 'critical')
+        found = entry.object ? `${entry.object}: ${entry.msg}` : entry.msg;
+    } catch {
+      if (/error|failed/i.test(trimmed)) found = trimmed;
+    }
+  }
+  return found?.replace(/\s+/g, ' ').trim().slice(0, 512);
+}
+
+export interface SyncStats {
+  bytes: number;
+  files: number;
+  errors: number;
+}
+
+/** rclone's final statistics from its JSON log. */
+export function finalStats(output: string): SyncStats | undefined {
+  let stats: SyncStats | undefined;
+  for (const line of output.split('\n')) {
+    if (!line.includes('"stats"')) continue;
+    try {
+      const entry = JSON.parse(line) as { stats?: { bytes?: number; transfers?: number; errors?: number } };
+      if (entry.stats)
+        stats = {
+          bytes: entry.stats.bytes ?? 0,
+          files: entry.stats.transfers ?? 0,
+          errors: entry.stats.errors ?? 0,
+        };
+    } catch {
+      // not a JSON line
+    }
+  }
+  return stats;
+}

@@ -15,17 +15,11 @@
 // Modes and times are always applied, and one that could not be is a mismatch: the restore fails.
 import { lstat, readdir } from 'node:fs/promises';
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { RestoreEnv, type RestoreReport } from '../src/contract/restore.js';
+import { RestoreEnv } from '../src/contract/env.js';
+import { type RestoreReport } from '../src/contract/restore.js';
 import { compareTree } from './manifest.js';
-import {
-  COPY_FLAGS,
-  MoverError,
-  classifyRcloneFailure,
-  dataPath,
-  finalStats,
-  type RestorePlan,
-} from './plan.js';
-import { rclone } from './rclone.js';
+import { COPY_FLAGS, MoverError, dataPath, type RestorePlan } from './plan.js';
+import { rclone, classifyRcloneFailure, finalStats } from './rclone.js';
 import { applyMetadata, describe } from './tree.js';
 import { openBackup, readManifest } from './verify.js';
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { chmod, lchown, lstat, lutimes, opendir, readlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ManifestEntry } from '../src/contract/restore.js';
+import type { ManifestEntry } from '../src/contract/manifest.js';
 
 /** Files hashed at once: enough to keep a disk busy, few enough for two cores. */
 export const HASH_CONCURRENCY = 4;

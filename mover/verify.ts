@@ -16,27 +16,21 @@
 import { createHash } from 'node:crypto';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { markerPath, type RunMarker } from '../src/contract/layout.js';
-import {
-  parseManifestLine,
-  pickRun,
-  type ManifestEntry,
-  type VerifyReport,
-} from '../src/contract/restore.js';
+import { parseManifestLine, type ManifestEntry, type VerifyReport } from '../src/contract/manifest.js';
+import { pickRun } from '../src/contract/restore.js';
 import { readMarker, readRuns } from './destination.js';
 import { BucketCheck, type HashKind, type ListedObject } from './manifest.js';
 import {
   MoverError,
   checkBucketArgs,
-  classifyRcloneFailure,
   dataPath,
   forRun,
-  lastError,
   manifestObject,
   manifestPath,
   type Remote,
   type RestorePlan,
 } from './plan.js';
-import { rclone, rcloneLines } from './rclone.js';
+import { rclone, rcloneLines, classifyRcloneFailure, lastError } from './rclone.js';
 
 /** rclone exits 3 when a folder or object does not exist. */
 const NOT_FOUND = 3;

@@ -48,6 +48,9 @@ export function runSuffix(uid: string): string {
 }
 
 /** `YYYY-MM-DD-HHMMSS-<runSuffix(uid)>`, or `mirror`. */
+/** A bucket path without its leading and trailing slashes: how every backup root is compared and written. */
+export const trimSlashes = (path: string): string => path.replace(/^\/+|\/+$/g, '');
+
 export function runFolderName(timestamped: boolean, start: Date, uid: string): string {
   return timestamped ? `${timestampFolder(start)}-${runSuffix(uid)}` : MIRROR_FOLDER;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UNREADABLE, rootMarker, runMarker, type MarkerContent, type RunMarker } from './layout.js';
-import { comparePaths, manifestLine, parseManifestLine, pickRun, type ManifestEntry } from './restore.js';
+import { comparePaths, manifestLine, parseManifestLine, type ManifestEntry } from './manifest.js';
+import { pickRun } from './restore.js';
 
 const file: ManifestEntry = {
   path: 'db/data.db',

@@ -2,7 +2,8 @@
 // {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
 //  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"},
 //  "abandoned":{"removed":["run",…],"removedCount":N,"error":"…"}}.
-import { MAX_NAMED, type RestoreReport, type VerifyReport } from './restore.js';
+import { MAX_NAMED, type VerifyReport } from './manifest.js';
+import { type RestoreReport } from './restore.js';
 
 export interface MoverResult {
   bytes?: number;

@@ -215,12 +215,9 @@ export function planPrune(
   return { keep: kept, remove: remove.reverse(), finish: finish.sort() };
 }
 
-/**
- * DATAMOVER_LIVE_RUNS: the UIDs, comma-separated, of the DataMovers that exist in the cluster (not
- * being deleted) and back up to the same root, the run's own included. The operator always sets it;
- * without it (an older operator) the mover deletes no abandoned run.
- */
-export const LIVE_RUNS_ENV = 'DATAMOVER_LIVE_RUNS';
+// DATAMOVER_LIVE_RUNS (env.ts, BackupEnv.liveRuns): the UIDs, comma-separated, of the DataMovers that
+// exist in the cluster (not being deleted) and back up to the same root, the run's own included. The
+// operator always sets it; without it (an older operator) the mover deletes no abandoned run.
 
 /** The UIDs in DATAMOVER_LIVE_RUNS, or undefined when it is absent or blank. */
 export function parseLiveRuns(text: string | undefined): Set<string> | undefined {

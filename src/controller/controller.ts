@@ -12,7 +12,6 @@ import type { Config } from '../config.js';
 import type { KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
 import { ownerKey } from '../kube/names.js';
-import type { WorkQueue } from '../kube/queue.js';
 import {
   CHILD_JOBS,
   CHILD_PODS,
@@ -24,10 +23,11 @@ import {
   informerFor,
 } from '../kube/resources.js';
 import type { OperatorMetrics, ScheduleFacts } from '../metrics/metrics.js';
-import { waitingFor } from './destination-lock.js';
-import { heldBy } from './restore-guard.js';
-import { isTerminal } from './machine.js';
-import { Reconciler, type Caches, type ReconcileHooks } from './reconcile.js';
+import { waitingFor } from './datamover/destination-lock.js';
+import { heldBy } from './datamover/restore-guard.js';
+import { isTerminal } from './status-builder.js';
+import { DataMoverKind, type Caches, type ReconcileHooks } from './datamover/reconcile.js';
+import { Pass } from './pass.js';
 import { byCreation, KindController } from './runtime.js';
 import { scheduleFacts, scheduleKind } from './schedule/controller.js';
 import { restoreKind } from './restore/controller.js';
@@ -70,7 +70,13 @@ export class Controller {
     const dataMovers = new SharedSource(this.caches.dataMovers);
     const jobs = new SharedSource(this.caches.jobs);
     const pods = new SharedSource(this.caches.pods);
-    const reconciler = new Reconciler(api, this.caches, config, metrics, log, hooks);
+    const reconciler = new Pass(
+      new DataMoverKind(api, this.caches, config, metrics, log),
+      api,
+      metrics.reconcileTotal,
+      log,
+      { afterAction: (action) => hooks.afterAction?.(action.type) },
+    );
     const owner = (o: KubernetesObject) => ownerKey(o as never);
     this.kind = new KindController<DataMover>(
       {
@@ -125,10 +131,6 @@ export class Controller {
       metrics,
       log,
     );
-  }
-
-  get queue(): WorkQueue {
-    return this.kind.queue;
   }
 
   get hasSynced(): boolean {

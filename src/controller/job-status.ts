@@ -2,7 +2,7 @@
 import type { V1Job, V1JobCondition, V1JobStatus, V1Pod } from '@kubernetes/client-node';
 import { Reason } from '../api/v1alpha1/conditions.js';
 import { MoverExit } from '../contract/exit-codes.js';
-import { MOVER_CONTAINER } from '../mover/job.js';
+import { MOVER_CONTAINER } from '../jobs/job.js';
 import { parseMoverResult, type MoverResult, type PruneReport } from '../contract/result.js';
 import { MAX_STATUS_RUNS, type DataMoverStatus } from '../api/v1alpha1/schema.js';
 

@@ -3,7 +3,7 @@
 // lookupsNeeded() which lookups the decision will read, so no request is made for nothing.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { DataMover } from '../api/v1alpha1/schema.js';
-import { backupRoot, rootAllowed } from '../mover/destination.js';
+import { backupRoot, rootAllowed } from '../jobs/destination.js';
 
 /** A Job that has made no pod after this long is stuck (admission refused its pods, quota, …). */
 export const JOB_NO_POD_AFTER_MS = 10_000;
@@ -11,16 +11,19 @@ export const JOB_NO_POD_AFTER_MS = 10_000;
 const ageMs = (o: { metadata?: { creationTimestamp?: Date | string } } | undefined, now: Date) =>
   now.getTime() - new Date(o?.metadata?.creationTimestamp ?? now).getTime();
 
-/** The clone is ready for the mover: Bound, or of a class that binds when the mover pod is scheduled. */
-export function cloneReady(
-  clone: V1PersistentVolumeClaim | undefined,
+/**
+ * A PVC the mover mounts (a backup's clone, a restore's target) is ready for it: Bound, or of a class
+ * that binds when the mover pod is scheduled.
+ */
+export function pvcReadyForMover(
+  pvc: V1PersistentVolumeClaim | undefined,
   bindingMode: string | undefined,
 ): boolean {
-  return clone?.status?.phase === 'Bound' || (clone !== undefined && bindingMode === 'WaitForFirstConsumer');
+  return pvc?.status?.phase === 'Bound' || (pvc !== undefined && bindingMode === 'WaitForFirstConsumer');
 }
 
-/** How long the clone has existed. */
-export const cloneWaitedMs = (clone: V1PersistentVolumeClaim, now: Date) => ageMs(clone, now);
+/** How long a PVC has existed (a clone, a restore's target waiting to bind). */
+export const pvcAgeMs = (pvc: V1PersistentVolumeClaim, now: Date) => ageMs(pvc, now);
 
 /** How long the Job has been without any pod (none listed, none active); undefined when it has one. */
 export function podlessForMs(job: V1Job, pods: readonly V1Pod[], now: Date): number | undefined {
@@ -67,12 +70,12 @@ export function lookupsNeeded(
       (dm.spec.privilegedReader === true || !rootAllowed(backupRoot(dm), dm.metadata.namespace, [])),
     source: beforeClone && clone === undefined,
     bindingMode: pending,
-    cloneWarning: pending && cloneWaitedMs(clone, now) >= config.cloneStallAfterMs,
+    cloneWarning: pending && pvcAgeMs(clone, now) >= config.cloneStallAfterMs,
     jobWarning: phase === 'CreatingPod' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS,
     // Only a pass that may create the Job consults the lock: an O(n) scan that other passes skip.
     destinationLock:
       job === undefined &&
       (phase === 'CreatingPod' ||
-        (phase === 'CreatingClonedPVC' && cloneReady(clone, cached.cloneBindingMode))),
+        (phase === 'CreatingClonedPVC' && pvcReadyForMover(clone, cached.cloneBindingMode))),
   };
 }

@@ -16,6 +16,11 @@ export interface RunStatus {
   observedGeneration?: number | undefined;
 }
 
+/** A run that ended: Completed or Failed, for every kind of run. */
+export function isTerminal(phase: string | undefined): boolean {
+  return phase === 'Completed' || phase === 'Failed';
+}
+
 interface Run<S> {
   metadata: { generation?: number | undefined };
   status?: S | undefined;
@@ -56,6 +61,26 @@ export class RunStatusBuilder<S extends RunStatus> {
     return this.condition(C.Reconciling, 'True', reason, message)
       .condition(C.Stalled, 'True', reason, message)
       .condition(C.Ready, 'False', reason, message);
+  }
+
+  /**
+   * A problem that may pass (a PVC that is not there yet): the run fails at once when it is
+   * permanent or `graceMs` after the phase started; until then it is Stalled, saying until when.
+   * Returns when to look again, or undefined when the run failed.
+   */
+  waitOrFail(
+    problem: { reason: string; message: string; permanent?: boolean },
+    graceMs: number,
+    recheckMs: number,
+  ): number | undefined {
+    const started = this.status.phaseStartTime ? new Date(this.status.phaseStartTime) : this.now;
+    const deadline = started.getTime() + graceMs;
+    if (problem.permanent || this.now.getTime() >= deadline) {
+      this.fail(problem.reason, problem.message);
+      return undefined;
+    }
+    this.stalled(problem.reason, `${problem.message}; waiting until ${new Date(deadline).toISOString()}`);
+    return Math.min(deadline - this.now.getTime(), recheckMs);
   }
 
   enter(phase: NonNullable<S['phase']>): this {

@@ -15,6 +15,7 @@ import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.j
 import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
 import { RESTORE_PLURAL, type DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { EventRecord } from './events.js';
+import { controlledBy } from './names.js';
 
 export function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -211,7 +212,7 @@ export class KubeApi {
     const list = await withRetry(() => this.core.listNamespacedPod({ namespace }));
     return list.items
       .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-      .filter((p) => !p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === exceptOwner))
+      .filter((p) => !controlledBy(p, exceptOwner))
       .filter((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim))
       .map((p) => p.metadata!.name!);
   }

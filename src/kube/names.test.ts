@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dm } from '../controller/fixtures.test-helpers.js';
+import { dm } from '../controller/datamover/fixtures.test-helpers.js';
 import { boundedName, childLabels, cloneName, jobName, ownerKey } from './names.js';
 
 describe('child names', () => {

@@ -81,10 +81,30 @@ export function controllerRef(dm: DataMover): OwnerReference {
 interface Owned {
   metadata?: {
     namespace?: string;
-    ownerReferences?: Array<{ kind: string; name: string; apiVersion: string; controller?: boolean }>;
+    ownerReferences?: Array<{
+      kind: string;
+      name: string;
+      apiVersion: string;
+      uid?: string;
+      controller?: boolean;
+    }>;
     annotations?: Record<string, string>;
   };
 }
+
+/**
+ * The one rule for whose an object is: its controller ownerReference (Kubernetes allows one), and,
+ * given a kind, only when that controller is one of our kinds in our API version.
+ */
+export function controllerOf(obj: Owned, kind?: string) {
+  return obj.metadata?.ownerReferences?.find(
+    (r) => r.controller === true && (kind === undefined || (r.kind === kind && r.apiVersion === API_VERSION)),
+  );
+}
+
+/** Whether the object with this UID is the controller of `obj`. */
+export const controlledBy = (obj: Owned, uid: string | undefined): boolean =>
+  uid !== undefined && uid !== '' && controllerOf(obj)?.uid === uid;
 
 /** Our kinds that own Jobs and pods, and the annotation naming the owner on a pod (its controller is the Job). */
 const POD_OWNER_ANNOTATION = {
@@ -101,9 +121,7 @@ export type JobOwnerKind = keyof typeof POD_OWNER_ANNOTATION;
 export function ownerKey(child: Owned, kind: JobOwnerKind = KIND): string | undefined {
   const meta = child.metadata;
   if (!meta?.namespace) return undefined;
-  const ref = meta.ownerReferences?.find(
-    (r) => r.controller && r.kind === kind && r.apiVersion === API_VERSION,
-  );
+  const ref = controllerOf(child, kind);
   const name = ref?.name ?? meta.annotations?.[POD_OWNER_ANNOTATION[kind]];
   return name ? `${meta.namespace}/${name}` : undefined;
 }
@@ -131,9 +149,7 @@ interface Child {
 }
 
 export function ownership(child: Child, dm: DataMover): Ownership {
-  const ref = child.metadata?.ownerReferences?.find(
-    (r) => r.controller && r.kind === KIND && r.apiVersion === API_VERSION,
-  );
+  const ref = controllerOf(child, KIND);
   if (ref?.uid === dm.metadata.uid) return 'ours';
   const labelled = child.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY;
   return ref?.name === dm.metadata.name && labelled ? 'orphan' : 'foreign';
@@ -185,9 +201,7 @@ export function scheduleRef(schedule: ScheduleOwner): OwnerReference {
 
 /** The `namespace/name` key of the DataMoverSchedule that controls a DataMover, if any. */
 export function scheduleOwnerKey(dm: Owned): string | undefined {
-  const ref = dm.metadata?.ownerReferences?.find(
-    (r) => r.controller && r.kind === SCHEDULE_KIND && r.apiVersion === API_VERSION,
-  );
+  const ref = controllerOf(dm, SCHEDULE_KIND);
   return ref && dm.metadata?.namespace ? `${dm.metadata.namespace}/${ref.name}` : undefined;
 }
 

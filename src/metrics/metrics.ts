@@ -5,7 +5,7 @@ import type { DataMover, WorkPhase } from '../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../api/v1alpha1/schema.js';
 import { RESTORE_WORK_PHASES, type RestoreWorkPhase } from '../api/v1alpha1/restore.js';
 
-/** One change to a metric that a status transition makes (src/controller/transitions.ts). */
+/** One change to a metric that a status transition makes (src/controller/datamover/transitions.ts). */
 export type MetricMove =
   | { metric: 'operations'; phase: WorkPhase; status: 'started' | 'success' | 'failure' }
   | { metric: 'phaseDuration'; phase: WorkPhase; seconds: number }

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { dm } from '../../src/controller/fixtures.test-helpers.js';
+import { dm } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { RCLONE, S3Server } from '../support/s3.js';
 import { tempDir } from '../support/tree.js';

@@ -20,9 +20,9 @@ import {
   type RunMarker,
 } from '../../src/contract/layout.js';
 import { parseMoverResult } from '../../src/contract/result.js';
-import { liveRunsOf } from '../../src/controller/destination-lock.js';
-import { dm } from '../../src/controller/fixtures.test-helpers.js';
-import { runFolder } from '../../src/mover/destination.js';
+import { liveRunsOf } from '../../src/controller/datamover/destination-lock.js';
+import { dm } from '../../src/controller/datamover/fixtures.test-helpers.js';
+import { runFolder } from '../../src/jobs/destination.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3FaultProxy, S3Server, rcloneOn, snapshotBucket, type ObjectState } from '../support/s3.js';
 import { makeTree, tempDir } from '../support/tree.js';

@@ -6,9 +6,16 @@
 import { chmodSync, chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { at, config, dm, job, T0, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
-import { decide } from '../../src/controller/machine.js';
-import { buildMoverJob } from '../../src/mover/job.js';
+import {
+  at,
+  config,
+  dm,
+  job,
+  T0,
+  terminatedPod,
+} from '../../src/controller/datamover/fixtures.test-helpers.js';
+import { decide } from '../../src/controller/datamover/machine.js';
+import { buildMoverJob } from '../../src/jobs/job.js';
 import { S3Server } from '../support/s3.js';
 import { SYSTEM, entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';
 import { makeTree, tempDir } from '../support/tree.js';

@@ -1,7 +1,7 @@
 // Bad credentials, an unreachable endpoint, a missing bucket and a missing variable each fail with
 // a distinct exit code and one line a user understands, which ends up in the DataMover's status.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { dm, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover, statusFor } from '../support/mover.js';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { dm, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { stopChild, waitFor } from '../support/cluster.js';

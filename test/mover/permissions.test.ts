@@ -4,9 +4,9 @@
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dm, config, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { dm, config, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
-import { buildMoverJob } from '../../src/mover/job.js';
+import { buildMoverJob } from '../../src/jobs/job.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server } from '../support/s3.js';

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataMoverRestoreSpec } from '../../src/api/v1alpha1/restore.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
-import { config, dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
+import { config, dm, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import {
   endedPod,
   inPhase,
@@ -34,7 +34,7 @@ import {
 } from '../../src/controller/restore/fixtures.test-helpers.js';
 import { decideRestore } from '../../src/controller/restore/machine.js';
 import { restoreEvents } from '../../src/controller/restore/transitions.js';
-import { buildRestoreJob } from '../../src/mover/restore-job.js';
+import { buildRestoreJob } from '../../src/jobs/restore-job.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server } from '../support/s3.js';
 import { entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';

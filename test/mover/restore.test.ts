@@ -16,10 +16,10 @@ import {
   timestampFolder,
   type RunMarker,
 } from '../../src/contract/layout.js';
-import { ENCRYPTED_MANIFEST, MANIFEST } from '../../src/contract/restore.js';
+import { ENCRYPTED_MANIFEST, MANIFEST } from '../../src/contract/manifest.js';
 import { parseMoverResult } from '../../src/contract/result.js';
-import { dm, T0 } from '../../src/controller/fixtures.test-helpers.js';
-import { runFolder } from '../../src/mover/destination.js';
+import { dm, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
+import { runFolder } from '../../src/jobs/destination.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server, rcloneOn } from '../support/s3.js';
 import { CONTENT_MARKER, makeRestoreTree, makeTree, snapshotTree, tempDir } from '../support/tree.js';

@@ -4,10 +4,10 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
-import { at, config, dm, job, terminatedPod } from '../../src/controller/fixtures.test-helpers.js';
-import { decide } from '../../src/controller/machine.js';
+import { at, config, dm, job, terminatedPod } from '../../src/controller/datamover/fixtures.test-helpers.js';
+import { decide } from '../../src/controller/datamover/machine.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
-import { buildMoverJob } from '../../src/mover/job.js';
+import { buildMoverJob } from '../../src/jobs/job.js';
 import { RCLONE } from './s3.js';
 import { makeTempDir } from './tempdirs.js';
 

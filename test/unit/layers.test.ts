@@ -50,8 +50,8 @@ describe('the import-direction lint rule', () => {
 
   it('fails when the in-pod mover program imports operator code', () => {
     const run = cruise({
-      'src/mover/job.ts': 'export const x = 1;\n',
-      'mover/p.ts': imports('../src/mover/job.js'),
+      'src/jobs/job.ts': 'export const x = 1;\n',
+      'mover/p.ts': imports('../src/jobs/job.js'),
     });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain('in-pod program');

@@ -7,9 +7,10 @@ import { RESTORE_KIND, type DataMoverRestore } from '../../api/v1alpha1/restore.
 import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { Pass } from '../pass.js';
 import { byCreation, KindController } from '../runtime.js';
 import type { RestoreConfig } from './machine.js';
-import { RestoreReconciler, type RestoreCaches } from './reconcile.js';
+import { RestoreKind, type RestoreCaches } from './reconcile.js';
 
 export function restoreKind(
   api: KubeApi,
@@ -18,7 +19,12 @@ export function restoreKind(
   metrics: OperatorMetrics,
   log: Logger,
 ): KindController<DataMoverRestore> {
-  const reconciler = new RestoreReconciler(api, caches, config, metrics, log);
+  const reconciler = new Pass(
+    new RestoreKind(api, caches, config, metrics, log),
+    api,
+    metrics.reconcileTotal,
+    log,
+  );
   const owner = (o: unknown) => ownerKey(o as never, RESTORE_KIND);
   return new KindController<DataMoverRestore>(
     {

@@ -5,7 +5,7 @@ import type {
   DataMoverRestoreSpec,
   DataMoverRestoreStatus,
 } from '../../api/v1alpha1/restore.js';
-import { at, T0 } from '../fixtures.test-helpers.js';
+import { at, T0 } from '../datamover/fixtures.test-helpers.js';
 import type { RestoreDecision, RestoreObserved } from './machine.js';
 
 export function restore(

@@ -16,8 +16,8 @@ import {
 } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
 import type { Config } from '../../config.js';
-import { repositoryOf } from '../../config.js';
 import type { MoverResult } from '../../contract/result.js';
+import { trimSlashes } from '../../contract/layout.js';
 import { LATEST } from '../../contract/restore.js';
 import {
   RESTORED_BY_LABEL,
@@ -26,12 +26,12 @@ import {
   boundedName,
   restoreJobName,
 } from '../../kube/names.js';
-import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../mover/destination.js';
-import { PRIVILEGED_MOVERS_ANNOTATION, moverImage } from '../../mover/job.js';
-import { buildRestoreJob, type ResolvedSource } from '../../mover/restore-job.js';
+import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../jobs/destination.js';
+import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage } from '../../jobs/job.js';
+import { buildRestoreJob, type ResolvedSource } from '../../jobs/restore-job.js';
 import { cloneSize } from '../clone.js';
 import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
-import { cloneReady, cloneWaitedMs } from '../lookups.js';
+import { pvcReadyForMover, pvcAgeMs } from '../lookups.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
 import { scheduledBackupsOf } from '../schedule/template.js';
 import { RunStatusBuilder } from '../status-builder.js';
@@ -93,7 +93,6 @@ export const TARGET_RECHECK_MS = 2_000;
 class Builder extends RunStatusBuilder<DataMoverRestoreStatus> {}
 
 const ms = (t: string | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
-const strip = (root: string) => root.replace(/^\/+|\/+$/g, '');
 
 /** The PVC the backups are of. */
 export function sourcePvcOf(r: DataMoverRestore): string {
@@ -115,7 +114,7 @@ export function resolveSource(
   const { backup, schedule: bySchedule } = r.spec.source;
   if (backup) {
     const namespace = sourceNamespaceOf(r);
-    const root = strip(backup.backupRoot ?? `${namespace}/${backup.sourcePvc}`);
+    const root = trimSlashes(backup.backupRoot ?? `${namespace}/${backup.sourcePvc}`);
     return { secretName: backup.secretName, root, namespace, sourcePvc: backup.sourcePvc };
   }
   const { name, pvc } = bySchedule!;
@@ -160,13 +159,8 @@ function policyViolation(
   config: RestoreConfig,
 ): [string, string] | undefined {
   const image = moverImage(r, config);
-  const repo = repositoryOf(image);
-  if (!config.allowedMoverImages.some((allowed) => allowed === repo || allowed === image)) {
-    return [
-      Reason.ImageNotAllowed,
-      `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
-    ];
-  }
+  const refused = imageRefused(image, config.allowedMoverImages);
+  if (refused) return [Reason.ImageNotAllowed, refused];
   // A namespace reads only the backups it may write: its own prefix, or what an administrator allows.
   // Another namespace's backups likewise: only from a root an administrator allows this namespace.
   if (!rootAllowed(source.root, r.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
@@ -245,15 +239,8 @@ function start(r: DataMoverRestore, o: RestoreObserved, b: Builder): RestoreDeci
 
 /** Fails at once when permanent or past the grace period; otherwise Stalled until it ends. */
 function waitOrFail(b: Builder, o: RestoreObserved, config: RestoreConfig, p: Problem): RestoreDecision {
-  const deadline = ms(b.status.phaseStartTime, o.now) + config.sourcePvcGracePeriodMs;
-  if (p.permanent || o.now.getTime() >= deadline)
-    return { status: b.fail(p.reason, p.message).status, actions: [] };
-  b.stalled(p.reason, `${p.message}; waiting until ${new Date(deadline).toISOString()}`);
-  return {
-    status: b.status,
-    actions: [],
-    requeueAfterMs: Math.min(deadline - o.now.getTime(), TARGET_RECHECK_MS),
-  };
+  const again = b.waitOrFail(p, config.sourcePvcGracePeriodMs, TARGET_RECHECK_MS);
+  return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
 }
 
 function creatingTarget(
@@ -342,7 +329,7 @@ function targetReady(
     };
   if (target.status?.phase === 'Lost')
     return { status: b.fail(Reason.TargetPVCNotBound, `PVC ${name} lost its volume`).status, actions: [] };
-  if (cloneReady(target, o.targetBindingMode)) {
+  if (pvcReadyForMover(target, o.targetBindingMode)) {
     const users = o.targetUsers ?? [];
     if (users.length > 0) return inUse(b, name, users);
     b.enter('Restoring');
@@ -350,7 +337,7 @@ function targetReady(
     return { status: b.status, actions: [], requeueAfterMs: 0 };
   }
   // A PVC left by another restore may be old: its time to bind counts from this restore's start.
-  const waited = reused ? o.now.getTime() - ms(b.status.phaseStartTime, o.now) : cloneWaitedMs(target, o.now);
+  const waited = reused ? o.now.getTime() - ms(b.status.phaseStartTime, o.now) : pvcAgeMs(target, o.now);
   if (waited >= config.cloneProvisionTimeoutMs) {
     const message = `PVC ${name} was not bound within ${config.cloneProvisionTimeoutMs / 1000}s`;
     return { status: b.fail(Reason.TargetPVCNotBound, message).status, actions: [] };
@@ -462,8 +449,6 @@ export function ownersOutcome(
     message: `could not apply the owner of ${count} entr${count === 1 ? 'y' : 'ies'} (the mover is not root; set spec.restoreOwners: true, allowed by the namespace annotation ${PRIVILEGED_MOVERS_ANNOTATION}=true, or securityContext.runAsUser to the application's user)${named}`,
   };
 }
-
-export const isRestoreTerminal = (phase: string | undefined) => phase === 'Completed' || phase === 'Failed';
 
 export function decideRestore(
   r: DataMoverRestore,

@@ -4,7 +4,7 @@
 // event with the count and the first paths, never a silent Completed.
 import { describe, expect, it } from 'vitest';
 import type { DataMoverRestoreSpec } from '../../api/v1alpha1/restore.js';
-import { config } from '../fixtures.test-helpers.js';
+import { config } from '../datamover/fixtures.test-helpers.js';
 import {
   endedPod,
   failedReason,

@@ -1,24 +1,22 @@
-// One pass of a DataMoverRestore: read it, its Job and pods from the caches, look up what the
-// machine will read (the target PVC, the source PVC, the pods mounting the target: none of them is
-// ours, so none is cached), decide (machine.ts), perform the actions, then one status write guarded by
-// resourceVersion. A pass that fails the restore also deletes the new PVC it created (target.ts),
-// before that write. Metrics and events are recorded only after the write succeeds.
+// The DataMoverRestore kind of the reconcile pass (../pass.ts): its Job and pods from the caches, the
+// lookups the machine reads (the target PVC, the source PVC, the pods mounting the target: none of
+// them is ours, so none is cached), the machine (machine.ts), its actions, and the metrics and events
+// of a transition. A pass that fails the restore also deletes the new PVC it created (target.ts),
+// before its status write.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
 import type { DataMoverRestore, DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
 import { RESTORE_KIND } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
 import { API_VERSION } from '../../api/v1alpha1/schema.js';
 import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
-import { restoreJobName } from '../../kube/names.js';
+import { controlledBy, restoreJobName } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../mover/destination.js';
-import { PRIVILEGED_MOVERS_ANNOTATION } from '../../mover/job.js';
+import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
+import { PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
 import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../lookups.js';
-import { ConflictError, type ReconcileResult } from '../runtime.js';
-import { StatusWrites } from '../status-writes.js';
+import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import {
   decideRestore,
   needsNamespace,
@@ -40,14 +38,13 @@ export interface RestoreCaches {
   pods: Source<V1Pod>;
 }
 
-/** The object holding the restore Job's name is another's: the restore fails with NameConflict. */
-class NameConflict extends Error {}
-
-const controlledBy = (o: { metadata?: { ownerReferences?: Array<{ controller?: boolean; uid: string }> } }) =>
-  o.metadata?.ownerReferences?.find((r) => r.controller)?.uid;
-
-export class RestoreReconciler {
-  private readonly writes = new StatusWrites<DataMoverRestoreStatus, DataMoverRestore>();
+export class RestoreKind implements RunKind<
+  DataMoverRestore,
+  DataMoverRestoreStatus,
+  RestoreObserved,
+  RestoreAction
+> {
+  readonly kind = RESTORE_KIND;
 
   private readonly bindingModes: BindingModes;
 
@@ -57,62 +54,48 @@ export class RestoreReconciler {
     private readonly config: RestoreConfig,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
-    private readonly clock: () => Date = () => new Date(),
   ) {
     this.bindingModes = new BindingModes(api);
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const [namespace, name] = key.split('/') as [string, string];
-    const restore = this.writes.current(key, this.caches.restores.get(namespace, name));
-    const settled = this.writes.settle(key, restore);
-    if (restore && settled) {
-      this.log.info('an earlier restore status write was applied after all; counting it', {
-        namespace,
-        name,
-      });
-      this.recordTransition(restore, settled.before, settled.status, settled.now);
-    }
-    if (!restore || restore.metadata.deletionTimestamp) return {};
-    this.metrics.observeRestoreNamespace(namespace);
-    const now = this.clock();
-    const observed = await this.observe(restore, now);
-    const decision = decideRestore(restore, observed, this.config);
-    let status = await this.performAll(restore, decision.actions, decision.status, now);
-    if (status.phase === 'Failed' && restore.status?.phase !== 'Failed') {
-      const cleanup = afterFailure(restore, status, await this.observeFailedTarget(restore, observed));
-      status = await this.performAll(restore, cleanup.actions, cleanup.status, now);
-    }
-    await this.writeStatus(restore, status, now);
-    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  cached(namespace: string, name: string): DataMoverRestore | undefined {
+    return this.caches.restores.get(namespace, name);
   }
 
-  private async performAll(
+  seen(r: DataMoverRestore): void {
+    this.metrics.observeRestoreNamespace(r.metadata.namespace);
+  }
+
+  decide(r: DataMoverRestore, observed: RestoreObserved): Decision<DataMoverRestoreStatus, RestoreAction> {
+    return decideRestore(r, observed, this.config);
+  }
+
+  /** A pass that failed the restore deletes the new PVC it created, when nobody else uses it. */
+  async followUp(
     r: DataMoverRestore,
-    actions: readonly RestoreAction[],
     status: DataMoverRestoreStatus,
-    now: Date,
-  ): Promise<DataMoverRestoreStatus> {
-    for (const action of actions) {
-      // Stop before an action, not only at its write: a process without the lease starts no step.
-      this.api.fence();
-      status = await this.perform(r, action, status, now);
-    }
-    return status;
+    observed: RestoreObserved,
+  ): Promise<Decision<DataMoverRestoreStatus, RestoreAction> | undefined> {
+    if (status.phase !== 'Failed' || r.status?.phase === 'Failed') return undefined;
+    return afterFailure(r, status, await this.observeFailedTarget(r, observed));
+  }
+
+  replaceStatus(r: DataMoverRestore): Promise<DataMoverRestore> {
+    return this.api.replaceRestoreStatus(r);
   }
 
   /** What the caches hold, then the lookups the phase reads. */
-  private async observe(r: DataMoverRestore, now: Date): Promise<RestoreObserved> {
+  async observe(r: DataMoverRestore, now: Date): Promise<RestoreObserved> {
     const ns = r.metadata.namespace;
     const observed: RestoreObserved = { now, pods: [] };
     const bySchedule = r.spec.source.schedule;
     if (bySchedule) observed.schedule = this.caches.schedules.get(ns, bySchedule.name) ?? null;
     const job = this.caches.jobs.get(ns, restoreJobName(r));
-    if (job && controlledBy(job) !== r.metadata.uid) observed.jobNotOurs = true;
+    if (job && !controlledBy(job, r.metadata.uid)) observed.jobNotOurs = true;
     else if (job) {
       observed.job = job;
       const uid = job.metadata?.uid;
-      observed.pods = this.caches.pods.list(ns).filter((p) => uid && controlledBy(p) === uid);
+      observed.pods = this.caches.pods.list(ns).filter((p) => controlledBy(p, uid));
     }
     if (r.status?.phase === 'CreatingTargetPVC') await this.observeTarget(r, observed);
     const podless = observed.job ? podlessForMs(observed.job, observed.pods, now) : undefined;
@@ -168,12 +151,12 @@ export class RestoreReconciler {
     return { target, users, job };
   }
 
-  private async perform(
+  async perform(
     r: DataMoverRestore,
     action: RestoreAction,
     status: DataMoverRestoreStatus,
     now: Date,
-  ): Promise<DataMoverRestoreStatus> {
+  ): Promise<Performed<DataMoverRestoreStatus>> {
     const ns = r.metadata.namespace;
     switch (action.type) {
       case 'createTargetPvc':
@@ -183,7 +166,7 @@ export class RestoreReconciler {
         return this.attempt(r, action.type, status, now, async () => {
           if (await this.api.createJob(action.job)) return;
           const existing = await this.api.getJob(ns, action.job.metadata!.name!);
-          if (existing && controlledBy(existing) !== r.metadata.uid) {
+          if (existing && !controlledBy(existing, r.metadata.uid)) {
             throw new NameConflict(
               `Job ${ns}/${existing.metadata?.name} already exists and is not owned by this DataMoverRestore (uid ${r.metadata.uid}); delete or rename it`,
             );
@@ -196,7 +179,7 @@ export class RestoreReconciler {
           // 409: the UID precondition failed: that Job is gone and another has the name.
           if (!isConflict(err)) throw err;
         }
-        return status;
+        return { status };
       case 'deleteTargetPvc':
         this.log.info('deleting the PVC a failed restore created', {
           namespace: ns,
@@ -209,7 +192,7 @@ export class RestoreReconciler {
           // 409: the UID precondition failed: that PVC is gone and another has the name (not ours).
           if (!isConflict(err)) throw err;
         }
-        return status;
+        return { status };
     }
   }
 
@@ -220,43 +203,20 @@ export class RestoreReconciler {
     status: DataMoverRestoreStatus,
     now: Date,
     call: () => Promise<void>,
-  ): Promise<DataMoverRestoreStatus> {
+  ): Promise<Performed<DataMoverRestoreStatus>> {
     try {
       await call();
-      return status;
+      return { status };
     } catch (err) {
-      if (err instanceof NameConflict) return restoreActionRefused(r, status, type, err.message, now, true);
+      if (err instanceof NameConflict)
+        return { status: restoreActionRefused(r, status, type, err.message, now, true), refused: true };
       if (isRetryable(err)) throw err;
-      return restoreActionRefused(r, status, type, apiMessage(err), now);
+      return { status: restoreActionRefused(r, status, type, apiMessage(err), now), refused: true };
     }
-  }
-
-  private async writeStatus(r: DataMoverRestore, status: DataMoverRestoreStatus, now: Date): Promise<void> {
-    const before = r.status ?? {};
-    if (isDeepStrictEqual(before, status)) return;
-    this.api.fence();
-    const key = `${r.metadata.namespace}/${r.metadata.name}`;
-    try {
-      const updated = await this.api.replaceRestoreStatus({ ...r, status });
-      this.writes.applied(key, r, updated);
-    } catch (err) {
-      if (isConflict(err) || isRetryable(err)) this.writes.unknown(key, r, before, status, now);
-      if (isConflict(err)) {
-        this.metrics.reconcileTotal.inc({ result: 'conflict' });
-        throw new ConflictError(`DataMoverRestore ${key} changed; retrying`, { cause: err });
-      }
-      throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
-    }
-    this.recordTransition(r, before, status, now);
   }
 
   /** Metrics, a log line and events for a status change the apiserver has applied. */
-  private recordTransition(
-    r: DataMoverRestore,
-    before: DataMoverRestoreStatus,
-    status: DataMoverRestoreStatus,
-    now: Date,
-  ): void {
+  record(r: DataMoverRestore, { before, status, now, events }: Transition<DataMoverRestoreStatus>): void {
     const { namespace, name } = r.metadata;
     this.metrics.recordRestore(namespace, restoreMetricMoves(before, status));
     if (before.phase !== status.phase)
@@ -267,7 +227,7 @@ export class RestoreReconciler {
       });
     // Events are best effort and must not hold up the worker.
     const involved = { ...r, apiVersion: API_VERSION, kind: RESTORE_KIND };
-    for (const event of restoreEvents(before, status)) {
+    for (const event of [...restoreEvents(before, status), ...events]) {
       this.api.recordEvent(involved, event, now).catch((err: unknown) => {
         this.log.warn('event not recorded', {
           namespace,

@@ -5,7 +5,7 @@ import type {
   DataMoverRestoreSpec,
   DataMoverRestoreStatus,
 } from '../../api/v1alpha1/restore.js';
-import { at, config, source } from '../fixtures.test-helpers.js';
+import { at, config, source } from '../datamover/fixtures.test-helpers.js';
 import {
   endedPod,
   failedReason,

@@ -8,10 +8,11 @@ import type { KubeApi } from '../../kube/client.js';
 import { scheduleOwnerKey } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics, ScheduleFacts } from '../../metrics/metrics.js';
+import { Pass } from '../pass.js';
 import { KindController } from '../runtime.js';
 import { intervalSeconds, nextFireAfter, parseSchedule } from './cron.js';
 import type { ScheduleConfig } from './machine.js';
-import { ScheduleReconciler } from './reconcile.js';
+import { ScheduleKind } from './reconcile.js';
 import { recordShown } from './records.js';
 
 export function scheduleKind(
@@ -22,7 +23,12 @@ export function scheduleKind(
   metrics: OperatorMetrics,
   log: Logger,
 ): KindController<DataMoverSchedule> {
-  const reconciler = new ScheduleReconciler(api, schedules, dataMovers, config, metrics, log);
+  const reconciler = new Pass(
+    new ScheduleKind(api, schedules, dataMovers, config, metrics, log),
+    api,
+    metrics.reconcileTotal,
+    log,
+  );
   return new KindController<DataMoverSchedule>(
     {
       kind: 'DataMoverSchedule',

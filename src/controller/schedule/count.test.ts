@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CronSchedule, countFiresBetween, fireTimesBetween, parseSchedule } from './cron.js';
+import { type CronSchedule, countFiresBetween, parseSchedule } from './cron.js';
+import { fireTimesBetween } from './fixtures.test-helpers.js';
 
 function schedule(expression: string, timeZone?: string, allowSeconds = false): CronSchedule {
   const parsed = parseSchedule(expression, timeZone, { allowSeconds });

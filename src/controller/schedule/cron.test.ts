@@ -3,11 +3,11 @@ import {
   type CronSchedule,
   type ScheduleOptions,
   countFiresBetween,
-  fireTimesBetween,
   intervalSeconds,
   nextFireAfter,
   parseSchedule,
 } from './cron.js';
+import { fireTimesBetween } from './fixtures.test-helpers.js';
 
 // 2025 DST changes. Europe/Berlin: 02:00 CET -> 03:00 CEST on 30 March (01:00Z), 03:00 CEST ->
 // 02:00 CET on 26 October (01:00Z). America/New_York: 02:00 EST -> 03:00 EDT on 9 March (07:00Z),

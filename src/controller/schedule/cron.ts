@@ -243,23 +243,10 @@ export function nextFireAfter(schedule: CronSchedule, after: Date): Date | undef
   return next;
 }
 
-/** The fires in (afterExclusive, untilInclusive], oldest first, at most `max` of them. */
-export function fireTimesBetween(
-  schedule: CronSchedule,
-  afterExclusive: Date,
-  untilInclusive: Date,
-  max: number,
-): { times: Date[]; truncated: boolean } {
-  const times: Date[] = [];
-  for (let next = nextFireAfter(schedule, afterExclusive); next && next <= untilInclusive;) {
-    if (times.length >= max) return { times, truncated: true };
-    times.push(next);
-    next = nextFireAfter(schedule, next);
-  }
-  return { times, truncated: false };
-}
-
-/** Enough for a year of downtime under an every-5-minutes schedule; far more than anyone catches up. */
+/**
+ * Fire times counted at most per pass: enough for a year of downtime under an every-5-minutes
+ * schedule, far more than anyone catches up, and still bounded.
+ */
 export const DEFAULT_COUNT_CAP = 100_000;
 
 /**

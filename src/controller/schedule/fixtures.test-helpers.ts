@@ -1,6 +1,7 @@
 // Builders shared by the schedule machine's tests.
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { DataMoverSchedule, DataMoverScheduleSpec } from '../../api/v1alpha1/schedule.js';
+import { nextFireAfter, type CronSchedule } from './cron.js';
 import { dueSince, type ScheduleDecision, type ScheduleObserved } from './machine.js';
 
 export const config = { allowSeconds: false, unselectedGraceMs: 3_600_000 };
@@ -91,3 +92,22 @@ export const created = (d: ScheduleDecision) =>
 export const deleted = (d: ScheduleDecision) =>
   d.actions.flatMap((a) => (a.type === 'deleteRun' ? [a.name] : []));
 export const reasons = (d: ScheduleDecision) => d.events.map((e) => e.reason);
+
+/**
+ * The fire times one by one (the oracle countFiresBetween is checked against): the fires in
+ * (afterExclusive, untilInclusive], oldest first, at most `max` of them.
+ */
+export function fireTimesBetween(
+  schedule: CronSchedule,
+  afterExclusive: Date,
+  untilInclusive: Date,
+  max: number,
+): { times: Date[]; truncated: boolean } {
+  const times: Date[] = [];
+  for (let next = nextFireAfter(schedule, afterExclusive); next && next <= untilInclusive;) {
+    if (times.length >= max) return { times, truncated: true };
+    times.push(next);
+    next = nextFireAfter(schedule, next);
+  }
+  return { times, truncated: false };
+}

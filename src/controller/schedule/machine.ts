@@ -8,6 +8,7 @@
 // the others are missed. So an operator that was down across three fire times makes one catch-up
 // run and counts two missed, and a pass repeated after a crash or by a new leader finds the run of
 // that fire time already there under its deterministic name, and creates nothing twice.
+import type { EventRecord } from '../../kube/events.js';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import {
   ACTIVE_LISTED,
@@ -17,7 +18,7 @@ import {
 } from '../../api/v1alpha1/schedule.js';
 import { scheduledRunName } from '../../kube/names.js';
 import { setCondition } from '../conditions.js';
-import { isTerminal } from '../machine.js';
+import { isTerminal } from '../status-builder.js';
 import { countFiresBetween, nextFireAfter, parseSchedule, type CronSchedule } from './cron.js';
 import { boundRecords, followSelection, recordRuns, trackCreated } from './records.js';
 import { runFor } from './template.js';
@@ -26,8 +27,6 @@ export const DEFAULT_SUCCESSFUL_HISTORY = 3;
 export const DEFAULT_FAILED_HISTORY = 1;
 /** With concurrencyPolicy Allow, runs of one PVC going at once, unless the spec says otherwise. */
 export const DEFAULT_MAX_CONCURRENT_RUNS_PER_PVC = 3;
-/** Fire times counted at most per pass: a year of every-minute fire times is still counted, bounded. */
-export const MISSED_COUNT_CAP = 100_000;
 /** Names listed in one event or status message, at most. */
 const LISTED = 5;
 
@@ -67,17 +66,11 @@ export type ScheduleAction =
   | { type: 'createRun'; dataMover: DataMover }
   | { type: 'deleteRun'; name: string; uid: string; reason: 'replaced' | 'history' };
 
-export interface ScheduleEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-}
-
 export interface ScheduleDecision {
   status: DataMoverScheduleStatus;
   actions: ScheduleAction[];
   /** Told once the status write that records this pass has succeeded. */
-  events: ScheduleEvent[];
+  events: EventRecord[];
   /** When the next fire time is due; undefined when nothing is scheduled. */
   requeueAfterMs?: number;
 }
@@ -137,7 +130,7 @@ export function decide(
   const spec = schedule.spec;
   const status: DataMoverScheduleStatus = structuredClone(schedule.status ?? {});
   status.observedGeneration = schedule.metadata.generation;
-  const events: ScheduleEvent[] = [];
+  const events: EventRecord[] = [];
   const actions: ScheduleAction[] = [];
   const condition = (type: string, value: 'True' | 'False', reason: string, message: string) => {
     status.conditions = setCondition(
@@ -204,7 +197,7 @@ export function decide(
 
   condition('Suspended', 'False', ScheduleReason.Scheduled, 'the schedule creates runs at fire times');
   const anchor = anchorOf(schedule, now);
-  const due = countFiresBetween(parsed.schedule, anchor, now, MISSED_COUNT_CAP);
+  const due = countFiresBetween(parsed.schedule, anchor, now);
   // Where the next pass looks from: the latest due fire time (set by runLatest), or this anchor
   // when it moved without one (a resumed schedule starts from the moment it resumed).
   status.scheduledThroughTime = anchor.toISOString();
@@ -239,7 +232,7 @@ function runTrigger(
   targets: readonly string[],
   runs: readonly DataMover[],
   actions: ScheduleAction[],
-  events: ScheduleEvent[],
+  events: EventRecord[],
   status: DataMoverScheduleStatus,
 ): number {
   if (!triggerPending(schedule)) return 0;
@@ -255,7 +248,7 @@ function refuseTrigger(
   schedule: DataMoverSchedule,
   status: DataMoverScheduleStatus,
   why: string,
-): ScheduleEvent[] {
+): EventRecord[] {
   if (!triggerPending(schedule) || schedule.metadata.deletionTimestamp) return [];
   const trigger = schedule.spec.trigger!;
   status.lastTrigger = trigger;
@@ -277,7 +270,7 @@ function followTargets(
   schedule: DataMoverSchedule,
   observed: ScheduleObserved,
   status: DataMoverScheduleStatus,
-  events: ScheduleEvent[],
+  events: EventRecord[],
   now: Date,
   config: ScheduleConfig,
 ): void {
@@ -307,7 +300,7 @@ function runLatest(
   targets: readonly string[],
   runs: readonly DataMover[],
   actions: ScheduleAction[],
-  events: ScheduleEvent[],
+  events: EventRecord[],
   status: DataMoverScheduleStatus,
 ): number {
   const latest = due.latest!;
@@ -349,7 +342,7 @@ function fire(
   targets: readonly string[],
   runs: readonly DataMover[],
   actions: ScheduleAction[],
-  events: ScheduleEvent[],
+  events: EventRecord[],
   cause: 'schedule' | 'trigger',
 ): { created: number; existing: number; skipped: number } {
   const policy: ConcurrencyPolicy = schedule.spec.concurrencyPolicy ?? 'Forbid';
@@ -514,7 +507,7 @@ function activeRuns(runs: readonly DataMover[], actions: readonly ScheduleAction
   return going.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function stalledEvent(schedule: DataMoverSchedule, message: string): ScheduleEvent[] {
+function stalledEvent(schedule: DataMoverSchedule, message: string): EventRecord[] {
   const before = schedule.status?.conditions?.find((c) => c.type === 'Stalled');
   if (
     before?.status === 'True' &&

@@ -1,25 +1,33 @@
-// One pass of a DataMoverSchedule: read it and its runs from the caches, list the selected PVCs when
-// a fire is due, decide (machine.ts), perform the actions, then one status write guarded by
-// resourceVersion. Metrics and events are recorded only after that write succeeds, so a retry, a
-// conflict or a new leader never counts a missed run twice.
-import { isDeepStrictEqual } from 'node:util';
+// The DataMoverSchedule kind of the reconcile pass (../pass.ts): its runs from the caches, the selected
+// PVCs listed when a fire is due, the machine (machine.ts), its actions (runs created and deleted, ten
+// at a time), and the metrics and events of a pass, recorded only after its status write succeeds, so
+// a retry, a conflict or a new leader never counts a missed run twice.
 import type { Logger } from 'winston';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { DataMoverSchedule, DataMoverScheduleStatus } from '../../api/v1alpha1/schedule.js';
-import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
+import { apiMessage, isConflict, type KubeApi } from '../../kube/client.js';
+import type { EventRecord } from '../../kube/events.js';
+import { controlledBy } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { ConflictError, type ReconcileResult } from '../runtime.js';
-import { StatusWrites } from '../status-writes.js';
-import { decide, dueSince, type ScheduleAction, type ScheduleConfig, type ScheduleEvent } from './machine.js';
+import type { Decision, Performed, RunKind, Transition } from '../pass.js';
+import { decide, dueSince, type ScheduleAction, type ScheduleConfig } from './machine.js';
 import { selectorString } from './selector.js';
 
 /** Creates (or deletes) of one pass sent at once. */
 const PARALLEL_ACTIONS = 10;
 
-export class ScheduleReconciler {
-  /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
-  private readonly writes = new StatusWrites<DataMoverScheduleStatus, DataMoverSchedule>();
+type Observed = { now: Date; runs: DataMover[]; selected?: string[] };
+
+export class ScheduleKind implements RunKind<
+  DataMoverSchedule,
+  DataMoverScheduleStatus,
+  Observed,
+  ScheduleAction
+> {
+  readonly kind = 'DataMoverSchedule';
+  /** Creates (or deletes) of one pass sent at once: a selector of many PVCs is not served one by one. */
+  readonly concurrency = PARALLEL_ACTIONS;
   /** PVC lists in flight, by namespace and selector, and when each was sent. */
   private readonly listing = new Map<string, { startedAt: number; names: Promise<string[]> }>();
 
@@ -33,41 +41,31 @@ export class ScheduleReconciler {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const [namespace, name] = key.split('/') as [string, string];
-    const schedule = this.writes.current(key, this.schedules.get(namespace, name));
-    const settled = this.writes.settle(key, schedule);
-    if (schedule && settled) {
-      this.log.info('an earlier schedule status write was applied after all; counting it', {
-        namespace,
-        name,
-      });
-      this.recordTransition(schedule, settled.before, settled.status, []);
-    }
-    if (!schedule || schedule.metadata.deletionTimestamp) return {};
-    this.metrics.observeSchedule(namespace, name);
-    const now = this.clock();
+  cached(namespace: string, name: string): DataMoverSchedule | undefined {
+    return this.schedules.get(namespace, name);
+  }
+
+  seen(schedule: DataMoverSchedule): void {
+    this.metrics.observeSchedule(schedule.metadata.namespace, schedule.metadata.name);
+  }
+
+  async observe(schedule: DataMoverSchedule, now: Date): Promise<Observed> {
     const uid = schedule.metadata.uid;
-    const runs = this.dataMovers
-      .list(namespace)
-      .filter((dm) => dm.metadata.ownerReferences?.some((r) => r.controller && r.uid === uid));
-    const observed = { now, runs, ...(await this.selected(schedule, now)) };
-    const decision = decide(schedule, observed, this.config);
-    // Deletions first (Replace: the old run goes before the new one starts), then the runs of the
-    // fire time, several at a time: a selector of many PVCs must not create them one by one.
-    const deletions = decision.actions.filter((a) => a.type === 'deleteRun');
-    const creations = decision.actions.filter((a) => a.type === 'createRun');
-    for (const batch of [deletions, creations]) {
-      for (let i = 0; i < batch.length; i += PARALLEL_ACTIONS) {
-        // Stop before an action, not only at its write: a process without the lease starts no run.
-        this.api.fence();
-        await Promise.all(
-          batch.slice(i, i + PARALLEL_ACTIONS).map((a) => this.perform(schedule, a, decision.events)),
-        );
-      }
-    }
-    await this.writeStatus(schedule, decision.status, decision.events);
-    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+    const runs = this.dataMovers.list(schedule.metadata.namespace).filter((dm) => controlledBy(dm, uid));
+    return { now, runs, ...(await this.selected(schedule, now)) };
+  }
+
+  decide(schedule: DataMoverSchedule, observed: Observed): Decision<DataMoverScheduleStatus, ScheduleAction> {
+    return decide(schedule, observed, this.config);
+  }
+
+  /** Deletions first (Replace: the old run goes before the new one starts), then the fire time's runs. */
+  stages(actions: readonly ScheduleAction[]): ScheduleAction[][] {
+    return [actions.filter((a) => a.type === 'deleteRun'), actions.filter((a) => a.type === 'createRun')];
+  }
+
+  replaceStatus(schedule: DataMoverSchedule): Promise<DataMoverSchedule> {
+    return this.api.replaceScheduleStatus(schedule);
   }
 
   /**
@@ -93,20 +91,26 @@ export class ScheduleReconciler {
     }
   }
 
-  private async perform(schedule: DataMoverSchedule, action: ScheduleAction, events: ScheduleEvent[]) {
+  async perform(
+    schedule: DataMoverSchedule,
+    action: ScheduleAction,
+    status: DataMoverScheduleStatus,
+    _now: Date,
+    events: EventRecord[],
+  ): Promise<Performed<DataMoverScheduleStatus>> {
     const fields = { namespace: schedule.metadata.namespace, schedule: schedule.metadata.name };
     switch (action.type) {
       case 'createRun': {
         const dm = action.dataMover;
-        if (await this.api.createDataMover(dm)) return;
+        if (await this.api.createDataMover(dm)) return { status };
         // Taken: our own run from a pass whose status write was lost shows in the cache as ours.
         const existing = this.dataMovers.get(dm.metadata.namespace, dm.metadata.name);
-        if (existing && !existing.metadata.ownerReferences?.some((r) => r.uid === schedule.metadata.uid)) {
+        if (existing && !controlledBy(existing, schedule.metadata.uid)) {
           const message = `DataMover ${dm.metadata.name} already exists and is not this schedule's; that run is not made`;
           this.log.warn(message, fields);
           events.push({ type: 'Warning', reason: 'NameConflict', message });
         }
-        return;
+        return { status };
       }
       case 'deleteRun':
         this.log.info(
@@ -124,44 +128,12 @@ export class ScheduleReconciler {
           // 409: the UID precondition failed, it is gone or replaced: the next pass looks again.
           if (!isConflict(err)) throw err;
         }
-        return;
+        return { status };
     }
-  }
-
-  private async writeStatus(
-    schedule: DataMoverSchedule,
-    status: DataMoverScheduleStatus,
-    events: readonly ScheduleEvent[],
-  ): Promise<void> {
-    const before = schedule.status ?? {};
-    if (isDeepStrictEqual(before, status)) {
-      this.recordTransition(schedule, before, status, events);
-      return;
-    }
-    this.api.fence();
-    const key = `${schedule.metadata.namespace}/${schedule.metadata.name}`;
-    try {
-      const updated = await this.api.replaceScheduleStatus({ ...schedule, status });
-      this.writes.applied(key, schedule, updated);
-    } catch (err) {
-      if (isConflict(err) || isRetryable(err))
-        this.writes.unknown(key, schedule, before, status, this.clock());
-      if (isConflict(err)) {
-        this.metrics.reconcileTotal.inc({ result: 'conflict' });
-        throw new ConflictError(`DataMoverSchedule ${key} changed; retrying`, { cause: err });
-      }
-      throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
-    }
-    this.recordTransition(schedule, before, status, events);
   }
 
   /** Metrics and events for a status change the apiserver has applied. */
-  private recordTransition(
-    schedule: DataMoverSchedule,
-    before: DataMoverScheduleStatus,
-    status: DataMoverScheduleStatus,
-    events: readonly ScheduleEvent[],
-  ): void {
+  record(schedule: DataMoverSchedule, { before, status, events }: Transition<DataMoverScheduleStatus>): void {
     const { namespace, name } = schedule.metadata;
     const missed = (status.missedRuns ?? 0) - (before.missedRuns ?? 0);
     if (missed > 0) this.metrics.scheduleMissedRuns.inc({ namespace, schedule: name }, missed);

@@ -15,7 +15,7 @@ import {
   scheduleRef,
   scheduledRunName,
 } from '../../kube/names.js';
-import { backupRoot } from '../../mover/destination.js';
+import { backupRoot } from '../../jobs/destination.js';
 
 const iso = (d: Date) => d.toISOString();
 

@@ -3,19 +3,21 @@
 // DataMover on it, which mounts the clone read-only at /data. The restore Job (restore-job.ts) is
 // built by the same builder.
 import type { V1EnvVar, V1Job, V1PodSecurityContext, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import { GROUP, type DataMover, type DataMoverSpec } from '../api/v1alpha1/schema.js';
-import type { Config } from '../config.js';
+import type { DataMover, DataMoverSpec } from '../api/v1alpha1/schema.js';
+import { SCHEDULE_KIND } from '../api/v1alpha1/schedule.js';
+import { repositoryOf, type Config } from '../config.js';
 import {
   OWNER_ANNOTATION,
   childLabels,
   cloneName,
+  controllerOf,
   controllerRef,
   jobName,
   type OwnerReference,
 } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
-import { LIVE_RUNS_ENV } from '../contract/retention.js';
+import { BackupEnv } from '../contract/env.js';
 
 export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;
@@ -38,6 +40,13 @@ export type MoverPodSettings = Pick<
   | 'activeDeadlineSeconds'
 >;
 
+/** Why an image may not run as the mover (undefined: it may): its repository, or the image itself, must be allowed. */
+export function imageRefused(image: string, allowed: readonly string[]): string | undefined {
+  const repo = repositoryOf(image);
+  if (allowed.some((a) => a === repo || a === image)) return undefined;
+  return `mover image ${image} is not allowed; the operator allows ${allowed.join(', ')}`;
+}
+
 export function moverImage(
   owner: { spec: Pick<MoverPodSettings, 'image'> },
   config: Pick<Config, 'defaultMoverImage'>,
@@ -54,47 +63,42 @@ export function moverImage(
     : `${image.repository}:${image.tag}`;
 }
 
-export const SCHEDULE_KIND = 'DataMoverSchedule';
-
 /**
  * The DataMoverSchedule that created this DataMover: its controller ownerReference of that kind in
  * our API group. Only a schedule's DataMovers prune, and only that schedule's runs.
  */
 export function scheduleOf(dm: DataMover): string | undefined {
-  const owner = (dm.metadata.ownerReferences ?? []).find(
-    (r) => r.controller === true && r.kind === SCHEDULE_KIND && r.apiVersion.split('/')[0] === GROUP,
-  );
-  return owner?.name;
+  return controllerOf(dm, SCHEDULE_KIND)?.name;
 }
 
 function moverEnv(dm: DataMover, startTime: Date, liveRuns: readonly string[] | undefined): V1EnvVar[] {
   // Where the run goes and whose it is: the mover checks and writes the markers with these.
   const env: V1EnvVar[] = [
-    { name: 'DATAMOVER_BACKUP_ROOT', value: backupRoot(dm) },
-    { name: 'DATAMOVER_RUN_FOLDER', value: runFolder(dm, startTime) },
-    { name: 'DATAMOVER_START_TIME', value: startTime.toISOString() },
-    { name: 'DATAMOVER_NAMESPACE', value: dm.metadata.namespace },
-    { name: 'DATAMOVER_NAME', value: dm.metadata.name },
-    { name: 'DATAMOVER_UID', value: dm.metadata.uid ?? '' },
-    { name: 'DATAMOVER_SOURCE_PVC', value: dm.spec.sourcePvc },
+    { name: BackupEnv.root, value: backupRoot(dm) },
+    { name: BackupEnv.run, value: runFolder(dm, startTime) },
+    { name: BackupEnv.startTime, value: startTime.toISOString() },
+    { name: BackupEnv.namespace, value: dm.metadata.namespace },
+    { name: BackupEnv.name, value: dm.metadata.name },
+    { name: BackupEnv.uid, value: dm.metadata.uid ?? '' },
+    { name: BackupEnv.pvc, value: dm.spec.sourcePvc },
     { name: 'HOME', value: '/tmp' },
   ];
-  if (dm.spec.adoptExistingDestination) env.push({ name: 'DATAMOVER_ADOPT_DESTINATION', value: 'true' });
+  if (dm.spec.adoptExistingDestination) env.push({ name: BackupEnv.adopt, value: 'true' });
   const { bandwidthLimit, include, exclude, checksum } = dm.spec;
-  if (bandwidthLimit) env.push({ name: 'DATAMOVER_BANDWIDTH_LIMIT', value: bandwidthLimit });
-  if (include?.length) env.push({ name: 'DATAMOVER_INCLUDE', value: JSON.stringify(include) });
-  if (exclude?.length) env.push({ name: 'DATAMOVER_EXCLUDE', value: JSON.stringify(exclude) });
-  if (checksum) env.push({ name: 'DATAMOVER_CHECKSUM', value: 'true' });
+  if (bandwidthLimit) env.push({ name: BackupEnv.bandwidthLimit, value: bandwidthLimit });
+  if (include?.length) env.push({ name: BackupEnv.include, value: JSON.stringify(include) });
+  if (exclude?.length) env.push({ name: BackupEnv.exclude, value: JSON.stringify(exclude) });
+  if (checksum) env.push({ name: BackupEnv.checksum, value: 'true' });
   // The schedule goes into the run marker; the keep policy makes the mover prune that schedule's runs
   // (and, without a schedule, refuse to run: the operator refuses such a DataMover first).
   const schedule = scheduleOf(dm);
-  if (schedule) env.push({ name: 'DATAMOVER_SCHEDULE', value: schedule });
-  if (dm.spec.retention) env.push({ name: 'DATAMOVER_KEEP', value: JSON.stringify(dm.spec.retention.keep) });
+  if (schedule) env.push({ name: BackupEnv.schedule, value: schedule });
+  if (dm.spec.retention) env.push({ name: BackupEnv.keep, value: JSON.stringify(dm.spec.retention.keep) });
   // The DataMovers that still back up to this root: the PVC's InProgress runs of any other are
   // abandoned, and the mover deletes them after its sync.
   if (liveRuns) {
     const uids = new Set([dm.metadata.uid ?? '', ...liveRuns].filter(Boolean));
-    env.push({ name: LIVE_RUNS_ENV, value: [...uids].sort().join(',') });
+    env.push({ name: BackupEnv.liveRuns, value: [...uids].sort().join(',') });
   }
   // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
   return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];

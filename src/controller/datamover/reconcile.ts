@@ -1,19 +1,18 @@
-// One reconcile pass: read the DataMover and its children from the informer caches, decide, perform
-// the actions, then make at most one status write guarded by resourceVersion. Metrics and events for
-// the transition are recorded only after that write succeeds.
+// The DataMover kind of the reconcile pass (pass.ts): its children from the informer caches and the
+// lookups the machine reads, the machine (machine.ts), its actions (a clone, a Job, deletions), its
+// status write, and the metrics and events of a transition.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'winston';
-import type { DataMover, DataMoverStatus } from '../api/v1alpha1/schema.js';
-import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
-import type { Source } from '../kube/resources.js';
-import { apiMessage, isConflict, isRetryable, type KubeApi } from '../kube/client.js';
-import type { ResilientInformer } from '../kube/informer.js';
-import { cloneName, jobName, ownership } from '../kube/names.js';
-import type { OperatorMetrics } from '../metrics/metrics.js';
-import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../mover/destination.js';
+import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
+import type { Source } from '../../kube/resources.js';
+import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
+import type { ResilientInformer } from '../../kube/informer.js';
+import { cloneName, controlledBy, jobName, ownership } from '../../kube/names.js';
+import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
-import { lookupsNeeded } from './lookups.js';
+import { lookupsNeeded } from '../lookups.js';
 import { restoreReading, restoreWriting } from './restore-guard.js';
 import {
   actionRefused,
@@ -24,10 +23,9 @@ import {
   type NotOurChild,
   type Observed,
 } from './machine.js';
-import { ConflictError, type ReconcileResult } from './runtime.js';
-import { StatusWrites } from './status-writes.js';
+import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import { metricMoves, transitionEvents } from './transitions.js';
-import { BindingModes } from './binding-modes.js';
+import { BindingModes } from '../binding-modes.js';
 
 export interface Caches {
   dataMovers: ResilientInformer<DataMover>;
@@ -38,9 +36,8 @@ export interface Caches {
   restores: Source<DataMoverRestore>;
 }
 
-export class Reconciler {
-  /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
-  private readonly writes = new StatusWrites<DataMoverStatus, DataMover>();
+export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observed, Action> {
+  readonly kind = 'DataMover';
 
   private readonly bindingModes: BindingModes;
 
@@ -50,60 +47,35 @@ export class Reconciler {
     private readonly config: MachineConfig,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
-    private readonly hooks: ReconcileHooks = {},
-    private readonly clock: () => Date = () => new Date(),
   ) {
     this.bindingModes = new BindingModes(api);
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
-    const [namespace, name] = key.split('/') as [string, string];
-    const dm = this.writes.current(key, this.caches.dataMovers.get(namespace, name));
-    this.settle(key, dm);
-    if (!dm || dm.metadata.deletionTimestamp) return {};
-    this.metrics.observeNamespace(namespace);
-    const now = this.clock();
-    const observed = await this.observe(dm, now);
-    const decision = decide(dm, observed, this.config);
-    let status = decision.status;
-    for (const action of decision.actions) {
-      // Stop before an action, not only at its write: a process without the lease starts no step.
-      this.api.fence();
-      const outcome = await this.perform(dm, action, status, now);
-      this.hooks.afterAction?.(action.type);
-      if (outcome.refused && decision.entered) {
-        // The pass also entered a phase: record only that, and fail from within the phase on the
-        // next pass, so the failure is counted against the phase it happened in.
-        await this.writeStatus(dm, decision.entered, now);
-        return { requeueAfterMs: 0 };
-      }
-      status = outcome.status;
-    }
-    await this.writeStatus(dm, status, now);
-    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  cached(namespace: string, name: string): DataMover | undefined {
+    return this.caches.dataMovers.get(namespace, name);
   }
 
-  /** Counts the transition of an earlier write whose answer was lost, now that it shows. */
-  private settle(key: string, dm: DataMover | undefined): void {
-    const applied = this.writes.settle(key, dm);
-    if (!dm || !applied) return;
-    this.log.info('an earlier status write was applied after all; counting its transition', {
-      ...this.fields(dm, applied.status),
-    });
-    this.recordTransition(dm, applied.before, applied.status, applied.now);
+  seen(dm: DataMover): void {
+    this.metrics.observeNamespace(dm.metadata.namespace);
+  }
+
+  decide(dm: DataMover, observed: Observed): Decision<DataMoverStatus, Action> {
+    return decide(dm, observed, this.config);
+  }
+
+  replaceStatus(dm: DataMover): Promise<DataMover> {
+    return this.api.replaceStatus(dm);
   }
 
   /** The pods of our Job (by its UID: pods of an earlier Job of the same name do not count). */
   private podsOf(job: V1Job | undefined): V1Pod[] {
     const uid = job?.metadata?.uid;
     if (!uid) return [];
-    return this.caches.pods
-      .indexed(uid)
-      .filter((p) => p.metadata?.ownerReferences?.some((r) => r.controller && r.uid === uid));
+    return this.caches.pods.indexed(uid).filter((p) => controlledBy(p, uid));
   }
 
   /** The DataMover's children from the caches, then the lookups lookupsNeeded() says the pass reads. */
-  private async observe(dm: DataMover, now: Date): Promise<Observed> {
+  async observe(dm: DataMover, now: Date): Promise<Observed> {
     const ns = dm.metadata.namespace;
     const observed: Observed = { now, pods: [] };
     const notOurs: NotOurChild[] = [];
@@ -171,12 +143,12 @@ export class Reconciler {
     );
   }
 
-  private async perform(
+  async perform(
     dm: DataMover,
     action: Action,
     status: DataMoverStatus,
     now: Date,
-  ): Promise<{ status: DataMoverStatus; refused?: boolean }> {
+  ): Promise<Performed<DataMoverStatus>> {
     const ns = dm.metadata.namespace;
     /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
     const attempt = async (type: 'createClone' | 'createJob' | 'deleteClone', call: () => Promise<void>) => {
@@ -242,29 +214,8 @@ export class Reconciler {
     return { namespace: dm.metadata.namespace, name: dm.metadata.name, phase: status?.phase ?? '' };
   }
 
-  private async writeStatus(dm: DataMover, status: DataMoverStatus, now: Date): Promise<void> {
-    const before = dm.status ?? {};
-    if (isDeepStrictEqual(before, status)) return;
-    this.api.fence();
-    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
-    try {
-      const updated = await this.api.replaceStatus({ ...dm, status });
-      this.writes.applied(key, dm, updated);
-    } catch (err) {
-      if (isConflict(err) || isRetryable(err)) this.writes.unknown(key, dm, before, status, now);
-      if (isConflict(err)) {
-        this.metrics.reconcileTotal.inc({ result: 'conflict' });
-        throw new ConflictError(`DataMover ${dm.metadata.namespace}/${dm.metadata.name} changed; retrying`, {
-          cause: err,
-        });
-      }
-      throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
-    }
-    this.recordTransition(dm, before, status, now);
-  }
-
   /** Metrics, a log line and events for a status change the apiserver has applied. */
-  private recordTransition(dm: DataMover, before: DataMoverStatus, status: DataMoverStatus, now: Date) {
+  record(dm: DataMover, { before, status, now, events }: Transition<DataMoverStatus>): void {
     this.metrics.record(dm.metadata.namespace, metricMoves(before, status));
     if (before.phase !== status.phase) {
       this.log.info(`phase ${before.phase ?? '(new)'} -> ${status.phase}`, {
@@ -273,7 +224,7 @@ export class Reconciler {
       });
     }
     // Events are best effort and must not hold up the worker: they are sent without waiting.
-    for (const event of transitionEvents(before, status)) {
+    for (const event of [...transitionEvents(before, status), ...events]) {
       this.api.recordEvent(dm, event, now).catch((err: unknown) => {
         this.log.warn('event not recorded', {
           ...this.fields(dm, status),
@@ -284,9 +235,6 @@ export class Reconciler {
     }
   }
 }
-
-/** An object holding a child's name is not ours: the run fails with NameConflict. */
-class NameConflict extends Error {}
 
 /** True when `child` is this DataMover's; otherwise it is recorded in `notOurs`. */
 function adopt(

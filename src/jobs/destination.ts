@@ -1,14 +1,12 @@
 // Where a DataMover's data goes inside the bucket (layout.ts has the layout). Pure functions of the
 // spec and status.
 import type { DataMover } from '../api/v1alpha1/schema.js';
-import { runFolderName } from '../contract/layout.js';
+import { runFolderName, trimSlashes } from '../contract/layout.js';
 
 /** The backup root: `destinationPath` without leading or trailing slashes, or `<namespace>/<pvc>`. */
 export function backupRoot(dm: DataMover): string {
   const explicit = dm.spec.destinationPath;
-  return explicit === undefined
-    ? `${dm.metadata.namespace}/${dm.spec.sourcePvc}`
-    : explicit.replace(/^\/|\/$/g, '');
+  return explicit === undefined ? `${dm.metadata.namespace}/${dm.spec.sourcePvc}` : trimSlashes(explicit);
 }
 
 /**
@@ -40,10 +38,7 @@ export const DESTINATION_PREFIXES_ANNOTATION = 'datamover.io/allowed-destination
  */
 export function rootAllowed(root: string, namespace: string, allowedPrefixes: readonly string[]): boolean {
   const below = (prefix: string) => root === prefix || root.startsWith(`${prefix}/`);
-  return (
-    below(namespace) ||
-    allowedPrefixes.some((p) => p === '*' || (p !== '' && below(p.replace(/^\/+|\/+$/g, ''))))
-  );
+  return below(namespace) || allowedPrefixes.some((p) => p === '*' || (p !== '' && below(trimSlashes(p))));
 }
 
 export function parsePrefixes(annotation: string | undefined): string[] {

@@ -2,10 +2,11 @@
 // before it clones it (it would back up a half-restored volume); while a restore reads a backup root,
 // a run whose retention prunes that root waits before its mover starts (the prune could delete the
 // very run the restore reads). Pure: the caller passes the restores it has cached.
-import type { DataMover } from '../api/v1alpha1/schema.js';
-import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
-import { PVC_ANNOTATION, SCHEDULE_ANNOTATION } from '../kube/names.js';
-import { backupRoot, rootsMeet } from '../mover/destination.js';
+import { trimSlashes } from '../../contract/layout.js';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
+import { PVC_ANNOTATION, SCHEDULE_ANNOTATION } from '../../kube/names.js';
+import { backupRoot, rootsMeet } from '../../jobs/destination.js';
 
 export interface RestoreInTheWay {
   /** `namespace/name` of the DataMoverRestore. */
@@ -28,13 +29,12 @@ const targetOf = (r: DataMoverRestore) => r.spec.target.newPvc?.name ?? r.spec.t
  * schedule and PVC that made `dm`.
  */
 function readsRootOf(r: DataMoverRestore, dm: DataMover): boolean {
-  const resolved = r.status?.source?.replace(/^[^:]*:/, '').replace(/\/+$/, '');
+  const resolved =
+    r.status?.source === undefined ? undefined : trimSlashes(r.status.source.replace(/^[^:]*:/, ''));
   const backup = r.spec.source.backup;
   const root =
     resolved ||
-    (backup
-      ? (backup.backupRoot ?? `${r.metadata.namespace}/${backup.sourcePvc}`).replace(/^\/+|\/+$/g, '')
-      : '');
+    (backup ? trimSlashes(backup.backupRoot ?? `${r.metadata.namespace}/${backup.sourcePvc}`) : '');
   if (root) return rootsMeet(root, backupRoot(dm));
   const bySchedule = r.spec.source.schedule;
   const annotations = dm.metadata.annotations ?? {};

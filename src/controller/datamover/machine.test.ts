@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { findCondition } from './conditions.js';
+import type { DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { findCondition } from '../conditions.js';
 import {
   at,
   clone,

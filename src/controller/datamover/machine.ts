@@ -1,39 +1,39 @@
 // The DataMover state machine: a pure function from a DataMover and the facts observed about its
 // source and children to the next status and the actions that move the run on. No I/O happens here.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { DataMover, DataMoverStatus, Phase } from '../api/v1alpha1/schema.js';
+import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import {
   KEEPS_NOTHING_MESSAGE,
   RESERVED_ENV_MESSAGE,
   RETENTION_NEEDS_TIMESTAMPS_MESSAGE,
   reservedEnvName,
-} from '../api/v1alpha1/schema.js';
-import { invalidKeepPolicy } from '../contract/retention.js';
-import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
-import type { Config } from '../config.js';
-import { repositoryOf } from '../config.js';
-import { cloneName, jobName } from '../kube/names.js';
+} from '../../api/v1alpha1/schema.js';
+import { invalidKeepPolicy } from '../../contract/retention.js';
+import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
+import type { Config } from '../../config.js';
+import { cloneName, jobName } from '../../kube/names.js';
 import {
   DESTINATION_PREFIXES_ANNOTATION,
   backupRoot,
   describeDestination,
   rootAllowed,
-} from '../mover/destination.js';
+} from '../../jobs/destination.js';
 import {
   PRIVILEGED_MOVERS_ANNOTATION,
-  SCHEDULE_KIND,
   buildMoverJob,
+  imageRefused,
   moverImage,
   scheduleOf,
-} from '../mover/job.js';
-import type { MoverResult } from '../contract/result.js';
-import { buildClone } from './clone.js';
-import { setCondition } from './conditions.js';
-import { jobOutcome, podsStarted, pruneStatus } from './job-status.js';
-import { cloneReady, cloneWaitedMs } from './lookups.js';
-import { podProgress } from './pod-progress.js';
+} from '../../jobs/job.js';
+import { SCHEDULE_KIND } from '../../api/v1alpha1/schedule.js';
+import type { MoverResult } from '../../contract/result.js';
+import { buildClone } from '../clone.js';
+import { setCondition } from '../conditions.js';
+import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
+import { pvcReadyForMover, pvcAgeMs } from '../lookups.js';
+import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
-import { RunStatusBuilder } from './status-builder.js';
+import { isTerminal, RunStatusBuilder } from '../status-builder.js';
 
 export type MachineConfig = Pick<
   Config,
@@ -106,25 +106,14 @@ export interface Decision {
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
 
-export function isTerminal(phase: Phase | '' | undefined): boolean {
-  return phase === 'Completed' || phase === 'Failed';
-}
-
 class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
-
-const ms = (t: string | Date | undefined, fallback: Date) => (t ? new Date(t).getTime() : fallback.getTime());
 
 export { PRIVILEGED_MOVERS_ANNOTATION };
 
 function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [string, string] | undefined {
   const image = moverImage(dm, config);
-  const repo = repositoryOf(image);
-  if (!config.allowedMoverImages.some((allowed) => allowed === repo || allowed === image)) {
-    return [
-      Reason.ImageNotAllowed,
-      `mover image ${image} is not allowed; the operator allows ${config.allowedMoverImages.join(', ')}`,
-    ];
-  }
+  const refused = imageRefused(image, config.allowedMoverImages);
+  if (refused) return [Reason.ImageNotAllowed, refused];
   const root = backupRoot(dm);
   if (!rootAllowed(root, dm.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
     return [
@@ -253,12 +242,12 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
     const problem = sourceProblem(dm, o);
     if (problem) {
       const [reason, message, permanent] = problem;
-      const deadline = ms(b.status.phaseStartTime, o.now) + config.sourcePvcGracePeriodMs;
-      if (permanent || o.now.getTime() >= deadline)
-        return { status: b.fail(reason, message).status, actions: [] };
-      const remaining = deadline - o.now.getTime();
-      b.stalled(reason, `${message}; waiting until ${new Date(deadline).toISOString()}`);
-      return { status: b.status, actions: [], requeueAfterMs: Math.min(remaining, SOURCE_RECHECK_MS) };
+      const again = b.waitOrFail(
+        { reason, message, permanent },
+        config.sourcePvcGracePeriodMs,
+        SOURCE_RECHECK_MS,
+      );
+      return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
     }
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
     b.status.restoredPvcName = cloneName(dm);
@@ -266,7 +255,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   }
   b.status.restoredPvcName = cloneName(dm);
   const phase = o.clone.status?.phase;
-  if (cloneReady(o.clone, o.cloneBindingMode)) {
+  if (pvcReadyForMover(o.clone, o.cloneBindingMode)) {
     b.enter('CreatingPod');
     b.progressing(Reason.MoverRunning, `clone ${cloneName(dm)} is ready; starting the mover`);
     return { status: b.status, actions: [] };
@@ -277,7 +266,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       actions: [],
     };
   }
-  const waited = cloneWaitedMs(o.clone, o.now);
+  const waited = pvcAgeMs(o.clone, o.now);
   const detail = o.cloneWarning ? `: ${o.cloneWarning}` : '';
   if (waited >= config.cloneProvisionTimeoutMs) {
     const message = `clone ${cloneName(dm)} was not provisioned within ${config.cloneProvisionTimeoutMs / 1000}s${detail}`;

@@ -5,7 +5,8 @@
 import type { V1EnvVar, V1Job } from '@kubernetes/client-node';
 import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
-import { LATEST, RESTORE_TARGET, RestoreEnv } from '../contract/restore.js';
+import { LATEST, RESTORE_TARGET } from '../contract/restore.js';
+import { BackupEnv, RestoreEnv } from '../contract/env.js';
 import {
   COMMAND_LABEL,
   RESTORE_ANNOTATION,
@@ -27,7 +28,7 @@ export interface ResolvedSource {
 function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar[] {
   const env: V1EnvVar[] = [
     { name: RestoreEnv.command, value: 'restore' },
-    { name: 'DATAMOVER_BACKUP_ROOT', value: source.root },
+    { name: BackupEnv.root, value: source.root },
     { name: RestoreEnv.run, value: restore.spec.run ?? LATEST },
     { name: RestoreEnv.target, value: RESTORE_TARGET },
     { name: RestoreEnv.namespace, value: source.namespace },

@@ -1,12 +1,12 @@
 // What a status write means for metrics and events: derived from the status before and after the
 // write, so it is counted once by the process that made the write, never on a retry or a restart.
-import type { DataMoverStatus, WorkPhase } from '../api/v1alpha1/schema.js';
-import { WORK_PHASES } from '../api/v1alpha1/schema.js';
-import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
-import { findCondition } from './conditions.js';
-import type { EventRecord } from '../kube/events.js';
-import type { MetricMove } from '../metrics/metrics.js';
-import { SYNC_FAILURES } from './job-status.js';
+import type { DataMoverStatus, WorkPhase } from '../../api/v1alpha1/schema.js';
+import { WORK_PHASES } from '../../api/v1alpha1/schema.js';
+import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
+import { findCondition } from '../conditions.js';
+import type { EventRecord } from '../../kube/events.js';
+import type { MetricMove } from '../../metrics/metrics.js';
+import { SYNC_FAILURES } from '../job-status.js';
 
 const isWorkPhase = (p: string | undefined): p is WorkPhase => WORK_PHASES.includes(p as WorkPhase);
 

@@ -2,14 +2,14 @@
 // policy to the mover, any other DataMover with a policy is refused before anything is created, and
 // the mover's prune report becomes status.prune, one event and the prune counters, once.
 import { describe, expect, it } from 'vitest';
-import type { DataMover, DataMoverSpec, DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { reservedEnvName } from '../api/v1alpha1/schema.js';
-import { pruneReport } from '../contract/result.js';
-import { OperatorMetrics } from '../metrics/metrics.js';
-import { buildMoverJob, scheduleOf } from '../mover/job.js';
-import { findCondition } from './conditions.js';
+import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { reservedEnvName } from '../../api/v1alpha1/schema.js';
+import { pruneReport } from '../../contract/result.js';
+import { OperatorMetrics } from '../../metrics/metrics.js';
+import { buildMoverJob, scheduleOf } from '../../jobs/job.js';
+import { findCondition } from '../conditions.js';
 import { at, config, dm, job, source, T0, terminatedPod } from './fixtures.test-helpers.js';
-import { pruneStatus } from './job-status.js';
+import { pruneStatus } from '../job-status.js';
 import { decide } from './machine.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
+import type { DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { at } from './fixtures.test-helpers.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 

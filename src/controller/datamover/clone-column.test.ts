@@ -2,7 +2,7 @@
 // one exists. A run that never made one (refused, or its source missing) shows none; a run whose
 // clone the operator deleted (deletePvcAfterBackup), or whose clone is gone since, shows none.
 import { describe, expect, it } from 'vitest';
-import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
+import type { DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { at, clone, config, dm, inPhase, job, observed, source } from './fixtures.test-helpers.js';
 import { actionRefused, decide } from './machine.js';
 

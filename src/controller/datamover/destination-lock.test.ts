@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMover } from '../api/v1alpha1/schema.js';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { at, dm } from './fixtures.test-helpers.js';
-import { rootsMeet } from '../mover/destination.js';
+import { rootsMeet } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf, waitingFor } from './destination-lock.js';
 
 function peer(name: string, createdAt: number, status: DataMover['status'], spec = {}, ns = 'ns'): DataMover {

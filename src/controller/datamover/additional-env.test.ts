@@ -1,8 +1,8 @@
 // The policy on additionalEnv: what could replace the credentials or move the destination is
 // refused before anything is created; rclone tuning passes.
 import { describe, expect, it } from 'vitest';
-import type { DataMoverStatus } from '../api/v1alpha1/schema.js';
-import { findCondition } from './conditions.js';
+import type { DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { findCondition } from '../conditions.js';
 import { at, config, dm, source, T0 } from './fixtures.test-helpers.js';
 import { decide, type Observed } from './machine.js';
 

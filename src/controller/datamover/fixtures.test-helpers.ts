@@ -1,7 +1,7 @@
 // Builders for unit tests of the pure controller logic.
 import type { Observed } from './machine.js';
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { DataMover, DataMoverSpec, DataMoverStatus } from '../api/v1alpha1/schema.js';
+import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import type { MachineConfig } from './machine.js';
 
 export const T0 = new Date('2026-01-02T03:04:05.000Z');

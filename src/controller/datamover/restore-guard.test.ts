@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { DataMoverRestore, DataMoverRestoreSpec } from '../api/v1alpha1/restore.js';
-import { PVC_ANNOTATION, SCHEDULE_ANNOTATION } from '../kube/names.js';
+import type { DataMoverRestore, DataMoverRestoreSpec } from '../../api/v1alpha1/restore.js';
+import { PVC_ANNOTATION, SCHEDULE_ANNOTATION } from '../../kube/names.js';
 import { T0, at, clone, config, dm, inPhase, observed, source } from './fixtures.test-helpers.js';
 import { decide } from './machine.js';
 import { heldBy, restoreReading, restoreWriting } from './restore-guard.js';

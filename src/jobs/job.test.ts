@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { config, dm, T0 } from '../controller/fixtures.test-helpers.js';
+import { config, dm, T0 } from '../controller/datamover/fixtures.test-helpers.js';
 import { buildMoverJob, moverImage } from './job.js';
 import { backupRoot, describeDestination, rootAllowed } from './destination.js';
 

@@ -2,9 +2,9 @@
 // (the same root, or one inside the other; in any namespace, whatever their Secrets), the one whose
 // mover already runs goes on; otherwise the earliest created goes first. The mover's markers are the
 // last line of defence (layout.ts); this lock keeps two runs of one cluster from racing to them.
-import type { DataMover } from '../api/v1alpha1/schema.js';
-import { backupRoot, rootsMeet } from '../mover/destination.js';
-import { isTerminal } from './machine.js';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import { backupRoot, rootsMeet } from '../../jobs/destination.js';
+import { isTerminal } from '../status-builder.js';
 
 function before(a: DataMover, b: DataMover): boolean {
   const ta = new Date(a.metadata.creationTimestamp ?? 0).getTime();

@@ -1,7 +1,7 @@
 // Children are adopted by UID only: an object holding a child's name that an earlier DataMover of
 // the same name left is deleted (that very object) and waited for; any other fails the run.
 import { describe, expect, it } from 'vitest';
-import { ownership } from '../kube/names.js';
+import { ownership } from '../../kube/names.js';
 import { at, config, dm, source } from './fixtures.test-helpers.js';
 import { actionRefused, decide, type NotOurChild, type Observed } from './machine.js';
 import { metricMoves } from './transitions.js';

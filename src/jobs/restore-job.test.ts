@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMoverRestore, DataMoverRestoreSpec } from '../api/v1alpha1/restore.js';
-import { config } from '../controller/fixtures.test-helpers.js';
+import { config } from '../controller/datamover/fixtures.test-helpers.js';
 import { buildRestoreJob } from './restore-job.js';
 
 function restore(spec: Partial<DataMoverRestoreSpec> = {}): DataMoverRestore {

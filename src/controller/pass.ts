@@ -1,0 +1,193 @@
+// The reconcile pass every kind shares. A kind (RunKind) says how to observe its object, decide (a
+// pure machine), perform one action, write its status and record a transition; the pass owns the
+// order and the guarantees:
+//   1. the current copy (our own newer write over a lagging cache), and the settling of a write whose
+//      answer was lost (counted now, once);
+//   2. observe, then decide;
+//   3. the actions, each fenced (a process without the lease starts no step); a refused action in a
+//      pass that also entered a phase writes only that phase, so the failure counts within it;
+//   4. one status write guarded by resourceVersion (409: ConflictError, retried by the runtime);
+//   5. metrics, log lines and events only after that write succeeded.
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'winston';
+import type { EventRecord } from '../kube/events.js';
+import { apiMessage, isConflict, isRetryable } from '../kube/client.js';
+import { ConflictError, type ReconcileResult } from './runtime.js';
+import { StatusWrites } from './status-writes.js';
+
+/** An object holding a child's name is not the run's: the run fails with NameConflict. */
+export class NameConflict extends Error {}
+
+/** An object of a kind the pass reconciles. */
+export interface Reconciled<S> {
+  metadata: {
+    namespace: string;
+    name: string;
+    resourceVersion?: string | undefined;
+    deletionTimestamp?: unknown;
+  };
+  status?: S | undefined;
+}
+
+/** What a machine decides in one pass. */
+export interface Decision<S, A> {
+  status: S;
+  actions: readonly A[];
+  requeueAfterMs?: number | undefined;
+  /** The status of a phase the pass entered before its actions (written alone if one is refused). */
+  entered?: S | undefined;
+  /** Events the machine tells once the pass's write has succeeded (beside those of its transition). */
+  events?: readonly EventRecord[];
+}
+
+/** What performing an action gives back: the status to go on with, and whether it was refused. */
+export interface Performed<S> {
+  status: S;
+  refused?: boolean;
+}
+
+/** A status change the apiserver applied, with the events the pass gathered. */
+export interface Transition<S> {
+  before: S;
+  status: S;
+  now: Date;
+  events: readonly EventRecord[];
+}
+
+export interface RunKind<T extends Reconciled<S>, S, O, A> {
+  /** The kind's name, for messages. */
+  readonly kind: string;
+  /** The cached copy of an object. */
+  cached(namespace: string, name: string): T | undefined;
+  /** Called once per pass on a live object (per-namespace metrics). */
+  seen(obj: T): void;
+  observe(obj: T, now: Date): Promise<O>;
+  decide(obj: T, observed: O, now: Date): Decision<S, A>;
+  /** Performs one action; `events` gathers what the pass tells after its write. */
+  perform(obj: T, action: A, status: S, now: Date, events: EventRecord[]): Promise<Performed<S>>;
+  /**
+   * The actions in stages run one after the other (default: one stage), each sent `concurrency` at a
+   * time (default 1: one by one, the status threaded through).
+   */
+  stages?(actions: readonly A[]): readonly (readonly A[])[];
+  readonly concurrency?: number;
+  /** More actions after the decided ones, given the status they led to (a failed restore's cleanup). */
+  followUp?(obj: T, status: S, observed: O, now: Date): Promise<Decision<S, A> | undefined>;
+  replaceStatus(obj: T): Promise<T>;
+  /** Metrics, log lines and events of an applied transition. */
+  record(obj: T, transition: Transition<S>): void;
+}
+
+export interface PassHooks<A> {
+  /** Called after each action, before the status write (a test-only fault point uses it). */
+  afterAction?: (action: A) => void;
+}
+
+/** The fence the pass checks before each action and before the write (KubeApi.fence). */
+export interface Fence {
+  fence(): void;
+}
+
+export class Pass<T extends Reconciled<S>, S, O, A> {
+  /** Our own status writes the cache has not caught up with, and writes whose answer was lost. */
+  private readonly writes = new StatusWrites<S, T>();
+
+  constructor(
+    private readonly kind: RunKind<T, S, O, A>,
+    private readonly api: Fence,
+    private readonly conflicts: { inc(labels: { result: 'conflict' }): void },
+    private readonly log: Logger,
+    private readonly hooks: PassHooks<A> = {},
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const obj = this.writes.current(key, this.kind.cached(namespace, name));
+    const settled = this.writes.settle(key, obj);
+    if (obj && settled) {
+      this.log.info(`an earlier status write was applied after all; counting its transition`, {
+        kind: this.kind.kind,
+        namespace,
+        name,
+      });
+      this.kind.record(obj, { ...settled, events: [] });
+    }
+    if (!obj || obj.metadata.deletionTimestamp) return {};
+    this.kind.seen(obj);
+    const now = this.clock();
+    const observed = await this.kind.observe(obj, now);
+    const decision = this.kind.decide(obj, observed, now);
+    const events: EventRecord[] = [...(decision.events ?? [])];
+    const done = await this.performAll(obj, decision, now, events);
+    if (done.refusedIn) {
+      // The pass also entered a phase: record only that, and fail from within the phase on the
+      // next pass, so the failure is counted against the phase it happened in.
+      await this.writeStatus(obj, done.refusedIn, now, events);
+      return { requeueAfterMs: 0 };
+    }
+    let status = done.status;
+    const more = await this.kind.followUp?.(obj, status, observed, now);
+    if (more) status = (await this.performAll(obj, more, now, events)).status;
+    await this.writeStatus(obj, status, now, events);
+    return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  }
+
+  private async performAll(
+    obj: T,
+    decision: Decision<S, A>,
+    now: Date,
+    events: EventRecord[],
+  ): Promise<{ status: S; refusedIn?: S }> {
+    let status = decision.status;
+    const stages = this.kind.stages?.(decision.actions) ?? [decision.actions];
+    const size = Math.max(1, this.kind.concurrency ?? 1);
+    for (const stage of stages) {
+      for (let i = 0; i < stage.length; i += size) {
+        // Stop before an action, not only at its write: a process without the lease starts no step.
+        this.api.fence();
+        const base = status;
+        const outcomes = await Promise.all(
+          stage.slice(i, i + size).map(async (action) => {
+            const outcome = await this.kind.perform(obj, action, base, now, events);
+            this.hooks.afterAction?.(action);
+            return outcome;
+          }),
+        );
+        for (const outcome of outcomes) {
+          if (outcome.refused && decision.entered) return { status, refusedIn: decision.entered };
+          status = outcome.status;
+        }
+      }
+    }
+    return { status };
+  }
+
+  private async writeStatus(obj: T, status: S, now: Date, events: readonly EventRecord[]): Promise<void> {
+    const before = obj.status ?? ({} as S);
+    if (isDeepStrictEqual(before, status)) {
+      // Nothing to write; what the actions told (a name taken) is still told.
+      if (events.length > 0) this.kind.record(obj, { before, status, now, events });
+      return;
+    }
+    this.api.fence();
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    try {
+      const updated = await this.kind.replaceStatus({ ...obj, status });
+      this.writes.applied(key, obj, updated);
+    } catch (err) {
+      if (isConflict(err) || isRetryable(err)) this.writes.unknown(key, obj, before, status, now);
+      if (isConflict(err)) {
+        this.conflicts.inc({ result: 'conflict' });
+        throw new ConflictError(`${this.kind.kind} ${key} changed; retrying`, { cause: err });
+      }
+      throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
+    }
+    this.kind.record(obj, { before, status, now, events });
+  }
+
+  /** Keys with a write remembered (for tests and leak checks). */
+  get remembered(): number {
+    return this.writes.size;
+  }
+}

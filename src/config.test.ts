@@ -65,8 +65,8 @@ describe('helpers', () => {
 });
 
 describe('the flags', () => {
-  it('are the ones the README lists, with the same meaning and default as --help says', () => {
-    const readme = readFileSync('README.md', 'utf8');
+  it('are the ones docs/install.md lists, with the same meaning and default as --help says', () => {
+    const readme = readFileSync('docs/install.md', 'utf8');
     const start = readme.indexOf('## Flags');
     const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
     const rows = [...section.matchAll(/^\| `--([a-z-]+)` \| (.*?) \| (.*?) \|$/gm)].map((m) => ({

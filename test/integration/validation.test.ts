@@ -202,13 +202,13 @@ describe('kubectl apply of a DataMoverSchedule', () => {
     }
   });
 
-  it('accepts UTC, zones with and without an area, and the examples of config/samples and the README', async () => {
+  it('accepts UTC, zones with and without an area, and the examples of config/samples and the docs', async () => {
     const zones = ['UTC', 'Europe/Berlin', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'EST5EDT'];
     const objects = zones.map((timeZone, i) => ({
       ...schedule({ timeZone }),
       metadata: { name: `zone-${i}` },
     }));
-    const readme = readFileSync('README.md', 'utf8');
+    const readme = ['README.md', 'docs/schedules.md'].map((f) => readFileSync(f, 'utf8')).join('\n');
     const examples = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
       .map((m) => m[1]!)
       .filter((text) => /^kind: DataMoverSchedule$/m.test(text));

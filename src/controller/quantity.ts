@@ -1,19 +1,11 @@
 // Kubernetes resource quantities, enough to compare storage sizes exactly (BigInt bytes).
-const SUFFIX: Record<string, bigint> = {
-  '': 1n,
-  k: 1000n,
-  M: 1000n ** 2n,
-  G: 1000n ** 3n,
-  T: 1000n ** 4n,
-  P: 1000n ** 5n,
-  E: 1000n ** 6n,
-  Ki: 1024n,
-  Mi: 1024n ** 2n,
-  Gi: 1024n ** 3n,
-  Ti: 1024n ** 4n,
-  Pi: 1024n ** 5n,
-  Ei: 1024n ** 6n,
-};
+/** Decimal (k, M, …) and binary (Ki, Mi, …) suffixes: the n-th of each is 1000^n or 1024^n. */
+const SUFFIX: Record<string, bigint> = { '': 1n };
+['k', 'M', 'G', 'T', 'P', 'E'].forEach((prefix, i) => {
+  const power = BigInt(i + 1);
+  SUFFIX[prefix] = 1000n ** power;
+  SUFFIX[`${prefix === 'k' ? 'K' : prefix}i`] = 1024n ** power;
+});
 
 const QUANTITY = /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 

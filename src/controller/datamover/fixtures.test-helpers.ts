@@ -1,6 +1,12 @@
 // Builders for unit tests of the pure controller logic.
 import type { Observed } from './machine.js';
-import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type {
+  V1ContainerState,
+  V1ContainerStatus,
+  V1Job,
+  V1PersistentVolumeClaim,
+  V1Pod,
+} from '@kubernetes/client-node';
 import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import type { MachineConfig } from './machine.js';
 
@@ -81,16 +87,7 @@ export function pendingPod(reason: { unschedulable?: string; waiting?: string })
         ? [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: reason.unschedulable }]
         : [],
       containerStatuses: reason.waiting
-        ? [
-            {
-              name: 'mover',
-              image: 'x',
-              imageID: '',
-              ready: false,
-              restartCount: 0,
-              state: { waiting: { reason: reason.waiting, message: 'pull failed' } },
-            },
-          ]
+        ? [moverStatus({ waiting: { reason: reason.waiting, message: 'pull failed' } })]
         : [],
     },
   };
@@ -101,16 +98,7 @@ export function terminatedPod(exitCode: number, message = ''): V1Pod {
     metadata: { name: 'backup-mover-y', namespace: 'ns' },
     status: {
       phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        {
-          name: 'mover',
-          image: 'x',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode, message, finishedAt: T0 } },
-        },
-      ],
+      containerStatuses: [moverStatus({ terminated: { exitCode, message, finishedAt: T0 } })],
     },
   };
 }
@@ -126,4 +114,14 @@ export const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus 
   restoredPvcName: 'backup-clone',
   destination: 'bucket:ns/data/',
   ...extra,
+});
+
+/** The mover container's status in a pod, in the given state. */
+export const moverStatus = (state: V1ContainerState): V1ContainerStatus => ({
+  name: 'mover',
+  image: 'x',
+  imageID: '',
+  ready: false,
+  restartCount: 0,
+  state,
 });

@@ -4,6 +4,7 @@ import type { DataMoverStatus, WorkPhase } from '../../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../../api/v1alpha1/schema.js';
 import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
 import { findCondition } from '../conditions.js';
+import { phaseEvent, stalledEvent } from '../run-events.js';
 import type { EventRecord } from '../../kube/events.js';
 import type { MetricMove } from '../../metrics/metrics.js';
 import { SYNC_FAILURES } from '../job-status.js';
@@ -97,29 +98,12 @@ function pruneEvents(before: DataMoverStatus, after: DataMoverStatus): EventReco
 
 export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
   const events: EventRecord[] = [];
-  const message = after.message ?? '';
   // One event per phase: a Job created in the pass that enters CreatingPod is told by that phase's
   // event ("mover Job … is running"); one created later (after waiting for the destination) has its own.
   if (!before.jobName && after.jobName && before.phase === after.phase) {
     events.push({ type: 'Normal', reason: 'MoverJobCreated', message: `created mover Job ${after.jobName}` });
   }
-  if (before.phase !== after.phase) {
-    if (after.phase === 'Failed') {
-      const reason = findCondition(after.conditions, C.Failed)?.reason ?? Reason.Failed;
-      events.push({ type: 'Warning', reason, message });
-    } else if (after.phase) {
-      events.push({ type: 'Normal', reason: after.phase, message });
-    }
-  }
-  const stalledBefore = findCondition(before.conditions, C.Stalled);
-  const stalledAfter = findCondition(after.conditions, C.Stalled);
-  if (
-    after.phase !== 'Failed' &&
-    stalledAfter?.status === 'True' &&
-    (stalledBefore?.status !== 'True' || stalledBefore.reason !== stalledAfter.reason)
-  ) {
-    events.push({ type: 'Warning', reason: stalledAfter.reason, message: stalledAfter.message });
-  }
+  events.push(...phaseEvent(before, after), ...stalledEvent(before, after));
   const cleaned = findCondition(after.conditions, C.CleanedUp);
   if (cleaned?.status === 'False' && findCondition(before.conditions, C.CleanedUp)?.status !== 'False') {
     events.push({ type: 'Warning', reason: Reason.CleanupFailed, message: cleaned.message });

@@ -5,7 +5,7 @@ import type {
   DataMoverRestoreSpec,
   DataMoverRestoreStatus,
 } from '../../api/v1alpha1/restore.js';
-import { at, T0 } from '../datamover/fixtures.test-helpers.js';
+import { at, moverStatus, T0 } from '../datamover/fixtures.test-helpers.js';
 import type { RestoreDecision, RestoreObserved } from './machine.js';
 
 export function restore(
@@ -79,16 +79,7 @@ export function endedPod(exitCode: number, message: string): V1Pod {
     metadata: { name: 'back-restore-x', namespace: 'ns' },
     status: {
       phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: [
-        {
-          name: 'mover',
-          image: 'm',
-          imageID: '',
-          ready: false,
-          restartCount: 0,
-          state: { terminated: { exitCode, message, finishedAt: at(5) } },
-        },
-      ],
+      containerStatuses: [moverStatus({ terminated: { exitCode, message, finishedAt: at(5) } })],
     },
   };
 }

@@ -2,7 +2,7 @@ import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-n
 import { describe, expect, it } from 'vitest';
 import type { DataMoverRestoreSpec, DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
-import { at, config, source } from '../datamover/fixtures.test-helpers.js';
+import { at, config, moverStatus, source } from '../datamover/fixtures.test-helpers.js';
 import {
   endedPod,
   failedReason,
@@ -249,16 +249,7 @@ describe('restoring', () => {
       metadata: { name: 'p' },
       status: {
         phase: 'Pending',
-        containerStatuses: [
-          {
-            name: 'mover',
-            image: 'm',
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            state: { waiting: { reason: 'ImagePullBackOff' } },
-          },
-        ],
+        containerStatuses: [moverStatus({ waiting: { reason: 'ImagePullBackOff' } })],
       },
     };
     const o = observed({ job: restoreJob(), pods: [pending] });

@@ -9,6 +9,7 @@ import {
 import type { EventRecord } from '../../kube/events.js';
 import type { RestoreMetricMove } from '../../metrics/metrics.js';
 import { findCondition } from '../conditions.js';
+import { phaseEvent, stalledEvent } from '../run-events.js';
 
 const isWork = (p: string | undefined): p is RestoreWorkPhase =>
   RESTORE_WORK_PHASES.includes(p as RestoreWorkPhase);
@@ -37,14 +38,8 @@ export function restoreMetricMoves(
 /** One event per phase, and a warning when the restore stalls (or stalls for another reason). */
 export function restoreEvents(before: DataMoverRestoreStatus, after: DataMoverRestoreStatus): EventRecord[] {
   const events: EventRecord[] = [];
-  const message = after.message ?? '';
+  events.push(...phaseEvent(before, after));
   if (before.phase !== after.phase) {
-    if (after.phase === 'Failed') {
-      const reason = findCondition(after.conditions, C.Failed)?.reason ?? Reason.Failed;
-      events.push({ type: 'Warning', reason, message });
-    } else if (after.phase) {
-      events.push({ type: 'Normal', reason: after.phase, message });
-    }
     // Completed, but some entries kept the mover's owner: never a silent Completed.
     const owners = findCondition(after.conditions, C.OwnersRestored);
     if (after.phase === 'Completed' && owners?.status === 'False')
@@ -56,13 +51,6 @@ export function restoreEvents(before: DataMoverRestoreStatus, after: DataMoverRe
       reason: 'RestoreJobCreated',
       message: `created restore Job ${after.jobName}`,
     });
-  const was = findCondition(before.conditions, C.Stalled);
-  const is = findCondition(after.conditions, C.Stalled);
-  if (
-    after.phase !== 'Failed' &&
-    is?.status === 'True' &&
-    (was?.status !== 'True' || was.reason !== is.reason)
-  )
-    events.push({ type: 'Warning', reason: is.reason, message: is.message });
+  events.push(...stalledEvent(before, after));
   return events;
 }

@@ -121,6 +121,20 @@ function anchorOf(schedule: DataMoverSchedule, now: Date): Date {
   return new Date(created ?? now.getTime());
 }
 
+/**
+ * What one pass reads (the schedule, what was observed, the configuration) and what it builds up:
+ * the new status, the actions and the events. The helpers below take it whole.
+ */
+interface Pass {
+  readonly schedule: DataMoverSchedule;
+  readonly observed: ScheduleObserved;
+  readonly config: ScheduleConfig;
+  readonly now: Date;
+  readonly status: DataMoverScheduleStatus;
+  readonly actions: ScheduleAction[];
+  readonly events: EventRecord[];
+}
+
 export function decide(
   schedule: DataMoverSchedule,
   observed: ScheduleObserved,
@@ -132,6 +146,7 @@ export function decide(
   status.observedGeneration = schedule.metadata.generation;
   const events: EventRecord[] = [];
   const actions: ScheduleAction[] = [];
+  const p: Pass = { schedule, observed, config, now, status, actions, events };
   const condition = (type: string, value: 'True' | 'False', reason: string, message: string) => {
     status.conditions = setCondition(
       status.conditions ?? [],
@@ -174,14 +189,7 @@ export function decide(
 
   if (spec.suspend) {
     // A manual trigger is a person asking for a run now: it runs even while the schedule sleeps.
-    const skipped = runTrigger(
-      schedule,
-      targetsOf(schedule, observed),
-      observed.runs,
-      actions,
-      events,
-      status,
-    );
+    const skipped = runTrigger(p, targetsOf(schedule, observed));
     status.missedRuns = (status.missedRuns ?? 0) + skipped;
     delete status.nextScheduleTime;
     status.message = 'suspended: no runs are created at fire times';
@@ -190,7 +198,7 @@ export function decide(
     condition('Suspended', 'True', ScheduleReason.Suspended, 'spec.suspend is true');
     setActive(status, activeRuns(observed.runs, actions));
     status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
-    if (triggerPending(schedule)) followTargets(schedule, observed, status, events, now, config);
+    if (triggerPending(schedule)) followTargets(p);
     status.pvcs = boundRecords(status, status.pvcs);
     return { status, actions, events, ...ttlWake };
   }
@@ -203,14 +211,12 @@ export function decide(
   status.scheduledThroughTime = anchor.toISOString();
   const targets = targetsOf(schedule, observed);
   const listed = due.latest !== undefined || triggerPending(schedule);
-  let missed = due.latest
-    ? runLatest(schedule, due, now, targets, observed.runs, actions, events, status)
-    : 0;
-  missed += runTrigger(schedule, targets, observed.runs, actions, events, status);
+  let missed = due.latest ? runLatest(p, due, targets) : 0;
+  missed += runTrigger(p, targets);
   status.missedRuns = (status.missedRuns ?? 0) + missed;
   setActive(status, activeRuns(observed.runs, actions));
   status.pvcs = trackCreated(status.pvcs, createdBy(actions), now);
-  if (listed) followTargets(schedule, observed, status, events, now, config);
+  if (listed) followTargets(p);
   status.pvcs = boundRecords(status, status.pvcs);
 
   const next = nextFireAfter(parsed.schedule, new Date(Math.max(now.getTime(), anchor.getTime())));
@@ -227,20 +233,14 @@ export function decide(
 }
 
 /** A changed spec.trigger runs every target once now; returns the runs skipped by Forbid. */
-function runTrigger(
-  schedule: DataMoverSchedule,
-  targets: readonly string[],
-  runs: readonly DataMover[],
-  actions: ScheduleAction[],
-  events: EventRecord[],
-  status: DataMoverScheduleStatus,
-): number {
+function runTrigger(p: Pass, targets: readonly string[]): number {
+  const { schedule, status } = p;
   if (!triggerPending(schedule)) return 0;
   const trigger = schedule.spec.trigger!;
   status.lastTrigger = trigger;
   // The generation tells a trigger set back to a value used before (a → b → a) from the first a.
   const when = { trigger, generation: schedule.metadata.generation ?? 0 };
-  return fire(schedule, when, targets, runs, actions, events, 'trigger').skipped;
+  return fire(p, when, targets, 'trigger').skipped;
 }
 
 /** A changed trigger that cannot run is answered too: recorded, with a Warning saying why. */
@@ -266,14 +266,8 @@ function refuseTrigger(
  * unselected from now, one selected again is unmarked, and one unselected longer than the grace
  * period whose runs are all gone loses its record. Told once, when PVCs leave.
  */
-function followTargets(
-  schedule: DataMoverSchedule,
-  observed: ScheduleObserved,
-  status: DataMoverScheduleStatus,
-  events: EventRecord[],
-  now: Date,
-  config: ScheduleConfig,
-): void {
+function followTargets(p: Pass): void {
+  const { schedule, observed, status, events, now, config } = p;
   const withRuns = new Set(observed.runs.map(pvcOf));
   const followed = followSelection(
     status.pvcs ?? [],
@@ -294,15 +288,11 @@ function followTargets(
 
 /** Runs the latest fire time that is due (unless too late) and counts the ones before it missed. */
 function runLatest(
-  schedule: DataMoverSchedule,
+  p: Pass,
   due: { count: number; latest?: Date; capped: boolean },
-  now: Date,
   targets: readonly string[],
-  runs: readonly DataMover[],
-  actions: ScheduleAction[],
-  events: EventRecord[],
-  status: DataMoverScheduleStatus,
 ): number {
+  const { schedule, now, events, status } = p;
   const latest = due.latest!;
   status.scheduledThroughTime = iso(latest);
   const deadline = schedule.spec.startingDeadlineSeconds;
@@ -319,7 +309,7 @@ function runLatest(
     });
   }
   if (late) return missed;
-  const fired = fire(schedule, latest, targets, runs, actions, events, 'schedule');
+  const fired = fire(p, latest, targets, 'schedule');
   if (fired.created > 0 || fired.existing > 0) status.lastScheduleTime = iso(latest);
   return missed + fired.skipped;
 }
@@ -337,14 +327,13 @@ function targetsOf(schedule: DataMoverSchedule, observed: ScheduleObserved): str
 
 /** Creates the runs of one fire time (or trigger) under the concurrency policy. */
 function fire(
-  schedule: DataMoverSchedule,
+  p: Pass,
   when: Date | { trigger: string; generation: number },
   targets: readonly string[],
-  runs: readonly DataMover[],
-  actions: ScheduleAction[],
-  events: EventRecord[],
   cause: 'schedule' | 'trigger',
 ): { created: number; existing: number; skipped: number } {
+  const { schedule, actions, events } = p;
+  const runs = p.observed.runs;
   const policy: ConcurrencyPolicy = schedule.spec.concurrencyPolicy ?? 'Forbid';
   const allowAtMost = schedule.spec.maxConcurrentRunsPerPvc ?? DEFAULT_MAX_CONCURRENT_RUNS_PER_PVC;
   const label = when instanceof Date ? `fire time ${iso(when)}` : `trigger "${when.trigger}"`;

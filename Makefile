@@ -49,6 +49,7 @@ test-integration: build cluster-up ## Operator journeys against the real control
 
 .PHONY: test-e2e
 test-e2e: build cluster-up ## Hardening: crashes, failover, split brain, API faults, hostile input, retention
+	bash hack/test.sh tier e2e-parallel
 	bash hack/test.sh tier e2e
 
 .PHONY: test-real
@@ -65,7 +66,7 @@ test-mover: build tools ## The mover against a real S3 server (rclone serve s3),
 	bash hack/test.sh tier mover
 
 .PHONY: test
-test: deps tools build ## The whole suite: lint, unit, packaging checks, integration, e2e, then the mover and real-node tiers side by side (hack/test.sh)
+test: deps tools build ## The whole suite: lint, unit, packaging checks, integration, e2e and real-node tests, the mover tier in the background (hack/test.sh)
 	bash hack/test.sh
 
 .PHONY: bench

@@ -1,5 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/** e2e files that touch only their own namespace, operator and proxies: they may run side by side. */
+const E2E_PARALLEL = [
+  'test/e2e/adoption.test.ts',
+  'test/e2e/compose.test.ts',
+  'test/e2e/conflicts.test.ts',
+  'test/e2e/hostile-input.test.ts',
+  'test/e2e/restore-owners.test.ts',
+  'test/e2e/restore-retry.test.ts',
+  'test/e2e/restore.test.ts',
+  'test/e2e/retention.test.ts',
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -41,8 +53,23 @@ export default defineConfig({
       },
       {
         test: {
+          // The e2e files that inject no fault into the shared test bed (no apiserver restart, no
+          // lease or process timing): two at a time, before the others.
+          name: 'e2e-parallel',
+          include: E2E_PARALLEL,
+          environment: 'node',
+          setupFiles: ['test/support/cleanup-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 90_000,
+          maxWorkers: 2,
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          exclude: E2E_PARALLEL,
           environment: 'node',
           // Removes the scratch folders each test file made (test/support/tempdirs.ts).
           setupFiles: ['test/support/cleanup-setup.ts'],

@@ -8,6 +8,7 @@ for (const file of [
   '.tmp/vitest-unit.json',
   '.tmp/vitest-mover.json',
   '.tmp/vitest-integration.json',
+  '.tmp/vitest-e2e-parallel.json',
   '.tmp/vitest-e2e.json',
   '.tmp/vitest-real.json',
 ]) {

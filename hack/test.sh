@@ -6,8 +6,9 @@
 #   2. the mover tier (rclone against its own S3 servers on loopback, no cluster) starts in the
 #      background at the lowest CPU and I/O priority: it takes only what the cluster tiers leave idle
 #      (they mostly wait on the apiserver, Jobs and leases), so their timings are not disturbed;
-#   3. the packaging checks, the integration tier, the e2e tier (its faults hit the whole test bed)
-#      and the real tier, one after the other; then the mover tier is waited for.
+#   3. the packaging checks, the integration tier, the e2e files that inject no fault (two at a
+#      time), the e2e files whose faults hit the whole test bed (one at a time) and the real tier,
+#      one after the other; then the mover tier is waited for.
 # Prints how long each stage took. `hack/test.sh tier <project>` runs one vitest project with its
 # JSON report in .tmp (what `make test-unit` and the other tier targets call).
 set -euo pipefail
@@ -71,6 +72,7 @@ cat .tmp/cluster-up.log
 timings+=("$(printf '%-12s %4ss (in the background)' cluster-up "$(($(date +%s) - up_start))")")
 stage verify bash hack/verify.sh
 stage integration tier integration
+stage e2e-parallel tier e2e-parallel
 stage e2e tier e2e
 real=0
 stage real tier real || real=$?

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite (`make test`), in the order that keeps two cores busy without letting one tier's
 # load disturb another's timings:
-#   1. the tools (built once, cached), then the control plane starts in the background while lint and
-#      the unit tests run;
+#   1. the tools, the test bed's binaries and the real node's (built once, cached by version), then the
+#      control plane starts in the background while lint and the unit tests run;
 #   2. the mover tier (rclone against its own S3 servers on loopback, no cluster) starts in the
 #      background at the lowest CPU and I/O priority: it takes only what the cluster tiers leave idle
 #      (they mostly wait on the apiserver, Jobs and leases), so their timings are not disturbed;
@@ -45,7 +45,17 @@ finish() {
 }
 trap finish EXIT
 
-stage tools bash hack/build-tools.sh
+# Everything that is built, built first: on a fresh machine the Go builds take both cores for many
+# minutes, and must not run beside the tests (the background start below then only starts processes).
+build_all() {
+  bash hack/build-tools.sh
+  bash hack/build-testbed.sh
+  if bash hack/realnode-check.sh >/dev/null 2>&1; then
+    bash hack/build-realnode.sh >/dev/null
+    bash hack/realnode-image.sh >/dev/null
+  fi
+}
+stage build build_all
 up_start=$(date +%s)
 bash hack/cluster-up.sh >.tmp/cluster-up.log 2>&1 &
 up=$!

@@ -11,7 +11,6 @@ import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../kube/client.js';
 import type { ResilientInformer } from '../kube/informer.js';
-import { ownerKey } from '../kube/names.js';
 import {
   CHILD_JOBS,
   CHILD_PODS,
@@ -23,19 +22,14 @@ import {
   informerFor,
 } from '../kube/resources.js';
 import type { OperatorMetrics, ScheduleFacts } from '../metrics/metrics.js';
-import { waitingFor } from './datamover/destination-lock.js';
-import { heldBy } from './datamover/restore-guard.js';
-import { isTerminal } from './status-builder.js';
-import { DataMoverKind, type Caches, type ReconcileHooks } from './datamover/reconcile.js';
-import { Pass } from './pass.js';
-import { byCreation, KindController } from './runtime.js';
+import { dataMoverKind } from './datamover/controller.js';
+import type { Caches, ReconcileHooks } from './datamover/reconcile.js';
+import type { KindController } from './runtime.js';
 import { scheduleFacts, scheduleKind } from './schedule/controller.js';
 import { restoreKind } from './restore/controller.js';
 
 /** The longest new DataMovers wait, at a stretch, for schedules creating the runs of a fire time. */
 const NEW_RUNS_HELD_AT_MOST_MS = 30_000;
-
-const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
 export class Controller {
   readonly caches: Caches;
@@ -70,41 +64,14 @@ export class Controller {
     const dataMovers = new SharedSource(this.caches.dataMovers);
     const jobs = new SharedSource(this.caches.jobs);
     const pods = new SharedSource(this.caches.pods);
-    const reconciler = new Pass(
-      new DataMoverKind(api, this.caches, config, metrics, log),
+    this.kind = dataMoverKind(
       api,
-      metrics.reconcileTotal,
+      this.caches,
+      { primary: dataMovers.view(), jobs: jobs.view(), pods: pods.view() },
+      config,
+      metrics,
       log,
-      { afterAction: (action) => hooks.afterAction?.(action.type) },
-    );
-    const owner = (o: KubernetesObject) => ownerKey(o as never);
-    this.kind = new KindController<DataMover>(
-      {
-        kind: 'DataMover',
-        primary: dataMovers.view(),
-        owned: [
-          ...[this.caches.pvcs, jobs.view(), pods.view()].map((source) => ({
-            source: source as never,
-            owner,
-          })),
-          // A restore that starts, ends or goes may hold back or release the backups it concerns.
-          {
-            source: this.caches.restores as never,
-            owner: (r: KubernetesObject) =>
-              heldBy(r as DataMoverRestore, this.caches.dataMovers.list()).map(keyOf),
-          },
-        ],
-        reconcile: (key) => reconciler.reconcile(key),
-        // Runs that started earlier take their next step first: a schedule's burst of new runs
-        // does not hold up the runs in flight.
-        rank: byCreation(this.caches.dataMovers),
-        // A finished or deleted DataMover may free its destination for others, in any namespace.
-        related: (dm, event) =>
-          event === 'delete' || isTerminal(dm.status?.phase)
-            ? waitingFor(dm, this.caches.dataMovers.list()).map(keyOf)
-            : [],
-      },
-      { workers: config.maxConcurrentReconciles, metrics, log },
+      hooks,
     );
     this.scheduleConfig = {
       allowSeconds: config.allowSecondsInSchedules,

@@ -3,7 +3,7 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import { podStartProblem } from './job-status.js';
-import { JOB_NO_POD_AFTER_MS, podlessForMs } from './lookups.js';
+import { JOB_NO_POD_AFTER_MS, podlessForMs } from './readiness.js';
 import type { RunStatus, RunStatusBuilder } from './status-builder.js';
 
 export interface PodFacts {

@@ -27,10 +27,10 @@ import {
 } from '../../jobs/job.js';
 import { SCHEDULE_KIND } from '../../api/v1alpha1/schedule.js';
 import type { MoverResult } from '../../contract/result.js';
-import { buildClone } from '../clone.js';
+import { buildClone } from './clone.js';
 import { setCondition } from '../conditions.js';
 import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
-import { pvcReadyForMover, pvcAgeMs } from '../lookups.js';
+import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
 import { isTerminal, RunStatusBuilder } from '../status-builder.js';

@@ -12,7 +12,7 @@ import { cloneName, controlledBy, jobName, ownership } from '../../kube/names.js
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
-import { lookupsNeeded } from '../lookups.js';
+import { lookupsNeeded } from './lookups.js';
 import { restoreReading, restoreWriting } from './restore-guard.js';
 import {
   actionRefused,

@@ -29,9 +29,9 @@ import {
 import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage } from '../../jobs/job.js';
 import { buildRestoreJob, type ResolvedSource } from '../../jobs/restore-job.js';
-import { cloneSize } from '../clone.js';
+import { sizeLike } from '../pvc-size.js';
 import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
-import { pvcReadyForMover, pvcAgeMs } from '../lookups.js';
+import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
 import { scheduledBackupsOf } from '../schedule/template.js';
 import { RunStatusBuilder } from '../status-builder.js';
@@ -203,7 +203,7 @@ export function buildTargetPvc(
         permanent: true,
       };
     }
-    size = cloneSize(source);
+    size = sizeLike(source);
   }
   const storageClassName = wanted.storageClassName ?? source?.spec?.storageClassName;
   return {

@@ -15,7 +15,7 @@ import type { Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
-import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../lookups.js';
+import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import {
   decideRestore,

@@ -1,16 +1,8 @@
 // The clone of the source PVC that the mover reads: CSI volume cloning through spec.dataSource.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { DataMover } from '../api/v1alpha1/schema.js';
-import { childLabels, cloneName, controllerRef } from '../kube/names.js';
-import { maxQuantity } from './quantity.js';
-
-export function cloneSize(source: V1PersistentVolumeClaim): string {
-  const requested = source.spec?.resources?.requests?.storage;
-  const capacity = source.status?.capacity?.storage;
-  const size = maxQuantity(requested, capacity);
-  if (!size) throw new Error(`source PVC ${source.metadata?.name} has no storage request or capacity`);
-  return size;
-}
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import { childLabels, cloneName, controllerRef } from '../../kube/names.js';
+import { sizeLike } from '../pvc-size.js';
 
 export function buildClone(dm: DataMover, source: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
   const storageClassName = dm.spec.storageClassName ?? source.spec?.storageClassName;
@@ -27,7 +19,7 @@ export function buildClone(dm: DataMover, source: V1PersistentVolumeClaim): V1Pe
       accessModes: source.spec?.accessModes ?? ['ReadWriteOnce'],
       volumeMode: source.spec?.volumeMode ?? 'Filesystem',
       ...(storageClassName ? { storageClassName } : {}),
-      resources: { requests: { storage: cloneSize(source) } },
+      resources: { requests: { storage: sizeLike(source) } },
       dataSource: { kind: 'PersistentVolumeClaim', name: dm.spec.sourcePvc },
     },
   };

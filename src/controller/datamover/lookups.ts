@@ -1,34 +1,10 @@
-// What a pass needs to know beyond the informer caches, and the rules that decide it. Each rule has
-// one definition here: the machine (machine.ts) decides with it, and observe() (reconcile.ts) asks
-// lookupsNeeded() which lookups the decision will read, so no request is made for nothing.
+// What a DataMover's pass needs to know beyond the informer caches, and the rule that decides it: the
+// machine (machine.ts) decides with these facts, and observe() (reconcile.ts) asks lookupsNeeded()
+// which lookups the decision will read, so no request is made for nothing.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import type { DataMover } from '../api/v1alpha1/schema.js';
-import { backupRoot, rootAllowed } from '../jobs/destination.js';
-
-/** A Job that has made no pod after this long is stuck (admission refused its pods, quota, …). */
-export const JOB_NO_POD_AFTER_MS = 10_000;
-
-const ageMs = (o: { metadata?: { creationTimestamp?: Date | string } } | undefined, now: Date) =>
-  now.getTime() - new Date(o?.metadata?.creationTimestamp ?? now).getTime();
-
-/**
- * A PVC the mover mounts (a backup's clone, a restore's target) is ready for it: Bound, or of a class
- * that binds when the mover pod is scheduled.
- */
-export function pvcReadyForMover(
-  pvc: V1PersistentVolumeClaim | undefined,
-  bindingMode: string | undefined,
-): boolean {
-  return pvc?.status?.phase === 'Bound' || (pvc !== undefined && bindingMode === 'WaitForFirstConsumer');
-}
-
-/** How long a PVC has existed (a clone, a restore's target waiting to bind). */
-export const pvcAgeMs = (pvc: V1PersistentVolumeClaim, now: Date) => ageMs(pvc, now);
-
-/** How long the Job has been without any pod (none listed, none active); undefined when it has one. */
-export function podlessForMs(job: V1Job, pods: readonly V1Pod[], now: Date): number | undefined {
-  return pods.length === 0 && !job.status?.active ? ageMs(job, now) : undefined;
-}
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import { backupRoot, rootAllowed } from '../../jobs/destination.js';
+import { pvcAgeMs, pvcReadyForMover, JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 
 /** What the caches hold for a DataMover, and the binding mode of its clone's class once looked up. */
 export interface Cached {

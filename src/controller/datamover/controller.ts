@@ -1,0 +1,66 @@
+// The DataMover kind on the shared plumbing (runtime.ts): DataMovers are its primary objects; it owns
+// their clones, Jobs and the Jobs' pods, and it is woken by the restores that hold its runs back
+// (restore-guard.ts) and by the runs that free a destination others wait for (destination-lock.ts).
+import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'winston';
+import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import type { Config } from '../../config.js';
+import type { KubeApi } from '../../kube/client.js';
+import { ownerKey } from '../../kube/names.js';
+import type { Source } from '../../kube/resources.js';
+import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { Pass } from '../pass.js';
+import { byCreation, KindController } from '../runtime.js';
+import { isTerminal } from '../status-builder.js';
+import { waitingFor } from './destination-lock.js';
+import { DataMoverKind, type Caches, type ReconcileHooks } from './reconcile.js';
+import { heldBy } from './restore-guard.js';
+
+const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+/** The DataMover kind: `primary` is the DataMovers' shared view, `jobs` and `pods` the child caches'. */
+export function dataMoverKind(
+  api: KubeApi,
+  caches: Caches,
+  views: { primary: Source<DataMover>; jobs: Source<V1Job>; pods: Source<V1Pod> },
+  config: Config,
+  metrics: OperatorMetrics,
+  log: Logger,
+  hooks: ReconcileHooks = {},
+): KindController<DataMover> {
+  const pass = new Pass(
+    new DataMoverKind(api, caches, config, metrics, log),
+    api,
+    metrics.reconcileTotal,
+    log,
+    {
+      afterAction: (action) => hooks.afterAction?.(action.type),
+    },
+  );
+  const owner = (o: KubernetesObject) => ownerKey(o as never);
+  return new KindController<DataMover>(
+    {
+      kind: 'DataMover',
+      primary: views.primary,
+      owned: [
+        ...[caches.pvcs, views.jobs, views.pods].map((source) => ({ source: source as never, owner })),
+        // A restore that starts, ends or goes may hold back or release the backups it concerns.
+        {
+          source: caches.restores as never,
+          owner: (r: KubernetesObject) => heldBy(r as DataMoverRestore, caches.dataMovers.list()).map(keyOf),
+        },
+      ],
+      reconcile: (key) => pass.reconcile(key),
+      // Runs that started earlier take their next step first: a schedule's burst of new runs does
+      // not hold up the runs in flight.
+      rank: byCreation(caches.dataMovers),
+      // A finished or deleted DataMover may free its destination for others, in any namespace.
+      related: (dm, event) =>
+        event === 'delete' || isTerminal(dm.status?.phase)
+          ? waitingFor(dm, caches.dataMovers.list()).map(keyOf)
+          : [],
+    },
+    { workers: config.maxConcurrentReconciles, metrics, log },
+  );
+}

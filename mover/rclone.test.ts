@@ -1,25 +1,20 @@
 // Reading what rclone printed: the exit code and message of a failed run, and a sync's statistics.
 import { describe, expect, it } from 'vitest';
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { planFromEnv } from './plan.js';
+import { remoteFromEnv } from './plan.js';
 import { classifyRcloneFailure, finalStats } from './rclone.js';
 
-const env = {
-  AWS_ACCESS_KEY_ID: 'AKIA',
-  AWS_SECRET_ACCESS_KEY: 'secret',
-  BUCKET_HOST: 's3.example.com',
-  BUCKET_NAME: 'backups',
-  DATAMOVER_BACKUP_ROOT: 'ns/pvc',
-  DATAMOVER_RUN_FOLDER: 'mirror',
-  DATAMOVER_START_TIME: '2026-01-02T03:04:05.000Z',
-  DATAMOVER_NAMESPACE: 'ns',
-  DATAMOVER_NAME: 'backup',
-  DATAMOVER_UID: 'uid-1',
-  DATAMOVER_SOURCE_PVC: 'pvc',
-};
+/** The bucket a failure message names: the Secret's keys are all a remote needs. */
+const remote = () =>
+  remoteFromEnv({
+    AWS_ACCESS_KEY_ID: 'AKIA',
+    AWS_SECRET_ACCESS_KEY: 's',
+    BUCKET_HOST: 'h',
+    BUCKET_NAME: 'backups',
+  });
 
 describe('classifyRcloneFailure', () => {
-  const plan = planFromEnv(env);
+  const plan = remote();
   it.each([
     ['InvalidAccessKeyId: The AWS access key Id you provided does not exist', MoverExit.CredentialsRejected],
     [

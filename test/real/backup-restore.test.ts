@@ -4,9 +4,8 @@
 // reader pod hashes. What a user would check: every object in the bucket hashes as its file does, the
 // status counts match the tree, and the restored files have the same content, modes and times.
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, createNamespace, dataMover, deleteNamespace, kubectlOk } from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { describe, expect, it } from 'vitest';
+import { apply, dataMover, kubectlOk } from '../support/cluster.js';
 import { restore, restoreHelpers } from '../support/restores.js';
 import {
   busyboxPod,
@@ -19,9 +18,9 @@ import {
   realTolerations,
   runPod,
   skipReason,
-  tier,
   timed,
   titled,
+  useRealNamespace,
 } from '../support/realnode.js';
 import { snapshotBucket } from '../support/s3.js';
 import { describeTree, type Entry } from '../support/tree.js';
@@ -102,28 +101,15 @@ function parseReader(out: string): Record<string, Seen> {
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 let ns = '';
-let operator: OperatorProcess;
 let source: Record<string, Entry> = {};
 
-beforeAll(async () => {
-  if (skipReason()) return;
-  ns = await createNamespace('real-fidelity');
-  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
-  await Promise.all([
-    operator.start(),
-    makeBucket(BUCKET),
-    apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app')),
-  ]);
+useRealNamespace('real-fidelity', async (name) => {
+  ns = name;
+  await Promise.all([makeBucket(BUCKET), apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app'))]);
   await timed('writer pod (tree of 1,000 files and 200 MiB)', () =>
     runPod(ns, busyboxPod('writer', WRITER, [{ claim: 'app', mount: 'data' }]), 120_000),
   );
   source = describeTree(await hostFolderOf(ns, 'app'));
-});
-
-afterAll(async () => {
-  operator?.keepLogs('real-fidelity');
-  await operator?.stop();
-  if (ns) await deleteNamespace(ns);
 });
 
 describe.skipIf(!!skipReason())(titled('a backup and a restore on the real node'), () => {

@@ -7,9 +7,8 @@
 //   same Secret gives back every file with its content, mode and time.
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apply, createNamespace, dataMover, deleteNamespace, getJson, waitFor } from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { describe, expect, it } from 'vitest';
+import { apply, dataMover, getJson, waitFor } from '../support/cluster.js';
 import { restore, restoreHelpers } from '../support/restores.js';
 import {
   busyboxPod,
@@ -25,6 +24,7 @@ import {
   tier,
   timed,
   titled,
+  useRealNamespace,
 } from '../support/realnode.js';
 import { snapshotBucket } from '../support/s3.js';
 import { describeTree, type Entry } from '../support/tree.js';
@@ -55,19 +55,15 @@ done
 echo written`;
 
 let ns = '';
-let operator: OperatorProcess;
 
-beforeAll(async () => {
-  if (skipReason()) return;
-  ns = await createNamespace('real-crypt');
-  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
+useRealNamespace('real-crypt', async (name) => {
+  ns = name;
   const crypt = realBucketSecret('crypt', 'crypt');
   Object.assign(crypt.stringData, {
     RCLONE_CRYPT_PASSWORD: 'correct horse battery staple',
     RCLONE_CRYPT_PASSWORD2: 'pepper',
   });
   await Promise.all([
-    operator.start(),
     makeBucket('crypt'),
     makeBucket('isolation'),
     apply(ns, crypt, realBucketSecret('plain', 'isolation'), realPvc('app'), realPvc('busy')),
@@ -79,12 +75,6 @@ beforeAll(async () => {
       { claim: 'busy', mount: 'b' },
     ]),
   );
-});
-
-afterAll(async () => {
-  operator?.keepLogs('real-crypt');
-  await operator?.stop();
-  if (ns) await deleteNamespace(ns);
 });
 
 const spec = (sourcePvc: string, secretName: string) => ({

@@ -3,18 +3,9 @@
 // ends Failed with the mover's own reason (docs/mover.md, the exit codes) in the condition and the
 // message, after one attempt: the first two fail the Job at once (podFailurePolicy), and the
 // unreachable endpoint, retried by design, is given backoffLimit 0 here.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
-import {
-  apply,
-  condition,
-  createNamespace,
-  dataMover,
-  deleteNamespace,
-  getDataMover,
-  waitFor,
-} from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { apply, condition, dataMover, getDataMover, waitFor } from '../support/cluster.js';
 import { freePort } from '../support/ports.js';
 import {
   busyboxPod,
@@ -27,16 +18,14 @@ import {
   tier,
   timed,
   titled,
+  useRealNamespace,
 } from '../support/realnode.js';
 
 const BUCKET = 'faults';
 let ns = '';
-let operator: OperatorProcess;
 
-beforeAll(async () => {
-  if (skipReason()) return;
-  ns = await createNamespace('real-faults');
-  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
+useRealNamespace('real-faults', async (name) => {
+  ns = name;
   const secret = (name: string, change: Record<string, string>) => {
     const s = realBucketSecret(name, BUCKET);
     Object.assign(s.stringData, change);
@@ -45,7 +34,6 @@ beforeAll(async () => {
   // A port of the bridge address that nothing listens on: freePort binds it and lets it go.
   const unused = await freePort(tier().s3.host);
   await Promise.all([
-    operator.start(),
     makeBucket(BUCKET),
     apply(
       ns,
@@ -56,12 +44,6 @@ beforeAll(async () => {
     ),
   ]);
   await runPod(ns, busyboxPod('writer', 'echo data > /data/file.txt', [{ claim: 'app', mount: 'data' }]));
-});
-
-afterAll(async () => {
-  operator?.keepLogs('real-faults');
-  await operator?.stop();
-  if (ns) await deleteNamespace(ns);
 });
 
 function ended(name: string): Promise<DataMover> {

@@ -7,20 +7,17 @@
 // were not applied: never a silent Completed.
 import { chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DataMoverRestore } from '../../src/api/v1alpha1/restore.js';
 import {
   apply,
   condition,
-  createNamespace,
   dataMover,
-  deleteNamespace,
   getDataMover,
   getJson,
   kubectlOk,
   waitFor,
 } from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
 import { reasonOf, restore, restoreHelpers } from '../support/restores.js';
 import {
   busyboxPod,
@@ -33,9 +30,9 @@ import {
   realTolerations,
   runPod,
   skipReason,
-  tier,
   timed,
   titled,
+  useRealNamespace,
 } from '../support/realnode.js';
 import { snapshotBucket } from '../support/s3.js';
 import { snapshotTree, type FullEntry } from '../support/tree.js';
@@ -57,29 +54,16 @@ ln -s ${PRIVATE} current-key
 echo written`;
 
 let ns = '';
-let operator: OperatorProcess;
 let source = new Map<string, FullEntry>();
 
-beforeAll(async () => {
-  if (skipReason()) return;
-  ns = await createNamespace('real-owners');
-  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
-  await Promise.all([
-    operator.start(),
-    makeBucket(BUCKET),
-    apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app')),
-  ]);
+useRealNamespace('real-owners', async (name) => {
+  ns = name;
+  await Promise.all([makeBucket(BUCKET), apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app'))]);
   await runPod(ns, busyboxPod('writer', WRITER, [{ claim: 'app', mount: 'data' }], APP_UID));
   // A second owner, as a sidecar of another user would leave (the test runs as root on the host).
   const folder = await hostFolderOf(ns, 'app');
   chownSync(join(folder, 'db/wal/0001.seg'), 1001, 1002);
   source = snapshotTree(folder);
-});
-
-afterAll(async () => {
-  operator?.keepLogs('real-owners');
-  await operator?.stop();
-  if (ns) await deleteNamespace(ns);
 });
 
 const backupSpec = (extra: Record<string, unknown> = {}) => ({

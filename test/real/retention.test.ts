@@ -1,18 +1,9 @@
 // Retention with real runs: a DataMoverSchedule with keep {last: 2}, triggered four times, leaves
 // exactly two complete backups in the bucket (the two newest), and another PVC's backups under the
 // same bucket are untouched, object for object (a hashed listing before and after).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
-import {
-  apply,
-  createNamespace,
-  dataMover,
-  deleteNamespace,
-  getJson,
-  kubectlOk,
-  waitFor,
-} from '../support/cluster.js';
-import { OperatorProcess } from '../support/operator.js';
+import { apply, dataMover, getJson, kubectlOk, waitFor } from '../support/cluster.js';
 import {
   busyboxPod,
   dataMoverCompleted,
@@ -25,23 +16,19 @@ import {
   runPod,
   runsIn,
   skipReason,
-  tier,
   timed,
   titled,
+  useRealNamespace,
 } from '../support/realnode.js';
 import { snapshotBucket } from '../support/s3.js';
 
 const BUCKET = 'retention';
 let ns = '';
-let operator: OperatorProcess;
 
-beforeAll(async () => {
-  if (skipReason()) return;
-  ns = await createNamespace('real-retention');
-  operator = new OperatorProcess([ns], [`--default-mover-image=${tier().moverImage}`]);
+useRealNamespace('real-retention', async (name) => {
+  ns = name;
   await Promise.all([
     makeBucket(BUCKET),
-    operator.start(),
     apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app'), realPvc('other')),
   ]);
   const write =
@@ -53,12 +40,6 @@ beforeAll(async () => {
       { claim: 'other', mount: 'b' },
     ]),
   );
-});
-
-afterAll(async () => {
-  operator?.keepLogs('real-retention');
-  await operator?.stop();
-  if (ns) await deleteNamespace(ns);
 });
 
 describe.skipIf(!!skipReason())(titled('retention on the real node'), () => {

@@ -69,25 +69,15 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(process.argv.slice(2));
   const log = createLogger(config.logLevel);
-  const cluster: { controller?: Controller; elector?: LeaderElector } = {};
+  const cluster: { elector?: LeaderElector } = {};
   // Fencing: no write by a process that may no longer hold the leader lease.
   const api = new KubeApi(loadKubeConfig(config.kubeconfig), () =>
     cluster.elector ? cluster.elector.holdsLease() : true,
   );
-  const metrics = new OperatorMetrics(VERSION, {
-    dataMovers: () => cluster.controller?.caches.dataMovers.list() ?? [],
-    schedules: () => cluster.controller?.scheduleFacts() ?? [],
-    restores: () =>
-      (cluster.controller?.restores.list() ?? []).map((r) => ({
-        namespace: r.metadata.namespace,
-        phase: r.status?.phase,
-      })),
-    isLeader: () => (cluster.elector ? cluster.elector.isLeader : true),
-  });
+  const metrics = new OperatorMetrics(VERSION, () => (cluster.elector ? cluster.elector.isLeader : true));
   const controller = new Controller(api, config, metrics, log, {
     ...(config.testFaultPoint ? { afterAction: faultPoint(config.testFaultPoint, log) } : {}),
   });
-  cluster.controller = controller;
   // Readiness is the caches, never the lease: a rolling update of two replicas must not deadlock.
   const probes = await startProbeServer(() => controller.hasSynced, config.healthProbeBindAddress);
   const metricsServer = await startMetricsServer(

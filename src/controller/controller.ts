@@ -10,35 +10,20 @@ import type { DataMoverSchedule } from '../api/v1alpha1/schedule.js';
 import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../kube/client.js';
-import type { ResilientInformer } from '../kube/informer.js';
-import {
-  CHILD_JOBS,
-  CHILD_PODS,
-  CHILD_PVCS,
-  DATAMOVERS,
-  RESTORES,
-  SCHEDULES,
-  SharedSource,
-  informerFor,
-} from '../kube/resources.js';
-import type { OperatorMetrics, ScheduleFacts } from '../metrics/metrics.js';
-import { dataMoverKind } from './datamover/controller.js';
+import { CHILD_JOBS, CHILD_PODS, CHILD_PVCS, SharedSource, informerFor } from '../kube/resources.js';
+import type { OperatorMetrics } from '../metrics/metrics.js';
+import { DATAMOVERS, dataMoverKind } from './datamover/controller.js';
 import type { Caches, ReconcileHooks } from './datamover/reconcile.js';
 import type { KindController } from './runtime.js';
-import { scheduleFacts, scheduleKind } from './schedule/controller.js';
-import { restoreKind } from './restore/controller.js';
+import { SCHEDULES, scheduleKind } from './schedule/controller.js';
+import { RESTORES, restoreKind } from './restore/controller.js';
 
 /** The longest new DataMovers wait, at a stretch, for schedules creating the runs of a fire time. */
 const NEW_RUNS_HELD_AT_MOST_MS = 30_000;
 
 export class Controller {
-  readonly caches: Caches;
-  readonly schedules: ResilientInformer<DataMoverSchedule>;
-  readonly restores: ResilientInformer<DataMoverRestore>;
-  private readonly kind: KindController<DataMover>;
-  private readonly scheduleKind: KindController<DataMoverSchedule>;
-  private readonly restoreKind: KindController<DataMoverRestore>;
-  private readonly scheduleConfig: { allowSeconds: boolean; unselectedGraceMs: number };
+  /** Every kind, each registered once in the constructor. */
+  private readonly kinds: KindController<KubernetesObject>[];
 
   constructor(
     api: KubeApi,
@@ -50,85 +35,65 @@ export class Controller {
     const restart = (resource: string) => metrics.informerRestarts.inc({ resource });
     const informer = <T extends KubernetesObject>(row: Parameters<typeof informerFor<T>>[1]) =>
       informerFor(api, row, config.namespaces, log, restart);
-    this.restores = informer<DataMoverRestore>(RESTORES);
     // One restore watch: the restore kind's primary objects, and what holds DataMovers back.
-    const restores = new SharedSource(this.restores);
-    this.caches = {
+    const restores = new SharedSource(informer<DataMoverRestore>(RESTORES));
+    const caches: Caches = {
       dataMovers: informer<DataMover>(DATAMOVERS),
       pvcs: informer<V1PersistentVolumeClaim>(CHILD_PVCS),
       jobs: informer<V1Job>(CHILD_JOBS),
       pods: informer<V1Pod>(CHILD_PODS),
       restores: restores.view(),
     };
-    this.schedules = informer<DataMoverSchedule>(SCHEDULES);
-    const dataMovers = new SharedSource(this.caches.dataMovers);
-    const jobs = new SharedSource(this.caches.jobs);
-    const pods = new SharedSource(this.caches.pods);
-    this.kind = dataMoverKind(
+    const schedules = informer<DataMoverSchedule>(SCHEDULES);
+    const dataMovers = new SharedSource(caches.dataMovers);
+    const jobs = new SharedSource(caches.jobs);
+    const pods = new SharedSource(caches.pods);
+    const workers = config.maxConcurrentReconciles;
+    const backups = dataMoverKind(
       api,
-      this.caches,
+      caches,
       { primary: dataMovers.view(), jobs: jobs.view(), pods: pods.view() },
       config,
       metrics,
       log,
       hooks,
     );
-    this.scheduleConfig = {
+    const scheduleConfig = {
       allowSeconds: config.allowSecondsInSchedules,
       unselectedGraceMs: config.unselectedPvcGracePeriodMs,
+      workers,
     };
-    this.scheduleKind = scheduleKind(
-      api,
-      this.schedules,
-      dataMovers.view(),
-      { ...this.scheduleConfig, workers: config.maxConcurrentReconciles },
-      metrics,
-      log,
-    );
+    const firing = scheduleKind(api, schedules, dataMovers.view(), scheduleConfig, metrics, log);
     // Creating the runs of a fire time goes before starting runs: while a due fire time is queued or
     // being reconciled, DataMover workers take only the next steps of runs under way (record 15).
-    this.kind.queue.holdNewWorkWhile(() => this.scheduleKind.queue.urgentPending, NEW_RUNS_HELD_AT_MOST_MS);
-    this.scheduleKind.queue.whenUrgentDone(() => this.kind.queue.release());
+    backups.queue.holdNewWorkWhile(() => firing.queue.urgentPending, NEW_RUNS_HELD_AT_MOST_MS);
+    firing.queue.whenUrgentDone(() => backups.queue.release());
     // The restore kind reads schedules (a schedule source) from the schedule kind's cache; it is not
     // driven by their changes: a restore waiting for its schedule looks again (machine.ts).
-    this.restoreKind = restoreKind(
+    const restoring = restoreKind(
       api,
-      { restores: restores.view(), schedules: this.schedules, jobs: jobs.view(), pods: pods.view() },
-      { ...config, workers: config.maxConcurrentReconciles },
+      { restores: restores.view(), schedules, jobs: jobs.view(), pods: pods.view() },
+      { ...config, workers },
       metrics,
       log,
     );
+    this.kinds = [backups, firing, restoring] as KindController<KubernetesObject>[];
   }
 
   get hasSynced(): boolean {
-    return this.kind.hasSynced && this.scheduleKind.hasSynced && this.restoreKind.hasSynced;
-  }
-
-  /** What the schedule gauges show, now. */
-  scheduleFacts(now = new Date()): ScheduleFacts[] {
-    return scheduleFacts(this.schedules.list(), this.scheduleConfig, now);
+    return this.kinds.every((k) => k.hasSynced);
   }
 
   async startInformers(): Promise<void> {
-    await Promise.all([
-      this.kind.startInformers(),
-      this.scheduleKind.startInformers(),
-      this.restoreKind.startInformers(),
-    ]);
+    await Promise.all(this.kinds.map((k) => k.startInformers()));
   }
 
   startWorkers(): void {
-    this.kind.startWorkers();
-    this.scheduleKind.startWorkers();
-    this.restoreKind.startWorkers();
+    for (const k of this.kinds) k.startWorkers();
   }
 
   async stop(timeoutMs: number): Promise<boolean> {
-    const done = await Promise.all([
-      this.kind.stop(timeoutMs),
-      this.scheduleKind.stop(timeoutMs),
-      this.restoreKind.stop(timeoutMs),
-    ]);
+    const done = await Promise.all(this.kinds.map((k) => k.stop(timeoutMs)));
     return done.every(Boolean);
   }
 }

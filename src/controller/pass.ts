@@ -9,10 +9,17 @@
 //   4. one status write guarded by resourceVersion (409: ConflictError, retried by the runtime);
 //   5. metrics, log lines and events only after that write succeeded.
 import { isDeepStrictEqual } from 'node:util';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { EventRecord } from '../kube/events.js';
 import { apiMessage, isConflict, isRetryable } from '../kube/client.js';
-import { ConflictError, type ReconcileResult } from './runtime.js';
+import {
+  ConflictError,
+  KindController,
+  type KindOptions,
+  type KindSpec,
+  type ReconcileResult,
+} from './runtime.js';
 import { StatusWrites } from './status-writes.js';
 
 /** An object holding a child's name is not the run's: the run fails with NameConflict. */
@@ -190,4 +197,18 @@ export class Pass<T extends Reconciled<S>, S, O, A> {
   get remembered(): number {
     return this.writes.size;
   }
+}
+
+/**
+ * A kind on the shared plumbing: a KindController whose keys this kind's pass reconciles. What a
+ * kind registers, besides its pass: its watches (`spec`) and its queue's options.
+ */
+export function kindController<T extends Reconciled<S> & KubernetesObject, S, O, A>(
+  kind: RunKind<T, S, O, A>,
+  spec: Omit<KindSpec<T>, 'kind' | 'reconcile'>,
+  options: KindOptions & { api: Fence; hooks?: PassHooks<A> },
+): KindController<T> {
+  const { api, hooks, ...rest } = options;
+  const pass = new Pass(kind, api, rest.metrics.reconcileTotal, rest.log, hooks);
+  return new KindController<T>({ ...spec, kind: kind.kind, reconcile: (key) => pass.reconcile(key) }, rest);
 }

@@ -7,6 +7,9 @@ import type { Logger } from 'winston';
 import { apiMessage, NotLeaderError } from '../kube/client.js';
 import { WorkQueue } from '../kube/queue.js';
 import type { Source } from '../kube/resources.js';
+import type { RuntimeMetrics } from '../metrics/metrics.js';
+
+export type { RuntimeMetrics };
 
 export interface ReconcileResult {
   /** Reconcile the key again after this long, even if nothing it watches changes (deadlines). */
@@ -35,16 +38,6 @@ export interface KindSpec<T extends KubernetesObject> {
   related?(obj: T, event: EventType): Iterable<string>;
   /** The order of urgent keys, lowest first (WorkQueue's `rank`); without it, first come first. */
   rank?(key: string): number;
-}
-
-/** The metrics the plumbing keeps, whichever kind it runs. */
-export interface RuntimeMetrics {
-  queueDepth: { set(value: number): void };
-  queueAdds: { inc(): void };
-  queueRetries: { inc(): void };
-  reconcileTotal: { inc(labels: { result: 'success' | 'error' | 'conflict' }): void };
-  reconcileDuration: { startTimer(): () => void };
-  queueWait: { observe(labels: { kind: string; priority: 'urgent' | 'normal' }, seconds: number): void };
 }
 
 /**

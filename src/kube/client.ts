@@ -11,9 +11,7 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
-import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
-import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
-import { RESTORE_PLURAL, type DataMoverRestore } from '../api/v1alpha1/restore.js';
+import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
 import type { EventRecord } from './events.js';
 import { controlledBy } from './names.js';
 
@@ -159,27 +157,15 @@ export class KubeApi {
     });
   }
 
-  /** Lists a kind of ours (once: the informer that calls it retries). */
-  private listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] }> {
+  /** Lists a kind of ours by its plural (once: the informer that calls it retries). */
+  listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] }> {
     return namespace
       ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })
       : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
   }
 
-  listDataMovers(namespace: string | undefined): Promise<{ items: DataMover[] }> {
-    return this.listCustom(PLURAL, namespace);
-  }
-
-  listSchedules(namespace: string | undefined): Promise<{ items: DataMoverSchedule[] }> {
-    return this.listCustom(SCHEDULE_PLURAL, namespace);
-  }
-
-  listRestores(namespace: string | undefined): Promise<{ items: DataMoverRestore[] }> {
-    return this.listCustom(RESTORE_PLURAL, namespace);
-  }
-
   /** Writes the status subresource; fails with 409 when the object changed since it was read. */
-  private replaceCustomStatus<T extends Custom>(plural: string, obj: T): Promise<T> {
+  replaceCustomStatus<T extends Custom>(plural: string, obj: T): Promise<T> {
     this.fence();
     return this.custom.replaceNamespacedCustomObjectStatus({
       group: GROUP,
@@ -191,16 +177,39 @@ export class KubeApi {
     });
   }
 
-  replaceStatus(dm: DataMover): Promise<DataMover> {
-    return this.replaceCustomStatus(PLURAL, dm);
+  /** Creates an object of a kind of ours; false when one of that name exists already. */
+  createCustom<T extends Custom>(plural: string, obj: T): Promise<boolean> {
+    return this.createIfAbsent(() =>
+      this.custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: obj.metadata.namespace,
+        plural,
+        body: obj,
+      }),
+    );
   }
 
-  replaceScheduleStatus(schedule: DataMoverSchedule): Promise<DataMoverSchedule> {
-    return this.replaceCustomStatus(SCHEDULE_PLURAL, schedule);
-  }
-
-  replaceRestoreStatus(restore: DataMoverRestore): Promise<DataMoverRestore> {
-    return this.replaceCustomStatus(RESTORE_PLURAL, restore);
+  /**
+   * Deletes an object of a kind of ours and, in the background, its children; with `uid`, only that
+   * very object.
+   */
+  async deleteCustom(
+    plural: string,
+    obj: { metadata: { namespace: string; name: string } },
+    uid?: string,
+  ): Promise<void> {
+    await this.deleteIgnoringNotFound(() =>
+      this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: obj.metadata.namespace,
+        plural,
+        name: obj.metadata.name,
+        propagationPolicy: 'Background',
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      }),
+    );
   }
 
   /**
@@ -215,34 +224,6 @@ export class KubeApi {
       .filter((p) => !controlledBy(p, exceptOwner))
       .filter((p) => p.spec?.volumes?.some((v) => v.persistentVolumeClaim?.claimName === claim))
       .map((p) => p.metadata!.name!);
-  }
-
-  /** Creates a DataMover; false when one of that name exists already. */
-  createDataMover(dm: DataMover): Promise<boolean> {
-    return this.createIfAbsent(() =>
-      this.custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: dm.metadata.namespace,
-        plural: PLURAL,
-        body: dm,
-      }),
-    );
-  }
-
-  /** Deletes a DataMover and, in the background, its children; with `uid`, only that very object. */
-  async deleteDataMover(dm: { metadata: { namespace: string; name: string } }, uid?: string): Promise<void> {
-    await this.deleteIgnoringNotFound(() =>
-      this.custom.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: dm.metadata.namespace,
-        plural: PLURAL,
-        name: dm.metadata.name,
-        propagationPolicy: 'Background',
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
-      }),
-    );
   }
 
   /** Names of the PVCs in a namespace that a label selector picks. */

@@ -1,10 +1,9 @@
 // The resources the operator watches, one row each: where they are listed and watched, and what of
-// them is cached. A new kind adds a row; informerFor() makes a restarting informer of any row.
+// them is cached. The children's rows are here; each kind of ours makes its own row with
+// customResource() in its folder. informerFor() makes a restarting informer of any row.
 import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import { GROUP, PLURAL, VERSION, type DataMover } from '../api/v1alpha1/schema.js';
-import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../api/v1alpha1/schedule.js';
-import { RESTORE_PLURAL, type DataMoverRestore } from '../api/v1alpha1/restore.js';
+import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
 import { withRetry, type KubeApi } from './client.js';
 import { ResilientInformer, type Handler } from './informer.js';
 import { CHILD_SELECTOR } from './names.js';
@@ -39,23 +38,14 @@ function dropSpec(o: { spec?: unknown }): void {
   delete o.spec;
 }
 
-export const DATAMOVERS: ResourceRow<DataMover> = {
-  resource: 'datamovers',
-  path: collection(`/apis/${GROUP}/${VERSION}`, PLURAL),
-  list: (api, namespace) => api.listDataMovers(namespace),
-};
-
-export const SCHEDULES: ResourceRow<DataMoverSchedule> = {
-  resource: SCHEDULE_PLURAL,
-  path: collection(`/apis/${GROUP}/${VERSION}`, SCHEDULE_PLURAL),
-  list: (api, namespace) => api.listSchedules(namespace),
-};
-
-export const RESTORES: ResourceRow<DataMoverRestore> = {
-  resource: RESTORE_PLURAL,
-  path: collection(`/apis/${GROUP}/${VERSION}`, RESTORE_PLURAL),
-  list: (api, namespace) => api.listRestores(namespace),
-};
+/** A kind of ours, listed and watched by its plural in every namespace or in one; cached whole. */
+export function customResource<T extends KubernetesObject>(plural: string): ResourceRow<T> {
+  return {
+    resource: plural,
+    path: collection(`/apis/${GROUP}/${VERSION}`, plural),
+    list: (api, namespace) => api.listCustom<T>(plural, namespace),
+  };
+}
 
 /**
  * One watch feeding several controllers (DataMovers are the DataMover kind's primary objects and the

@@ -3,14 +3,23 @@
 // the reference fails here.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { DataMoverMetrics } from '../../src/controller/datamover/metrics.js';
+import { RestoreMetrics } from '../../src/controller/restore/metrics.js';
+import { ScheduleMetrics } from '../../src/controller/schedule/metrics.js';
 import { OperatorMetrics } from '../../src/metrics/metrics.js';
 
-const registered = () =>
-  new OperatorMetrics('test', { dataMovers: () => [], schedules: () => [], isLeader: () => true }).registry
+/** The shared metrics and every kind's, on one registry, as the operator registers them. */
+function registered(): string[] {
+  const metrics = new OperatorMetrics('test', () => true);
+  new DataMoverMetrics(metrics, () => []);
+  new ScheduleMetrics(metrics, () => []);
+  new RestoreMetrics(metrics, () => []);
+  return metrics.registry
     .getMetricsAsArray()
     .map((m) => m.name)
     .filter((name) => name.startsWith('datamover_'))
     .sort();
+}
 
 /** The metric names each table row of the reference names, in its first column. */
 function documented(): string[][] {

@@ -4,20 +4,24 @@
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
-import type { DataMover } from '../../api/v1alpha1/schema.js';
+import { PLURAL, type DataMover } from '../../api/v1alpha1/schema.js';
 import type { Config } from '../../config.js';
 import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
-import type { Source } from '../../kube/resources.js';
+import { customResource, type Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { Pass } from '../pass.js';
-import { byCreation, KindController } from '../runtime.js';
+import { kindController } from '../pass.js';
+import { byCreation, type KindController } from '../runtime.js';
 import { isTerminal } from '../status-builder.js';
 import { waitingFor } from './destination-lock.js';
 import { DataMoverKind, type Caches, type ReconcileHooks } from './reconcile.js';
 import { heldBy } from './restore-guard.js';
+import { DataMoverMetrics } from './metrics.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
+
+/** The DataMovers' watch: their list and watch path, cached whole. */
+export const DATAMOVERS = customResource<DataMover>(PLURAL);
 
 /** The DataMover kind: `primary` is the DataMovers' shared view, `jobs` and `pods` the child caches'. */
 export function dataMoverKind(
@@ -29,19 +33,11 @@ export function dataMoverKind(
   log: Logger,
   hooks: ReconcileHooks = {},
 ): KindController<DataMover> {
-  const pass = new Pass(
-    new DataMoverKind(api, caches, config, metrics, log),
-    api,
-    metrics.reconcileTotal,
-    log,
-    {
-      afterAction: (action) => hooks.afterAction?.(action.type),
-    },
-  );
+  const own = new DataMoverMetrics(metrics, () => caches.dataMovers.list());
   const owner = (o: KubernetesObject) => ownerKey(o as never);
-  return new KindController<DataMover>(
+  return kindController(
+    new DataMoverKind(api, caches, config, own, log),
     {
-      kind: 'DataMover',
       primary: views.primary,
       owned: [
         ...[caches.pvcs, views.jobs, views.pods].map((source) => ({ source: source as never, owner })),
@@ -51,7 +47,6 @@ export function dataMoverKind(
           owner: (r: KubernetesObject) => heldBy(r as DataMoverRestore, caches.dataMovers.list()).map(keyOf),
         },
       ],
-      reconcile: (key) => pass.reconcile(key),
       // Runs that started earlier take their next step first: a schedule's burst of new runs does
       // not hold up the runs in flight.
       rank: byCreation(caches.dataMovers),
@@ -61,6 +56,12 @@ export function dataMoverKind(
           ? waitingFor(dm, caches.dataMovers.list()).map(keyOf)
           : [],
     },
-    { workers: config.maxConcurrentReconciles, metrics, log },
+    {
+      api,
+      workers: config.maxConcurrentReconciles,
+      metrics: own.runtime,
+      log,
+      hooks: { afterAction: (action) => hooks.afterAction?.(action.type) },
+    },
   );
 }

@@ -3,13 +3,12 @@
 // status write, and the metrics and events of a transition.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
-import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { PLURAL, type DataMover, type DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
 import type { Source } from '../../kube/resources.js';
 import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
 import type { ResilientInformer } from '../../kube/informer.js';
 import { cloneName, controlledBy, jobName, ownership } from '../../kube/names.js';
-import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
 import { lookupsNeeded } from './lookups.js';
@@ -25,6 +24,7 @@ import {
 } from './machine.js';
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import { metricMoves, transitionEvents } from './transitions.js';
+import type { DataMoverMetrics } from './metrics.js';
 import { BindingModes } from '../binding-modes.js';
 
 export interface Caches {
@@ -45,7 +45,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     private readonly api: KubeApi,
     private readonly caches: Caches,
     private readonly config: MachineConfig,
-    private readonly metrics: OperatorMetrics,
+    private readonly metrics: DataMoverMetrics,
     private readonly log: Logger,
   ) {
     this.bindingModes = new BindingModes(api);
@@ -64,7 +64,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   }
 
   replaceStatus(dm: DataMover): Promise<DataMover> {
-    return this.api.replaceStatus(dm);
+    return this.api.replaceCustomStatus(PLURAL, dm);
   }
 
   /** The pods of our Job (by its UID: pods of an earlier Job of the same name do not count). */
@@ -205,7 +205,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
         return { status };
       case 'deleteDataMover':
         this.log.info('deleting finished DataMover after ttlSecondsAfterFinished', this.fields(dm));
-        await this.api.deleteDataMover(dm);
+        await this.api.deleteCustom(PLURAL, dm);
         return { status };
     }
   }

@@ -6,6 +6,7 @@ import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alph
 import { reservedEnvName } from '../../api/v1alpha1/schema.js';
 import { pruneReport } from '../../contract/result.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
+import { DataMoverMetrics } from './metrics.js';
 import { buildMoverJob, scheduleOf } from '../../jobs/job.js';
 import { findCondition } from '../conditions.js';
 import { at, config, dm, job, source, T0, terminatedPod } from './fixtures.test-helpers.js';
@@ -202,13 +203,10 @@ describe('the prune in events and metrics', () => {
   });
 
   it('starts the prune counters at 0 in a new namespace and adds what a status write moved', async () => {
-    const metrics = new OperatorMetrics('test', {
-      dataMovers: () => [],
-      schedules: () => [],
-      isLeader: () => true,
-    });
+    const operator = new OperatorMetrics('test', () => true);
+    const metrics = new DataMoverMetrics(operator, () => []);
     metrics.observeNamespace('ns');
-    const text = async () => (await metrics.registry.metrics()).split('\n').filter((l) => /prune/.test(l));
+    const text = async () => (await operator.registry.metrics()).split('\n').filter((l) => /prune/.test(l));
     expect(await text()).toEqual(
       expect.arrayContaining([
         'datamover_prune_operations_total{namespace="ns",status="success"} 0',

@@ -6,7 +6,7 @@ import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
 import { findCondition } from '../conditions.js';
 import { phaseEvent, stalledEvent } from '../run-events.js';
 import type { EventRecord } from '../../kube/events.js';
-import type { MetricMove } from '../../metrics/metrics.js';
+import type { MetricMove } from './metrics.js';
 import { SYNC_FAILURES } from '../job-status.js';
 
 const isWorkPhase = (p: string | undefined): p is WorkPhase => WORK_PHASES.includes(p as WorkPhase);

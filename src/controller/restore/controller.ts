@@ -3,14 +3,19 @@
 // (ownerKey tells whose a child is). The PVC a restore writes to is not its child: it is the user's
 // data, so it is not cached, and a pass that waits for it to bind asks to be woken again.
 import type { Logger } from 'winston';
-import { RESTORE_KIND, type DataMoverRestore } from '../../api/v1alpha1/restore.js';
+import { RESTORE_KIND, RESTORE_PLURAL, type DataMoverRestore } from '../../api/v1alpha1/restore.js';
 import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
+import { customResource } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { Pass } from '../pass.js';
-import { byCreation, KindController } from '../runtime.js';
+import { kindController } from '../pass.js';
+import { byCreation, type KindController } from '../runtime.js';
 import type { RestoreConfig } from './machine.js';
 import { RestoreKind, type RestoreCaches } from './reconcile.js';
+import { RestoreMetrics } from './metrics.js';
+
+/** The DataMoverRestores' watch: their list and watch path, cached whole. */
+export const RESTORES = customResource<DataMoverRestore>(RESTORE_PLURAL);
 
 export function restoreKind(
   api: KubeApi,
@@ -19,33 +24,18 @@ export function restoreKind(
   metrics: OperatorMetrics,
   log: Logger,
 ): KindController<DataMoverRestore> {
-  const reconciler = new Pass(
-    new RestoreKind(api, caches, config, metrics, log),
-    api,
-    metrics.reconcileTotal,
-    log,
+  const own = new RestoreMetrics(metrics, () =>
+    caches.restores.list().map((r) => ({ namespace: r.metadata.namespace, phase: r.status?.phase })),
   );
   const owner = (o: unknown) => ownerKey(o as never, RESTORE_KIND);
-  return new KindController<DataMoverRestore>(
+  return kindController(
+    new RestoreKind(api, caches, config, own, log),
     {
-      kind: RESTORE_KIND,
       primary: caches.restores,
       owned: [caches.jobs, caches.pods].map((source) => ({ source: source as never, owner })),
-      reconcile: (key) => reconciler.reconcile(key),
       // As DataMovers: the restores that started first take their next step first.
       rank: byCreation(caches.restores),
     },
-    {
-      workers: config.workers,
-      log,
-      metrics: {
-        queueAdds: metrics.queueAdds,
-        queueRetries: metrics.queueRetries,
-        reconcileTotal: metrics.reconcileTotal,
-        reconcileDuration: metrics.reconcileDuration,
-        queueWait: metrics.queueWait,
-        queueDepth: metrics.restoreQueueDepth,
-      },
-    },
+    { api, workers: config.workers, log, metrics: own.runtime },
   );
 }

@@ -6,13 +6,12 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { DataMoverRestore, DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
-import { RESTORE_KIND } from '../../api/v1alpha1/restore.js';
+import { RESTORE_KIND, RESTORE_PLURAL } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
 import { API_VERSION } from '../../api/v1alpha1/schema.js';
 import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
 import { controlledBy, restoreJobName } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
-import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
 import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
@@ -29,6 +28,7 @@ import {
 } from './machine.js';
 import { afterFailure, restoredBy, targetOwnership, targetPvcOf, type FailedTarget } from './target.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
+import type { RestoreMetrics } from './metrics.js';
 import { BindingModes } from '../binding-modes.js';
 
 export interface RestoreCaches {
@@ -52,7 +52,7 @@ export class RestoreKind implements RunKind<
     private readonly api: KubeApi,
     private readonly caches: RestoreCaches,
     private readonly config: RestoreConfig,
-    private readonly metrics: OperatorMetrics,
+    private readonly metrics: RestoreMetrics,
     private readonly log: Logger,
   ) {
     this.bindingModes = new BindingModes(api);
@@ -63,7 +63,7 @@ export class RestoreKind implements RunKind<
   }
 
   seen(r: DataMoverRestore): void {
-    this.metrics.observeRestoreNamespace(r.metadata.namespace);
+    this.metrics.observeNamespace(r.metadata.namespace);
   }
 
   decide(r: DataMoverRestore, observed: RestoreObserved): Decision<DataMoverRestoreStatus, RestoreAction> {
@@ -81,7 +81,7 @@ export class RestoreKind implements RunKind<
   }
 
   replaceStatus(r: DataMoverRestore): Promise<DataMoverRestore> {
-    return this.api.replaceRestoreStatus(r);
+    return this.api.replaceCustomStatus(RESTORE_PLURAL, r);
   }
 
   /** What the caches hold, then the lookups the phase reads. */
@@ -218,7 +218,7 @@ export class RestoreKind implements RunKind<
   /** Metrics, a log line and events for a status change the apiserver has applied. */
   record(r: DataMoverRestore, { before, status, now, events }: Transition<DataMoverRestoreStatus>): void {
     const { namespace, name } = r.metadata;
-    this.metrics.recordRestore(namespace, restoreMetricMoves(before, status));
+    this.metrics.record(namespace, restoreMetricMoves(before, status));
     if (before.phase !== status.phase)
       this.log.info(`restore phase ${before.phase ?? '(new)'} -> ${status.phase}`, {
         namespace,

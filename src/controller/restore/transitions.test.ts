@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
+import { RestoreMetrics } from './metrics.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
 
 const failed = (reason: string): DataMoverRestoreStatus => ({
@@ -40,23 +41,17 @@ describe('restore metric moves', () => {
   });
 
   it('move the exported series, which start at 0 in a namespace', async () => {
-    const metrics = new OperatorMetrics('test', {
-      dataMovers: () => [],
-      schedules: () => [],
-      restores: () => [{ namespace: 'ns', phase: 'Restoring' }],
-      isLeader: () => true,
-    });
-    metrics.observeRestoreNamespace('ns');
-    const zero = await metrics.registry.metrics();
+    const operator = new OperatorMetrics('test', () => true);
+    const { registry } = operator;
+    const metrics = new RestoreMetrics(operator, () => [{ namespace: 'ns', phase: 'Restoring' }]);
+    metrics.observeNamespace('ns');
+    const zero = await registry.metrics();
     expect(zero).toContain(
       'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 0',
     );
     expect(zero).toContain('datamover_restore_verification_failures_total{namespace="ns"} 0');
-    metrics.recordRestore(
-      'ns',
-      restoreMetricMoves({ phase: 'Restoring' }, failed('RestoreVerificationFailed')),
-    );
-    const text = await metrics.registry.metrics();
+    metrics.record('ns', restoreMetricMoves({ phase: 'Restoring' }, failed('RestoreVerificationFailed')));
+    const text = await registry.metrics();
     expect(text).toContain(
       'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 1',
     );

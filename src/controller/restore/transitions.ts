@@ -7,7 +7,7 @@ import {
   type RestoreWorkPhase,
 } from '../../api/v1alpha1/restore.js';
 import type { EventRecord } from '../../kube/events.js';
-import type { RestoreMetricMove } from '../../metrics/metrics.js';
+import type { RestoreMetricMove } from './metrics.js';
 import { findCondition } from '../conditions.js';
 import { phaseEvent, stalledEvent } from '../run-events.js';
 

@@ -3,17 +3,21 @@
 // DataMover kind's. No polling: each pass asks to be woken at the next fire time.
 import type { Logger } from 'winston';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
-import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
+import { SCHEDULE_PLURAL, type DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
 import type { KubeApi } from '../../kube/client.js';
 import { scheduleOwnerKey } from '../../kube/names.js';
-import type { Source } from '../../kube/resources.js';
-import type { OperatorMetrics, ScheduleFacts } from '../../metrics/metrics.js';
-import { Pass } from '../pass.js';
-import { KindController } from '../runtime.js';
+import { customResource, type Source } from '../../kube/resources.js';
+import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { kindController } from '../pass.js';
+import type { KindController } from '../runtime.js';
 import { intervalSeconds, nextFireAfter, parseSchedule } from './cron.js';
 import type { ScheduleConfig } from './machine.js';
 import { ScheduleKind } from './reconcile.js';
+import { ScheduleMetrics, type ScheduleFacts } from './metrics.js';
 import { recordShown } from './records.js';
+
+/** The DataMoverSchedules' watch: their list and watch path, cached whole. */
+export const SCHEDULES = customResource<DataMoverSchedule>(SCHEDULE_PLURAL);
 
 export function scheduleKind(
   api: KubeApi,
@@ -23,37 +27,16 @@ export function scheduleKind(
   metrics: OperatorMetrics,
   log: Logger,
 ): KindController<DataMoverSchedule> {
-  const reconciler = new Pass(
-    new ScheduleKind(api, schedules, dataMovers, config, metrics, log),
-    api,
-    metrics.reconcileTotal,
-    log,
-  );
-  return new KindController<DataMoverSchedule>(
+  const own = new ScheduleMetrics(metrics, () => scheduleFacts(schedules.list(), config, new Date()));
+  return kindController(
+    new ScheduleKind(api, schedules, dataMovers, config, own, log),
     {
-      kind: 'DataMoverSchedule',
       primary: schedules,
       owned: [{ source: dataMovers as never, owner: (o) => scheduleOwnerKey(o as never) }],
-      reconcile: (key) => reconciler.reconcile(key),
     },
-    {
-      workers: config.workers,
-      // A fire time goes before the bookkeeping of runs already created (runtime.ts, Priority).
-      first: 'due',
-      log,
-      metrics: { ...runtimeMetrics(metrics), queueDepth: metrics.scheduleQueueDepth },
-    },
+    // A fire time goes before the bookkeeping of runs already created (runtime.ts, Priority).
+    { api, workers: config.workers, first: 'due', log, metrics: own.runtime },
   );
-}
-
-function runtimeMetrics(m: OperatorMetrics) {
-  return {
-    queueAdds: m.queueAdds,
-    queueRetries: m.queueRetries,
-    reconcileTotal: m.reconcileTotal,
-    reconcileDuration: m.reconcileDuration,
-    queueWait: m.queueWait,
-  };
 }
 
 const seconds = (iso: string | undefined) => (iso ? new Date(iso).getTime() / 1000 : undefined);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
 import type { Condition } from '../../api/v1alpha1/schema.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
+import { ScheduleMetrics } from './metrics.js';
 import { scheduleFacts } from './controller.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -37,11 +38,8 @@ const readySince = (reason: string) => condition('Ready', 'True', reason, CREATE
 
 async function scrape(schedules: DataMoverSchedule[]): Promise<string[]> {
   const facts = scheduleFacts(schedules, { allowSeconds: false, unselectedGraceMs: 0 }, NOW);
-  const metrics = new OperatorMetrics('test', {
-    dataMovers: () => [],
-    schedules: () => facts,
-    isLeader: () => true,
-  });
+  const metrics = new OperatorMetrics('test', () => true);
+  new ScheduleMetrics(metrics, () => facts);
   const text = await metrics.registry.metrics();
   return text
     .split('\n')

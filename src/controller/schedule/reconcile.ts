@@ -3,13 +3,17 @@
 // at a time), and the metrics and events of a pass, recorded only after its status write succeeds, so
 // a retry, a conflict or a new leader never counts a missed run twice.
 import type { Logger } from 'winston';
-import type { DataMover } from '../../api/v1alpha1/schema.js';
-import type { DataMoverSchedule, DataMoverScheduleStatus } from '../../api/v1alpha1/schedule.js';
+import { PLURAL, type DataMover } from '../../api/v1alpha1/schema.js';
+import {
+  SCHEDULE_PLURAL,
+  type DataMoverSchedule,
+  type DataMoverScheduleStatus,
+} from '../../api/v1alpha1/schedule.js';
 import { apiMessage, isConflict, type KubeApi } from '../../kube/client.js';
 import type { EventRecord } from '../../kube/events.js';
 import { controlledBy } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
-import type { OperatorMetrics } from '../../metrics/metrics.js';
+import type { ScheduleMetrics } from './metrics.js';
 import type { Decision, Performed, RunKind, Transition } from '../pass.js';
 import { decide, dueSince, type ScheduleAction, type ScheduleConfig } from './machine.js';
 import { selectorString } from './selector.js';
@@ -36,7 +40,7 @@ export class ScheduleKind implements RunKind<
     private readonly schedules: Source<DataMoverSchedule>,
     private readonly dataMovers: Source<DataMover>,
     private readonly config: ScheduleConfig,
-    private readonly metrics: OperatorMetrics,
+    private readonly metrics: ScheduleMetrics,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -65,7 +69,7 @@ export class ScheduleKind implements RunKind<
   }
 
   replaceStatus(schedule: DataMoverSchedule): Promise<DataMoverSchedule> {
-    return this.api.replaceScheduleStatus(schedule);
+    return this.api.replaceCustomStatus(SCHEDULE_PLURAL, schedule);
   }
 
   /**
@@ -102,7 +106,7 @@ export class ScheduleKind implements RunKind<
     switch (action.type) {
       case 'createRun': {
         const dm = action.dataMover;
-        if (await this.api.createDataMover(dm)) return { status };
+        if (await this.api.createCustom(PLURAL, dm)) return { status };
         // Taken: our own run from a pass whose status write was lost shows in the cache as ours.
         const existing = this.dataMovers.get(dm.metadata.namespace, dm.metadata.name);
         if (existing && !controlledBy(existing, schedule.metadata.uid)) {
@@ -120,7 +124,8 @@ export class ScheduleKind implements RunKind<
           { ...fields, dataMover: action.name },
         );
         try {
-          await this.api.deleteDataMover(
+          await this.api.deleteCustom(
+            PLURAL,
             { metadata: { namespace: schedule.metadata.namespace, name: action.name } },
             action.uid || undefined,
           );
@@ -136,7 +141,7 @@ export class ScheduleKind implements RunKind<
   record(schedule: DataMoverSchedule, { before, status, events }: Transition<DataMoverScheduleStatus>): void {
     const { namespace, name } = schedule.metadata;
     const missed = (status.missedRuns ?? 0) - (before.missedRuns ?? 0);
-    if (missed > 0) this.metrics.scheduleMissedRuns.inc({ namespace, schedule: name }, missed);
+    if (missed > 0) this.metrics.missed(namespace, name, missed);
     for (const event of events) {
       this.log.log(event.type === 'Warning' ? 'warn' : 'info', event.message, {
         namespace,

@@ -1,43 +1,6 @@
 // The only reader of flags and environment. Produces a typed, validated, frozen configuration.
 import { parseArgs } from 'node:util';
 
-export interface Config {
-  readonly metricsBindAddress: { host: string; port: number };
-  readonly healthProbeBindAddress: { host: string; port: number };
-  /** Namespaces to watch; empty means all namespaces. */
-  readonly namespaces: readonly string[];
-  readonly maxConcurrentReconciles: number;
-  /** How long a missing or unbound source PVC is tolerated before the DataMover fails. */
-  readonly sourcePvcGracePeriodMs: number;
-  /** How long a clone may stay unprovisioned before the DataMover fails. */
-  readonly cloneProvisionTimeoutMs: number;
-  /** How long a pending clone waits before it is reported as Stalled. */
-  readonly cloneStallAfterMs: number;
-  /** How long a mover pod may fail to start before the DataMover fails. */
-  readonly podStartTimeoutMs: number;
-  /** How long a PVC a schedule no longer selects keeps its recovery-point gauges. */
-  readonly unselectedPvcGracePeriodMs: number;
-  readonly defaultMoverImage: string;
-  /** Image repositories (or repository:tag) a DataMover may name. */
-  readonly allowedMoverImages: readonly string[];
-  readonly allowMoverServiceAccount: boolean;
-  readonly logLevel: string;
-  readonly kubeconfig: string | undefined;
-  readonly shutdownTimeoutMs: number;
-  readonly metricsSecure: boolean;
-  readonly metricsCertDir: string | undefined;
-  readonly leaderElect: boolean;
-  /** Test only: SIGKILL the process right after this action, before the status write. */
-  readonly testFaultPoint: string | undefined;
-  /** Test only: accept 6-field schedules with seconds, so tests can fire every few seconds. */
-  readonly allowSecondsInSchedules: boolean;
-  readonly leaderElectionNamespace: string;
-  readonly leaderElectionId: string;
-  readonly leaseDurationMs: number;
-  readonly renewDeadlineMs: number;
-  readonly retryPeriodMs: number;
-}
-
 export const DEFAULT_MOVER_IMAGE = 'ghcr.io/datamover-operator/mover:0.1.0';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
@@ -73,9 +36,16 @@ const list = (value: string) =>
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug'];
 
-/** One command-line flag: the parser's options and the help text both come from this table. */
-export interface Flag {
+type Raw = string | boolean | undefined;
+
+/**
+ * One command-line flag: the parser's options, the help text and the typed value of the
+ * configuration all come from this table. Config is derived from it: a flag is written once.
+ */
+export interface Flag<K extends string = string, V = unknown> {
   readonly name: string;
+  /** The property of Config the flag sets. */
+  readonly key: K;
   readonly type: 'string' | 'boolean';
   /** What the value is, in the help text (string flags). */
   readonly arg?: string;
@@ -85,187 +55,209 @@ export interface Flag {
   readonly help: string;
   /** Test-only flags are accepted but not listed. */
   readonly hidden?: boolean;
+  /** The typed value of the raw one; `all` holds every flag's raw value, by name. */
+  readonly parse: (raw: Raw, all: Readonly<Record<string, Raw>>, env: NodeJS.ProcessEnv) => V;
 }
 
 const constant = (value: string | boolean) => () => value;
+const flag = <K extends string, V>(f: Flag<K, V>): Flag<K, V> => f;
 
-export const FLAGS: readonly Flag[] = [
-  {
-    name: 'metrics-bind-address',
+/** A string flag with a constant default, its value as given. */
+const text = <K extends string>(name: string, key: K, arg: string, dflt: string, help: string) =>
+  flag({ name, key, type: 'string', arg, default: constant(dflt), help, parse: (raw) => raw as string });
+
+/** A boolean flag, false unless given. */
+const bool = <K extends string>(name: string, key: K, help: string, hidden = false) =>
+  flag({
+    name,
+    key,
+    type: 'boolean',
+    default: constant(false),
+    help,
+    ...(hidden ? { hidden } : {}),
+    parse: (raw) => raw === true,
+  });
+
+/** A duration flag (500ms, 30s, 5m, 1h), in milliseconds. */
+const duration = <K extends string>(name: string, key: K, dflt: string, help: string) =>
+  flag({
+    name,
+    key,
+    type: 'string',
+    arg: 'DUR',
+    default: constant(dflt),
+    help,
+    parse: (raw) => parseDuration(name, raw as string),
+  });
+
+/** A host:port flag. */
+const address = <K extends string>(name: string, key: K, dflt: string, help: string) =>
+  flag({
+    name,
+    key,
     type: 'string',
     arg: 'ADDR',
-    default: constant(':8080'),
-    help: '/metrics listener',
-  },
-  {
-    name: 'health-probe-bind-address',
+    default: constant(dflt),
+    help,
+    parse: (raw) => parseBindAddress(name, raw as string),
+  });
+
+/** A string flag without a default: absent is undefined. */
+const optional = <K extends string>(name: string, key: K, arg: string, defaultText: string, help: string) =>
+  flag({
+    name,
+    key,
     type: 'string',
-    arg: 'ADDR',
-    default: constant(':8081'),
-    help: '/healthz and /readyz listener',
-  },
-  {
+    arg,
+    defaultText,
+    help,
+    parse: (raw) => (raw as string | undefined) || undefined,
+  });
+
+export const FLAGS = [
+  address('metrics-bind-address', 'metricsBindAddress', ':8080', '/metrics listener'),
+  address('health-probe-bind-address', 'healthProbeBindAddress', ':8081', '/healthz and /readyz listener'),
+  flag({
     name: 'namespaces',
+    key: 'namespaces',
     type: 'string',
     arg: 'LIST',
     default: (env) => env.WATCH_NAMESPACES ?? '',
     defaultText: 'all, or $WATCH_NAMESPACES',
     help: 'comma-separated namespaces to watch',
-  },
-  {
+    parse: (raw): readonly string[] => Object.freeze(list(raw as string)),
+  }),
+  flag({
     name: 'max-concurrent-reconciles',
+    key: 'maxConcurrentReconciles',
     type: 'string',
     arg: 'N',
     default: constant('8'),
     help: 'objects of each kind reconciled at once; a quarter kept for runs under way',
-  },
-  {
-    name: 'source-pvc-grace-period',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('5m'),
-    help: 'tolerate a missing or unbound source PVC this long',
-  },
-  {
-    name: 'unselected-pvc-grace-period',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('24h'),
-    help: 'keep the gauges of a PVC a schedule no longer selects this long',
-  },
-  {
-    name: 'clone-provision-timeout',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('10m'),
-    help: 'fail when the clone is not provisioned by then',
-  },
-  {
-    name: 'clone-stall-after',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('1m'),
-    help: 'report a pending clone as Stalled after',
-  },
-  {
-    name: 'pod-start-timeout',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('5m'),
-    help: 'fail when the mover pod cannot start for this long',
-  },
-  {
-    name: 'default-mover-image',
-    type: 'string',
-    arg: 'IMAGE',
-    default: constant(DEFAULT_MOVER_IMAGE),
-    help: 'mover image when a DataMover names none',
-  },
-  {
+    parse: (raw) => positiveInt('max-concurrent-reconciles', raw as string),
+  }),
+  duration(
+    'source-pvc-grace-period',
+    'sourcePvcGracePeriodMs',
+    '5m',
+    'tolerate a missing or unbound source PVC this long',
+  ),
+  duration(
+    'unselected-pvc-grace-period',
+    'unselectedPvcGracePeriodMs',
+    '24h',
+    'keep the gauges of a PVC a schedule no longer selects this long',
+  ),
+  duration(
+    'clone-provision-timeout',
+    'cloneProvisionTimeoutMs',
+    '10m',
+    'fail when the clone is not provisioned by then',
+  ),
+  duration('clone-stall-after', 'cloneStallAfterMs', '1m', 'report a pending clone as Stalled after'),
+  duration(
+    'pod-start-timeout',
+    'podStartTimeoutMs',
+    '5m',
+    'fail when the mover pod cannot start for this long',
+  ),
+  text(
+    'default-mover-image',
+    'defaultMoverImage',
+    'IMAGE',
+    DEFAULT_MOVER_IMAGE,
+    'mover image when a DataMover names none',
+  ),
+  flag({
     name: 'allowed-mover-images',
+    key: 'allowedMoverImages',
     type: 'string',
     arg: 'LIST',
     defaultText: "the default image's repository",
     help: 'image repositories a DataMover may use',
-  },
-  {
-    name: 'allow-mover-service-account',
-    type: 'boolean',
-    default: constant(false),
-    help: 'let DataMovers set serviceAccountName',
-  },
-  {
-    name: 'shutdown-timeout',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('20s'),
-    help: 'how long SIGTERM waits for in-flight reconciles',
-  },
-  {
-    name: 'metrics-secure',
-    type: 'boolean',
-    default: constant(false),
-    help: 'serve /metrics over HTTPS to clients whose bearer token may get it',
-  },
-  {
-    name: 'metrics-cert-dir',
-    type: 'string',
-    arg: 'DIR',
-    defaultText: 'a self-signed certificate',
-    help: 'tls.crt and tls.key for --metrics-secure',
-  },
-  {
-    name: 'leader-elect',
-    type: 'boolean',
-    default: constant(false),
-    help: 'elect one active replica with a Lease',
-  },
-  {
+    parse: (raw, all): readonly string[] =>
+      Object.freeze(
+        raw === undefined ? [repositoryOf(all['default-mover-image'] as string)] : list(raw as string),
+      ),
+  }),
+  bool('allow-mover-service-account', 'allowMoverServiceAccount', 'let DataMovers set serviceAccountName'),
+  duration('shutdown-timeout', 'shutdownTimeoutMs', '20s', 'how long SIGTERM waits for in-flight reconciles'),
+  bool(
+    'metrics-secure',
+    'metricsSecure',
+    'serve /metrics over HTTPS to clients whose bearer token may get it',
+  ),
+  optional(
+    'metrics-cert-dir',
+    'metricsCertDir',
+    'DIR',
+    'a self-signed certificate',
+    'tls.crt and tls.key for --metrics-secure',
+  ),
+  bool('leader-elect', 'leaderElect', 'elect one active replica with a Lease'),
+  flag({
     name: 'leader-election-namespace',
+    key: 'leaderElectionNamespace',
     type: 'string',
     arg: 'NS',
     default: (env) => env.POD_NAMESPACE ?? 'datamover-operator-system',
     defaultText: '$POD_NAMESPACE or datamover-operator-system',
     help: 'namespace of the Lease',
-  },
-  {
-    name: 'leader-election-id',
-    type: 'string',
-    arg: 'NAME',
-    default: constant('datamover-operator-leader'),
-    help: 'name of the Lease',
-  },
-  {
-    name: 'lease-duration',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('15s'),
-    help: 'how long a silent leader keeps the Lease',
-  },
-  {
-    name: 'renew-deadline',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('10s'),
-    help: 'how long a leader tries to renew before it stops leading',
-  },
-  {
-    name: 'retry-period',
-    type: 'string',
-    arg: 'DUR',
-    default: constant('2s'),
-    help: 'how often candidates try',
-  },
-  {
+    parse: (raw) => raw as string,
+  }),
+  text('leader-election-id', 'leaderElectionId', 'NAME', 'datamover-operator-leader', 'name of the Lease'),
+  duration('lease-duration', 'leaseDurationMs', '15s', 'how long a silent leader keeps the Lease'),
+  duration(
+    'renew-deadline',
+    'renewDeadlineMs',
+    '10s',
+    'how long a leader tries to renew before it stops leading',
+  ),
+  duration('retry-period', 'retryPeriodMs', '2s', 'how often candidates try'),
+  flag({
     name: 'log-level',
+    key: 'logLevel',
     type: 'string',
     arg: 'LEVEL',
     default: (env) => env.LOG_LEVEL ?? 'info',
     defaultText: 'info, or $LOG_LEVEL',
     help: 'error, warn, info or debug',
-  },
-  {
+    parse: (raw) => {
+      if (!LOG_LEVELS.includes(raw as string))
+        throw new Error(`--log-level: "${String(raw)}" is not one of ${LOG_LEVELS}`);
+      return raw as string;
+    },
+  }),
+  flag({
     name: 'kubeconfig',
+    key: 'kubeconfig',
     type: 'string',
     arg: 'PATH',
     defaultText: '$KUBECONFIG, then in-cluster',
     help: 'kubeconfig',
-  },
-  {
+    parse: (raw, _all, env) => (raw as string | undefined) ?? env.KUBECONFIG,
+  }),
+  flag({
     name: 'test-fault-point',
+    key: 'testFaultPoint',
     type: 'string',
     default: (env) => env.DATAMOVER_TEST_FAULT_POINT,
-    help: 'test only: SIGKILL right after this action',
+    help: 'test only: SIGKILL right after this action, before the status write',
     hidden: true,
-  },
-  {
-    name: 'allow-seconds-in-schedules',
-    type: 'boolean',
-    default: constant(false),
-    help: 'test only: accept 6-field DataMoverSchedule expressions with seconds',
-    hidden: true,
-  },
-];
+    parse: (raw) => (raw as string | undefined) || undefined,
+  }),
+  bool(
+    'allow-seconds-in-schedules',
+    'allowSecondsInSchedules',
+    'test only: accept 6-field DataMoverSchedule expressions with seconds',
+    true,
+  ),
+] as const;
+
+type Flags = (typeof FLAGS)[number];
+
+/** The typed, validated, frozen configuration: one property per flag (Flag.key). */
+export type Config = { readonly [F in Flags as F['key']]: ReturnType<F['parse']> };
 
 function defaultText(flag: Flag): string | undefined {
   if (flag.defaultText) return flag.defaultText;
@@ -293,57 +285,17 @@ export function repositoryOf(image: string): string {
 
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): Config {
   const options = Object.fromEntries(
-    FLAGS.map((f) => {
+    FLAGS.map((f: Flag) => {
       const value = f.default?.(env);
       return [f.name, { type: f.type, ...(value !== undefined ? { default: value } : {}) }];
     }),
   ) as Record<string, { type: 'string' | 'boolean'; default?: string | boolean }>;
   const { values: raw } = parseArgs({ args: argv, strict: true, options });
-  // Flags with a default are always strings (or booleans); the others may be absent.
-  const str = (name: string) => raw[name] as string;
-  const optional = (name: string) => raw[name] as string | undefined;
-  const bool = (name: string) => raw[name] === true;
-  const logLevel = str('log-level');
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new Error(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS}`);
-  const defaultMoverImage = str('default-mover-image');
-  const leaseDurationMs = parseDuration('lease-duration', str('lease-duration'));
-  const renewDeadlineMs = parseDuration('renew-deadline', str('renew-deadline'));
-  const retryPeriodMs = parseDuration('retry-period', str('retry-period'));
-  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
+  const config = Object.freeze(
+    Object.fromEntries(FLAGS.map((f: Flag) => [f.key, f.parse(raw[f.name], raw, env)])),
+  ) as Config;
+  if (!(config.retryPeriodMs < config.renewDeadlineMs && config.renewDeadlineMs < config.leaseDurationMs)) {
     throw new Error('--retry-period < --renew-deadline < --lease-duration must hold');
   }
-  const allowed = optional('allowed-mover-images');
-  return Object.freeze({
-    metricsBindAddress: parseBindAddress('metrics-bind-address', str('metrics-bind-address')),
-    healthProbeBindAddress: parseBindAddress('health-probe-bind-address', str('health-probe-bind-address')),
-    namespaces: Object.freeze(list(str('namespaces'))),
-    maxConcurrentReconciles: positiveInt('max-concurrent-reconciles', str('max-concurrent-reconciles')),
-    sourcePvcGracePeriodMs: parseDuration('source-pvc-grace-period', str('source-pvc-grace-period')),
-    cloneProvisionTimeoutMs: parseDuration('clone-provision-timeout', str('clone-provision-timeout')),
-    cloneStallAfterMs: parseDuration('clone-stall-after', str('clone-stall-after')),
-    podStartTimeoutMs: parseDuration('pod-start-timeout', str('pod-start-timeout')),
-    unselectedPvcGracePeriodMs: parseDuration(
-      'unselected-pvc-grace-period',
-      str('unselected-pvc-grace-period'),
-    ),
-    defaultMoverImage,
-    allowedMoverImages: Object.freeze(
-      allowed === undefined ? [repositoryOf(defaultMoverImage)] : list(allowed),
-    ),
-    allowMoverServiceAccount: bool('allow-mover-service-account'),
-    shutdownTimeoutMs: parseDuration('shutdown-timeout', str('shutdown-timeout')),
-    logLevel,
-    kubeconfig: optional('kubeconfig') ?? env.KUBECONFIG,
-    metricsSecure: bool('metrics-secure'),
-    metricsCertDir: optional('metrics-cert-dir'),
-    leaderElect: bool('leader-elect'),
-    testFaultPoint: optional('test-fault-point') || undefined,
-    allowSecondsInSchedules: bool('allow-seconds-in-schedules'),
-    leaderElectionNamespace: str('leader-election-namespace'),
-    leaderElectionId: str('leader-election-id'),
-    leaseDurationMs,
-    renewDeadlineMs,
-    retryPeriodMs,
-  });
+  return config;
 }

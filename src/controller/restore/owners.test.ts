@@ -5,37 +5,28 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMoverRestoreSpec } from '../../api/v1alpha1/restore.js';
 import { config } from '../datamover/fixtures.test-helpers.js';
-import {
-  endedPod,
-  failedReason,
-  inPhase,
-  observed,
-  REPORT,
-  restore,
-  restoreJob,
-  target,
-} from './fixtures.test-helpers.js';
+import * as fx from './fixtures.test-helpers.js';
 import { decideRestore } from './machine.js';
 import { restoreEvents } from './transitions.js';
 
-const creating = (spec: Partial<DataMoverRestoreSpec>) => restore(spec, inPhase('CreatingTargetPVC'));
+const creating = (spec: Partial<DataMoverRestoreSpec>) => fx.restore(spec, fx.inPhase('CreatingTargetPVC'));
 
 describe('restoreOwners', () => {
   it('is refused, before anything is created, unless the namespace opted in to privileged movers', () => {
     const refused = decideRestore(
       creating({ restoreOwners: true }),
-      observed({ target: null, sourcePvc: null, privilegedMoversAllowed: false }),
+      fx.observed({ target: null, sourcePvc: null, privilegedMoversAllowed: false }),
       config,
     );
     expect(refused.actions).toEqual([]);
     expect(refused.status.phase).toBe('Failed');
-    expect(failedReason(refused)).toBe('PrivilegedMoverNotAllowed');
+    expect(fx.failedReason(refused)).toBe('PrivilegedMoverNotAllowed');
     expect(refused.status.message).toContain('datamover.io/privileged-movers=true');
     expect(refused.status.message).toContain('restoreOwners is not allowed in namespace ns');
 
     const allowed = decideRestore(
       creating({ restoreOwners: true }),
-      observed({ target: target(), privilegedMoversAllowed: true }),
+      fx.observed({ target: fx.target(), privilegedMoversAllowed: true }),
       config,
     );
     expect(allowed.status.phase).toBe('Restoring');
@@ -43,8 +34,8 @@ describe('restoreOwners', () => {
 
   it('runs the restore Job as root with only the capabilities that set owners', () => {
     const d = decideRestore(
-      restore({ restoreOwners: true }, inPhase('Restoring', { source: 'bucket:ns/data/' })),
-      observed(),
+      fx.restore({ restoreOwners: true }, fx.inPhase('Restoring', { source: 'bucket:ns/data/' })),
+      fx.observed(),
       config,
     );
     const action = d.actions[0]!;
@@ -59,10 +50,13 @@ describe('restoreOwners', () => {
 const NOT_APPLIED = Array.from({ length: 10 }, (_, i) => `f${i}: owner (65534:65534, not 999:999)`);
 
 function completedWith(report: object, spec: Partial<DataMoverRestoreSpec> = {}) {
-  const before = restore(spec, inPhase('Restoring', { source: 'bucket:ns/data/', jobName: 'back-restore' }));
+  const before = fx.restore(
+    spec,
+    fx.inPhase('Restoring', { source: 'bucket:ns/data/', jobName: 'back-restore' }),
+  );
   const d = decideRestore(
     before,
-    observed({ job: restoreJob({ type: 'Complete' }), pods: [endedPod(0, JSON.stringify(report))] }),
+    fx.observed({ job: fx.restoreJob({ type: 'Complete' }), pods: [fx.endedPod(0, JSON.stringify(report))] }),
     config,
   );
   return { status: d.status, events: restoreEvents(before.status!, d.status) };
@@ -71,7 +65,7 @@ function completedWith(report: object, spec: Partial<DataMoverRestoreSpec> = {})
 describe('a restore that could not apply every owner', () => {
   const report = {
     restore: {
-      ...JSON.parse(REPORT).restore,
+      ...JSON.parse(fx.REPORT).restore,
       notApplied: { count: 208, named: NOT_APPLIED },
     },
   };
@@ -102,7 +96,7 @@ describe('a restore that could not apply every owner', () => {
   });
 
   it('says every owner is the backup’s when none was left, with no warning', () => {
-    const { status, events } = completedWith(JSON.parse(REPORT), { restoreOwners: true });
+    const { status, events } = completedWith(JSON.parse(fx.REPORT), { restoreOwners: true });
     expect(status.ownersNotApplied).toBe(0);
     expect(status.ownersNotAppliedFiles).toBeUndefined();
     expect(status.conditions?.find((c) => c.type === 'OwnersRestored')).toMatchObject({

@@ -6,25 +6,15 @@ import type {
   DataMoverRestoreStatus,
 } from '../../api/v1alpha1/restore.js';
 import { at, config, source } from '../datamover/fixtures.test-helpers.js';
-import {
-  endedPod,
-  failedReason,
-  inPhase,
-  observed,
-  REPORT,
-  restore,
-  restoreJob,
-  stalledReason,
-  target,
-} from './fixtures.test-helpers.js';
+import * as fx from './fixtures.test-helpers.js';
 import { decideRestore, type RestoreObserved } from './machine.js';
 import { afterFailure, type FailedTarget } from './target.js';
 
 describe('a failed restore and the new PVC it created', () => {
   const failedFrom = (phase: DataMoverRestoreStatus['phase'], spec: Partial<DataMoverRestoreSpec> = {}) => {
-    const r = restore(spec, inPhase(phase));
+    const r = fx.restore(spec, fx.inPhase(phase));
     const status: DataMoverRestoreStatus = {
-      ...inPhase('Failed'),
+      ...fx.inPhase('Failed'),
       message: 'it failed',
       conditions: [
         {
@@ -45,11 +35,11 @@ describe('a failed restore and the new PVC it created', () => {
     };
     return { r, status };
   };
-  const facts = (f: Partial<FailedTarget> = {}): FailedTarget => ({ target: target(), users: [], ...f });
+  const facts = (f: Partial<FailedTarget> = {}): FailedTarget => ({ target: fx.target(), users: [], ...f });
 
   it('deletes it and its Job, with UID preconditions, and says so in the message and the Failed condition', () => {
     const { r, status } = failedFrom('Restoring');
-    const d = afterFailure(r, status, facts({ job: restoreJob({ type: 'Failed' }) }));
+    const d = afterFailure(r, status, facts({ job: fx.restoreJob({ type: 'Failed' }) }));
     expect(d.actions).toEqual([
       { type: 'deleteJob', name: 'back-restore', uid: 'job-uid' },
       { type: 'deleteTargetPvc', name: 'data-restored', uid: 'pvc-uid' },
@@ -76,9 +66,9 @@ describe('a failed restore and the new PVC it created', () => {
   });
 
   it.each<[string, Partial<DataMoverRestoreSpec>, Partial<FailedTarget>]>([
-    ['a PVC no restore made', {}, { target: target({ ours: false }) }],
-    ["another restore's PVC", {}, { target: target({ by: 'earlier' }) }],
-    ['a PVC being deleted', {}, { target: target({ deleting: true }) }],
+    ['a PVC no restore made', {}, { target: fx.target({ ours: false }) }],
+    ["another restore's PVC", {}, { target: fx.target({ by: 'earlier' }) }],
+    ['a PVC being deleted', {}, { target: fx.target({ deleting: true }) }],
     ['no PVC', {}, { target: null }],
     ['an existing PVC', { target: { existingPvc: 'data-restored' } }, {}],
   ])('never deletes %s', (_what, spec, f) => {
@@ -89,11 +79,11 @@ describe('a failed restore and the new PVC it created', () => {
   it('does nothing for a restore that did not fail in this pass, and a Completed one deletes only its Job', () => {
     const { r, status } = failedFrom('Restoring');
     expect(afterFailure(r, { ...status, phase: 'Restoring' }, facts()).actions).toEqual([]);
-    const already = restore({}, inPhase('Failed'));
+    const already = fx.restore({}, fx.inPhase('Failed'));
     expect(afterFailure(already, status, facts()).actions).toEqual([]);
     const done = decideRestore(
-      restore({}, inPhase('Restoring', { jobName: 'back-restore' })),
-      observed({ job: restoreJob({ type: 'Complete' }), pods: [endedPod(0, REPORT)] }),
+      fx.restore({}, fx.inPhase('Restoring', { jobName: 'back-restore' })),
+      fx.observed({ job: fx.restoreJob({ type: 'Complete' }), pods: [fx.endedPod(0, fx.REPORT)] }),
       config,
     );
     expect(done.status.phase).toBe('Completed');
@@ -103,11 +93,11 @@ describe('a failed restore and the new PVC it created', () => {
 
 describe("a new PVC's name held by a PVC another restore created", () => {
   const creating = (spec: Partial<DataMoverRestoreSpec> = {}) =>
-    restore(spec, inPhase('CreatingTargetPVC'), 'again');
+    fx.restore(spec, fx.inPhase('CreatingTargetPVC'), 'again');
   const earlier = (phase?: DataMoverRestoreStatus['phase']) =>
-    restore({}, phase ? inPhase(phase) : undefined, 'back');
+    fx.restore({}, phase ? fx.inPhase(phase) : undefined, 'back');
   const left = (o: Partial<RestoreObserved> = {}) =>
-    observed({ target: target({ by: 'back' }), targetUsers: [], otherRestores: [], ...o });
+    fx.observed({ target: fx.target({ by: 'back' }), targetUsers: [], otherRestores: [], ...o });
 
   it.each<[string, DataMoverRestore | null]>([
     ['is gone', null],
@@ -124,7 +114,7 @@ describe("a new PVC's name held by a PVC another restore created", () => {
   it("waits for a left PVC to bind for the restore's own provisioning time, however old the PVC", () => {
     const pending = left({
       creator: null,
-      target: { ...target({ by: 'back', createdAt: at(-3600) }), status: { phase: 'Pending' } },
+      target: { ...fx.target({ by: 'back', createdAt: at(-3600) }), status: { phase: 'Pending' } },
       targetBindingMode: 'Immediate',
     });
     const d = decideRestore(creating(), pending, config);
@@ -151,14 +141,14 @@ describe("a new PVC's name held by a PVC another restore created", () => {
     ],
     [
       'another restore restores into it',
-      { creator: null, otherRestores: [restore({}, inPhase('Restoring'), 'third')] },
+      { creator: null, otherRestores: [fx.restore({}, fx.inPhase('Restoring'), 'third')] },
       {},
       'TargetPVCExists',
       'DataMoverRestore third is restoring into it',
     ],
     [
       'another restore completed into it',
-      { creator: null, otherRestores: [restore({}, inPhase('Completed'), 'third')] },
+      { creator: null, otherRestores: [fx.restore({}, fx.inPhase('Completed'), 'third')] },
       {},
       'TargetPVCExists',
       'DataMoverRestore third restored into it',
@@ -179,35 +169,35 @@ describe("a new PVC's name held by a PVC another restore created", () => {
     ],
   ])('fails when %s, and touches nothing', (_what, o, spec, reason, message) => {
     const d = decideRestore(creating(spec), left(o), config);
-    expect(failedReason(d)).toBe(reason);
+    expect(fx.failedReason(d)).toBe(reason);
     expect(d.status.message).toContain(message);
     expect(d.actions).toEqual([]);
   });
 
   it('goes first over a restore of the same PVC that started later, and waits its turn after one that started earlier', () => {
     const later = {
-      ...restore({}, inPhase('CreatingTargetPVC'), 'zlater'),
-      metadata: { ...restore().metadata, name: 'zlater', uid: 'uid-z', creationTimestamp: at(5) },
+      ...fx.restore({}, fx.inPhase('CreatingTargetPVC'), 'zlater'),
+      metadata: { ...fx.restore().metadata, name: 'zlater', uid: 'uid-z', creationTimestamp: at(5) },
     };
     expect(
       decideRestore(creating(), left({ creator: null, otherRestores: [later] }), config).status.phase,
     ).toBe('Restoring');
     const sooner = { ...later, metadata: { ...later.metadata, name: 'sooner', creationTimestamp: at(-5) } };
     expect(
-      failedReason(decideRestore(creating(), left({ creator: null, otherRestores: [sooner] }), config)),
+      fx.failedReason(decideRestore(creating(), left({ creator: null, otherRestores: [sooner] }), config)),
     ).toBe('TargetPVCExists');
   });
 
   it('waits while a left PVC is deleted (a failed restore deleting its own), then creates it again', () => {
-    const deleting = left({ creator: earlier('Failed'), target: target({ by: 'back', deleting: true }) });
+    const deleting = left({ creator: earlier('Failed'), target: fx.target({ by: 'back', deleting: true }) });
     const waiting = decideRestore(creating(), deleting, config);
-    expect(stalledReason(waiting)).toBe('TargetPVCTerminating');
+    expect(fx.stalledReason(waiting)).toBe('TargetPVCTerminating');
     expect(waiting.actions).toEqual([]);
     expect(waiting.requeueAfterMs).toBe(2_000);
-    expect(failedReason(decideRestore(creating(), { ...deleting, now: at(60) }, config))).toBe(
+    expect(fx.failedReason(decideRestore(creating(), { ...deleting, now: at(60) }, config))).toBe(
       'TargetPVCTerminating',
     );
-    const gone = decideRestore(creating(), observed({ target: null, sourcePvc: source() }), config);
+    const gone = decideRestore(creating(), fx.observed({ target: null, sourcePvc: source() }), config);
     const pvc = (gone.actions[0] as { pvc: V1PersistentVolumeClaim }).pvc;
     expect(pvc.metadata?.annotations).toEqual({
       'datamover.io/restored-by-name': 'again',
@@ -216,11 +206,11 @@ describe("a new PVC's name held by a PVC another restore created", () => {
   });
 
   it("fails TargetPVCExists, untouched, for a PVC no restore made or with a restore's label but not its name and UID", () => {
-    const labelOnly = target({ ours: false });
+    const labelOnly = fx.target({ ours: false });
     labelOnly.metadata!.labels = { 'datamover.io/restored-by': 'back' };
-    for (const pvc of [target({ ours: false }), labelOnly]) {
-      const d = decideRestore(creating(), observed({ target: pvc, creator: null }), config);
-      expect(failedReason(d)).toBe('TargetPVCExists');
+    for (const pvc of [fx.target({ ours: false }), labelOnly]) {
+      const d = decideRestore(creating(), fx.observed({ target: pvc, creator: null }), config);
+      expect(fx.failedReason(d)).toBe('TargetPVCExists');
       expect(d.actions).toEqual([]);
     }
   });

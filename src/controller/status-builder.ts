@@ -3,6 +3,7 @@
 // and Complete or Failed when it ends. Each kind's machine uses one; there is one set of words.
 import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import type { Condition } from '../api/v1alpha1/schema.js';
+import type { Config } from '../config.js';
 import { setCondition } from './conditions.js';
 
 /** What every run's status has. */
@@ -15,6 +16,17 @@ export interface RunStatus {
   conditions?: Condition[] | undefined;
   observedGeneration?: number | undefined;
 }
+
+/** What every kind of run reads of the configuration: its grace periods, timeouts and images. */
+export type RunConfig = Pick<
+  Config,
+  | 'sourcePvcGracePeriodMs'
+  | 'cloneProvisionTimeoutMs'
+  | 'cloneStallAfterMs'
+  | 'podStartTimeoutMs'
+  | 'defaultMoverImage'
+  | 'allowedMoverImages'
+>;
 
 /** A run that ended: Completed or Failed, for every kind of run. */
 export function isTerminal(phase: string | undefined): boolean {

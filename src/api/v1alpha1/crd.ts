@@ -27,13 +27,42 @@ const plain = (schema: unknown): Record<string, unknown> => JSON.parse(JSON.stri
 interface Kind {
   kind: string;
   plural: string;
-  singular: string;
   shortName: string;
+  /** What the kind does, after its name and version. */
   description: string;
   spec: unknown;
   status: unknown;
-  columns: Array<Record<string, unknown>>;
+  /** kubectl get's columns before Message and Age, which every kind shows last. */
+  columns: Column[];
 }
+
+interface Column {
+  name: string;
+  type: 'string' | 'integer' | 'boolean' | 'date';
+  jsonPath: string;
+  description?: string;
+  /** 1: only with -o wide. */
+  priority?: number;
+}
+
+const column = (
+  name: string,
+  type: Column['type'],
+  jsonPath: string,
+  description?: string,
+  priority?: number,
+): Column => ({
+  name,
+  type,
+  jsonPath,
+  ...(description ? { description } : {}),
+  ...(priority ? { priority } : {}),
+});
+
+const LAST_COLUMNS = [
+  column('Message', 'string', '.status.message', undefined, 1),
+  column('Age', 'date', '.metadata.creationTimestamp'),
+];
 
 function crd(k: Kind) {
   return {
@@ -46,7 +75,7 @@ function crd(k: Kind) {
         kind: k.kind,
         listKind: `${k.kind}List`,
         plural: k.plural,
-        singular: k.singular,
+        singular: k.kind.toLowerCase(),
         shortNames: [k.shortName],
         // Not 'datamover': with two kinds in it, the category would shadow the singular name
         // (kubectl get datamover x: "you must specify only one resource").
@@ -59,11 +88,11 @@ function crd(k: Kind) {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: k.columns,
+          additionalPrinterColumns: [...k.columns, ...LAST_COLUMNS],
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: k.description,
+              description: `${k.kind} (${API_VERSION}) ${k.description}`,
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of the object.' },
@@ -84,29 +113,15 @@ export function dataMoverCrd() {
   return crd({
     kind: KIND,
     plural: PLURAL,
-    singular: 'datamover',
     shortName: 'dm',
-    description: `${KIND} (${API_VERSION}) backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
+    description: `backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
     spec: DataMoverSpecSchema,
     status: DataMoverStatusSchema,
     columns: [
-      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
-      { name: 'Source', type: 'string', jsonPath: '.spec.sourcePvc', description: 'PVC backed up' },
-      {
-        name: 'Clone',
-        type: 'string',
-        jsonPath: '.status.restoredPvcName',
-        description: 'The clone, while it exists',
-      },
-      {
-        name: 'Bytes',
-        type: 'integer',
-        jsonPath: '.status.bytesTransferred',
-        description: 'Bytes transferred',
-        priority: 1,
-      },
-      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      column('Phase', 'string', '.status.phase', 'Current phase'),
+      column('Source', 'string', '.spec.sourcePvc', 'PVC backed up'),
+      column('Clone', 'string', '.status.restoredPvcName', 'The clone, while it exists'),
+      column('Bytes', 'integer', '.status.bytesTransferred', 'Bytes transferred', 1),
     ],
   });
 }
@@ -115,24 +130,16 @@ export function dataMoverScheduleCrd() {
   return crd({
     kind: SCHEDULE_KIND,
     plural: SCHEDULE_PLURAL,
-    singular: 'datamoverschedule',
     shortName: 'dms',
-    description: `${SCHEDULE_KIND} (${API_VERSION}) creates DataMovers on a cron schedule for one PVC or every PVC a label selector picks, keeps a history of them, prunes old backups in the bucket and records each PVC's recovery point.`,
+    description: `creates DataMovers on a cron schedule for one PVC or every PVC a label selector picks, keeps a history of them, prunes old backups in the bucket and records each PVC's recovery point.`,
     spec: DataMoverScheduleSpecSchema,
     status: DataMoverScheduleStatusSchema,
     columns: [
-      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule', description: 'Cron expression' },
-      { name: 'Suspend', type: 'boolean', jsonPath: '.spec.suspend', description: 'No runs while true' },
-      {
-        name: 'Last Success',
-        type: 'date',
-        jsonPath: '.status.lastSuccessfulTime',
-        description: 'Newest successful run of any PVC',
-      },
-      { name: 'Next', type: 'string', jsonPath: '.status.nextScheduleTime', description: 'Next fire time' },
-      { name: 'Missed', type: 'integer', jsonPath: '.status.missedRuns', priority: 1 },
-      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      column('Schedule', 'string', '.spec.schedule', 'Cron expression'),
+      column('Suspend', 'boolean', '.spec.suspend', 'No runs while true'),
+      column('Last Success', 'date', '.status.lastSuccessfulTime', 'Newest successful run of any PVC'),
+      column('Next', 'string', '.status.nextScheduleTime', 'Next fire time'),
+      column('Missed', 'integer', '.status.missedRuns', undefined, 1),
     ],
   });
 }
@@ -141,25 +148,16 @@ export function dataMoverRestoreCrd() {
   return crd({
     kind: RESTORE_KIND,
     plural: RESTORE_PLURAL,
-    singular: 'datamoverrestore',
     shortName: 'dmr',
-    description: `${RESTORE_KIND} (${API_VERSION}) restores one backup of a DataMover or a DataMoverSchedule into a new or an existing PVC with a restore Job, and verifies the volume against the backup's manifest.`,
+    description: `restores one backup of a DataMover or a DataMoverSchedule into a new or an existing PVC with a restore Job, and verifies the volume against the backup's manifest.`,
     spec: DataMoverRestoreSpecSchema,
     status: DataMoverRestoreStatusSchema,
     columns: [
-      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Current phase' },
-      { name: 'Source', type: 'string', jsonPath: '.status.source', description: 'Backups read from' },
-      { name: 'Run', type: 'string', jsonPath: '.status.run', description: 'Run folder restored' },
-      { name: 'Target', type: 'string', jsonPath: '.status.targetPvc', description: 'PVC restored into' },
-      {
-        name: 'Bytes',
-        type: 'integer',
-        jsonPath: '.status.bytesRestored',
-        description: 'Bytes restored',
-        priority: 1,
-      },
-      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
-      { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+      column('Phase', 'string', '.status.phase', 'Current phase'),
+      column('Source', 'string', '.status.source', 'Backups read from'),
+      column('Run', 'string', '.status.run', 'Run folder restored'),
+      column('Target', 'string', '.status.targetPvc', 'PVC restored into'),
+      column('Bytes', 'integer', '.status.bytesRestored', 'Bytes restored', 1),
     ],
   });
 }

@@ -6,12 +6,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LATEST } from '../../contract/restore.js';
 import {
-  API_VERSION,
-  ConditionSchema,
+  conditionsField,
   DataMoverSpecSchema,
   DNS_SUBDOMAIN,
   rootPathRules,
-  type ObjectMeta,
+  type Resource,
 } from './schema.js';
 
 export const RESTORE_KIND = 'DataMoverRestore';
@@ -226,13 +225,8 @@ export const DataMoverRestoreStatusSchema = Type.Object(
       }),
     ),
     message: Type.Optional(Type.String({ description: 'Human-readable summary of the current state.' })),
-    conditions: Type.Optional(
-      Type.Array(ConditionSchema, {
-        description:
-          "Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; OwnersRestored once Completed: False (reason OwnersNotApplied) when some entries did not get the backup's owner.",
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-      }),
+    conditions: conditionsField(
+      "Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; OwnersRestored once Completed: False (reason OwnersNotApplied) when some entries did not get the backup's owner.",
     ),
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
   },
@@ -242,10 +236,4 @@ export const DataMoverRestoreStatusSchema = Type.Object(
 export type DataMoverRestoreSpec = Static<typeof DataMoverRestoreSpecSchema>;
 export type DataMoverRestoreStatus = Static<typeof DataMoverRestoreStatusSchema>;
 
-export interface DataMoverRestore {
-  apiVersion: typeof API_VERSION;
-  kind: typeof RESTORE_KIND;
-  metadata: ObjectMeta;
-  spec: DataMoverRestoreSpec;
-  status?: DataMoverRestoreStatus;
-}
+export type DataMoverRestore = Resource<typeof RESTORE_KIND, DataMoverRestoreSpec, DataMoverRestoreStatus>;

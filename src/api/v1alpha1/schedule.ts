@@ -4,12 +4,11 @@
 // Types and the CRD's OpenAPI schema both come from these definitions.
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  API_VERSION,
-  ConditionSchema,
+  conditionsField,
   DataMoverSpecSchema,
   DNS_SUBDOMAIN,
   RetentionSchema,
-  type ObjectMeta,
+  type Resource,
 } from './schema.js';
 import {
   CRON_PATTERN_WITH_SECONDS,
@@ -243,12 +242,8 @@ export const ActiveRunSchema = Type.Object({
 
 export const DataMoverScheduleStatusSchema = Type.Object(
   {
-    conditions: Type.Optional(
-      Type.Array(ConditionSchema, {
-        description: 'Ready, and Stalled with reason InvalidSchedule when the schedule cannot fire.',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-      }),
+    conditions: conditionsField(
+      'Ready, and Stalled with reason InvalidSchedule when the schedule cannot fire.',
     ),
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
     lastScheduleTime: time('The newest fire time that created runs.'),
@@ -291,10 +286,8 @@ export type DataMoverScheduleStatus = Static<typeof DataMoverScheduleStatusSchem
 export type KeepPolicy = Static<typeof KeepPolicySchema>;
 export type PvcRecord = Static<typeof PvcRecordSchema>;
 
-export interface DataMoverSchedule {
-  apiVersion: typeof API_VERSION;
-  kind: typeof SCHEDULE_KIND;
-  metadata: ObjectMeta;
-  spec: DataMoverScheduleSpec;
-  status?: DataMoverScheduleStatus;
-}
+export type DataMoverSchedule = Resource<
+  typeof SCHEDULE_KIND,
+  DataMoverScheduleSpec,
+  DataMoverScheduleStatus
+>;

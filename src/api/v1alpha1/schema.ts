@@ -325,6 +325,16 @@ export const ConditionSchema = Type.Object({
   ),
 });
 
+/** status.conditions of a kind: merged by type (server-side apply). */
+export const conditionsField = (description: string) =>
+  Type.Optional(
+    Type.Array(ConditionSchema, {
+      description,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['type'],
+    }),
+  );
+
 /** How many pruned run names status.prune lists. */
 export const MAX_STATUS_RUNS = 10;
 
@@ -363,13 +373,8 @@ export const DataMoverStatusSchema = Type.Object(
     destination: Type.Optional(
       Type.String({ description: 'Where the data goes: <secretName>:<path inside the bucket>/.' }),
     ),
-    conditions: Type.Optional(
-      Type.Array(ConditionSchema, {
-        description:
-          'Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; CleanedUp after cleanup.',
-        'x-kubernetes-list-type': 'map',
-        'x-kubernetes-list-map-keys': ['type'],
-      }),
+    conditions: conditionsField(
+      'Complete and Failed for kubectl wait; Ready, Reconciling and Stalled as kstatus reads them; CleanedUp after cleanup.',
     ),
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
     startTime: Type.Optional(time('When the operator started the run.')),
@@ -425,10 +430,13 @@ export type EnvVar = Static<typeof EnvVarSchema>;
  */
 export type ObjectMeta = V1ObjectMeta & { name: string; namespace: string };
 
-export interface DataMover {
+/** An object of one of our kinds, as the API serves it. */
+export interface Resource<K extends string, Spec, Status> {
   apiVersion: typeof API_VERSION;
-  kind: typeof KIND;
+  kind: K;
   metadata: ObjectMeta;
-  spec: DataMoverSpec;
-  status?: DataMoverStatus;
+  spec: Spec;
+  status?: Status;
 }
+
+export type DataMover = Resource<typeof KIND, DataMoverSpec, DataMoverStatus>;

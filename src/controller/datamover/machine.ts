@@ -33,18 +33,9 @@ import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
-import { isTerminal, RunStatusBuilder } from '../status-builder.js';
+import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
 
-export type MachineConfig = Pick<
-  Config,
-  | 'sourcePvcGracePeriodMs'
-  | 'cloneProvisionTimeoutMs'
-  | 'cloneStallAfterMs'
-  | 'podStartTimeoutMs'
-  | 'defaultMoverImage'
-  | 'allowedMoverImages'
-  | 'allowMoverServiceAccount'
->;
+export type MachineConfig = RunConfig & Pick<Config, 'allowMoverServiceAccount'>;
 
 export interface Observed {
   now: Date;
@@ -382,23 +373,22 @@ function finished(dm: DataMover, o: Observed): Decision {
   return { status, actions: [], requeueAfterMs: due - o.now.getTime() };
 }
 
+type Step = (dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig) => Decision;
+
+/** The step of each phase a backup works in, and of a DataMover that has not started (`new`). */
+const STEPS: Readonly<Record<string, Step>> = {
+  new: start,
+  CreatingClonedPVC: creatingClone,
+  CreatingPod: creatingPod,
+  CleaningUp: cleaningUp,
+};
+
 function step(dm: DataMover, observed: Observed, config: MachineConfig): Decision {
   const b = new StatusBuilder(dm, observed.now);
-  switch (dm.status?.phase) {
-    case undefined:
-      return start(dm, observed, b);
-    case 'CreatingClonedPVC':
-      return creatingClone(dm, observed, b, config);
-    case 'CreatingPod':
-      return creatingPod(dm, observed, b, config);
-    case 'CleaningUp':
-      return cleaningUp(dm, observed, b);
-    default:
-      return {
-        status: b.fail(Reason.Failed, `unknown phase ${String(dm.status?.phase)}`).status,
-        actions: [],
-      };
-  }
+  const phase = dm.status?.phase ?? 'new';
+  const next = STEPS[phase];
+  if (next) return next(dm, observed, b, config);
+  return { status: b.fail(Reason.Failed, `unknown phase ${phase}`).status, actions: [] };
 }
 
 export function decide(dm: DataMover, observed: Observed, config: MachineConfig): Decision {

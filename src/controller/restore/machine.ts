@@ -15,7 +15,6 @@ import {
   type DataMoverRestoreStatus,
 } from '../../api/v1alpha1/restore.js';
 import type { DataMoverSchedule } from '../../api/v1alpha1/schedule.js';
-import type { Config } from '../../config.js';
 import type { MoverResult } from '../../contract/result.js';
 import { trimSlashes } from '../../contract/layout.js';
 import { LATEST } from '../../contract/restore.js';
@@ -34,7 +33,7 @@ import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
 import { scheduledBackupsOf } from '../schedule/template.js';
-import { RunStatusBuilder } from '../status-builder.js';
+import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
 import {
   leftover,
   podList,
@@ -46,15 +45,7 @@ import {
 
 export { targetPvcOf };
 
-export type RestoreConfig = Pick<
-  Config,
-  | 'sourcePvcGracePeriodMs'
-  | 'cloneProvisionTimeoutMs'
-  | 'cloneStallAfterMs'
-  | 'podStartTimeoutMs'
-  | 'defaultMoverImage'
-  | 'allowedMoverImages'
->;
+export type RestoreConfig = RunConfig;
 
 export interface RestoreObserved extends PodFacts, LeftoverFacts {
   /** The schedule of a schedule source, from the cache; null when there is none of that name. */
@@ -455,18 +446,12 @@ export function decideRestore(
   o: RestoreObserved,
   config: RestoreConfig,
 ): RestoreDecision {
+  if (r.status && isTerminal(r.status.phase)) return { status: r.status, actions: [] };
   const b = new Builder(r, o.now);
-  switch (r.status?.phase) {
-    case undefined:
-      return start(r, o, b);
-    case 'CreatingTargetPVC':
-      return creatingTarget(r, o, b, config);
-    case 'Restoring':
-      return restoring(r, o, b, config);
-    case 'Completed':
-    case 'Failed':
-      return { status: r.status, actions: [] };
-  }
+  if (!r.status?.phase) return start(r, o, b);
+  return r.status.phase === 'CreatingTargetPVC'
+    ? creatingTarget(r, o, b, config)
+    : restoring(r, o, b, config);
 }
 
 /** A create the apiserver refused for good (invalid, forbidden, quota): the restore fails. */

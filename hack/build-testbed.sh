@@ -69,10 +69,20 @@ build_kwok() {
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 }
 
-if [ ! -x "$TESTBED_BIN/etcd" ]; then build_etcd; fi
-if [ ! -x "$TESTBED_BIN/kwok" ] || [ ! -x "$TESTBED_BIN/kwokctl" ]; then build_kwok; fi
+# Three module graphs, built side by side: one build's downloads and single-threaded links leave
+# a core idle that the others use.
+jobs=()
+if [ ! -x "$TESTBED_BIN/etcd" ]; then
+  build_etcd &
+  jobs+=($!)
+fi
+if [ ! -x "$TESTBED_BIN/kwok" ] || [ ! -x "$TESTBED_BIN/kwokctl" ]; then
+  build_kwok &
+  jobs+=($!)
+fi
 if [ ! -x "$TESTBED_BIN/kube-apiserver" ] || [ ! -x "$TESTBED_BIN/kube-controller-manager" ] ||
   [ ! -x "$TESTBED_BIN/kube-scheduler" ] || [ ! -x "$TESTBED_BIN/kubectl" ]; then
   build_kubernetes
 fi
+for job in ${jobs[@]+"${jobs[@]}"}; do wait "$job"; done
 echo "test bed binaries built in $(( $(date +%s) - start ))s into $TESTBED_BIN"

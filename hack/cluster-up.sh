@@ -49,7 +49,15 @@ if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/
   done
   echo "test bed '$CLUSTER' is running"
 else
+  # On a fresh machine, rclone (the real node's mover image needs it) builds beside the control
+  # plane: both are Go builds of minutes, and one's downloads and links leave a core idle.
+  rclone_build=""
+  if [ ! -x "$RCLONE_BIN/rclone" ] && bash "$here/realnode-check.sh" >/dev/null 2>&1; then
+    bash "$here/build-tools.sh" rclone &
+    rclone_build=$!
+  fi
   bash "$here/build-testbed.sh"
+  if [ -n "$rclone_build" ]; then wait "$rclone_build"; fi
   start=$(date +%s)
   # Processes bound to an earlier cluster go with it.
   for pidfile in "$STATE/provisioner.pid" "$STATE/operator.pid"; do

@@ -48,8 +48,12 @@ trap finish EXIT
 # Everything that is built, built first: on a fresh machine the Go builds take both cores for many
 # minutes, and must not run beside the tests (the background start below then only starts processes).
 build_all() {
-  bash hack/build-tools.sh
+  # On a fresh machine these are Go builds of many minutes: the tools build beside the control
+  # plane, so that one's downloads and single-threaded links leave no core idle.
+  bash hack/build-tools.sh &
+  local tools=$!
   bash hack/build-testbed.sh
+  wait "$tools"
   if bash hack/realnode-check.sh >/dev/null 2>&1; then
     bash hack/build-realnode.sh >/dev/null
     bash hack/realnode-image.sh >/dev/null

@@ -10,6 +10,7 @@ const E2E_PARALLEL = [
   'test/e2e/restore-retry.test.ts',
   'test/e2e/restore.test.ts',
   'test/e2e/retention.test.ts',
+  'test/e2e/run-cap.test.ts',
 ];
 
 export default defineConfig({

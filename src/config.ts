@@ -28,6 +28,12 @@ function positiveInt(flag: string, value: string): number {
   return n;
 }
 
+function nonNegativeInt(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${flag}: "${value}" must be 0 or a positive integer`);
+  return n;
+}
+
 const list = (value: string) =>
   value
     .split(',')
@@ -135,6 +141,16 @@ export const FLAGS = [
     default: constant('8'),
     help: 'objects of each kind reconciled at once; a quarter kept for runs under way',
     parse: (raw) => positiveInt('max-concurrent-reconciles', raw as string),
+  }),
+  flag({
+    name: 'max-concurrent-runs',
+    key: 'maxConcurrentRuns',
+    type: 'string',
+    arg: 'N',
+    default: constant('0'),
+    defaultText: '0, no cap',
+    help: 'backups holding a clone or a mover Job at once, cluster-wide; the others wait their turn',
+    parse: (raw) => nonNegativeInt('max-concurrent-runs', raw as string),
   }),
   duration(
     'source-pvc-grace-period',

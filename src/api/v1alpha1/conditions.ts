@@ -17,6 +17,7 @@ export const Reason = {
   WaitingForDestination: 'WaitingForDestination',
   WaitingForOldChild: 'WaitingForOldChild',
   WaitingForRestore: 'WaitingForRestore',
+  Queued: 'Queued',
   MoverRunning: 'MoverRunning',
   DeletingClone: 'DeletingClone',
   Succeeded: 'Succeeded',

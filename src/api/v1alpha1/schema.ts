@@ -370,6 +370,13 @@ export const DataMoverStatusSchema = Type.Object(
       }),
     ),
     jobName: Type.Optional(Type.String({ description: 'Name of the mover Job.' })),
+    queuePosition: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'While the run waits for a slot under --max-concurrent-runs (Reconciling reason Queued): its place among the waiting runs, 1 being next, as of its last pass. Absent once it has a slot.',
+      }),
+    ),
     destination: Type.Optional(
       Type.String({ description: 'Where the data goes: <secretName>:<path inside the bucket>/.' }),
     ),

@@ -35,8 +35,9 @@ export function dataMoverKind(
 ): KindController<DataMover> {
   const own = new DataMoverMetrics(metrics, () => caches.dataMovers.list());
   const owner = (o: KubernetesObject) => ownerKey(o as never);
-  return kindController(
-    new DataMoverKind(api, caches, config, own, log),
+  const kind = new DataMoverKind(api, caches, config, own, log);
+  const controller = kindController(
+    kind,
     {
       primary: views.primary,
       owned: [
@@ -50,10 +51,14 @@ export function dataMoverKind(
       // Runs that started earlier take their next step first: a schedule's burst of new runs does
       // not hold up the runs in flight.
       rank: byCreation(caches.dataMovers),
-      // A finished or deleted DataMover may free its destination for others, in any namespace.
+      // A finished or deleted DataMover may free its destination for others, in any namespace, and
+      // its slot under --max-concurrent-runs for the next waiting runs.
       related: (dm, event) =>
         event === 'delete' || isTerminal(dm.status?.phase)
-          ? waitingFor(dm, caches.dataMovers.list()).map(keyOf)
+          ? [
+              ...waitingFor(dm, caches.dataMovers.list()).map(keyOf),
+              ...(kind.slots.enabled ? kind.slots.next(kind.census(), Date.now()) : []),
+            ]
           : [],
     },
     {
@@ -64,4 +69,8 @@ export function dataMoverKind(
       hooks: { afterAction: (action) => hooks.afterAction?.(action.type) },
     },
   );
+  kind.wake = (keys) => {
+    for (const key of keys) controller.queue.add(key, false);
+  };
+  return controller;
 }

@@ -21,6 +21,7 @@ export const config: MachineConfig = {
   defaultMoverImage: 'ghcr.io/datamover-operator/mover:0.1.0',
   allowedMoverImages: ['ghcr.io/datamover-operator/mover'],
   allowMoverServiceAccount: false,
+  maxConcurrentRuns: 0,
 };
 
 export function dm(spec: Partial<DataMoverSpec> = {}, status?: DataMoverStatus, name = 'backup'): DataMover {

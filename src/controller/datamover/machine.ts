@@ -34,8 +34,9 @@ import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
 import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
+import type { Slot } from '../run-slots.js';
 
-export type MachineConfig = RunConfig & Pick<Config, 'allowMoverServiceAccount'>;
+export type MachineConfig = RunConfig & Pick<Config, 'allowMoverServiceAccount' | 'maxConcurrentRuns'>;
 
 export interface Observed {
   now: Date;
@@ -65,6 +66,8 @@ export interface Observed {
   liveRuns?: readonly string[] | undefined;
   /** Objects holding a child's name that are not this DataMover's (see kube/names.ts ownership). */
   notOurs?: readonly NotOurChild[] | undefined;
+  /** Under --max-concurrent-runs, before the clone: whether the run has a slot (run-slots.ts). */
+  slot?: Slot | undefined;
 }
 
 /** An object holding one of the DataMover's child names without being its child. */
@@ -93,6 +96,9 @@ export interface Decision {
   /** When the pass entered a phase and also took its first step: the status of entering alone. */
   entered?: DataMoverStatus;
 }
+
+/** How often a run queued for a slot looks again by itself (its place; slots freed wake it at once). */
+export const QUEUED_RECHECK_MS = 300_000;
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
@@ -220,6 +226,8 @@ function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undef
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   // status.restoredPvcName (kubectl's CLONE column) names a clone only once one is created.
   if (!o.clone) delete b.status.restoredPvcName;
+  // A place in the slot queue is only for a run that waits for nothing else (set again below).
+  delete b.status.queuePosition;
   const policy = policyViolation(dm, o, config);
   if (policy) return { status: b.fail(...policy).status, actions: [] };
   const leftover = notOurs(dm, o, b);
@@ -239,6 +247,14 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
         SOURCE_RECHECK_MS,
       );
       return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
+    }
+    if (o.slot && !o.slot.admitted) {
+      const { position, waiting } = o.slot;
+      const message = `waiting for a slot: ${position} of ${waiting} waiting; at most ${config.maxConcurrentRuns} backups run at once (--max-concurrent-runs)`;
+      b.progressing(Reason.Queued, message);
+      b.status.queuePosition = position;
+      // Woken when a slot frees up (controller.ts); the timer only refreshes its place now and then.
+      return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
     }
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
     b.status.restoredPvcName = cloneName(dm);
@@ -400,7 +416,10 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
   // the Job), so one status write covers both; but never a second transition, which would hide a
   // phase from the metrics derived from the write.
   const next = step({ ...dm, status: entered.status }, observed, config);
-  if (next.status.phase === phase && next.actions.length > 0) return { ...next, entered: entered.status };
+  // A run queued for a slot says so in its first write: the queue counts it by its place.
+  const queued = next.status.queuePosition !== undefined;
+  if (next.status.phase === phase && (next.actions.length > 0 || queued))
+    return { ...next, entered: entered.status };
   // The phase's first step is also its last (cleanup deletes and completes in one pass): take it in
   // a pass of its own, at once, rather than waiting for the watch event of this write.
   return next.actions.length > 0 ? { ...entered, requeueAfterMs: 0 } : entered;

@@ -4,6 +4,7 @@
 import type { DataMover, WorkPhase } from '../../api/v1alpha1/schema.js';
 import { WORK_PHASES } from '../../api/v1alpha1/schema.js';
 import { FirstSeen, type OperatorMetrics, type RuntimeMetrics } from '../../metrics/metrics.js';
+import { isTerminal } from '../status-builder.js';
 
 /** One change to a metric that a status transition makes (transitions.ts). */
 export type MetricMove =
@@ -15,7 +16,8 @@ export type MetricMove =
   | { metric: 'syncBytes'; bytes: number }
   | { metric: 'run'; result: 'completed' | 'failed' }
   | { metric: 'syncVerified'; result: 'verified' | 'mismatch' }
-  | { metric: 'prune'; status: 'success' | 'failure'; removed: number };
+  | { metric: 'prune'; status: 'success' | 'failure'; removed: number }
+  | { metric: 'queueWait'; seconds: number };
 
 const PHASE_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200];
 /** 1 KiB, 1 MiB, 16 MiB, 128 MiB, 1 GiB, 8 GiB, 64 GiB, 512 GiB, 4 TiB. */
@@ -35,6 +37,7 @@ export class DataMoverMetrics {
   private readonly prunedBackups;
   private readonly syncVerified;
   private readonly runs;
+  private readonly queueWait;
   private readonly namespaces = new FirstSeen((namespace) => this.zero(namespace));
 
   constructor(m: OperatorMetrics, dataMovers: () => Iterable<DataMover>) {
@@ -91,6 +94,12 @@ export class DataMoverMetrics {
       'DataMover runs that finished, by result (completed, failed): one per DataMover, whatever its phases.',
       [ns, 'result'],
     );
+    this.queueWait = m.histogram(
+      'datamover_run_queue_wait_seconds',
+      'How long DataMovers waited for a slot under --max-concurrent-runs before their clone was created.',
+      [ns],
+      PHASE_BUCKETS,
+    );
     this.runtime = m.runtime({
       name: 'datamover_workqueue_depth',
       help: 'DataMover keys waiting in the work queue.',
@@ -108,6 +117,7 @@ export class DataMoverMetrics {
 
   private zero(namespace: string): void {
     this.syncBytes.zero({ namespace });
+    this.queueWait.zero({ namespace });
     for (const phase of WORK_PHASES) {
       // Histograms too: a series born with its first observation shows no rate for it.
       this.phaseDuration.zero({ phase, namespace });
@@ -155,6 +165,9 @@ export class DataMoverMetrics {
           this.prune.inc({ namespace, status: move.status });
           this.prunedBackups.inc({ namespace }, move.removed);
           break;
+        case 'queueWait':
+          this.queueWait.observe({ namespace }, move.seconds);
+          break;
       }
     }
   }
@@ -184,6 +197,16 @@ function clusterGauges(m: OperatorMetrics, dataMovers: () => Iterable<DataMover>
     (g) => {
       for (const dm of dataMovers())
         g.inc({ namespace: dm.metadata.namespace, phase: dm.status?.phase ?? 'Pending' });
+    },
+  );
+  m.leaderGauge(
+    'datamover_runs_queued',
+    'DataMovers waiting for a slot under --max-concurrent-runs (Reconciling reason Queued), by namespace (leader only).',
+    ['namespace'],
+    (g) => {
+      for (const dm of dataMovers())
+        if (dm.status?.queuePosition !== undefined && !isTerminal(dm.status.phase))
+          g.inc({ namespace: dm.metadata.namespace });
     },
   );
   m.leaderGauge(

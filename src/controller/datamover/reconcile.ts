@@ -26,6 +26,9 @@ import { NameConflict, type Decision, type Performed, type RunKind, type Transit
 import { metricMoves, transitionEvents } from './transitions.js';
 import type { DataMoverMetrics } from './metrics.js';
 import { BindingModes } from '../binding-modes.js';
+import { RunSlots, type Census } from '../run-slots.js';
+import { isTerminal } from '../status-builder.js';
+import { census } from './slots.js';
 
 export interface Caches {
   dataMovers: ResilientInformer<DataMover>;
@@ -41,14 +44,30 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
   private readonly bindingModes: BindingModes;
 
+  /** Wakes the runs that free slots would go to (set by the factory, which owns the queue). */
+  wake: (keys: readonly string[]) => void = () => {};
+
   constructor(
     private readonly api: KubeApi,
     private readonly caches: Caches,
     private readonly config: MachineConfig,
     private readonly metrics: DataMoverMetrics,
     private readonly log: Logger,
+    readonly slots = new RunSlots(config.maxConcurrentRuns),
   ) {
     this.bindingModes = new BindingModes(api);
+  }
+
+  /** The runs under way and waiting, as the caches show them (slots.ts). */
+  census(self?: DataMover): Census {
+    return census(
+      this.caches.dataMovers.list(),
+      (dm) => ({
+        clone: this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm)),
+        job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
+      }),
+      self,
+    );
   }
 
   cached(namespace: string, name: string): DataMover | undefined {
@@ -60,7 +79,21 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   }
 
   decide(dm: DataMover, observed: Observed): Decision<DataMoverStatus, Action> {
-    return decide(dm, observed, this.config);
+    const decision = decide(dm, observed, this.config);
+    // An ended run's pass, woken by its clone or Job going: the slot it held may be free now.
+    if (this.slots.enabled && isTerminal(dm.status?.phase))
+      this.wake(this.slots.next(this.census(), Date.now()));
+    if (
+      observed.slot?.admitted &&
+      observed.slot.fresh &&
+      !decision.actions.some((a) => a.type === 'createClone')
+    ) {
+      // A slot given to a run that creates nothing now (it waits for its source, or failed): it goes
+      // to the next run at once.
+      this.slots.release(`${dm.metadata.namespace}/${dm.metadata.name}`);
+      this.wake(this.slots.next(this.census(), Date.now()));
+    }
+    return decision;
   }
 
   replaceStatus(dm: DataMover): Promise<DataMover> {
@@ -107,6 +140,9 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       observed.destinationBusyWith = destinationBusyWith(dm, peers);
       observed.liveRuns = liveRunsOf(dm, peers);
     }
+    // Last, after every await: the slot is given and the clone created with nothing in between.
+    if (need.source && this.slots.enabled)
+      observed.slot = this.slots.request(`${ns}/${dm.metadata.name}`, this.census(dm), now.getTime());
     return observed;
   }
 
@@ -216,7 +252,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
   /** Metrics, a log line and events for a status change the apiserver has applied. */
   record(dm: DataMover, { before, status, now, events }: Transition<DataMoverStatus>): void {
-    this.metrics.record(dm.metadata.namespace, metricMoves(before, status));
+    this.metrics.record(dm.metadata.namespace, metricMoves(before, status, now));
     if (before.phase !== status.phase) {
       this.log.info(`phase ${before.phase ?? '(new)'} -> ${status.phase}`, {
         ...this.fields(dm, status),

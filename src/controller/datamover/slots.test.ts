@@ -1,0 +1,107 @@
+// The run cap as a DataMover sees it: which runs the cap counts as under way and which as waiting
+// (slots.ts), and what a run without a slot shows (machine.ts, transitions.ts).
+import { describe, expect, it } from 'vitest';
+import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { findCondition } from '../conditions.js';
+import * as fx from './fixtures.test-helpers.js';
+import { decide } from './machine.js';
+import { census } from './slots.js';
+import { metricMoves } from './transitions.js';
+
+const named = (name: string, status?: DataMoverStatus, namespace = 'ns'): DataMover => {
+  const d = fx.dm({}, status, name);
+  return { ...d, metadata: { ...d.metadata, namespace } };
+};
+const noClone = () => ({});
+/** CreatingClonedPVC before any clone was made. */
+const beforeClone = (extra: DataMoverStatus = {}): DataMoverStatus => {
+  const status = fx.inPhase('CreatingClonedPVC', extra);
+  delete status.restoredPvcName;
+  return status;
+};
+const capped = { ...fx.config, maxConcurrentRuns: 3 };
+
+describe('the runs the cap counts', () => {
+  it('are under way from the clone to the end of cleanup, and wait when new or queued', () => {
+    const runs = [
+      named('new'),
+      named('queued', beforeClone({ queuePosition: 2 })),
+      named('clone-not-in-status', beforeClone()),
+      named('cloning', fx.inPhase('CreatingClonedPVC')),
+      named('moving', fx.inPhase('CreatingPod')),
+      named('cleaning', fx.inPhase('CleaningUp')),
+      named('done', fx.inPhase('Completed')),
+      named('failed', fx.inPhase('Failed')),
+    ];
+    const gone = { metadata: { deletionTimestamp: fx.T0 } };
+    const c = census(runs, (d) => {
+      if (d.metadata.name === 'clone-not-in-status') return { clone: {} };
+      // An ended run whose clone is still being deleted; one whose clone is kept holds nothing.
+      if (d.metadata.name === 'done') return { clone: gone };
+      if (d.metadata.name === 'failed') return { clone: {} };
+      return {};
+    });
+    // A clone in the cache counts even before the status names it (a write not seen yet).
+    expect([...c.holding].sort()).toEqual([
+      'ns/cleaning',
+      'ns/clone-not-in-status',
+      'ns/cloning',
+      'ns/done',
+      'ns/moving',
+    ]);
+    expect(c.waiting.map((w) => w.key)).toEqual(['ns/new', 'ns/queued']);
+  });
+
+  it('count the run that asks as waiting, from its own copy, whatever held it back before', () => {
+    const cached = named('me', beforeClone());
+    const own = named('me', fx.inPhase('CreatingClonedPVC'));
+    expect(census([cached], noClone, cached).waiting.map((w) => w.key)).toEqual(['ns/me']);
+    // Its newest status (the clone made) is read over the cache's older one.
+    expect([...census([cached], noClone, own).holding]).toEqual(['ns/me']);
+  });
+});
+
+describe('a DataMover without a slot', () => {
+  const creating = fx.dm({}, beforeClone());
+  const waiting = { admitted: false as const, position: 4, waiting: 9 };
+
+  it('waits before creating anything, with reason Queued and its place in status', () => {
+    const d = decide(creating, fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    expect(d.actions).toEqual([]);
+    expect(d.status.queuePosition).toBe(4);
+    expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'Queued',
+      message: 'waiting for a slot: 4 of 9 waiting; at most 3 backups run at once (--max-concurrent-runs)',
+    });
+    expect(d.status.restoredPvcName).toBeUndefined();
+  });
+
+  it('also waits so as a new DataMover, in the pass that starts it', () => {
+    const d = decide(fx.dm(), fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    expect(d.status.phase).toBe('CreatingClonedPVC');
+    expect(d.status.queuePosition).toBe(4);
+    expect(d.actions).toEqual([]);
+  });
+
+  it('creates its clone once it has one, and leaves its place', () => {
+    const queued = fx.dm({}, beforeClone({ queuePosition: 1 }));
+    const slot = { admitted: true as const, fresh: true };
+    const d = decide(queued, fx.observed(fx.at(30), { source: fx.source(), slot }), capped);
+    expect(d.actions.map((a) => a.type)).toEqual(['createClone']);
+    expect(d.status.queuePosition).toBeUndefined();
+    // The wait is counted from the start of its phase, once, with the write that leaves the queue.
+    expect(metricMoves(queued.status!, d.status, fx.at(30))).toContainEqual({
+      metric: 'queueWait',
+      seconds: 30,
+    });
+    expect(metricMoves(d.status, d.status, fx.at(31)).filter((m) => m.metric === 'queueWait')).toEqual([]);
+  });
+
+  it('gives up its place when something else holds it back (its source went)', () => {
+    const queued = fx.dm({}, beforeClone({ queuePosition: 1 }));
+    const d = decide(queued, fx.observed(fx.at(1), { source: null, slot: waiting }), capped);
+    expect(d.status.queuePosition).toBeUndefined();
+    expect(findCondition(d.status.conditions, 'Reconciling')?.reason).not.toBe('Queued');
+  });
+});

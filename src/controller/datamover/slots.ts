@@ -1,0 +1,62 @@
+// The DataMovers as the run cap (run-slots.ts) counts them: under way from the moment a clone is
+// created until its clone and Job are gone, and waiting while a pass found no slot for it
+// (status.queuePosition), or before its first pass.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { DataMover } from '../../api/v1alpha1/schema.js';
+import type { Census, Waiting } from '../run-slots.js';
+import { isTerminal } from '../status-builder.js';
+
+const keyOf = (dm: DataMover) => `${dm.metadata.namespace}/${dm.metadata.name}`;
+
+/** A DataMover's clone and Job in the caches, if any: whether each exists, and is being deleted. */
+export type Children = (dm: DataMover) => {
+  clone?: KubernetesObject | undefined;
+  job?: KubernetesObject | undefined;
+};
+
+const deleting = (o: KubernetesObject | undefined) => Boolean(o?.metadata?.deletionTimestamp);
+
+/**
+ * Under way: a clone made (in the cache, or in the status), a mover Job, or cleaning up; and after the
+ * end, while its clone or Job is being deleted (a clone kept by deletePvcAfterBackup: false is the
+ * user's, and holds no slot).
+ */
+export function underWay(dm: DataMover, children: Children): boolean {
+  const phase = dm.status?.phase;
+  if (phase === undefined) return false;
+  if (isTerminal(phase)) {
+    const { clone, job } = children(dm);
+    return deleting(clone) || deleting(job);
+  }
+  return (
+    phase !== 'CreatingClonedPVC' || Boolean(dm.status?.restoredPvcName) || children(dm).clone !== undefined
+  );
+}
+
+/**
+ * The runs under way and those that wait for a slot; `self`, the run asking, counts as waiting when
+ * it is not under way (whatever held it back before).
+ */
+export function census(dataMovers: Iterable<DataMover>, children: Children, self?: DataMover): Census {
+  const holding = new Set<string>();
+  const waiting: Waiting[] = [];
+  const selfKey = self ? keyOf(self) : undefined;
+  const others = [...dataMovers].filter((dm) => keyOf(dm) !== selfKey);
+  // The run asking is read from its own copy: the cache may not show its newest status yet.
+  for (const dm of self ? [self, ...others] : others) {
+    const key = keyOf(dm);
+    if (underWay(dm, children)) holding.add(key);
+    else if (
+      !isTerminal(dm.status?.phase) &&
+      (key === selfKey ||
+        (!dm.metadata.deletionTimestamp &&
+          (dm.status?.phase === undefined || dm.status.queuePosition !== undefined)))
+    )
+      waiting.push({
+        key,
+        namespace: dm.metadata.namespace,
+        created: new Date(dm.metadata.creationTimestamp ?? 0).getTime(),
+      });
+  }
+  return { holding, waiting };
+}

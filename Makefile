@@ -77,6 +77,10 @@ bench: build cluster-up ## The operator benchmark: COUNT DataMovers (default 100
 bench-schedules: build cluster-up ## The schedule benchmark: SCHEDULES x PVCS DataMovers firing at one second, runs in flight
 	$(NODE_BIN)/node dist/test/bench/schedules.js --schedules $${SCHEDULES:-100} --pvcs $${PVCS:-10}
 
+.PHONY: bench-cap
+bench-cap: build cluster-up ## The run cap: COUNT DataMovers in NAMESPACES namespaces, --max-concurrent-runs CAP, a failover halfway
+	$(NODE_BIN)/node dist/test/bench/cap.js --count $${COUNT:-1000} --namespaces $${NAMESPACES:-10} --cap $${CAP:-10}
+
 .PHONY: kind-deploy
 kind-deploy: deps ## Needs Docker (not run by make test): kind cluster, both images, CSI hostpath, S3, the chart
 	bash hack/kind-deploy.sh

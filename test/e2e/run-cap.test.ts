@@ -4,8 +4,9 @@
 // etcd: resourceVersions of all resources share one counter), no more than 3 runs ever have a clone or
 // a Job, even while the operator is killed and replaced halfway. Slots go round robin over the
 // namespaces, and every run reaches Completed.
-import { KubeConfig, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChildLog, largestGap } from '../support/children.js';
 import {
   apply,
   createNamespace,
@@ -22,74 +23,23 @@ const CAP = 3;
 const PER_NAMESPACE = 6;
 const namespaces: string[] = [];
 const processes: OperatorProcess[] = [];
-const aborts: AbortController[] = [];
-
-interface Seen {
-  rv: number;
-  type: string;
-  namespace: string;
-  name: string;
-  owner: string;
-}
-const seen: Seen[] = [];
-
-/** Follows the operator's children of one resource in all namespaces, from now on. */
-async function follow(path: string): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const controller = await new Watch(kc).watch(
-    path,
-    { labelSelector: 'app.kubernetes.io/managed-by=datamover-operator' },
-    (type, obj: KubernetesObject) => {
-      const namespace = obj.metadata?.namespace ?? '';
-      if (!namespaces.includes(namespace)) return;
-      seen.push({
-        rv: Number(obj.metadata?.resourceVersion),
-        type,
-        namespace,
-        name: `${path}/${obj.metadata?.name}`,
-        owner: `${namespace}/${obj.metadata?.ownerReferences?.[0]?.name}`,
-      });
-    },
-    () => {},
-  );
-  aborts.push(controller);
-}
+const children = new ChildLog(namespaces);
 
 beforeAll(async () => {
   for (let i = 0; i < 3; i++) namespaces.push(await createNamespace(`dm-cap${i}`));
-  await follow('/api/v1/persistentvolumeclaims');
-  await follow('/apis/batch/v1/jobs');
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  await children.follow(kc);
 });
 
 afterAll(async () => {
-  for (const a of aborts) a.abort();
+  children.stop();
   await Promise.all(processes.map((p) => p.stop('SIGKILL')));
   for (const ns of namespaces) await deleteNamespace(ns);
 });
 
 const runs = () =>
   namespaces.flatMap((ns) => [...Array(PER_NAMESPACE).keys()].map((i) => ({ ns, name: `r${i}` })));
-
-/** Replays the events in revision order: the most runs that had a clone or a Job at once. */
-function mostAtOnce(): number {
-  const live = new Map<string, string>(); // object → its DataMover
-  let most = 0;
-  for (const e of [...seen].sort((a, b) => a.rv - b.rv)) {
-    if (e.type === 'DELETED') live.delete(e.name + e.namespace);
-    else live.set(e.name + e.namespace, e.owner);
-    most = Math.max(most, new Set(live.values()).size);
-  }
-  return most;
-}
-
-/** The namespaces in the order their runs got a slot: the order their clones were created. */
-function admissions(): string[] {
-  return [...seen]
-    .sort((a, b) => a.rv - b.rv)
-    .filter((e) => e.type === 'ADDED' && e.name.includes('persistentvolumeclaims'))
-    .map((e) => e.namespace);
-}
 
 describe('a cap of 3 runs under way, over three namespaces', () => {
   it('never lets more than 3 runs hold a clone or a Job, across a restart, and takes the namespaces in turn', async () => {
@@ -147,29 +97,15 @@ describe('a cap of 3 runs under way, over three namespaces', () => {
     await second.start();
     for (const { ns, name } of runs()) await waitForPhase(ns, name, 'Completed', 120_000);
     // The last clones and Jobs go after their runs completed.
-    await waitFor(
-      async () => {
-        const live = new Set<string>();
-        for (const e of [...seen].sort((a, b) => a.rv - b.rv))
-          if (e.type === 'DELETED') live.delete(e.name + e.namespace);
-          else live.add(e.name + e.namespace);
-        return live.size === 0;
-      },
-      { what: 'every clone and Job deleted' },
-    );
+    await waitFor(async () => children.live() === 0, { what: 'every clone and Job deleted' });
 
-    const order = admissions();
+    const order = children.admissions();
     console.log(`slots given, by namespace: ${order.map((ns) => namespaces.indexOf(ns)).join(' ')}`);
     expect(order).toHaveLength(3 * PER_NAMESPACE);
-    expect(mostAtOnce()).toBe(CAP);
+    expect(children.mostAtOnce()).toBe(CAP);
     // Round robin: while every namespace still has runs waiting, none is more than a turn ahead
     // (two across the restart, which starts the turns afresh from the oldest waiting run).
-    const given = new Map<string, number>();
-    for (const ns of order.slice(0, 3 * PER_NAMESPACE - 3)) {
-      given.set(ns, (given.get(ns) ?? 0) + 1);
-      const counts = namespaces.map((n) => given.get(n) ?? 0);
-      expect(Math.max(...counts) - Math.min(...counts), `after ${order.join(',')}`).toBeLessThanOrEqual(2);
-    }
+    expect(largestGap(order, namespaces), order.join(',')).toBeLessThanOrEqual(2);
     expect(order.slice(0, 3).sort()).toEqual([...namespaces].sort());
     // The waits that ended under the second process were counted by it.
     const text = await second.scrape();

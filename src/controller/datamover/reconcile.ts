@@ -30,6 +30,8 @@ import { RunSlots, type Census } from '../run-slots.js';
 import { isTerminal } from '../status-builder.js';
 import { census } from './slots.js';
 
+type Status = DataMoverStatus;
+
 export interface Caches {
   dataMovers: ResilientInformer<DataMover>;
   pvcs: ResilientInformer<V1PersistentVolumeClaim>;
@@ -179,12 +181,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     );
   }
 
-  async perform(
-    dm: DataMover,
-    action: Action,
-    status: DataMoverStatus,
-    now: Date,
-  ): Promise<Performed<DataMoverStatus>> {
+  async perform(dm: DataMover, action: Action, status: Status, now: Date): Promise<Performed<Status>> {
     const ns = dm.metadata.namespace;
     /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
     const attempt = async (type: 'createClone' | 'createJob' | 'deleteClone', call: () => Promise<void>) => {

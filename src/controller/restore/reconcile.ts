@@ -31,6 +31,8 @@ import { restoreEvents, restoreMetricMoves } from './transitions.js';
 import type { RestoreMetrics } from './metrics.js';
 import { BindingModes } from '../binding-modes.js';
 
+type Status = DataMoverRestoreStatus;
+
 export interface RestoreCaches {
   restores: Source<DataMoverRestore>;
   schedules: Source<DataMoverSchedule>;
@@ -154,9 +156,9 @@ export class RestoreKind implements RunKind<
   async perform(
     r: DataMoverRestore,
     action: RestoreAction,
-    status: DataMoverRestoreStatus,
+    status: Status,
     now: Date,
-  ): Promise<Performed<DataMoverRestoreStatus>> {
+  ): Promise<Performed<Status>> {
     const ns = r.metadata.namespace;
     switch (action.type) {
       case 'createTargetPvc':

@@ -76,14 +76,25 @@ async function launch(prefix: string): Promise<void> {
 
 /** Waits until many are mid-run (clones or Jobs created, not finished) and most are not done. */
 async function inFlight(prefix: string): Promise<Record<string, number>> {
-  return waitFor(
-    async () => {
-      const p = await phases(prefix);
-      const running = (p.CreatingClonedPVC ?? 0) + (p.CreatingPod ?? 0) + (p.CleaningUp ?? 0);
-      return running >= 10 && (p.Completed ?? 0) < IN_FLIGHT / 2 ? p : undefined;
-    },
-    { timeoutMs: 60_000, intervalMs: 200, what: `${prefix}: movers running` },
-  );
+  let seen: Record<string, number> = {};
+  try {
+    return await waitFor(
+      async () => {
+        const p = await phases(prefix);
+        seen = p;
+        const running = (p.CreatingClonedPVC ?? 0) + (p.CreatingPod ?? 0) + (p.CleaningUp ?? 0);
+        return running >= 10 && (p.Completed ?? 0) < IN_FLIGHT / 2 ? p : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: `${prefix}: movers running` },
+    );
+  } catch (err) {
+    // What the replicas were doing (seen once in CI, 2026-12-03: the batch never got going; not
+    // reproduced in 5 runs by hand): the phases last seen and each replica's last log lines.
+    console.log(`${prefix}: phases last seen ${JSON.stringify(seen)}`);
+    for (const r of replicas)
+      console.log(`replica ${r.pid} (exit ${r.exitCode}):\n${r.logs.split('\n').slice(-40).join('\n')}`);
+    throw err;
+  }
 }
 
 async function allCompleted(prefix: string): Promise<void> {

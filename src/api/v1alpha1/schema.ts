@@ -374,7 +374,7 @@ export const DataMoverStatusSchema = Type.Object(
       Type.Integer({
         minimum: 1,
         description:
-          'While the run waits for a slot under --max-concurrent-runs (Reconciling reason Queued): its place among the waiting runs, 1 being next, as of its last pass. Absent once it has a slot.',
+          'While the run waits for a slot under --max-concurrent-runs (Reconciling reason Queued): its place among the waiting runs when it was queued, 1 being next (not rewritten as the queue moves). Absent once it has a slot.',
       }),
     ),
     destination: Type.Optional(

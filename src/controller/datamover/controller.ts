@@ -69,8 +69,9 @@ export function dataMoverKind(
       hooks: { afterAction: (action) => hooks.afterAction?.(action.type) },
     },
   );
+  // A slot freed is handed on first, before new work: the run it goes to is about to start.
   kind.wake = (keys) => {
-    for (const key of keys) controller.queue.add(key, false);
+    for (const key of keys) controller.queue.add(key, true);
   };
   return controller;
 }

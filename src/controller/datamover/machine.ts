@@ -97,7 +97,7 @@ export interface Decision {
   entered?: DataMoverStatus;
 }
 
-/** How often a run queued for a slot looks again by itself (its place; slots freed wake it at once). */
+/** How often a run queued for a slot looks again by itself (slots freed wake it at once). */
 export const QUEUED_RECHECK_MS = 300_000;
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
@@ -249,11 +249,19 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
     }
     if (o.slot && !o.slot.admitted) {
+      const queuedAt = dm.status?.queuePosition;
+      if (queuedAt !== undefined) {
+        // Already queued: its place stays as written then. Rewriting every waiting run's place
+        // whenever the queue moves would cost a status write, and so another pass, per waiting run
+        // per move: with 1,000 runs queued that storm starved the passes that hand slots out.
+        b.status.queuePosition = queuedAt;
+        return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
+      }
       const { position, waiting } = o.slot;
       const message = `waiting for a slot: ${position} of ${waiting} waiting; at most ${config.maxConcurrentRuns} backups run at once (--max-concurrent-runs)`;
       b.progressing(Reason.Queued, message);
       b.status.queuePosition = position;
-      // Woken when a slot frees up (controller.ts); the timer only refreshes its place now and then.
+      // Woken when a slot frees up (controller.ts); the timer is a safety net, and writes nothing.
       return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
     }
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { findCondition } from '../conditions.js';
 import * as fx from './fixtures.test-helpers.js';
-import { decide } from './machine.js';
+import { QUEUED_RECHECK_MS, decide } from './machine.js';
 import { census } from './slots.js';
 import { metricMoves } from './transitions.js';
 
@@ -75,6 +75,16 @@ describe('a DataMover without a slot', () => {
       message: 'waiting for a slot: 4 of 9 waiting; at most 3 backups run at once (--max-concurrent-runs)',
     });
     expect(d.status.restoredPvcName).toBeUndefined();
+  });
+
+  it('keeps the place it was queued with while it waits: the queue moving costs no status write', () => {
+    const first = decide(creating, fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    const queued = fx.dm({}, first.status);
+    const later = { admitted: false as const, position: 2, waiting: 5 };
+    const again = decide(queued, fx.observed(fx.at(60), { source: fx.source(), slot: later }), capped);
+    expect(again.status).toEqual(first.status);
+    expect(again.actions).toEqual([]);
+    expect(again.requeueAfterMs).toBe(QUEUED_RECHECK_MS);
   });
 
   it('also waits so as a new DataMover, in the pass that starts it', () => {

@@ -87,10 +87,14 @@ const startOperator = async () => {
   return op;
 };
 
-const completed = async () =>
-  (await kubectlOk(['get', 'dm', '-A', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}']))
-    .split('\n')
-    .filter((p) => p === 'Completed').length;
+const completed = async () => {
+  let done = 0;
+  for (const ns of namespaces)
+    done += (await kubectlOk(['get', 'dm', '-n', ns, '-o', 'jsonpath={.items[*].status.phase}']))
+      .split(' ')
+      .filter((p) => p === 'Completed').length;
+  return done;
+};
 const started = performance.now();
 const firstOperator = await startOperator();
 await waitFor(async () => (await completed()) >= count / 2, {

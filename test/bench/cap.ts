@@ -6,7 +6,6 @@
 // complete them all, and how evenly the slots went round the namespaces.
 //   make bench-cap [COUNT=1000] [NAMESPACES=10] [CAP=10]
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { ChildLog, largestGap } from '../support/children.js';
 import {
   bucketSecret,
@@ -19,7 +18,7 @@ import {
 } from '../support/cluster.js';
 import { tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess, sample } from '../support/operator.js';
-import { SA, SYSTEM_NS, benchSetup } from './setup.js';
+import { SA, SYSTEM_NS, applyIn, benchSetup } from './setup.js';
 
 const { values } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
@@ -37,16 +36,6 @@ while (namespaces.length < Number(values.namespaces)) namespaces.push(await crea
 const perNamespace = Math.ceil(count / namespaces.length);
 const runs = Array.from({ length: count }, (_, i) => ({ ns: namespaces[Math.floor(i / perNamespace)]!, i }));
 
-const applyIn = async (ns: string, objects: object[]) => {
-  for (let i = 0; i < objects.length; i += 100)
-    await kubectlOk(
-      ['apply', '-n', ns, '-f', '-'],
-      objects
-        .slice(i, i + 100)
-        .map((o) => stringify(o))
-        .join('---\n'),
-    );
-};
 for (const ns of namespaces) {
   const mine = runs.filter((r) => r.ns === ns);
   await applyIn(ns, [bucketSecret(), ...mine.map((r) => pvc(`src-${r.i}`))]);

@@ -35,15 +35,18 @@ export async function benchSetup(prefix: string) {
     'crd/datamovers.datamover.io',
     'crd/datamoverschedules.datamover.io',
   ]);
-  const apply = async (objects: object[]) => {
-    for (let i = 0; i < objects.length; i += 100)
-      await kubectlOk(
-        ['apply', '-n', ns, '-f', '-'],
-        objects
-          .slice(i, i + 100)
-          .map((o) => stringify(o))
-          .join('---\n'),
-      );
-  };
+  const apply = (objects: object[]) => applyIn(ns, objects);
   return { kc, ns, apply };
+}
+
+/** Applies objects in a namespace, a hundred at a time. */
+export async function applyIn(ns: string, objects: object[]): Promise<void> {
+  for (let i = 0; i < objects.length; i += 100)
+    await kubectlOk(
+      ['apply', '-n', ns, '-f', '-'],
+      objects
+        .slice(i, i + 100)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
 }

@@ -6,14 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import type { Handler } from '../kube/informer.js';
 import type { Source } from '../kube/resources.js';
-import {
-  ConflictError,
-  KindController,
-  type KindSpec,
-  byCreation,
-  type Priority,
-  type RuntimeMetrics,
-} from './runtime.js';
+import { ConflictError, KindController, type KindSpec, byCreation, type Priority } from './runtime.js';
+import type { RuntimeMetrics } from '../metrics/metrics.js';
 
 class MemorySource<T extends KubernetesObject> implements Source<T> {
   private readonly objects = new Map<string, T>();

@@ -9,8 +9,6 @@ import { WorkQueue } from '../kube/queue.js';
 import type { Source } from '../kube/resources.js';
 import type { RuntimeMetrics } from '../metrics/metrics.js';
 
-export type { RuntimeMetrics };
-
 export interface ReconcileResult {
   /** Reconcile the key again after this long, even if nothing it watches changes (deadlines). */
   requeueAfterMs?: number;

@@ -51,15 +51,15 @@ export function dataMoverKind(
       // Runs that started earlier take their next step first: a schedule's burst of new runs does
       // not hold up the runs in flight.
       rank: byCreation(caches.dataMovers),
-      // A finished or deleted DataMover may free its destination for others, in any namespace, and
-      // its slot under --max-concurrent-runs for the next waiting runs.
-      related: (dm, event) =>
-        event === 'delete' || isTerminal(dm.status?.phase)
-          ? [
-              ...waitingFor(dm, caches.dataMovers.list()).map(keyOf),
-              ...(kind.slots.enabled ? kind.slots.next(kind.census(), Date.now()) : []),
-            ]
-          : [],
+      // A finished or deleted DataMover may free its destination for others, in any namespace. Its
+      // slot under --max-concurrent-runs is handed on by its own pass (DataMoverKind.decide), or
+      // here when it is deleted and has no pass.
+      related: (dm, event) => {
+        if (event === 'delete') kind.wakeNext();
+        return event === 'delete' || isTerminal(dm.status?.phase)
+          ? waitingFor(dm, caches.dataMovers.list()).map(keyOf)
+          : [];
+      },
     },
     {
       api,

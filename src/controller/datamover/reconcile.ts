@@ -82,9 +82,8 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
   decide(dm: DataMover, observed: Observed): Decision<DataMoverStatus, Action> {
     const decision = decide(dm, observed, this.config);
-    // An ended run's pass, woken by its clone or Job going: the slot it held may be free now.
-    if (this.slots.enabled && isTerminal(dm.status?.phase))
-      this.wake(this.slots.next(this.census(), Date.now()));
+    // An ended run's pass (its end, or its clone or Job going): the slot it held may be free now.
+    if (isTerminal(dm.status?.phase)) this.wakeNext();
     if (
       observed.slot?.admitted &&
       observed.slot.fresh &&
@@ -93,9 +92,14 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       // A slot given to a run that creates nothing now (it waits for its source, or failed): it goes
       // to the next run at once.
       this.slots.release(`${dm.metadata.namespace}/${dm.metadata.name}`);
-      this.wake(this.slots.next(this.census(), Date.now()));
+      this.wakeNext();
     }
     return decision;
+  }
+
+  /** Wakes the runs the free slots would go to, if any (run-slots.ts). */
+  wakeNext(): void {
+    if (this.slots.enabled) this.wake(this.slots.next(this.census(), Date.now()));
   }
 
   replaceStatus(dm: DataMover): Promise<DataMover> {

@@ -1,9 +1,12 @@
-// Prints one closing line over the vitest JSON reports of a run: "tests: N passed, N failed".
+// Prints one closing line over the vitest JSON reports of a run: "tests: N passed, N failed",
+// after the first lines of each failure's message, so that the tail of a CI log (often all that is
+// kept of it) says which test failed and why.
 import { existsSync, readFileSync } from 'node:fs';
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 for (const file of [
   '.tmp/vitest-unit.json',
   '.tmp/vitest-mover.json',
@@ -17,6 +20,22 @@ for (const file of [
   passed += report.numPassedTests ?? 0;
   failed += report.numFailedTests ?? 0;
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  for (const suite of report.testResults ?? []) {
+    const path = String(suite.name ?? '').replace(`${process.cwd()}/`, '');
+    const failedTests = (suite.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of failedTests)
+      failures.push({ path, title: t.fullName ?? t.title, message: t.failureMessages?.[0] });
+    // A file that failed outside its tests (a hook, an import) has no failed assertion to show.
+    if (suite.status === 'failed' && failedTests.length === 0)
+      failures.push({ path, title: '(file)', message: suite.message });
+  }
+}
+const strip = (text) => String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+for (const f of failures) {
+  const lines = strip(f.message)
+    .split('\n')
+    .filter((l) => l.trim() && !/^\s+at /.test(l));
+  console.log(`FAILED ${f.path} > ${f.title}\n  ${lines.slice(0, 6).join('\n  ').slice(0, 1200)}`);
 }
 // The real tier is skipped on a machine that cannot run a kubelet (test/support/real-setup.ts).
 if (existsSync('.tmp/real-skipped.txt')) {

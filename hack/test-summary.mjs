@@ -2,6 +2,7 @@
 // after the first lines of each failure's message, so that the tail of a CI log (often all that is
 // kept of it) says which test failed and why.
 import { existsSync, readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 
 let passed = 0;
 let failed = 0;
@@ -30,9 +31,8 @@ for (const file of [
       failures.push({ path, title: '(file)', message: suite.message });
   }
 }
-const strip = (text) => String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '');
 for (const f of failures) {
-  const lines = strip(f.message)
+  const lines = stripVTControlCharacters(String(f.message ?? ''))
     .split('\n')
     .filter((l) => l.trim() && !/^\s+at /.test(l));
   console.log(`FAILED ${f.path} > ${f.title}\n  ${lines.slice(0, 6).join('\n  ').slice(0, 1200)}`);

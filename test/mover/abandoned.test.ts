@@ -152,7 +152,7 @@ beforeAll(async () => {
   await put(`${ROOT}/${FOREIGN}/data/file.bin`, "another PVC's\n");
   await put('README.txt', 'not a backup\n');
   for (const bucket of BUCKETS) await rcloneOn(s3, ['copy', '--metadata', `S3:${TEMPLATE}`, `S3:${bucket}`]);
-}, 170_000);
+});
 
 afterAll(async () => {
   await proxy.stop();

@@ -71,7 +71,7 @@ beforeAll(async () => {
   writeFileSync(join(unrelated, 'other-ns/app/file.bin'), Buffer.alloc(4096, 9));
   writeFileSync(join(unrelated, 'other-ns/legacy/old.tar'), Buffer.alloc(2048, 3));
   await rclone(['copy', unrelated, `S3:${BUCKET}`]);
-}, 120_000);
+});
 
 afterAll(async () => {
   await s3.stop();

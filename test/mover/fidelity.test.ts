@@ -21,7 +21,7 @@ beforeAll(async () => {
   await s3.start('backups');
   source = tempDir('dm-src-');
   makeTree(source, { bigFileMiB: 256 });
-}, 120_000);
+});
 
 afterAll(async () => {
   await s3.stop();

@@ -43,7 +43,7 @@ beforeAll(async () => {
   makeRestoreTree(big, { bigFileMiB: BIG_MIB, smallFiles: 1_000 });
   small = tempDir('dm-small-src-');
   makeTree(small);
-}, 180_000);
+});
 
 afterAll(async () => {
   await s3.stop();

@@ -172,7 +172,7 @@ beforeAll(async () => {
   await put('README.txt', 'not a backup\n');
   await put('other-ns/app/file.bin', 'another namespace\n');
   for (const bucket of BUCKETS) await rcloneOn(s3, ['copy', '--metadata', `S3:${TEMPLATE}`, `S3:${bucket}`]);
-}, 170_000);
+});
 
 afterAll(async () => {
   await s3.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fairOrder, RunSlots, type Census, type Waiting } from './run-slots.js';
+import { fairOrder, RunPools, RunSlots, type Census, type Waiting } from './run-slots.js';
 
 const run = (namespace: string, n: number, created: number): Waiting => ({
   key: `${namespace}/r${n}`,
@@ -118,5 +118,39 @@ describe('the slots', () => {
   it('is no cap at 0', () => {
     expect(new RunSlots(0).enabled).toBe(false);
     expect(new RunSlots(3).enabled).toBe(true);
+  });
+});
+
+describe('the pools', () => {
+  const census = (holding: string[], waiting: Waiting[]): Census => ({ holding: new Set(holding), waiting });
+
+  it("keep each pool's slots apart, follow a cap edited, and give back a slot whichever pool gave it", () => {
+    const pools = new RunPools();
+    const flag = { id: '', cap: 1 };
+    const fast = { id: 'fast', cap: 1, storageClass: 'fast' };
+    expect(pools.slots(flag).request('a/r1', census([], [run('a', 1, 1)]), 0)).toMatchObject({
+      admitted: true,
+    });
+    // The flag's one slot is taken; the class's own is not. (a/r2 waits in the caches until its
+    // clone shows.)
+    expect(pools.slots(fast).request('a/r2', census([], [run('a', 2, 2)]), 0)).toMatchObject({
+      admitted: true,
+    });
+    expect(pools.slots(fast).request('a/r3', census([], [run('a', 2, 2), run('a', 3, 3)]), 0)).toMatchObject({
+      admitted: false,
+    });
+    expect(
+      pools.slots({ ...fast, cap: 2 }).request('a/r3', census([], [run('a', 2, 2), run('a', 3, 3)]), 0),
+    ).toMatchObject({
+      admitted: true,
+    });
+    // A slot given back (its pass created nothing) is free again for the first in the queue.
+    const flagQueue = census([], [run('a', 1, 1), run('b', 1, 4)]);
+    expect(pools.slots(flag).next(flagQueue, 0)).toEqual([]);
+    pools.release('a/r1');
+    expect(pools.slots(flag).next(flagQueue, 0)).toEqual(['a/r1']);
+    expect(pools.each().map(([id]) => id)).toEqual(['', 'fast']);
+    expect(pools.gaveSlot('a/r3')).toBe('fast');
+    expect(pools.gaveSlot('a/r1')).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
-// The cap on runs under way (--max-concurrent-runs): how many runs may hold a clone or a mover Job at
-// once, and the fair order in which the others get a slot: round robin over namespaces (the one served
-// longest ago first), the oldest first within each. It is worked out from the cluster at
+// The cap on runs under way (--max-concurrent-runs, or a StorageClass's own): how many runs may hold a
+// clone or a mover Job at once, and the fair order in which the others get a slot: round robin over
+// namespaces (the one served longest ago first), the oldest first within each. It is worked out from the cluster at
 // each look (the runs and their children in the caches), so it holds across restarts and failover;
 // only the slots this process gave in the last moments, which the caches do not show yet, are
 // remembered, until they do.
@@ -64,8 +64,8 @@ export class RunSlots {
   private turn = 0;
   private readonly lastServed = (namespace: string) => this.served.get(namespace) ?? 0;
 
-  /** `cap`: 0 is no cap. */
-  constructor(readonly cap: number) {}
+  /** `cap`: 0 is no cap. It may change (a StorageClass's annotation edited). */
+  constructor(public cap: number) {}
 
   get enabled(): boolean {
     return this.cap > 0;
@@ -104,6 +104,11 @@ export class RunSlots {
     return { admitted: false, position: index + 1, waiting: order.length };
   }
 
+  /** Whether this process gave `key` a slot the caches may not show yet. */
+  gave(key: string): boolean {
+    return this.given.has(key);
+  }
+
   /** Gives back a slot a pass did not use (it created nothing), and its namespace's turn. */
   release(key: string): void {
     const given = this.given.get(key);
@@ -118,5 +123,48 @@ export class RunSlots {
     return this.order(census)
       .slice(0, Math.max(0, this.free(census)))
       .map((w) => w.key);
+  }
+}
+
+/**
+ * The runs counted together against one cap: every run whose class has no cap of its own (the flag's,
+ * `id` ''), or the runs whose clone is of one StorageClass that has (`id` is the class).
+ */
+export interface Pool {
+  id: string;
+  cap: number;
+  /** Set for a class's own cap. */
+  storageClass?: string;
+}
+
+/** One RunSlots per pool in use. */
+export class RunPools {
+  private readonly pools = new Map<string, RunSlots>();
+
+  /** The slots of `pool`, at its cap as read now. */
+  slots(pool: Pool): RunSlots {
+    let slots = this.pools.get(pool.id);
+    if (!slots) this.pools.set(pool.id, (slots = new RunSlots(pool.cap)));
+    slots.cap = pool.cap;
+    return slots;
+  }
+
+  /** The pools in use so far: their ids and slots. */
+  each(): Array<[id: string, slots: RunSlots]> {
+    return [...this.pools.entries()];
+  }
+
+  /**
+   * The pool that just gave `key` a slot, if one did: a run counts there until the caches show its
+   * clone (and its class), or the slot would be forgotten and given twice.
+   */
+  gaveSlot(key: string): string | undefined {
+    for (const [id, slots] of this.pools) if (slots.gave(key)) return id;
+    return undefined;
+  }
+
+  /** Gives back a slot a pass did not use, whichever pool gave it. */
+  release(key: string): void {
+    for (const slots of this.pools.values()) slots.release(key);
   }
 }

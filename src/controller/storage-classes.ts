@@ -1,20 +1,70 @@
-// A storage class's volumeBindingMode, read from the API and kept a minute: whether a claim of that
-// class is ready when Bound or already when it waits for its first consumer (clones, restore targets).
+// What the operator reads of a StorageClass, from the API and kept a minute:
+// - its volumeBindingMode: whether a claim of that class is ready when Bound or already when it waits
+//   for its first consumer (clones, restore targets);
+// - its own run cap (RUN_CAP_ANNOTATION), which overrides --max-concurrent-runs for the runs whose
+//   clone is of that class (run-slots.ts).
 import type { KubeApi } from '../kube/client.js';
 
 const TTL_MS = 60_000;
 
-export class BindingModes {
-  private readonly cache = new Map<string, { mode: string | undefined; at: number }>();
+/** On a StorageClass: at most this many runs whose clone is of the class hold a clone or Job at once. */
+export const RUN_CAP_ANNOTATION = 'datamover.io/max-concurrent-runs';
 
-  constructor(private readonly api: Pick<KubeApi, 'storageClassBindingMode'>) {}
+/**
+ * A class's own cap: a whole number, 0 for none (the class is not capped, whatever the flag says).
+ * `invalid` carries the value that could not be read; the flag then applies.
+ */
+export type ClassRunCap = { cap: number } | { invalid: string } | undefined;
 
-  async of(storageClass: string | undefined): Promise<string | undefined> {
-    if (!storageClass) return undefined;
-    const cached = this.cache.get(storageClass);
-    if (cached && Date.now() - cached.at < TTL_MS) return cached.mode;
-    const mode = await this.api.storageClassBindingMode(storageClass);
-    this.cache.set(storageClass, { mode, at: Date.now() });
-    return mode;
+export function parseRunCap(value: string | undefined): ClassRunCap {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (!/^\d{1,9}$/.test(trimmed)) return { invalid: value };
+  return { cap: Number(trimmed) };
+}
+
+interface Known {
+  bindingMode: string | undefined;
+  runCap: ClassRunCap;
+  at: number;
+}
+
+export class StorageClasses {
+  private readonly cache = new Map<string, Known>();
+
+  constructor(
+    private readonly api: Pick<KubeApi, 'storageClass'>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async read(name: string): Promise<Known> {
+    const cached = this.cache.get(name);
+    if (cached && this.now() - cached.at < TTL_MS) return cached;
+    const sc = await this.api.storageClass(name);
+    const known = {
+      bindingMode: sc?.volumeBindingMode,
+      runCap: parseRunCap(sc?.annotations[RUN_CAP_ANNOTATION]),
+      at: this.now(),
+    };
+    this.cache.set(name, known);
+    return known;
+  }
+
+  async bindingMode(name: string | undefined): Promise<string | undefined> {
+    return name ? (await this.read(name)).bindingMode : undefined;
+  }
+
+  /** The class's own run cap, read now (or within the minute). */
+  async runCap(name: string | undefined): Promise<ClassRunCap> {
+    return name ? (await this.read(name)).runCap : undefined;
+  }
+
+  /**
+   * The class's own run cap as last read, without a request: for the other runs a pass counts. A class
+   * not read yet by this process counts as uncapped by its own annotation (its runs then count
+   * against the flag's cap: the safe side) until one of its runs' passes reads it.
+   */
+  knownRunCap(name: string | undefined): ClassRunCap {
+    return name ? this.cache.get(name)?.runCap : undefined;
   }
 }

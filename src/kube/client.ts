@@ -315,10 +315,16 @@ export class KubeApi {
     return ns.metadata?.annotations ?? {};
   }
 
-  async storageClassBindingMode(name: string): Promise<string | undefined> {
+  /** What the operator reads of a StorageClass: its binding mode and its annotations (none if absent). */
+  async storageClass(
+    name: string,
+  ): Promise<{ volumeBindingMode?: string; annotations: Record<string, string> } | undefined> {
     try {
       const sc = await withRetry(() => this.storage.readStorageClass({ name }));
-      return sc.volumeBindingMode;
+      return {
+        ...(sc.volumeBindingMode ? { volumeBindingMode: sc.volumeBindingMode } : {}),
+        annotations: sc.metadata?.annotations ?? {},
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

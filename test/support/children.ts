@@ -53,11 +53,15 @@ export class ChildLog {
     return [...this.seen].sort((a, b) => a.rv - b.rv);
   }
 
-  /** Replayed in revision order: the most runs that had a clone or a Job at once. */
-  mostAtOnce(): number {
+  /**
+   * Replayed in revision order: the most runs that had a clone or a Job at once (of the runs `owners`
+   * keeps, by namespace/name: all by default).
+   */
+  mostAtOnce(owners: (owner: string) => boolean = () => true): number {
     const live = new Map<string, string>();
     let most = 0;
     for (const e of this.history()) {
+      if (!owners(e.owner)) continue;
       if (e.deleted) live.delete(e.object);
       else live.set(e.object, e.owner);
       most = Math.max(most, new Set(live.values()).size);

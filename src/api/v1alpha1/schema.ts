@@ -377,6 +377,12 @@ export const DataMoverStatusSchema = Type.Object(
           'While the run waits for a slot under --max-concurrent-runs (Reconciling reason Queued): its place among the waiting runs when it was queued, 1 being next (not rewritten as the queue moves). Absent once it has a slot.',
       }),
     ),
+    queueStorageClass: Type.Optional(
+      Type.String({
+        description:
+          "While the run waits for a slot: the StorageClass of its clone, when known. Its runs count against the class's own cap when the class has one (annotation datamover.io/max-concurrent-runs), else against --max-concurrent-runs. Absent once it has a slot.",
+      }),
+    ),
     destination: Type.Optional(
       Type.String({ description: 'Where the data goes: <secretName>:<path inside the bucket>/.' }),
     ),

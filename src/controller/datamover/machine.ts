@@ -34,7 +34,8 @@ import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
 import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
-import type { Slot } from '../run-slots.js';
+import type { Pool, Slot } from '../run-slots.js';
+import { RUN_CAP_ANNOTATION } from '../storage-classes.js';
 
 export type MachineConfig = RunConfig & Pick<Config, 'allowMoverServiceAccount' | 'maxConcurrentRuns'>;
 
@@ -68,6 +69,10 @@ export interface Observed {
   notOurs?: readonly NotOurChild[] | undefined;
   /** Under --max-concurrent-runs, before the clone: whether the run has a slot (run-slots.ts). */
   slot?: Slot | undefined;
+  /** The cap the slot is counted against: the flag's, or the clone's StorageClass's own. */
+  pool?: Pool | undefined;
+  /** The StorageClass of the clone to be made, when known (recorded while queued). */
+  storageClass?: string | undefined;
 }
 
 /** An object holding one of the DataMover's child names without being its child. */
@@ -223,11 +228,48 @@ function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undef
   return { status: b.status, actions };
 }
 
+/** What a queued run says: its place, and the cap it waits under (the flag's, or its class's own). */
+function queuedMessage(
+  position: number,
+  waiting: number,
+  pool: Pool | undefined,
+  config: MachineConfig,
+): string {
+  const cap = pool?.storageClass
+    ? `at most ${pool.cap} backups of StorageClass ${pool.storageClass} run at once (its annotation ${RUN_CAP_ANNOTATION})`
+    : `at most ${pool?.cap ?? config.maxConcurrentRuns} backups run at once (--max-concurrent-runs)`;
+  return `waiting for a slot: ${position} of ${waiting} waiting; ${cap}`;
+}
+
+/** A run without a slot waits, before anything is created, with its place (slots freed wake it). */
+function queued(
+  dm: DataMover,
+  o: Observed,
+  slot: Extract<Slot, { admitted: false }>,
+  b: StatusBuilder,
+  config: MachineConfig,
+): Decision {
+  if (o.storageClass) b.status.queueStorageClass = o.storageClass;
+  const queuedAt = dm.status?.queuePosition;
+  if (queuedAt !== undefined) {
+    // Already queued: its place stays as written then. Rewriting every waiting run's place
+    // whenever the queue moves would cost a status write, and so another pass, per waiting run
+    // per move: with 1,000 runs queued that storm starved the passes that hand slots out.
+    b.status.queuePosition = queuedAt;
+    return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
+  }
+  b.progressing(Reason.Queued, queuedMessage(slot.position, slot.waiting, o.pool, config));
+  b.status.queuePosition = slot.position;
+  // Woken when a slot frees up (controller.ts); the timer is a safety net, and writes nothing.
+  return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
+}
+
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   // status.restoredPvcName (kubectl's CLONE column) names a clone only once one is created.
   if (!o.clone) delete b.status.restoredPvcName;
   // A place in the slot queue is only for a run that waits for nothing else (set again below).
   delete b.status.queuePosition;
+  delete b.status.queueStorageClass;
   const policy = policyViolation(dm, o, config);
   if (policy) return { status: b.fail(...policy).status, actions: [] };
   const leftover = notOurs(dm, o, b);
@@ -248,22 +290,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       );
       return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
     }
-    if (o.slot && !o.slot.admitted) {
-      const queuedAt = dm.status?.queuePosition;
-      if (queuedAt !== undefined) {
-        // Already queued: its place stays as written then. Rewriting every waiting run's place
-        // whenever the queue moves would cost a status write, and so another pass, per waiting run
-        // per move: with 1,000 runs queued that storm starved the passes that hand slots out.
-        b.status.queuePosition = queuedAt;
-        return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
-      }
-      const { position, waiting } = o.slot;
-      const message = `waiting for a slot: ${position} of ${waiting} waiting; at most ${config.maxConcurrentRuns} backups run at once (--max-concurrent-runs)`;
-      b.progressing(Reason.Queued, message);
-      b.status.queuePosition = position;
-      // Woken when a slot frees up (controller.ts); the timer is a safety net, and writes nothing.
-      return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
-    }
+    if (o.slot && !o.slot.admitted) return queued(dm, o, o.slot, b, config);
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
     b.status.restoredPvcName = cloneName(dm);
     return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };

@@ -25,10 +25,10 @@ import {
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 import type { DataMoverMetrics } from './metrics.js';
-import { BindingModes } from '../binding-modes.js';
-import { RunSlots, type Census } from '../run-slots.js';
+import { StorageClasses, RUN_CAP_ANNOTATION, type ClassRunCap } from '../storage-classes.js';
+import { RunPools, type Census, type Pool } from '../run-slots.js';
 import { isTerminal } from '../status-builder.js';
-import { census } from './slots.js';
+import { census, classOf, type Children } from './slots.js';
 
 type Status = DataMoverStatus;
 
@@ -44,7 +44,9 @@ export interface Caches {
 export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observed, Action> {
   readonly kind = 'DataMover';
 
-  private readonly bindingModes: BindingModes;
+  private readonly storageClasses: StorageClasses;
+  /** Classes whose run-cap annotation could not be read, as last warned of (class → value). */
+  private readonly warnedCaps = new Map<string, string>();
 
   /** Wakes the runs that free slots would go to (set by the factory, which owns the queue). */
   wake: (keys: readonly string[]) => void = () => {};
@@ -55,21 +57,42 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     private readonly config: MachineConfig,
     private readonly metrics: DataMoverMetrics,
     private readonly log: Logger,
-    readonly slots = new RunSlots(config.maxConcurrentRuns),
+    readonly slots = new RunPools(),
   ) {
-    this.bindingModes = new BindingModes(api);
+    this.storageClasses = new StorageClasses(api);
   }
 
-  /** The runs under way and waiting, as the caches show them (slots.ts). */
-  census(self?: DataMover): Census {
-    return census(
-      this.caches.dataMovers.list(),
-      (dm) => ({
-        clone: this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm)),
-        job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
-      }),
-      self,
-    );
+  private readonly children: Children = (dm) => ({
+    clone: this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm)),
+    job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
+  });
+
+  /**
+   * The pool a run of `storageClass` counts in: the class's own cap when it has one (0: none), else
+   * --max-concurrent-runs (0: none); undefined when no cap applies.
+   */
+  private poolOf(storageClass: string | undefined, classCap: ClassRunCap): Pool | undefined {
+    if (storageClass && classCap && 'cap' in classCap)
+      return classCap.cap > 0 ? { id: storageClass, cap: classCap.cap, storageClass } : undefined;
+    const cap = this.config.maxConcurrentRuns;
+    return cap > 0 ? { id: '', cap } : undefined;
+  }
+
+  /**
+   * The pool id another run counts in: the pool that just gave it a slot, else the one its class
+   * (as last read by this process) puts it in. A run whose class is not known yet (before its first
+   * pass, with no class in its spec) counts in the flag's pool until its pass reads it.
+   */
+  private poolIdOf(dm: DataMover): string | undefined {
+    const gave = this.slots.gaveSlot(`${dm.metadata.namespace}/${dm.metadata.name}`);
+    if (gave !== undefined) return gave;
+    const storageClass = classOf(dm, this.children);
+    return this.poolOf(storageClass, this.storageClasses.knownRunCap(storageClass))?.id;
+  }
+
+  /** The runs of pool `id` under way and waiting, as the caches show them (slots.ts). */
+  census(id: string, self?: DataMover): Census {
+    return census(this.caches.dataMovers.list(), this.children, self, (dm) => this.poolIdOf(dm) === id);
   }
 
   cached(namespace: string, name: string): DataMover | undefined {
@@ -97,9 +120,9 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     return decision;
   }
 
-  /** Wakes the runs the free slots would go to, if any (run-slots.ts). */
+  /** Wakes the runs the free slots of each pool would go to, if any (run-slots.ts). */
   wakeNext(): void {
-    if (this.slots.enabled) this.wake(this.slots.next(this.census(), Date.now()));
+    for (const [id, slots] of this.slots.each()) this.wake(slots.next(this.census(id), Date.now()));
   }
 
   replaceStatus(dm: DataMover): Promise<DataMover> {
@@ -129,7 +152,9 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     if (notOurs.length > 0) observed.notOurs = notOurs;
     // Whether the clone is ready depends on its class's binding mode: looked up first.
     if (lookupsNeeded(dm, observed, now, this.config).bindingMode)
-      observed.cloneBindingMode = await this.bindingModes.of(observed.clone?.spec?.storageClassName);
+      observed.cloneBindingMode = await this.storageClasses.bindingMode(
+        observed.clone?.spec?.storageClassName,
+      );
     const need = lookupsNeeded(dm, observed, now, this.config);
     if (need.namespace) {
       const annotations = await this.api.namespaceAnnotations(ns);
@@ -147,9 +172,37 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       observed.liveRuns = liveRunsOf(dm, peers);
     }
     // Last, after every await: the slot is given and the clone created with nothing in between.
-    if (need.source && this.slots.enabled)
-      observed.slot = this.slots.request(`${ns}/${dm.metadata.name}`, this.census(dm), now.getTime());
+    if (need.source) await this.requestSlot(dm, observed, now);
     return observed;
+  }
+
+  /**
+   * Under a run cap (the flag's, or the clone's StorageClass's own), asks for the run's slot: the
+   * class is read first, and nothing is awaited after the slot is given.
+   */
+  private async requestSlot(dm: DataMover, observed: Observed, now: Date): Promise<void> {
+    const storageClass = dm.spec.storageClassName ?? observed.source?.spec?.storageClassName;
+    const pool = this.poolOf(storageClass, await this.classRunCap(storageClass));
+    if (!pool) return;
+    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
+    observed.slot = this.slots.slots(pool).request(key, this.census(pool.id, dm), now.getTime());
+    observed.pool = pool;
+    if (storageClass) observed.storageClass = storageClass;
+  }
+
+  /** A class's own run cap; a value that cannot be read is logged once, and the flag applies. */
+  private async classRunCap(storageClass: string | undefined): Promise<ClassRunCap> {
+    const classCap = await this.storageClasses.runCap(storageClass);
+    if (storageClass && classCap && 'invalid' in classCap) {
+      if (this.warnedCaps.get(storageClass) !== classCap.invalid) {
+        this.warnedCaps.set(storageClass, classCap.invalid);
+        this.log.warn(
+          `StorageClass ${storageClass}: annotation ${RUN_CAP_ANNOTATION}=${JSON.stringify(classCap.invalid)} is not a whole number; its runs count against --max-concurrent-runs`,
+          { storageClass },
+        );
+      }
+    }
+    return classCap;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { findCondition } from '../conditions.js';
 import * as fx from './fixtures.test-helpers.js';
 import { QUEUED_RECHECK_MS, decide } from './machine.js';
-import { census } from './slots.js';
+import { census, classOf } from './slots.js';
 import { metricMoves } from './transitions.js';
 
 const named = (name: string, status?: DataMoverStatus, namespace = 'ns'): DataMover => {
@@ -61,6 +61,33 @@ describe('the runs the cap counts', () => {
   });
 });
 
+describe('the pool a run counts in', () => {
+  it('is read from its clone, else the class it was queued for, else the class its spec asks for', () => {
+    const withClone = named('a', fx.inPhase('CreatingPod'));
+    const clone = { spec: { storageClassName: 'fast' } };
+    expect(classOf(withClone, () => ({ clone }))).toBe('fast');
+    expect(classOf(named('b', beforeClone({ queuePosition: 1, queueStorageClass: 'slow' })), noClone)).toBe(
+      'slow',
+    );
+    const asked = fx.dm({ storageClassName: 'asked' }, beforeClone());
+    expect(classOf(asked, noClone)).toBe('asked');
+    expect(classOf(named('c'), noClone)).toBeUndefined();
+  });
+
+  it('holds a census to the runs of one pool, the run that asks always among them', () => {
+    const runs = [
+      named('fast-moving', fx.inPhase('CreatingPod')),
+      named('slow-moving', fx.inPhase('CreatingPod')),
+      named('fast-queued', beforeClone({ queuePosition: 1 })),
+    ];
+    const fast = (d: DataMover) => d.metadata.name.startsWith('fast');
+    const me = named('me', beforeClone());
+    const c = census(runs, noClone, me, fast);
+    expect([...c.holding]).toEqual(['ns/fast-moving']);
+    expect(c.waiting.map((w) => w.key)).toEqual(['ns/me', 'ns/fast-queued']);
+  });
+});
+
 describe('a DataMover without a slot', () => {
   const creating = fx.dm({}, beforeClone());
   const waiting = { admitted: false as const, position: 4, waiting: 9 };
@@ -75,6 +102,28 @@ describe('a DataMover without a slot', () => {
       message: 'waiting for a slot: 4 of 9 waiting; at most 3 backups run at once (--max-concurrent-runs)',
     });
     expect(d.status.restoredPvcName).toBeUndefined();
+  });
+
+  it("names its StorageClass's own cap when it waits under it, and records the class", () => {
+    const pool = { id: 'fast', cap: 2, storageClass: 'fast' };
+    const observed = fx.observed(fx.at(1), {
+      source: fx.source(),
+      slot: waiting,
+      pool,
+      storageClass: 'fast',
+    });
+    const d = decide(creating, observed, capped);
+    expect(d.status.queueStorageClass).toBe('fast');
+    expect(findCondition(d.status.conditions, 'Reconciling')?.message).toBe(
+      'waiting for a slot: 4 of 9 waiting; at most 2 backups of StorageClass fast run at once (its annotation datamover.io/max-concurrent-runs)',
+    );
+    const slot = { admitted: true as const, fresh: true };
+    const next = decide(
+      fx.dm({}, d.status),
+      fx.observed(fx.at(2), { source: fx.source(), slot, pool }),
+      capped,
+    );
+    expect(next.status.queueStorageClass).toBeUndefined();
   });
 
   it('keeps the place it was queued with while it waits: the queue moving costs no status write', () => {

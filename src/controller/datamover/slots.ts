@@ -1,7 +1,7 @@
 // The DataMovers as the run cap (run-slots.ts) counts them: under way from the moment a clone is
 // created until its clone and Job are gone, and waiting while a pass found no slot for it
 // (status.queuePosition), or before its first pass.
-import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { Census, Waiting } from '../run-slots.js';
 import { isTerminal } from '../status-builder.js';
@@ -10,7 +10,7 @@ const keyOf = (dm: DataMover) => `${dm.metadata.namespace}/${dm.metadata.name}`;
 
 /** A DataMover's clone and Job in the caches, if any: whether each exists, and is being deleted. */
 export type Children = (dm: DataMover) => {
-  clone?: KubernetesObject | undefined;
+  clone?: V1PersistentVolumeClaim | undefined;
   job?: KubernetesObject | undefined;
 };
 
@@ -34,14 +34,29 @@ export function underWay(dm: DataMover, children: Children): boolean {
 }
 
 /**
- * The runs under way and those that wait for a slot; `self`, the run asking, counts as waiting when
- * it is not under way (whatever held it back before).
+ * The StorageClass a run's clone is of, as far as the caches and its own object tell: the clone's,
+ * the one it was queued for, or the one its spec asks for; undefined when only its source PVC knows.
  */
-export function census(dataMovers: Iterable<DataMover>, children: Children, self?: DataMover): Census {
+export function classOf(dm: DataMover, children: Children): string | undefined {
+  return (
+    children(dm).clone?.spec?.storageClassName ?? dm.status?.queueStorageClass ?? dm.spec.storageClassName
+  );
+}
+
+/**
+ * The runs of one pool (`inPool`) under way and those that wait for a slot; `self`, the run asking,
+ * counts as waiting when it is not under way (whatever held it back before).
+ */
+export function census(
+  dataMovers: Iterable<DataMover>,
+  children: Children,
+  self?: DataMover,
+  inPool: (dm: DataMover) => boolean = () => true,
+): Census {
   const holding = new Set<string>();
   const waiting: Waiting[] = [];
   const selfKey = self ? keyOf(self) : undefined;
-  const others = [...dataMovers].filter((dm) => keyOf(dm) !== selfKey);
+  const others = [...dataMovers].filter((dm) => keyOf(dm) !== selfKey && inPool(dm));
   // The run asking is read from its own copy: the cache may not show its newest status yet.
   for (const dm of self ? [self, ...others] : others) {
     const key = keyOf(dm);

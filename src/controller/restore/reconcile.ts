@@ -29,7 +29,7 @@ import {
 import { afterFailure, restoredBy, targetOwnership, targetPvcOf, type FailedTarget } from './target.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
 import type { RestoreMetrics } from './metrics.js';
-import { BindingModes } from '../binding-modes.js';
+import { StorageClasses } from '../storage-classes.js';
 
 type Status = DataMoverRestoreStatus;
 
@@ -48,7 +48,7 @@ export class RestoreKind implements RunKind<
 > {
   readonly kind = RESTORE_KIND;
 
-  private readonly bindingModes: BindingModes;
+  private readonly storageClasses: StorageClasses;
 
   constructor(
     private readonly api: KubeApi,
@@ -57,7 +57,7 @@ export class RestoreKind implements RunKind<
     private readonly metrics: RestoreMetrics,
     private readonly log: Logger,
   ) {
-    this.bindingModes = new BindingModes(api);
+    this.storageClasses = new StorageClasses(api);
   }
 
   cached(namespace: string, name: string): DataMoverRestore | undefined {
@@ -132,7 +132,7 @@ export class RestoreKind implements RunKind<
       observed.targetUsers = await this.api.podsMounting(ns, name);
     }
     if (target.status?.phase !== 'Bound')
-      observed.targetBindingMode = await this.bindingModes.of(target.spec?.storageClassName);
+      observed.targetBindingMode = await this.storageClasses.bindingMode(target.spec?.storageClassName);
     if (
       observed.targetUsers === undefined &&
       (target.status?.phase === 'Bound' || observed.targetBindingMode === 'WaitForFirstConsumer')

@@ -16,8 +16,11 @@ export interface KubectlResult {
 export async function kubectl(args: string[], input?: string): Promise<KubectlResult> {
   return new Promise((resolve) => {
     const child = execFile('kubectl', args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      const code = err ? (err as { code?: number | string | null }).code : 0;
+      // A kubectl that never ran or was killed (spawn refused, a signal, output too large) has no
+      // exit status: its error says why, where its stderr would.
+      if (typeof code !== 'number') resolve({ code: 1, stdout, stderr: `${stderr}${err?.message ?? ''}` });
+      else resolve({ code, stdout, stderr });
     });
     if (input !== undefined) child.stdin?.end(input);
   });

@@ -40,4 +40,27 @@ describe('StorageClasses', () => {
     expect(await classes.runCap(undefined)).toBeUndefined();
     expect(reads).toEqual(['fast', 'fast', 'gone']);
   });
+
+  it('answers a class it may not read as unreadable, asked again only after a minute; throws what is worth a retry', async () => {
+    let now = 0;
+    let calls = 0;
+    const classes = new StorageClasses(
+      {
+        storageClass: async (name) => {
+          calls++;
+          throw Object.assign(new Error(name === 'busy' ? 'busy' : 'forbidden'), {
+            code: name === 'busy' ? 503 : 403,
+          });
+        },
+      },
+      () => now,
+    );
+    expect(await classes.runCap('fast')).toEqual({ unreadable: 'forbidden' });
+    expect(await classes.runCap('fast')).toEqual({ unreadable: 'forbidden' });
+    expect(calls).toBe(1);
+    now = 61_000;
+    await classes.runCap('fast');
+    expect(calls).toBe(2);
+    await expect(classes.runCap('busy')).rejects.toThrow('busy');
+  });
 });

@@ -3,7 +3,7 @@
 //   for its first consumer (clones, restore targets);
 // - its own run cap (RUN_CAP_ANNOTATION), which overrides --max-concurrent-runs for the runs whose
 //   clone is of that class (run-slots.ts).
-import type { KubeApi } from '../kube/client.js';
+import { apiMessage, isRetryable, type KubeApi } from '../kube/client.js';
 
 const TTL_MS = 60_000;
 
@@ -12,9 +12,10 @@ export const RUN_CAP_ANNOTATION = 'datamover.io/max-concurrent-runs';
 
 /**
  * A class's own cap: a whole number, 0 for none (the class is not capped, whatever the flag says).
- * `invalid` carries the value that could not be read; the flag then applies.
+ * `invalid` carries the value that could not be read, `unreadable` why the class could not be read
+ * (the operator may not read StorageClasses); the flag then applies.
  */
-export type ClassRunCap = { cap: number } | { invalid: string } | undefined;
+export type ClassRunCap = { cap: number } | { invalid: string } | { unreadable: string } | undefined;
 
 export function parseRunCap(value: string | undefined): ClassRunCap {
   if (value === undefined) return undefined;
@@ -31,6 +32,8 @@ interface Known {
 
 export class StorageClasses {
   private readonly cache = new Map<string, Known>();
+  /** Classes the API refused to show, kept as long as a read, so a refusal is not asked again each pass. */
+  private readonly refused = new Map<string, { message: string; at: number }>();
 
   constructor(
     private readonly api: Pick<KubeApi, 'storageClass'>,
@@ -54,9 +57,22 @@ export class StorageClasses {
     return name ? (await this.read(name)).bindingMode : undefined;
   }
 
-  /** The class's own run cap, read now (or within the minute). */
+  /**
+   * The class's own run cap, read now (or within the minute). A refusal for good (forbidden, say) is
+   * an answer, `unreadable`, not an error: the class's cap is optional, and the flag then applies.
+   */
   async runCap(name: string | undefined): Promise<ClassRunCap> {
-    return name ? (await this.read(name)).runCap : undefined;
+    if (!name) return undefined;
+    const refused = this.refused.get(name);
+    if (refused && this.now() - refused.at < TTL_MS) return { unreadable: refused.message };
+    try {
+      return (await this.read(name)).runCap;
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      const message = apiMessage(err);
+      this.refused.set(name, { message, at: this.now() });
+      return { unreadable: message };
+    }
   }
 
   /**

@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas);
+  await stopReplicas(replicas, 'failover');
   await deleteNamespace(ns);
 });
 

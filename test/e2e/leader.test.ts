@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas);
+  await stopReplicas(replicas, 'leader');
   await deleteNamespace(ns);
 });
 

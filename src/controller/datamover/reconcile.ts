@@ -45,7 +45,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   readonly kind = 'DataMover';
 
   private readonly storageClasses: StorageClasses;
-  /** Classes whose run-cap annotation could not be read, as last warned of (class → value). */
+  /** Classes whose run cap could not be read, and the problem last warned of. */
   private readonly warnedCaps = new Map<string, string>();
 
   /** Wakes the runs that free slots would go to (set by the factory, which owns the queue). */
@@ -190,17 +190,25 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     if (storageClass) observed.storageClass = storageClass;
   }
 
-  /** A class's own run cap; a value that cannot be read is logged once, and the flag applies. */
+  /**
+   * A class's own run cap. A value that is not a whole number, or a class the operator may not read,
+   * is logged once (until it changes), and the flag applies.
+   */
   private async classRunCap(storageClass: string | undefined): Promise<ClassRunCap> {
     const classCap = await this.storageClasses.runCap(storageClass);
-    if (storageClass && classCap && 'invalid' in classCap) {
-      if (this.warnedCaps.get(storageClass) !== classCap.invalid) {
-        this.warnedCaps.set(storageClass, classCap.invalid);
-        this.log.warn(
-          `StorageClass ${storageClass}: annotation ${RUN_CAP_ANNOTATION}=${JSON.stringify(classCap.invalid)} is not a whole number; its runs count against --max-concurrent-runs`,
-          { storageClass },
-        );
-      }
+    if (!storageClass || !classCap || 'cap' in classCap) return classCap;
+    const problem =
+      'invalid' in classCap
+        ? `annotation ${RUN_CAP_ANNOTATION}=${JSON.stringify(classCap.invalid)} is not a whole number`
+        : `cannot be read for its annotation ${RUN_CAP_ANNOTATION} (${classCap.unreadable})`;
+    if (this.warnedCaps.get(storageClass) !== problem) {
+      this.warnedCaps.set(storageClass, problem);
+      this.log.warn(
+        `StorageClass ${storageClass}: ${problem}; its runs count against --max-concurrent-runs`,
+        {
+          storageClass,
+        },
+      );
     }
     return classCap;
   }

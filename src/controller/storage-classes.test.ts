@@ -41,6 +41,19 @@ describe('StorageClasses', () => {
     expect(reads).toEqual(['fast', 'fast', 'gone']);
   });
 
+  it('sends one request for passes that miss the cache at once', async () => {
+    let calls = 0;
+    const classes = new StorageClasses({
+      storageClass: async () => {
+        calls++;
+        return { annotations: { [RUN_CAP_ANNOTATION]: '4' } };
+      },
+    });
+    const caps = await Promise.all([1, 2, 3].map(() => classes.runCap('fast')));
+    expect(caps).toEqual([{ cap: 4 }, { cap: 4 }, { cap: 4 }]);
+    expect(calls).toBe(1);
+  });
+
   it('answers a class it may not read as unreadable, asked again only after a minute; throws what is worth a retry', async () => {
     let now = 0;
     let calls = 0;

@@ -40,17 +40,29 @@ export class StorageClasses {
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async read(name: string): Promise<Known> {
+  /** Reads under way: passes that miss the cache at once share one request. */
+  private readonly reading = new Map<string, Promise<Known>>();
+
+  private read(name: string): Promise<Known> {
     const cached = this.cache.get(name);
-    if (cached && this.now() - cached.at < TTL_MS) return cached;
-    const sc = await this.api.storageClass(name);
-    const known = {
-      bindingMode: sc?.volumeBindingMode,
-      runCap: parseRunCap(sc?.annotations[RUN_CAP_ANNOTATION]),
-      at: this.now(),
-    };
-    this.cache.set(name, known);
-    return known;
+    if (cached && this.now() - cached.at < TTL_MS) return Promise.resolve(cached);
+    let pending = this.reading.get(name);
+    if (!pending) {
+      pending = this.api
+        .storageClass(name)
+        .then((sc) => {
+          const known = {
+            bindingMode: sc?.volumeBindingMode,
+            runCap: parseRunCap(sc?.annotations[RUN_CAP_ANNOTATION]),
+            at: this.now(),
+          };
+          this.cache.set(name, known);
+          return known;
+        })
+        .finally(() => this.reading.delete(name));
+      this.reading.set(name, pending);
+    }
+    return pending;
   }
 
   async bindingMode(name: string | undefined): Promise<string | undefined> {

@@ -144,8 +144,14 @@ const reactions = [...cloneBound]
   .sort((a, b) => a - b);
 const pct = (p: number) =>
   reactions[Math.min(reactions.length - 1, Math.floor((p / 100) * reactions.length))] ?? NaN;
+// Reconcile passes, every result (success, error, conflict): only DataMovers exist in this benchmark.
+const passes = scrape
+  .split('\n')
+  .filter((l) => l.startsWith('datamover_reconcile_total{'))
+  .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 const result = {
   count,
+  reconcilePassesPerDataMover: Number((passes / count).toFixed(2)),
   completedSeconds: Number(completedSeconds.toFixed(2)),
   reactionP50Ms: Number(pct(50).toFixed(1)),
   reactionP99Ms: Number(pct(99).toFixed(1)),
@@ -160,6 +166,7 @@ console.log(
   `reaction (child change -> next status write): p50 ${result.reactionP50Ms} ms, p99 ${result.reactionP99Ms} ms`,
 );
 console.log(`API requests per DataMover (list/watch excluded): ${result.apiRequestsPerDataMover}`);
+console.log(`reconcile passes per DataMover: ${result.reconcilePassesPerDataMover}`);
 for (const [k, v] of [...byKind].sort((a, b) => b[1] - a[1]))
   console.log(`  ${(v / count).toFixed(2)}  ${k}`);
 console.log(`operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s`);

@@ -114,11 +114,6 @@ describe('the slots', () => {
     });
     expect(slots.request('c/r1', census([], waiting), 61_000)).toEqual({ admitted: true, fresh: true });
   });
-
-  it('is no cap at 0', () => {
-    expect(new RunSlots(0).enabled).toBe(false);
-    expect(new RunSlots(3).enabled).toBe(true);
-  });
 });
 
 describe('the pools', () => {

@@ -1,9 +1,9 @@
 // The cap on runs under way (--max-concurrent-runs, or a StorageClass's own): how many runs may hold a
 // clone or a mover Job at once, and the fair order in which the others get a slot: round robin over
-// namespaces (the one served longest ago first), the oldest first within each. It is worked out from the cluster at
-// each look (the runs and their children in the caches), so it holds across restarts and failover;
-// only the slots this process gave in the last moments, which the caches do not show yet, are
-// remembered, until they do.
+// namespaces (the one served longest ago first), the oldest first within each. It is worked out from
+// the cluster at each look (the runs and their children in the caches), so it holds across restarts
+// and failover; only the slots this process gave in the last moments, which the caches do not show
+// yet, are remembered, until they do.
 
 /** A run waiting for a slot: `created` orders it within its namespace (then its key). */
 export interface Waiting {
@@ -64,12 +64,11 @@ export class RunSlots {
   private turn = 0;
   private readonly lastServed = (namespace: string) => this.served.get(namespace) ?? 0;
 
-  /** `cap`: 0 is no cap. It may change (a StorageClass's annotation edited). */
+  /**
+   * `cap`: at least 1; it may change (a StorageClass's annotation edited). A cap of 0 is no cap, and
+   * makes no pool (DataMoverKind.poolOf), so no RunSlots is asked.
+   */
   constructor(public cap: number) {}
-
-  get enabled(): boolean {
-    return this.cap > 0;
-  }
 
   /** Forgets the slots the caches now show under way, whose runs ended or went, or that were never used. */
   private forget(census: Census, now: number): void {

@@ -34,14 +34,13 @@ export class StorageClasses {
   private readonly cache = new Map<string, Known>();
   /** Classes the API refused to show, kept as long as a read, so a refusal is not asked again each pass. */
   private readonly refused = new Map<string, { message: string; at: number }>();
+  /** Reads under way: passes that miss the cache at once share one request. */
+  private readonly reading = new Map<string, Promise<Known>>();
 
   constructor(
     private readonly api: Pick<KubeApi, 'storageClass'>,
     private readonly now: () => number = Date.now,
   ) {}
-
-  /** Reads under way: passes that miss the cache at once share one request. */
-  private readonly reading = new Map<string, Promise<Known>>();
 
   private read(name: string): Promise<Known> {
     const cached = this.cache.get(name);

@@ -4,8 +4,16 @@ import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { childLabels, cloneName, controllerRef } from '../../kube/names.js';
 import { sizeLike } from '../pvc-size.js';
 
+/** The StorageClass of the clone: the DataMover's choice, else its source's (the default if neither). */
+export function cloneClass(
+  dm: DataMover,
+  source: V1PersistentVolumeClaim | null | undefined,
+): string | undefined {
+  return dm.spec.storageClassName ?? source?.spec?.storageClassName;
+}
+
 export function buildClone(dm: DataMover, source: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
-  const storageClassName = dm.spec.storageClassName ?? source.spec?.storageClassName;
+  const storageClassName = cloneClass(dm, source);
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',

@@ -29,6 +29,7 @@ import { StorageClasses, RUN_CAP_ANNOTATION, type ClassRunCap } from '../storage
 import { RunPools, type Census, type Pool } from '../run-slots.js';
 import { isTerminal } from '../status-builder.js';
 import { census, classOf, type Children } from './slots.js';
+import { cloneClass } from './clone.js';
 
 type Status = DataMoverStatus;
 
@@ -181,7 +182,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
    * class is read first, and nothing is awaited after the slot is given.
    */
   private async requestSlot(dm: DataMover, observed: Observed, now: Date): Promise<void> {
-    const storageClass = dm.spec.storageClassName ?? observed.source?.spec?.storageClassName;
+    const storageClass = cloneClass(dm, observed.source);
     const pool = this.poolOf(storageClass, await this.classRunCap(storageClass));
     if (!pool) return;
     const key = `${dm.metadata.namespace}/${dm.metadata.name}`;

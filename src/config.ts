@@ -149,7 +149,7 @@ export const FLAGS = [
     arg: 'N',
     default: constant('0'),
     defaultText: '0, no cap',
-    help: 'backups holding a clone or a mover Job at once, cluster-wide; the others wait their turn. A StorageClass annotated datamover.io/max-concurrent-runs caps its runs on its own instead',
+    help: 'backups and restores holding a clone or a mover Job at once, cluster-wide; the others wait their turn. A StorageClass annotated datamover.io/max-concurrent-runs caps its runs on its own instead',
     parse: (raw) => nonNegativeInt('max-concurrent-runs', raw as string),
   }),
   duration(

@@ -15,6 +15,8 @@ import type { OperatorMetrics } from '../metrics/metrics.js';
 import { DATAMOVERS, dataMoverKind } from './datamover/controller.js';
 import type { Caches, ReconcileHooks } from './datamover/reconcile.js';
 import type { KindController } from './runtime.js';
+import { RunCap } from './run-cap.js';
+import { StorageClasses } from './storage-classes.js';
 import { SCHEDULES, scheduleKind } from './schedule/controller.js';
 import { RESTORES, restoreKind } from './restore/controller.js';
 
@@ -49,6 +51,9 @@ export class Controller {
     const jobs = new SharedSource(caches.jobs);
     const pods = new SharedSource(caches.pods);
     const workers = config.maxConcurrentReconciles;
+    // One cap for the runs of both kinds that hold a clone or a mover pod (run-cap.ts).
+    const storageClasses = new StorageClasses(api);
+    const shared = { storageClasses, cap: new RunCap(storageClasses, config.maxConcurrentRuns, log) };
     const backups = dataMoverKind(
       api,
       caches,
@@ -56,6 +61,7 @@ export class Controller {
       config,
       metrics,
       log,
+      shared,
       hooks,
     );
     const scheduleConfig = {
@@ -76,6 +82,7 @@ export class Controller {
       { ...config, workers },
       metrics,
       log,
+      shared,
     );
     this.kinds = [backups, firing, restoring] as KindController<KubernetesObject>[];
   }

@@ -5,6 +5,8 @@ import { ConditionType as C, Reason } from '../api/v1alpha1/conditions.js';
 import type { Condition } from '../api/v1alpha1/schema.js';
 import type { Config } from '../config.js';
 import { setCondition } from './conditions.js';
+import { queuedMessage } from './run-cap.js';
+import type { Pool, Slot } from './run-slots.js';
 
 /** What every run's status has. */
 export interface RunStatus {
@@ -15,6 +17,8 @@ export interface RunStatus {
   jobName?: string | undefined;
   conditions?: Condition[] | undefined;
   observedGeneration?: number | undefined;
+  /** While the run waits for a slot under a run cap (run-cap.ts): its place when it was queued. */
+  queuePosition?: number | undefined;
 }
 
 /** What every kind of run reads of the configuration: its grace periods, timeouts and images. */
@@ -121,5 +125,23 @@ export class RunStatusBuilder<S extends RunStatus> {
       .condition(C.Stalled, 'False', Reason.Succeeded, message)
       .condition(C.Reconciling, 'False', Reason.Succeeded, message)
       .condition(C.Ready, 'True', Reason.Succeeded, message);
+  }
+
+  /**
+   * A run without a slot waits, before anything is created (Reconciling reason Queued), with its
+   * place. Already queued, its place stays as written then: rewriting every waiting run's place
+   * whenever the queue moves would cost a status write, and so another pass, per waiting run per
+   * move; with 1,000 runs queued that storm starved the passes that hand slots out. The caller looks
+   * again after QUEUED_RECHECK_MS (slots freed wake it at once).
+   */
+  queued(slot: Extract<Slot, { admitted: false }>, pool: Pool): this {
+    const queuedAt = this.run.status?.queuePosition;
+    if (queuedAt !== undefined) {
+      this.status.queuePosition = queuedAt;
+      return this;
+    }
+    this.progressing(Reason.Queued, queuedMessage(slot.position, slot.waiting, pool));
+    this.status.queuePosition = slot.position;
+    return this;
   }
 }

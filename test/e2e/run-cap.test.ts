@@ -22,7 +22,9 @@ import {
   waitForPhase,
 } from '../support/cluster.js';
 import { OperatorProcess, sample } from '../support/operator.js';
+import { restore, restoreHelpers } from '../support/restores.js';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
+import type { DataMoverRestore } from '../../src/api/v1alpha1/restore.js';
 
 const CAP = 3;
 const PER_NAMESPACE = 6;
@@ -33,7 +35,7 @@ const children = new ChildLog(namespaces);
 const cappedClass = uniqueName('dm-cap-one');
 
 beforeAll(async () => {
-  for (let i = 0; i < 4; i++) namespaces.push(await createNamespace(`dm-cap${i}`));
+  for (let i = 0; i < 5; i++) namespaces.push(await createNamespace(`dm-cap${i}`));
   const kc = new KubeConfig();
   kc.loadFromDefault();
   await children.follow(kc);
@@ -58,7 +60,7 @@ async function progress(nss: readonly string[]): Promise<{ completed: number; qu
   return { completed, queued };
 }
 
-/** The three namespaces of the cluster-wide cap (the fourth is the StorageClass's). */
+/** The three namespaces of the cluster-wide cap (the fourth is the StorageClass's, the fifth the restore's). */
 const flagNamespaces = () => namespaces.slice(0, 3);
 const runs = () =>
   flagNamespaces().flatMap((ns) => [...Array(PER_NAMESPACE).keys()].map((i) => ({ ns, name: `r${i}` })));
@@ -95,7 +97,7 @@ describe('a cap of 3 runs under way, over three namespaces', () => {
     const reconciling = queued.status?.conditions?.find((c) => c.type === 'Reconciling');
     expect(reconciling?.reason).toBe('Queued');
     expect(reconciling?.message).toMatch(
-      /^waiting for a slot: \d+ of \d+ waiting; at most 3 backups run at once/,
+      /^waiting for a slot: \d+ of \d+ waiting; at most 3 backups and restores run at once/,
     );
     await waitFor(
       async () =>
@@ -188,12 +190,79 @@ describe('a StorageClass with a cap of its own', () => {
     );
     expect(queued.status?.queueStorageClass).toBe(cappedClass);
     expect(queued.status?.conditions?.find((c) => c.type === 'Reconciling')?.message).toMatch(
-      new RegExp(`at most 1 backups of StorageClass ${cappedClass} run at once`),
+      new RegExp(`at most 1 backups and restores of StorageClass ${cappedClass} run at once`),
     );
     for (const name of names) await waitForPhase(ns, name, 'Completed', 120_000);
     await waitFor(async () => children.live() === 0, { what: 'every clone and Job deleted' });
     const ofClass = (owner: string) => owner.startsWith(`${ns}/capped-`);
     expect(children.mostAtOnce(ofClass)).toBe(1);
     expect(children.mostAtOnce((owner) => owner.startsWith(`${ns}/plain-`))).toBe(2);
+  });
+});
+
+describe('a restore under the cap', () => {
+  it('waits for a slot among the backups, before its Job, and takes its turn', async () => {
+    const ns = namespaces[4]!;
+    const { waitForRestore, endPod } = restoreHelpers({ ns });
+    await sourceAndSecret(ns, 'src');
+    const backupOf = (name: string, labels: Record<string, string> = {}) =>
+      dataMover(name, {
+        sourcePvc: 'src',
+        secretName: 'bucket',
+        destinationPath: `${ns}/${name}`,
+        deletePvcAfterBackup: true,
+        podLabels: labels,
+      });
+    await apply(ns, backupOf('holder', { simulate: 'hang' }));
+    const operator = new OperatorProcess([ns], ['--max-concurrent-runs=1']);
+    processes.push(operator);
+    await operator.start();
+    const holderPod = await waitFor(
+      async () => {
+        const job = (await getDataMover(ns, 'holder'))?.status?.jobName;
+        if (!job) return undefined;
+        const pods = await getJson<{
+          items: Array<{ metadata: { name: string }; status?: { phase?: string } }>;
+        }>(['get', 'pods', '-n', ns, '-l', `job-name=${job}`]);
+        return pods?.items.find((p) => p.status?.phase === 'Running')?.metadata.name;
+      },
+      { what: "the holder's pod running" },
+    );
+
+    // The one slot is held: a restore, then a backup, wait for it, the restore with its target ready.
+    await apply(
+      ns,
+      restore('back', {
+        source: { backup: { secretName: 'bucket', sourcePvc: 'src' } },
+        target: { newPvc: { name: 'src-restored', size: '1Gi' } },
+      }),
+    );
+    const waiting = await waitFor(
+      async () => {
+        const r = await getJson<DataMoverRestore>(['get', 'dmr', 'back', '-n', ns]);
+        return r?.status?.queuePosition !== undefined ? r : undefined;
+      },
+      { what: 'the restore queued' },
+    );
+    expect(waiting.status).toMatchObject({ phase: 'Restoring', queuePosition: 1 });
+    expect(waiting.status?.jobName).toBeUndefined();
+    expect(waiting.status?.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({
+      reason: 'Queued',
+      message: expect.stringMatching(
+        /^waiting for a slot: 1 of 1 waiting; at most 1 backups and restores run at once/,
+      ),
+    });
+    await apply(ns, backupOf('after'));
+    await waitFor(async () => (await getDataMover(ns, 'after'))?.status?.queuePosition !== undefined, {
+      what: 'the later backup queued',
+    });
+
+    // The holder ends: the slot goes to the restore (the older), then to the later backup.
+    await endPod(holderPod, 0, { bytes: 1048576, files: 3, errors: 0, seconds: 0.5 });
+    for (const name of ['holder', 'after']) await waitForPhase(ns, name, 'Completed', 120_000);
+    expect((await waitForRestore('back')).status?.phase).toBe('Completed');
+    await waitFor(async () => children.live() === 0, { what: 'every clone and Job deleted' });
+    expect(children.mostAtOnce((owner) => owner.startsWith(`${ns}/`))).toBe(1);
+    expect(children.firstChildOrder(ns)).toEqual(['holder', 'back', 'after']);
   });
 });

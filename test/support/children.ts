@@ -78,6 +78,16 @@ export class ChildLog {
     return live.size;
   }
 
+  /** The runs of namespace `ns` in the order their first clone or Job was created: their slots' order. */
+  firstChildOrder(ns: string): string[] {
+    const order: string[] = [];
+    for (const e of this.history()) {
+      const run = e.owner.slice(ns.length + 1);
+      if (e.namespace === ns && !e.deleted && !order.includes(run)) order.push(run);
+    }
+    return order;
+  }
+
   /** The namespaces in the order their runs got a slot: the order their clones were created. */
   admissions(): string[] {
     const created = new Set<string>();

@@ -201,6 +201,19 @@ export const DataMoverRestoreStatusSchema = Type.Object(
     completionTime: time('When the restore reached Completed or Failed.'),
     jobName: Type.Optional(Type.String({ description: 'The restore Job.' })),
     targetPvc: Type.Optional(Type.String({ description: 'The PVC restored into.' })),
+    targetStorageClass: Type.Optional(
+      Type.String({
+        description:
+          "The target PVC's StorageClass, once it is ready. The restore's Job counts against the class's own run cap when the class has one (annotation datamover.io/max-concurrent-runs), else against --max-concurrent-runs.",
+      }),
+    ),
+    queuePosition: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'While the restore waits for a slot before its Job (Reconciling reason Queued): its place among the waiting backups and restores when it was queued, 1 being next (not rewritten as the queue moves). Absent once it has a slot.',
+      }),
+    ),
     source: Type.Optional(
       Type.String({ description: 'Where the backups are read from: <secretName>:<backup root>/.' }),
     ),

@@ -16,6 +16,8 @@ import { isTerminal } from '../status-builder.js';
 import { waitingFor } from './destination-lock.js';
 import { DataMoverKind, type Caches, type ReconcileHooks } from './reconcile.js';
 import { heldBy } from './restore-guard.js';
+import type { RunCap } from '../run-cap.js';
+import type { StorageClasses } from '../storage-classes.js';
 import { DataMoverMetrics } from './metrics.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -31,11 +33,12 @@ export function dataMoverKind(
   config: Config,
   metrics: OperatorMetrics,
   log: Logger,
+  shared: { storageClasses: StorageClasses; cap: RunCap },
   hooks: ReconcileHooks = {},
 ): KindController<DataMover> {
   const own = new DataMoverMetrics(metrics, () => caches.dataMovers.list());
   const owner = (o: KubernetesObject) => ownerKey(o as never);
-  const kind = new DataMoverKind(api, caches, config, own, log);
+  const kind = new DataMoverKind(api, caches, config, own, log, shared.storageClasses, shared.cap);
   const controller = kindController(
     kind,
     {
@@ -55,7 +58,7 @@ export function dataMoverKind(
       // slot under --max-concurrent-runs is handed on by its own pass (DataMoverKind.decide), or
       // here when it is deleted and has no pass.
       related: (dm, event) => {
-        if (event === 'delete') kind.wakeNext();
+        if (event === 'delete') shared.cap.wakeNext();
         return event === 'delete' || isTerminal(dm.status?.phase)
           ? waitingFor(dm, caches.dataMovers.list()).map(keyOf)
           : [];

@@ -35,7 +35,7 @@ import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
 import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
 import type { Pool, Slot } from '../run-slots.js';
-import { RUN_CAP_ANNOTATION } from '../storage-classes.js';
+import { QUEUED_RECHECK_MS } from '../run-cap.js';
 
 export type MachineConfig = RunConfig & Pick<Config, 'allowMoverServiceAccount' | 'maxConcurrentRuns'>;
 
@@ -101,9 +101,6 @@ export interface Decision {
   /** When the pass entered a phase and also took its first step: the status of entering alone. */
   entered?: DataMoverStatus;
 }
-
-/** How often a run queued for a slot looks again by itself (slots freed wake it at once). */
-export const QUEUED_RECHECK_MS = 300_000;
 
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
@@ -228,39 +225,10 @@ function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undef
   return { status: b.status, actions };
 }
 
-/** What a queued run says: its place, and the cap it waits under (the flag's, or its class's own). */
-function queuedMessage(
-  position: number,
-  waiting: number,
-  pool: Pool | undefined,
-  config: MachineConfig,
-): string {
-  const cap = pool?.storageClass
-    ? `at most ${pool.cap} backups of StorageClass ${pool.storageClass} run at once (its annotation ${RUN_CAP_ANNOTATION})`
-    : `at most ${pool?.cap ?? config.maxConcurrentRuns} backups run at once (--max-concurrent-runs)`;
-  return `waiting for a slot: ${position} of ${waiting} waiting; ${cap}`;
-}
-
 /** A run without a slot waits, before anything is created, with its place (slots freed wake it). */
-function queued(
-  dm: DataMover,
-  o: Observed,
-  slot: Extract<Slot, { admitted: false }>,
-  b: StatusBuilder,
-  config: MachineConfig,
-): Decision {
+function queued(o: Observed, slot: Extract<Slot, { admitted: false }>, b: StatusBuilder): Decision {
   if (o.storageClass) b.status.queueStorageClass = o.storageClass;
-  const queuedAt = dm.status?.queuePosition;
-  if (queuedAt !== undefined) {
-    // Already queued: its place stays as written then. Rewriting every waiting run's place
-    // whenever the queue moves would cost a status write, and so another pass, per waiting run
-    // per move: with 1,000 runs queued that storm starved the passes that hand slots out.
-    b.status.queuePosition = queuedAt;
-    return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
-  }
-  b.progressing(Reason.Queued, queuedMessage(slot.position, slot.waiting, o.pool, config));
-  b.status.queuePosition = slot.position;
-  // Woken when a slot frees up (controller.ts); the timer is a safety net, and writes nothing.
+  b.queued(slot, o.pool!);
   return { status: b.status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
 }
 
@@ -290,7 +258,7 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
       );
       return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
     }
-    if (o.slot && !o.slot.admitted) return queued(dm, o, o.slot, b, config);
+    if (o.slot && !o.slot.admitted) return queued(o, o.slot, b);
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
     b.status.restoredPvcName = cloneName(dm);
     return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };

@@ -25,13 +25,15 @@ import {
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import { metricMoves, transitionEvents } from './transitions.js';
 import type { DataMoverMetrics } from './metrics.js';
-import { StorageClasses, RUN_CAP_ANNOTATION, type ClassRunCap } from '../storage-classes.js';
-import { RunPools, type Census, type Pool } from '../run-slots.js';
+import type { StorageClasses } from '../storage-classes.js';
+import type { CapMember, RunCap } from '../run-cap.js';
 import { isTerminal } from '../status-builder.js';
 import { census, classOf, type Children } from './slots.js';
 import { cloneClass } from './clone.js';
 
 type Status = DataMoverStatus;
+
+const keyOf = (dm: DataMover) => `${dm.metadata.namespace}/${dm.metadata.name}`;
 
 export interface Caches {
   dataMovers: ResilientInformer<DataMover>;
@@ -45,12 +47,17 @@ export interface Caches {
 export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observed, Action> {
   readonly kind = 'DataMover';
 
-  private readonly storageClasses: StorageClasses;
-  /** Classes whose run cap could not be read, and the problem last warned of. */
-  private readonly warnedCaps = new Map<string, string>();
-
   /** Wakes the runs that free slots would go to (set by the factory, which owns the queue). */
   wake: (keys: readonly string[]) => void = () => {};
+
+  /** This kind's runs as the shared run cap counts them (slots.ts). */
+  private readonly member: CapMember<DataMover> = {
+    census: (id, self) =>
+      census(this.caches.dataMovers.list(), this.children, self, (dm) => this.poolIdOf(dm) === id),
+    // The other kinds' keys carry their kind (`DataMoverRestore:ns/name`); a name has no colon.
+    owns: (key) => !key.includes(':'),
+    wake: (keys) => this.wake(keys),
+  };
 
   constructor(
     private readonly api: KubeApi,
@@ -58,9 +65,10 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     private readonly config: MachineConfig,
     private readonly metrics: DataMoverMetrics,
     private readonly log: Logger,
-    readonly slots = new RunPools(),
+    private readonly storageClasses: StorageClasses,
+    readonly cap: RunCap,
   ) {
-    this.storageClasses = new StorageClasses(api);
+    cap.join(this.member);
   }
 
   private readonly children: Children = (dm) => ({
@@ -68,32 +76,8 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
   });
 
-  /**
-   * The pool a run of `storageClass` counts in: the class's own cap when it has one (0: none), else
-   * --max-concurrent-runs (0: none); undefined when no cap applies.
-   */
-  private poolOf(storageClass: string | undefined, classCap: ClassRunCap): Pool | undefined {
-    if (storageClass && classCap && 'cap' in classCap)
-      return classCap.cap > 0 ? { id: storageClass, cap: classCap.cap, storageClass } : undefined;
-    const cap = this.config.maxConcurrentRuns;
-    return cap > 0 ? { id: '', cap } : undefined;
-  }
-
-  /**
-   * The pool id another run counts in: the pool that just gave it a slot, else the one its class
-   * (as last read by this process) puts it in. A run whose class is not known yet (before its first
-   * pass, with no class in its spec) counts in the flag's pool until its pass reads it.
-   */
   private poolIdOf(dm: DataMover): string | undefined {
-    const gave = this.slots.gaveSlot(`${dm.metadata.namespace}/${dm.metadata.name}`);
-    if (gave !== undefined) return gave;
-    const storageClass = classOf(dm, this.children);
-    return this.poolOf(storageClass, this.storageClasses.knownRunCap(storageClass))?.id;
-  }
-
-  /** The runs of pool `id` under way and waiting, as the caches show them (slots.ts). */
-  census(id: string, self?: DataMover): Census {
-    return census(this.caches.dataMovers.list(), this.children, self, (dm) => this.poolIdOf(dm) === id);
+    return this.cap.poolIdOf(keyOf(dm), classOf(dm, this.children));
   }
 
   cached(namespace: string, name: string): DataMover | undefined {
@@ -107,23 +91,16 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   decide(dm: DataMover, observed: Observed): Decision<DataMoverStatus, Action> {
     const decision = decide(dm, observed, this.config);
     // An ended run's pass (its end, or its clone or Job going): the slot it held may be free now.
-    if (isTerminal(dm.status?.phase)) this.wakeNext();
+    if (isTerminal(dm.status?.phase)) this.cap.wakeNext();
+    // A slot given to a run that creates nothing now (it waits for its source, or failed): it goes
+    // to the next run at once.
     if (
       observed.slot?.admitted &&
       observed.slot.fresh &&
       !decision.actions.some((a) => a.type === 'createClone')
-    ) {
-      // A slot given to a run that creates nothing now (it waits for its source, or failed): it goes
-      // to the next run at once.
-      this.slots.release(`${dm.metadata.namespace}/${dm.metadata.name}`);
-      this.wakeNext();
-    }
+    )
+      this.cap.release(keyOf(dm));
     return decision;
-  }
-
-  /** Wakes the runs the free slots of each pool would go to, if any (run-slots.ts). */
-  wakeNext(): void {
-    for (const [id, slots] of this.slots.each()) this.wake(slots.next(this.census(id), Date.now()));
   }
 
   replaceStatus(dm: DataMover): Promise<DataMover> {
@@ -178,40 +155,16 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   }
 
   /**
-   * Under a run cap (the flag's, or the clone's StorageClass's own), asks for the run's slot: the
-   * class is read first, and nothing is awaited after the slot is given.
+   * Under a run cap (the flag's, or the clone's StorageClass's own), asks for the run's slot
+   * (run-cap.ts): nothing is awaited after the slot is given.
    */
   private async requestSlot(dm: DataMover, observed: Observed, now: Date): Promise<void> {
     const storageClass = cloneClass(dm, observed.source);
-    const pool = this.poolOf(storageClass, await this.classRunCap(storageClass));
-    if (!pool) return;
-    const key = `${dm.metadata.namespace}/${dm.metadata.name}`;
-    observed.slot = this.slots.slots(pool).request(key, this.census(pool.id, dm), now.getTime());
-    observed.pool = pool;
+    const asked = await this.cap.request(this.member, dm, keyOf(dm), storageClass, now);
+    if (!asked) return;
+    observed.slot = asked.slot;
+    observed.pool = asked.pool;
     if (storageClass) observed.storageClass = storageClass;
-  }
-
-  /**
-   * A class's own run cap. A value that is not a whole number, or a class the operator may not read,
-   * is logged once (until it changes), and the flag applies.
-   */
-  private async classRunCap(storageClass: string | undefined): Promise<ClassRunCap> {
-    const classCap = await this.storageClasses.runCap(storageClass);
-    if (!storageClass || !classCap || 'cap' in classCap) return classCap;
-    const problem =
-      'invalid' in classCap
-        ? `annotation ${RUN_CAP_ANNOTATION}=${JSON.stringify(classCap.invalid)} is not a whole number`
-        : `cannot be read for its annotation ${RUN_CAP_ANNOTATION} (${classCap.unreadable})`;
-    if (this.warnedCaps.get(storageClass) !== problem) {
-      this.warnedCaps.set(storageClass, problem);
-      this.log.warn(
-        `StorageClass ${storageClass}: ${problem}; its runs count against --max-concurrent-runs`,
-        {
-          storageClass,
-        },
-      );
-    }
-    return classCap;
   }
 
   /**

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { findCondition } from '../conditions.js';
 import * as fx from './fixtures.test-helpers.js';
-import { QUEUED_RECHECK_MS, decide } from './machine.js';
+import { decide } from './machine.js';
+import { QUEUED_RECHECK_MS } from '../run-cap.js';
 import { census, classOf } from './slots.js';
 import { metricMoves } from './transitions.js';
 
@@ -91,15 +92,21 @@ describe('the pool a run counts in', () => {
 describe('a DataMover without a slot', () => {
   const creating = fx.dm({}, beforeClone());
   const waiting = { admitted: false as const, position: 4, waiting: 9 };
+  const flag = { id: '', cap: 3 };
 
   it('waits before creating anything, with reason Queued and its place in status', () => {
-    const d = decide(creating, fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    const d = decide(
+      creating,
+      fx.observed(fx.at(1), { source: fx.source(), slot: waiting, pool: flag }),
+      capped,
+    );
     expect(d.actions).toEqual([]);
     expect(d.status.queuePosition).toBe(4);
     expect(findCondition(d.status.conditions, 'Reconciling')).toMatchObject({
       status: 'True',
       reason: 'Queued',
-      message: 'waiting for a slot: 4 of 9 waiting; at most 3 backups run at once (--max-concurrent-runs)',
+      message:
+        'waiting for a slot: 4 of 9 waiting; at most 3 backups and restores run at once (--max-concurrent-runs)',
     });
     expect(d.status.restoredPvcName).toBeUndefined();
   });
@@ -115,7 +122,7 @@ describe('a DataMover without a slot', () => {
     const d = decide(creating, observed, capped);
     expect(d.status.queueStorageClass).toBe('fast');
     expect(findCondition(d.status.conditions, 'Reconciling')?.message).toBe(
-      'waiting for a slot: 4 of 9 waiting; at most 2 backups of StorageClass fast run at once (its annotation datamover.io/max-concurrent-runs)',
+      'waiting for a slot: 4 of 9 waiting; at most 2 backups and restores of StorageClass fast run at once (its annotation datamover.io/max-concurrent-runs)',
     );
     const slot = { admitted: true as const, fresh: true };
     const next = decide(
@@ -127,17 +134,29 @@ describe('a DataMover without a slot', () => {
   });
 
   it('keeps the place it was queued with while it waits: the queue moving costs no status write', () => {
-    const first = decide(creating, fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    const first = decide(
+      creating,
+      fx.observed(fx.at(1), { source: fx.source(), slot: waiting, pool: flag }),
+      capped,
+    );
     const queued = fx.dm({}, first.status);
     const later = { admitted: false as const, position: 2, waiting: 5 };
-    const again = decide(queued, fx.observed(fx.at(60), { source: fx.source(), slot: later }), capped);
+    const again = decide(
+      queued,
+      fx.observed(fx.at(60), { source: fx.source(), slot: later, pool: flag }),
+      capped,
+    );
     expect(again.status).toEqual(first.status);
     expect(again.actions).toEqual([]);
     expect(again.requeueAfterMs).toBe(QUEUED_RECHECK_MS);
   });
 
   it('also waits so as a new DataMover, in the pass that starts it', () => {
-    const d = decide(fx.dm(), fx.observed(fx.at(1), { source: fx.source(), slot: waiting }), capped);
+    const d = decide(
+      fx.dm(),
+      fx.observed(fx.at(1), { source: fx.source(), slot: waiting, pool: flag }),
+      capped,
+    );
     expect(d.status.phase).toBe('CreatingClonedPVC');
     expect(d.status.queuePosition).toBe(4);
     expect(d.actions).toEqual([]);
@@ -159,7 +178,7 @@ describe('a DataMover without a slot', () => {
 
   it('gives up its place when something else holds it back (its source went)', () => {
     const queued = fx.dm({}, beforeClone({ queuePosition: 1 }));
-    const d = decide(queued, fx.observed(fx.at(1), { source: null, slot: waiting }), capped);
+    const d = decide(queued, fx.observed(fx.at(1), { source: null, slot: waiting, pool: flag }), capped);
     expect(d.status.queuePosition).toBeUndefined();
     expect(findCondition(d.status.conditions, 'Reconciling')?.reason).not.toBe('Queued');
   });

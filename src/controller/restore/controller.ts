@@ -10,9 +10,12 @@ import { customResource } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { kindController } from '../pass.js';
 import { byCreation, type KindController } from '../runtime.js';
+import { isTerminal } from '../status-builder.js';
 import type { RestoreConfig } from './machine.js';
 import { RestoreKind, type RestoreCaches } from './reconcile.js';
 import { RestoreMetrics } from './metrics.js';
+import type { RunCap } from '../run-cap.js';
+import type { StorageClasses } from '../storage-classes.js';
 
 /** The DataMoverRestores' watch: their list and watch path, cached whole. */
 export const RESTORES = customResource<DataMoverRestore>(RESTORE_PLURAL);
@@ -23,19 +26,35 @@ export function restoreKind(
   config: RestoreConfig & { workers: number },
   metrics: OperatorMetrics,
   log: Logger,
+  shared: { storageClasses: StorageClasses; cap: RunCap },
 ): KindController<DataMoverRestore> {
   const own = new RestoreMetrics(metrics, () =>
-    caches.restores.list().map((r) => ({ namespace: r.metadata.namespace, phase: r.status?.phase })),
+    caches.restores.list().map((r) => ({
+      namespace: r.metadata.namespace,
+      phase: r.status?.phase,
+      queued: r.status?.queuePosition !== undefined && !isTerminal(r.status.phase),
+    })),
   );
   const owner = (o: unknown) => ownerKey(o as never, RESTORE_KIND);
-  return kindController(
-    new RestoreKind(api, caches, config, own, log),
+  const kind = new RestoreKind(api, caches, config, own, log, shared.storageClasses, shared.cap);
+  const controller = kindController(
+    kind,
     {
       primary: caches.restores,
       owned: [caches.jobs, caches.pods].map((source) => ({ source: source as never, owner })),
       // As DataMovers: the restores that started first take their next step first.
       rank: byCreation(caches.restores),
+      // A deleted restore has no pass of its own to hand its slot on.
+      related: (_r, event) => {
+        if (event === 'delete') shared.cap.wakeNext();
+        return [];
+      },
     },
     { api, workers: config.workers, log, metrics: own.runtime },
   );
+  // A slot freed is handed on first, before new work: the restore it goes to is about to start.
+  kind.wake = (keys) => {
+    for (const key of keys) controller.queue.add(key, true);
+  };
+  return controller;
 }

@@ -29,6 +29,8 @@ import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../jobs/destina
 import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage } from '../../jobs/job.js';
 import { buildRestoreJob, type ResolvedSource } from '../../jobs/restore-job.js';
 import { sizeLike } from '../pvc-size.js';
+import { QUEUED_RECHECK_MS } from '../run-cap.js';
+import type { Pool, Slot } from '../run-slots.js';
 import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
@@ -64,6 +66,10 @@ export interface RestoreObserved extends PodFacts, LeftoverFacts {
   privilegedMoversAllowed?: boolean;
   /** A Job holds the restore Job's name and is not this restore's. */
   jobNotOurs?: boolean;
+  /** Under a run cap, before the Job: whether the restore has a slot (run-cap.ts). */
+  slot?: Slot | undefined;
+  /** The cap the slot is counted against: the flag's, or the target's StorageClass's own. */
+  pool?: Pool | undefined;
 }
 
 export type RestoreAction =
@@ -324,6 +330,8 @@ function targetReady(
     const users = o.targetUsers ?? [];
     if (users.length > 0) return inUse(b, name, users);
     b.enter('Restoring');
+    const storageClass = target.spec?.storageClassName;
+    if (storageClass) b.status.targetStorageClass = storageClass;
     b.progressing(Reason.Restoring, `${reused ?? `PVC ${name}`} is ready; starting the restore`);
     return { status: b.status, actions: [], requeueAfterMs: 0 };
   }
@@ -374,8 +382,12 @@ function restoring(
   }
   const job = o.job;
   if (!job) {
+    // A place in the slot queue is only for a restore that waits for nothing else (set again below).
+    delete b.status.queuePosition;
     const source = resolveSource(r, o.schedule);
     if (isProblem(source)) return waitOrFail(b, o, config, source);
+    if (o.slot && !o.slot.admitted)
+      return { status: b.queued(o.slot, o.pool!).status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
     b.status.jobName = jobName;
     b.progressing(Reason.Restoring, `restore Job ${jobName} is running`);
     return {

@@ -29,7 +29,10 @@ import {
 import { afterFailure, restoredBy, targetOwnership, targetPvcOf, type FailedTarget } from './target.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
 import type { RestoreMetrics } from './metrics.js';
-import { StorageClasses } from '../storage-classes.js';
+import type { StorageClasses } from '../storage-classes.js';
+import type { CapMember, RunCap } from '../run-cap.js';
+import { isTerminal } from '../status-builder.js';
+import { RESTORE_KEY_PREFIX, restoreCensus, restoreKey, restoreUnderWay } from './slots.js';
 
 type Status = DataMoverRestoreStatus;
 
@@ -48,7 +51,21 @@ export class RestoreKind implements RunKind<
 > {
   readonly kind = RESTORE_KIND;
 
-  private readonly storageClasses: StorageClasses;
+  /** Wakes the restores that free slots would go to (set by the factory, which owns the queue). */
+  wake: (keys: readonly string[]) => void = () => {};
+
+  /** The restores as the shared run cap counts them, beside the DataMovers (slots.ts). */
+  private readonly member: CapMember<DataMoverRestore> = {
+    census: (id, self) =>
+      restoreCensus(
+        this.caches.restores.list(),
+        (r) => this.caches.jobs.get(r.metadata.namespace, restoreJobName(r)),
+        self,
+        (r) => this.cap.poolIdOf(restoreKey(r), r.status?.targetStorageClass) === id,
+      ),
+    owns: (key) => key.startsWith(RESTORE_KEY_PREFIX),
+    wake: (keys) => this.wake(keys.map((k) => k.slice(RESTORE_KEY_PREFIX.length))),
+  };
 
   constructor(
     private readonly api: KubeApi,
@@ -56,8 +73,10 @@ export class RestoreKind implements RunKind<
     private readonly config: RestoreConfig,
     private readonly metrics: RestoreMetrics,
     private readonly log: Logger,
+    private readonly storageClasses: StorageClasses,
+    private readonly cap: RunCap,
   ) {
-    this.storageClasses = new StorageClasses(api);
+    cap.join(this.member);
   }
 
   cached(namespace: string, name: string): DataMoverRestore | undefined {
@@ -69,7 +88,17 @@ export class RestoreKind implements RunKind<
   }
 
   decide(r: DataMoverRestore, observed: RestoreObserved): Decision<DataMoverRestoreStatus, RestoreAction> {
-    return decideRestore(r, observed, this.config);
+    const decision = decideRestore(r, observed, this.config);
+    // An ended restore's pass (its end, or its Job going): the slot it held may be free now.
+    if (isTerminal(r.status?.phase)) this.cap.wakeNext();
+    // A slot given to a restore that creates no Job now (it waits, or failed) goes on at once.
+    if (
+      observed.slot?.admitted &&
+      observed.slot.fresh &&
+      !decision.actions.some((a) => a.type === 'createJob')
+    )
+      this.cap.release(restoreKey(r));
+    return decision;
   }
 
   /** A pass that failed the restore deletes the new PVC it created, when nobody else uses it. */
@@ -103,6 +132,11 @@ export class RestoreKind implements RunKind<
     const podless = observed.job ? podlessForMs(observed.job, observed.pods, now) : undefined;
     if (r.status?.phase === 'Restoring' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS)
       observed.jobWarning = await this.api.latestWarning(ns, 'Job', restoreJobName(r));
+    // Last, after every await: the slot is given and the Job created with nothing in between.
+    if (r.status?.phase === 'Restoring' && !job && !restoreUnderWay(r, undefined)) {
+      const asked = await this.cap.request(this.member, r, restoreKey(r), r.status.targetStorageClass, now);
+      if (asked) Object.assign(observed, asked);
+    }
     return observed;
   }
 
@@ -220,7 +254,7 @@ export class RestoreKind implements RunKind<
   /** Metrics, a log line and events for a status change the apiserver has applied. */
   record(r: DataMoverRestore, { before, status, now, events }: Transition<DataMoverRestoreStatus>): void {
     const { namespace, name } = r.metadata;
-    this.metrics.record(namespace, restoreMetricMoves(before, status));
+    this.metrics.record(namespace, restoreMetricMoves(before, status, now));
     if (before.phase !== status.phase)
       this.log.info(`restore phase ${before.phase ?? '(new)'} -> ${status.phase}`, {
         namespace,

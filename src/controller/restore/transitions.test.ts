@@ -3,6 +3,7 @@ import type { DataMoverRestoreStatus } from '../../api/v1alpha1/restore.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
 import { RestoreMetrics } from './metrics.js';
 import { restoreEvents, restoreMetricMoves } from './transitions.js';
+import { at, T0 } from '../datamover/fixtures.test-helpers.js';
 
 const failed = (reason: string): DataMoverRestoreStatus => ({
   phase: 'Failed',
@@ -43,20 +44,32 @@ describe('restore metric moves', () => {
   it('move the exported series, which start at 0 in a namespace', async () => {
     const operator = new OperatorMetrics('test', () => true);
     const { registry } = operator;
-    const metrics = new RestoreMetrics(operator, () => [{ namespace: 'ns', phase: 'Restoring' }]);
+    const metrics = new RestoreMetrics(operator, () => [
+      { namespace: 'ns', phase: 'Restoring', queued: false },
+      { namespace: 'ns', phase: 'Restoring', queued: true },
+    ]);
     metrics.observeNamespace('ns');
     const zero = await registry.metrics();
     expect(zero).toContain(
       'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 0',
     );
     expect(zero).toContain('datamover_restore_verification_failures_total{namespace="ns"} 0');
+    expect(zero).toContain('datamover_restore_queue_wait_seconds_count{namespace="ns"} 0');
     metrics.record('ns', restoreMetricMoves({ phase: 'Restoring' }, failed('RestoreVerificationFailed')));
     const text = await registry.metrics();
     expect(text).toContain(
       'datamover_restore_operations_total{namespace="ns",phase="Restoring",status="failure"} 1',
     );
     expect(text).toContain('datamover_restore_verification_failures_total{namespace="ns"} 1');
-    expect(text).toContain('datamover_restores{namespace="ns",phase="Restoring"} 1');
+    expect(text).toContain('datamover_restores{namespace="ns",phase="Restoring"} 2');
+    expect(text).toContain('datamover_restores_queued{namespace="ns"} 1');
+    // A queued restore that got its slot: the wait since it entered Restoring.
+    const queued = { phase: 'Restoring' as const, phaseStartTime: T0.toISOString(), queuePosition: 1 };
+    const started = { phase: 'Restoring' as const, phaseStartTime: T0.toISOString(), jobName: 'j' };
+    metrics.record('ns', restoreMetricMoves(queued, started, at(12)));
+    const waited = await registry.metrics();
+    expect(waited).toContain('datamover_restore_queue_wait_seconds_count{namespace="ns"} 1');
+    expect(waited).toContain('datamover_restore_queue_wait_seconds_sum{namespace="ns"} 12');
   });
 });
 

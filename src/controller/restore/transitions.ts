@@ -14,12 +14,21 @@ import { phaseEvent, stalledEvent } from '../run-events.js';
 const isWork = (p: string | undefined): p is RestoreWorkPhase =>
   RESTORE_WORK_PHASES.includes(p as RestoreWorkPhase);
 
+/** A restore that waited for a slot got one (its Job created): how long it waited, from Restoring. */
+function queueWait(before: DataMoverRestoreStatus, after: DataMoverRestoreStatus, now?: Date) {
+  if (!now || before.queuePosition === undefined || after.queuePosition !== undefined) return [];
+  if (!after.jobName || !after.phaseStartTime) return [];
+  const seconds = Math.max(0, (now.getTime() - new Date(after.phaseStartTime).getTime()) / 1000);
+  return [{ metric: 'queueWait' as const, seconds }];
+}
+
 export function restoreMetricMoves(
   before: DataMoverRestoreStatus,
   after: DataMoverRestoreStatus,
+  now?: Date,
 ): RestoreMetricMove[] {
-  if (before.phase === after.phase) return [];
-  const moves: RestoreMetricMove[] = [];
+  const moves: RestoreMetricMove[] = queueWait(before, after, now);
+  if (before.phase === after.phase) return moves;
   if (isWork(before.phase))
     moves.push({
       metric: 'operations',

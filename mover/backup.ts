@@ -18,7 +18,7 @@ import {
 } from '../src/contract/layout.js';
 import { manifestLine } from '../src/contract/manifest.js';
 import type { AbandonedReport, MoverResult, PruneReport } from '../src/contract/result.js';
-import { inspectDestination, writeMarker } from './destination.js';
+import { incrementalBase, inspectDestination, writeMarker } from './destination.js';
 import {
   MoverError,
   checkBucketArgs,
@@ -114,7 +114,8 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
   }
   const check = await rclone(checkBucketArgs(plan), plan);
   if (check.code !== 0) throw classifyRcloneFailure(check.output, plan);
-  const verdict = checkDestination(await inspectDestination(plan), plan.identity);
+  const facts = await inspectDestination(plan);
+  const verdict = checkDestination(facts, plan.identity);
   if (!verdict.ok) throw new MoverError(MoverExit.DestinationConflict, verdict.message);
   if (verdict.writeRootMarker) {
     await writeMarker(plan, markerPath(plan.root), rootMarker(plan.identity, new Date()));
@@ -127,13 +128,25 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
   };
   const markerAt = markerPath(runFolder(plan));
   await writeMarker(plan, markerAt, marker);
+  // Incremental: files unchanged since the newest Complete run are copied inside the bucket, so each
+  // run stays whole on its own (restorable alone, pruned alone) and only what changed is uploaded.
+  const base = await incrementalBase(plan, facts.entries);
   const synced = Date.now();
-  const sync = await rclone(syncArgs(plan), plan);
+  const sync = await rclone(syncArgs(plan, base), plan);
   if (sync.code !== 0) throw classifyRcloneFailure(sync.output, plan);
-  const stats = finalStats(sync.output) ?? { bytes: 0, files: 0, errors: 0 };
+  const { serverSideBytes, ...stats } = finalStats(sync.output) ?? {
+    bytes: 0,
+    files: 0,
+    errors: 0,
+    serverSideBytes: 0,
+  };
+  const uploaded = Math.max(0, stats.bytes - serverSideBytes);
   const syncSeconds = (Date.now() - synced) / 1000;
   const destination = `${plan.bucket}/${runFolder(plan)}/`;
-  console.error(`synced ${stats.files} file(s), ${stats.bytes} bytes to ${destination} in ${syncSeconds} s`);
+  console.error(
+    `synced ${stats.files} file(s), ${stats.bytes} bytes to ${destination} in ${syncSeconds} s: ${uploaded} bytes uploaded` +
+      (base ? `, ${serverSideBytes} copied in the bucket from ${plan.root}/${base}/` : ''),
+  );
 
   const verifying = Date.now();
   const manifest = await writeManifest(plan);
@@ -163,6 +176,8 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
   logTidy(plan, prune, abandoned);
   return {
     ...stats,
+    uploaded,
+    ...(base ? { base } : {}),
     seconds: (Date.now() - started) / 1000,
     destination,
     verify,

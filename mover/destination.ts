@@ -68,6 +68,40 @@ export async function inspectDestination(plan: MoverPlan): Promise<DestinationFa
   return { ...facts, contents, adopt: plan.adopt };
 }
 
+/** How many of the newest run folders an incremental run looks at for a Complete one. */
+const BASE_LOOKS = 8;
+
+/**
+ * The run an incremental run copies its unchanged files from: the newest Complete run of the root
+ * (by folder name, its start) other than this one, among the `entries` the root lists. Only a
+ * timestamped run without encryption has one: the mirror is synced in place, and rclone copies inside
+ * the bucket only within one remote, while each encrypted run has crypt remotes of its own.
+ */
+export async function incrementalBase(
+  plan: MoverPlan,
+  entries: readonly string[],
+): Promise<string | undefined> {
+  if (plan.crypt || plan.run === MIRROR_FOLDER) return undefined;
+  const runs = entries
+    .map((e) => e.replace(/\/$/, ''))
+    .filter((name) => name !== MIRROR_FOLDER && name !== plan.run && isRunFolderName(name))
+    .sort()
+    .reverse()
+    .slice(0, BASE_LOOKS);
+  for (const run of runs) {
+    const marker = await readMarker(plan, markerPath(`${plan.root}/${run}`));
+    if (
+      marker &&
+      marker !== UNREADABLE &&
+      marker.kind === 'Backup' &&
+      marker.state === 'Complete' &&
+      !marker.encrypted
+    )
+      return run;
+  }
+  return undefined;
+}
+
 /** How many markers are read at once: one rclone process each. */
 const MARKER_READS = 8;
 

@@ -180,6 +180,12 @@ describe('syncArgs', () => {
     expect(args.join(' ')).toContain('--bwlimit 10M');
     expect(args.join(' ')).toContain('--exclude tmp/**');
   });
+
+  it("copies unchanged files from a base run's data inside the bucket (incremental)", () => {
+    const args = syncArgs(planFromEnv(env), '2026-01-02-030405-0123abcd');
+    expect(args.join(' ')).toContain('--copy-dest DATAMOVER:backups/ns/pvc/2026-01-02-030405-0123abcd/data/');
+    expect(syncArgs(planFromEnv(env))).not.toContain('--copy-dest');
+  });
 });
 
 describe('the mover command and a restore plan', () => {

@@ -379,8 +379,13 @@ export const COPY_FLAGS: readonly string[] = [
   'NOTICE',
 ];
 
-export function syncArgs(plan: MoverPlan): string[] {
+/**
+ * `base`: a Complete run of the same root whose unchanged files are copied inside the bucket
+ * (`--copy-dest`: same size and time, or checksum with `checksum`) rather than uploaded again.
+ */
+export function syncArgs(plan: MoverPlan, base?: string): string[] {
   const args = ['sync', `${plan.source.replace(/\/+$/, '')}/`, target(plan), '--metadata', ...COPY_FLAGS];
+  if (base) args.push('--copy-dest', dataPath(plan, `${plan.root}/${base}`));
   if (plan.options.bandwidthLimit) args.push('--bwlimit', plan.options.bandwidthLimit);
   if (plan.options.checksum) args.push('--checksum');
   for (const pattern of plan.options.include) args.push('--include', pattern);

@@ -44,7 +44,10 @@ describe('finalStats', () => {
       '{"level":"info","msg":"Copied (new)"}',
       '{"level":"notice","msg":"x","stats":{"bytes":13,"transfers":3,"errors":0}}',
     ].join('\n');
-    expect(finalStats(out)).toEqual({ bytes: 13, files: 3, errors: 0 });
+    expect(finalStats(out)).toEqual({ bytes: 13, files: 3, errors: 0, serverSideBytes: 0 });
+    // An incremental sync: of its bytes, those copied inside the bucket (--copy-dest).
+    const incremental = '{"stats":{"bytes":1000,"transfers":4,"errors":0,"serverSideCopyBytes":900}}';
+    expect(finalStats(incremental)).toMatchObject({ bytes: 1000, serverSideBytes: 900 });
     expect(finalStats('nothing')).toBeUndefined();
   });
 });

@@ -165,9 +165,12 @@ export function lastError(output: string): string | undefined {
 }
 
 export interface SyncStats {
+  /** Bytes of the files written: uploaded or copied server-side. */
   bytes: number;
   files: number;
   errors: number;
+  /** Of `bytes`, those copied server-side (from --copy-dest) rather than uploaded. */
+  serverSideBytes: number;
 }
 
 /** rclone's final statistics from its JSON log. */
@@ -176,12 +179,15 @@ export function finalStats(output: string): SyncStats | undefined {
   for (const line of output.split('\n')) {
     if (!line.includes('"stats"')) continue;
     try {
-      const entry = JSON.parse(line) as { stats?: { bytes?: number; transfers?: number; errors?: number } };
+      const entry = JSON.parse(line) as {
+        stats?: { bytes?: number; transfers?: number; errors?: number; serverSideCopyBytes?: number };
+      };
       if (entry.stats)
         stats = {
           bytes: entry.stats.bytes ?? 0,
           files: entry.stats.transfers ?? 0,
           errors: entry.stats.errors ?? 0,
+          serverSideBytes: entry.stats.serverSideCopyBytes ?? 0,
         };
     } catch {
       // not a JSON line

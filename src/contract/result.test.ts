@@ -14,6 +14,14 @@ describe("the mover's termination message", () => {
     });
   });
 
+  it("reads an incremental run's bytes uploaded and the run it copied the rest from", () => {
+    const result = parseMoverResult(
+      '{"bytes":1000,"uploaded":10,"base":"2026-01-02-030405-0123abcd","files":3,"destination":"b/p/"}',
+    );
+    expect(result).toMatchObject({ bytes: 1000, uploaded: 10, base: '2026-01-02-030405-0123abcd' });
+    expect(parseMoverResult('{"bytes":1,"uploaded":-1,"base":7}')).toEqual({ bytes: 1 });
+  });
+
   it('ignores what is not a result', () => {
     expect(parseMoverResult('Error: boom')).toBeUndefined();
     expect(parseMoverResult('{not json')).toBeUndefined();

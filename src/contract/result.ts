@@ -6,7 +6,15 @@ import { MAX_NAMED, type VerifyReport } from './manifest.js';
 import { type RestoreReport } from './restore.js';
 
 export interface MoverResult {
+  /** Bytes of the files the sync wrote to the run: uploaded, or copied inside the bucket (`uploaded`). */
   bytes?: number;
+  /**
+   * Of `bytes`, those sent from the volume; the rest were unchanged since `base` and copied inside the
+   * bucket. Absent from older movers and restores.
+   */
+  uploaded?: number;
+  /** The Complete run of the PVC the unchanged files were copied from (an incremental run). */
+  base?: string;
   files?: number;
   errors?: number;
   seconds?: number;
@@ -87,12 +95,11 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
   const result: MoverResult = {};
-  const bytes = count(raw.bytes);
-  const files = count(raw.files);
-  const errors = count(raw.errors);
-  if (bytes !== undefined) result.bytes = bytes;
-  if (files !== undefined) result.files = files;
-  if (errors !== undefined) result.errors = errors;
+  for (const key of ['bytes', 'uploaded', 'files', 'errors'] as const) {
+    const n = count(raw[key]);
+    if (n !== undefined) result[key] = n;
+  }
+  if (typeof raw.base === 'string' && raw.base) result.base = raw.base.slice(0, 64);
   if (typeof raw.seconds === 'number' && raw.seconds >= 0) result.seconds = raw.seconds;
   if (typeof raw.destination === 'string') result.destination = raw.destination;
   if (typeof raw.error === 'string' && raw.error) result.error = raw.error.slice(0, MAX_ERROR);

@@ -122,6 +122,7 @@ export function dataMoverCrd() {
       column('Source', 'string', '.spec.sourcePvc', 'PVC backed up'),
       column('Clone', 'string', '.status.restoredPvcName', 'The clone, while it exists'),
       column('Bytes', 'integer', '.status.bytesTransferred', 'Bytes transferred', 1),
+      column('Uploaded', 'integer', '.status.bytesUploaded', 'Bytes uploaded from the volume', 1),
     ],
   });
 }

@@ -397,7 +397,26 @@ export const DataMoverStatusSchema = Type.Object(
     ),
     attempts: Type.Optional(Type.Integer({ minimum: 0, description: 'Mover pods started so far.' })),
     bytesTransferred: Type.Optional(
-      Type.Integer({ minimum: 0, format: 'int64', description: 'Bytes the mover transferred.' }),
+      Type.Integer({
+        minimum: 0,
+        format: 'int64',
+        description:
+          'Bytes of the files the mover wrote to the run: uploaded from the volume, or copied inside the bucket (bytesUploaded).',
+      }),
+    ),
+    bytesUploaded: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        format: 'int64',
+        description:
+          'Of bytesTransferred, the bytes sent from the volume; the others were unchanged since the run incrementalFrom and copied inside the bucket.',
+      }),
+    ),
+    incrementalFrom: Type.Optional(
+      Type.String({
+        description:
+          'The Complete run of the same backup root the unchanged files were copied from (an incremental run); absent for a full upload.',
+      }),
     ),
     filesTransferred: Type.Optional(
       Type.Integer({ minimum: 0, format: 'int64', description: 'Files the mover transferred.' }),

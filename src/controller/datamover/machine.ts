@@ -341,6 +341,8 @@ function recordVerification(b: StatusBuilder, result: MoverResult | undefined): 
 function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | undefined): Decision {
   if (result?.bytes !== undefined) b.status.bytesTransferred = result.bytes;
   if (result?.files !== undefined) b.status.filesTransferred = result.files;
+  if (result?.uploaded !== undefined) b.status.bytesUploaded = result.uploaded;
+  if (result?.base) b.status.incrementalFrom = result.base;
   if (result?.prune) b.status.prune = pruneStatus(result.prune);
   recordVerification(b, result);
   if (dm.spec.deletePvcAfterBackup) {

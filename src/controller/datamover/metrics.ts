@@ -14,6 +14,7 @@ export type MetricMove =
   | { metric: 'dataSync'; status: 'success' | 'failure' }
   | { metric: 'cleanup'; status: 'success' | 'failure' }
   | { metric: 'syncBytes'; bytes: number }
+  | { metric: 'uploadedBytes'; bytes: number }
   | { metric: 'run'; result: 'completed' | 'failed' }
   | { metric: 'syncVerified'; result: 'verified' | 'mismatch' }
   | { metric: 'prune'; status: 'success' | 'failure'; removed: number }
@@ -33,6 +34,7 @@ export class DataMoverMetrics {
   private readonly podCreation;
   private readonly dataSync;
   private readonly syncBytes;
+  private readonly uploadedBytes;
   private readonly prune;
   private readonly prunedBackups;
   private readonly syncVerified;
@@ -71,6 +73,12 @@ export class DataMoverMetrics {
     this.syncBytes = m.histogram(
       'datamover_sync_bytes',
       'Bytes transferred by one successful sync.',
+      [ns],
+      BYTES_BUCKETS,
+    );
+    this.uploadedBytes = m.histogram(
+      'datamover_sync_uploaded_bytes',
+      'Of the bytes of one successful sync, those uploaded from the volume: the others were unchanged since the newest Complete run and copied inside the bucket.',
       [ns],
       BYTES_BUCKETS,
     );
@@ -117,6 +125,7 @@ export class DataMoverMetrics {
 
   private zero(namespace: string): void {
     this.syncBytes.zero({ namespace });
+    this.uploadedBytes.zero({ namespace });
     this.queueWait.zero({ namespace });
     for (const phase of WORK_PHASES) {
       // Histograms too: a series born with its first observation shows no rate for it.
@@ -154,6 +163,9 @@ export class DataMoverMetrics {
           break;
         case 'syncBytes':
           this.syncBytes.observe({ namespace }, move.bytes);
+          break;
+        case 'uploadedBytes':
+          this.uploadedBytes.observe({ namespace }, move.bytes);
           break;
         case 'run':
           this.runs.inc({ namespace, result: move.result });

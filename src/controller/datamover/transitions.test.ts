@@ -43,11 +43,12 @@ describe('metricMoves', () => {
   it('counts a successful mover as pod creation and sync success', () => {
     const moves = metricMoves(
       s('CreatingPod', 0, { jobName: 'j' }),
-      s('Completed', 30, { jobName: 'j', bytesTransferred: 42 }),
+      s('Completed', 30, { jobName: 'j', bytesTransferred: 42, bytesUploaded: 2 }),
     );
     expect(moves).toContainEqual({ metric: 'podCreation', status: 'success' });
     expect(moves).toContainEqual({ metric: 'dataSync', status: 'success' });
     expect(moves).toContainEqual({ metric: 'syncBytes', bytes: 42 });
+    expect(moves).toContainEqual({ metric: 'uploadedBytes', bytes: 2 });
     expect(moves).toContainEqual({ metric: 'phaseDuration', phase: 'CreatingPod', seconds: 30 });
   });
 

@@ -42,6 +42,8 @@ function moverMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove
     moves.push({ metric: 'podCreation', status: 'success' }, { metric: 'dataSync', status: 'success' });
     if (after.bytesTransferred !== undefined)
       moves.push({ metric: 'syncBytes', bytes: after.bytesTransferred });
+    if (after.bytesUploaded !== undefined)
+      moves.push({ metric: 'uploadedBytes', bytes: after.bytesUploaded });
   }
   return moves;
 }

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import {
+  DATA_FOLDER,
   checkDestination,
   markerPath,
   rootMarker,
@@ -20,8 +21,11 @@ import { manifestLine } from '../src/contract/manifest.js';
 import type { AbandonedReport, MoverResult, PruneReport } from '../src/contract/result.js';
 import { incrementalBase, inspectDestination, writeMarker } from './destination.js';
 import {
+  COPY_FLAGS,
   MoverError,
   checkBucketArgs,
+  forRun,
+  remotePath,
   manifestObject,
   manifestPath,
   runFolder,
@@ -52,15 +56,20 @@ async function filteredPaths(plan: MoverPlan): Promise<((path: string) => boolea
   return (path) => paths.has(path);
 }
 
-/** Walks the source into `<run>/manifest.jsonl` (rclone rcat, streamed), hashing it on the way. */
-async function writeManifest(plan: MoverPlan): Promise<ManifestInfo> {
+/**
+ * Walks the source into `<run>/manifest.jsonl` (rclone rcat, streamed), hashing it on the way; also
+ * adds up the files' sizes.
+ */
+async function writeManifest(plan: MoverPlan): Promise<{ info: ManifestInfo; fileBytes: number }> {
   const keep = await filteredPaths(plan);
   const hash = createHash('sha256');
   const info = { entries: 0, bytes: 0, sha256: '' };
+  let fileBytes = 0;
   let walkError: unknown;
   async function* lines() {
     try {
       for await (const entry of describe(plan.source, { md5: true, ...(keep ? { keep } : {}) })) {
+        if (entry.type === 'file') fileBytes += entry.size ?? 0;
         const line = `${manifestLine(entry)}\n`;
         info.entries += 1;
         info.bytes += Buffer.byteLength(line, 'utf8');
@@ -82,7 +91,42 @@ async function writeManifest(plan: MoverPlan): Promise<ManifestInfo> {
     );
   }
   if (run.code !== 0) throw classifyRcloneFailure(run.output, plan);
-  return { ...info, sha256: hash.digest('hex') };
+  return { info: { ...info, sha256: hash.digest('hex') }, fileBytes };
+}
+
+/**
+ * The base of an incremental run (destination.ts), made ready. A plain run copies from it during its
+ * sync (--copy-dest). An encrypted run's crypt remotes cover only its own folder, and rclone copies
+ * inside the bucket only within one remote, so its data folder is seeded first: the base's objects
+ * copied as they are, ciphertext and encrypted names, which decrypt with the same keys; the sync
+ * then overwrites what changed and deletes what went. A base written with other keys (its manifest
+ * does not decrypt) is no base: the run uploads in full.
+ */
+async function baseFor(plan: MoverPlan, entries: readonly string[]): Promise<string | undefined> {
+  const base = await incrementalBase(plan, entries);
+  if (!base || !plan.crypt) return base;
+  const baseFolder = `${plan.root}/${base}`;
+  const baseRemote = forRun(plan, baseFolder);
+  const check = await rclone(['cat', '--head', '1', manifestPath(baseRemote, baseFolder)], baseRemote, {
+    quiet: true,
+  });
+  if (check.code !== 0) {
+    console.error(`${baseFolder}/ does not decrypt with this run's keys: uploading in full`);
+    return undefined;
+  }
+  const seed = await rclone(
+    [
+      'copy',
+      remotePath(plan, `${baseFolder}/${DATA_FOLDER}/`),
+      remotePath(plan, `${runFolder(plan)}/${DATA_FOLDER}/`),
+      '--metadata',
+      '--ignore-existing',
+      ...COPY_FLAGS,
+    ],
+    plan,
+  );
+  if (seed.code !== 0) throw classifyRcloneFailure(seed.output, plan);
+  return base;
 }
 
 /** What the prune and the deletion of abandoned runs did, in the mover's log. */
@@ -130,9 +174,9 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
   await writeMarker(plan, markerAt, marker);
   // Incremental: files unchanged since the newest Complete run are copied inside the bucket, so each
   // run stays whole on its own (restorable alone, pruned alone) and only what changed is uploaded.
-  const base = await incrementalBase(plan, facts.entries);
   const synced = Date.now();
-  const sync = await rclone(syncArgs(plan, base), plan);
+  const base = await baseFor(plan, facts.entries);
+  const sync = await rclone(syncArgs(plan, plan.crypt ? undefined : base), plan);
   if (sync.code !== 0) throw classifyRcloneFailure(sync.output, plan);
   const { serverSideBytes, ...stats } = finalStats(sync.output) ?? {
     bytes: 0,
@@ -149,7 +193,10 @@ export async function backup(plan: MoverPlan, started: number): Promise<MoverRes
   );
 
   const verifying = Date.now();
-  const manifest = await writeManifest(plan);
+  const { info: manifest, fileBytes } = await writeManifest(plan);
+  // Encrypted, rclone counts the ciphertext it sent (uploaded), and a run seeded from its base sent
+  // only what changed: the run's bytes are its files' own.
+  if (plan.crypt) stats.bytes = fileBytes;
   // The manifest's hash is in the marker before anything reads the manifest back.
   await writeMarker(plan, markerAt, { ...marker, manifest });
   const verify = await verifyBucket(plan, runFolder(plan), manifest);

@@ -73,15 +73,14 @@ const BASE_LOOKS = 8;
 
 /**
  * The run an incremental run copies its unchanged files from: the newest Complete run of the root
- * (by folder name, its start) other than this one, among the `entries` the root lists. Only a
- * timestamped run without encryption has one: the mirror is synced in place, and rclone copies inside
- * the bucket only within one remote, while each encrypted run has crypt remotes of its own.
+ * (by folder name, its start) other than this one, among the `entries` the root lists, encrypted
+ * when this run is. Only a timestamped run has one: the mirror is synced in place.
  */
 export async function incrementalBase(
   plan: MoverPlan,
   entries: readonly string[],
 ): Promise<string | undefined> {
-  if (plan.crypt || plan.run === MIRROR_FOLDER) return undefined;
+  if (plan.run === MIRROR_FOLDER) return undefined;
   const runs = entries
     .map((e) => e.replace(/\/$/, ''))
     .filter((name) => name !== MIRROR_FOLDER && name !== plan.run && isRunFolderName(name))
@@ -95,7 +94,7 @@ export async function incrementalBase(
       marker !== UNREADABLE &&
       marker.kind === 'Backup' &&
       marker.state === 'Complete' &&
-      !marker.encrypted
+      Boolean(marker.encrypted) === Boolean(plan.crypt)
     )
       return run;
   }

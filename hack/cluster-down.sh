@@ -16,7 +16,7 @@ fi
 rm -rf --one-file-system "$STATE/demo-s3"
 # A real node (hack/realnode-up.sh) goes first, while the cluster still answers.
 if [ -d "$STATE/realnode" ]; then bash "$here/realnode-down.sh"; fi
-for pidfile in "$STATE/operator.pid" "$STATE/provisioner.pid"; do
+for pidfile in "$STATE/operator.pid" "$STATE/provisioner.pid" "$STATE/snapshot-controller.pid"; do
   if [ -f "$pidfile" ]; then
     kill "$(cat "$pidfile")" 2>/dev/null || true
     rm -f "$pidfile"

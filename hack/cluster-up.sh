@@ -60,7 +60,7 @@ else
   if [ -n "$rclone_build" ]; then wait "$rclone_build"; fi
   start=$(date +%s)
   # Processes bound to an earlier cluster go with it.
-  for pidfile in "$STATE/provisioner.pid" "$STATE/operator.pid"; do
+  for pidfile in "$STATE/provisioner.pid" "$STATE/operator.pid" "$STATE/snapshot-controller.pid"; do
     if [ -f "$pidfile" ]; then
       kill "$(cat "$pidfile")" 2>/dev/null || true
       rm -f "$pidfile"
@@ -91,6 +91,21 @@ fi
 
 kubectl apply -f "$here/testbed/storage.yaml" >/dev/null
 kubectl wait --for=condition=Ready node/kwok-node-0 --timeout=60s >/dev/null
+
+# Snapshots: the snapshot.storage.k8s.io CRDs, the test bed's classes, and the snapshot controller
+# beside the cluster (restarted when it is not running).
+[ -x "$SNAPSHOTTER_DIR/bin/snapshot-controller" ] || bash "$here/build-tools.sh" snapshot-controller
+kubectl apply --server-side -f "$SNAPSHOTTER_DIR/crd/" >/dev/null
+kubectl wait --for=condition=Established --timeout=60s \
+  crd/volumesnapshotclasses.snapshot.storage.k8s.io crd/volumesnapshotcontents.snapshot.storage.k8s.io \
+  crd/volumesnapshots.snapshot.storage.k8s.io >/dev/null
+kubectl apply -f "$here/testbed/snapshots.yaml" >/dev/null
+snapshotter_pid="$STATE/snapshot-controller.pid"
+if ! { [ -f "$snapshotter_pid" ] && kill -0 "$(cat "$snapshotter_pid")" 2>/dev/null; }; then
+  nohup "$SNAPSHOTTER_DIR/bin/snapshot-controller" --kubeconfig "$KUBECONFIG_PATH" --leader-election=false \
+    --v=2 >"$STATE/snapshot-controller.log" 2>&1 &
+  echo $! >"$snapshotter_pid"
+fi
 
 # The test provisioner runs beside the cluster; restart it if it is not running, or if its program
 # changed since it started.

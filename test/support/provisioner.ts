@@ -4,9 +4,12 @@
 // deletes Released PVs it made. For most classes no data exists anywhere: only the API objects are
 // real. A class with the parameter hostFolders: "true" (test-real) gets hostPath volumes that hold data
 // on the real node, clones included (host-volumes.ts). For the class `test-broken` it never provisions
-// and reports a ProvisioningFailed warning instead.
+// and reports a ProvisioningFailed warning instead. It also plays the CSI driver's snapshotter for the
+// snapshot controller (hack/testbed/snapshots.yaml): a VolumeSnapshotContent of driver
+// test.datamover.io is marked ready (API only), one of test.datamover.io/broken gets an error.
 import {
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   StorageV1Api,
   makeInformer,
@@ -26,6 +29,24 @@ import {
 
 export const PROVISIONER = 'test.datamover.io/provisioner';
 export const BROKEN_CLASS = 'test-broken';
+export const SNAPSHOT_DRIVER = 'test.datamover.io';
+export const BROKEN_SNAPSHOT_DRIVER = 'test.datamover.io/broken';
+export const BROKEN_SNAPSHOT_MESSAGE = 'simulated: the driver cannot snapshot this volume';
+const CONTENT_FINALIZER = 'snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection';
+const SNAPSHOTS = { group: 'snapshot.storage.k8s.io', version: 'v1', plural: 'volumesnapshotcontents' };
+
+/** What the test provisioner reads and writes of a VolumeSnapshotContent. */
+interface SnapshotContent {
+  metadata: {
+    name: string;
+    uid?: string;
+    deletionTimestamp?: Date;
+    resourceVersion?: string;
+    finalizers?: string[];
+  };
+  spec?: { driver?: string };
+  status?: { readyToUse?: boolean; error?: unknown; snapshotHandle?: string };
+}
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
 
 function volumeFor(pvc: V1PersistentVolumeClaim, storageClassName: string, uid: string): V1PersistentVolume {
@@ -61,6 +82,7 @@ interface ClassInfo {
 export class TestProvisioner {
   private readonly core: CoreV1Api;
   private readonly storage: StorageV1Api;
+  private readonly custom: CustomObjectsApi;
   private readonly classes = new Map<string, ClassInfo>();
   private readonly warned = new Set<string>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -72,6 +94,42 @@ export class TestProvisioner {
   ) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.storage = kc.makeApiClient(StorageV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** As a CSI snapshotter: a content of ours is cut at once (ready), or fails for the broken driver. */
+  async handleContent(content: SnapshotContent): Promise<void> {
+    const driver = content.spec?.driver;
+    if (driver !== SNAPSHOT_DRIVER && driver !== BROKEN_SNAPSHOT_DRIVER) return;
+    if (content.metadata.deletionTimestamp) {
+      // Deleted (deletionPolicy Delete): the snapshot is gone, so the content may go, as the sidecar
+      // lets it once the driver deleted the snapshot.
+      const finalizers = content.metadata.finalizers ?? [];
+      if (!finalizers.includes(CONTENT_FINALIZER)) return;
+      await this.custom.replaceClusterCustomObject({
+        ...SNAPSHOTS,
+        name: content.metadata.name,
+        body: {
+          ...content,
+          metadata: { ...content.metadata, finalizers: finalizers.filter((f) => f !== CONTENT_FINALIZER) },
+        },
+      });
+      return;
+    }
+    if (content.status?.readyToUse || content.status?.error) return;
+    const status =
+      driver === SNAPSHOT_DRIVER
+        ? {
+            snapshotHandle: `snap-${content.metadata.uid}`,
+            readyToUse: true,
+            creationTime: Date.now() * 1_000_000,
+          }
+        : { readyToUse: false, error: { message: BROKEN_SNAPSHOT_MESSAGE, time: new Date().toISOString() } };
+    await this.custom.replaceClusterCustomObjectStatus({
+      ...SNAPSHOTS,
+      name: content.metadata.name,
+      body: { ...content, status: { ...content.status, ...status } },
+    });
   }
 
   private async classInfo(name: string): Promise<ClassInfo | undefined> {
@@ -213,15 +271,23 @@ export class TestProvisioner {
           restart(inf);
         });
       }, 1000);
-    for (const inf of [claims, volumes]) {
+    const contents = makeInformer<SnapshotContent>(
+      this.kc,
+      '/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents',
+      () => this.custom.listClusterCustomObject(SNAPSHOTS) as never,
+    );
+    contents.on('add', (o) => safe(() => this.handleContent(o)));
+    contents.on('update', (o) => safe(() => this.handleContent(o)));
+    const informers = [claims, volumes, contents] as Array<typeof claims>;
+    for (const inf of informers) {
       inf.on('error', (err) => {
         onError(err);
         restart(inf);
       });
     }
-    await Promise.all([claims.start(), volumes.start()]);
+    await Promise.all(informers.map((inf) => inf.start()));
     return async () => {
-      await Promise.all([claims.stop(), volumes.stop()]);
+      await Promise.all(informers.map((inf) => inf.stop()));
     };
   }
 }

@@ -11,6 +11,7 @@ const E2E_PARALLEL = [
   'test/e2e/restore.test.ts',
   'test/e2e/retention.test.ts',
   'test/e2e/run-cap.test.ts',
+  'test/e2e/snapshot.test.ts',
 ];
 
 export default defineConfig({

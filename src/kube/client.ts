@@ -14,6 +14,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
 import type { EventRecord } from './events.js';
 import { controlledBy } from './names.js';
+import { SNAPSHOT_API, type VolumeSnapshot } from './snapshots.js';
 
 export function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -264,6 +265,44 @@ export class KubeApi {
   createJob(job: V1Job): Promise<boolean> {
     const namespace = job.metadata!.namespace!;
     return this.createIfAbsent(() => this.batch.createNamespacedJob({ namespace, body: job }));
+  }
+
+  /**
+   * Creates a VolumeSnapshot; false when one of that name exists already. A 404 means the cluster
+   * has no VolumeSnapshot API (isNotFound).
+   */
+  createSnapshot(snapshot: VolumeSnapshot): Promise<boolean> {
+    return this.createIfAbsent(() =>
+      this.custom.createNamespacedCustomObject({
+        ...SNAPSHOT_API,
+        namespace: snapshot.metadata.namespace,
+        body: snapshot,
+      }),
+    );
+  }
+
+  /** A VolumeSnapshot; null when there is none of that name (or no VolumeSnapshot API at all). */
+  async getSnapshot(namespace: string, name: string): Promise<VolumeSnapshot | null> {
+    try {
+      return (await withRetry(() =>
+        this.custom.getNamespacedCustomObject({ ...SNAPSHOT_API, namespace, name }),
+      )) as VolumeSnapshot;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Deletes a VolumeSnapshot; with `uid`, only that very object. */
+  deleteSnapshot(namespace: string, name: string, uid?: string): Promise<void> {
+    return this.deleteIgnoringNotFound(() =>
+      this.custom.deleteNamespacedCustomObject({
+        ...SNAPSHOT_API,
+        namespace,
+        name,
+        ...(uid ? { body: { preconditions: { uid } } } : {}),
+      }),
+    );
   }
 
   async getJob(namespace: string, name: string): Promise<V1Job | null> {

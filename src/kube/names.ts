@@ -43,6 +43,10 @@ export function cloneName(dm: DataMover): string {
   return boundedName(dm.metadata.name, '-clone');
 }
 
+export function snapshotName(dm: DataMover): string {
+  return boundedName(dm.metadata.name, '-snapshot');
+}
+
 export function jobName(dm: DataMover): string {
   return boundedName(dm.metadata.name, '-mover');
 }

@@ -14,6 +14,7 @@ import {
   createNamespace,
   dataMover,
   deleteNamespace,
+  getDataMover,
   getJson,
   kubectlOk,
   sourceAndSecret,
@@ -183,6 +184,13 @@ describe("the chart's namespaced RBAC (watchNamespaces)", () => {
           destinationPath: `${ns}/privileged`,
           privilegedReader: true,
         }),
+        dataMover('snap', {
+          sourcePvc: 'src',
+          secretName: 'bucket',
+          destinationPath: `${ns}/snap`,
+          copyMethod: 'Snapshot',
+          deletePvcAfterBackup: true,
+        }),
         dataMover('ttl', {
           sourcePvc: 'src',
           secretName: 'bucket',
@@ -193,6 +201,10 @@ describe("the chart's namespaced RBAC (watchNamespaces)", () => {
     }
     for (const ns of [a, b]) {
       await waitForPhase(ns, 'ok', 'Completed');
+      await waitForPhase(ns, 'snap', 'Completed');
+      await waitFor(async () => !(await getDataMover(ns, 'snap'))?.status?.snapshotName, {
+        what: 'the snapshot deleted',
+      });
       const taken = await waitForPhase(ns, 'taken', 'Failed');
       expect(taken.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('NameConflict');
       await waitForPhase(ns, 'fails', 'Failed', 60_000);

@@ -11,6 +11,7 @@ import {
   createNamespace,
   dataMover,
   deleteNamespace,
+  getDataMover,
   getJson,
   kubectlOk,
   sourceAndSecret,
@@ -114,6 +115,13 @@ describe("the operator's RBAC", () => {
         destinationPath: `${ns}/privileged`,
         privilegedReader: true,
       }),
+      dataMover('snap', {
+        sourcePvc: 'src',
+        secretName: 'bucket',
+        destinationPath: `${ns}/snap`,
+        copyMethod: 'Snapshot',
+        deletePvcAfterBackup: true,
+      }),
       dataMover('ttl', {
         sourcePvc: 'src',
         secretName: 'bucket',
@@ -122,6 +130,11 @@ describe("the operator's RBAC", () => {
       }),
     );
     await waitForPhase(ns, 'ok', 'Completed');
+    // copyMethod Snapshot: it creates the snapshot, reads it until ready, and deletes it at the end.
+    await waitForPhase(ns, 'snap', 'Completed');
+    await waitFor(async () => !(await getDataMover(ns, 'snap'))?.status?.snapshotName, {
+      what: 'the snapshot deleted',
+    });
     const taken = await waitForPhase(ns, 'taken', 'Failed');
     expect(taken.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('NameConflict');
     await waitForPhase(ns, 'fails', 'Failed', 60_000);

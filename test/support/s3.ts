@@ -141,6 +141,40 @@ export async function snapshotBucket(s3: S3Server, bucket: string): Promise<Map<
 }
 
 /**
+ * Every object in a bucket, by path, with the MD5 the server computed from the bytes it stored (its
+ * ETag; a multipart object's whole-file MD5 from its metadata), size, time and metadata: one listing,
+ * nothing downloaded. For buckets of gigabytes, where snapshotBucket would read everything back.
+ */
+export async function listBucket(s3: S3Server, bucket: string): Promise<Map<string, ObjectState>> {
+  const listing = JSON.parse(
+    (
+      await rcloneOn(s3, [
+        'lsjson',
+        '-R',
+        '--files-only',
+        '--hash',
+        '--hash-type',
+        'md5',
+        '--metadata',
+        `S3:${bucket}`,
+      ])
+    ).stdout,
+  ) as Array<{ Path: string; Size: number; ModTime: string; Hashes?: { md5?: string }; Metadata?: object }>;
+  const out = new Map<string, ObjectState>();
+  for (const o of listing) {
+    const md5 = o.Hashes?.md5;
+    if (!md5) throw new Error(`${o.Path}: the server gave no MD5`);
+    out.set(o.Path, {
+      sha256: `md5:${md5}`,
+      size: o.Size,
+      modTime: o.ModTime,
+      metadata: JSON.stringify(o.Metadata ?? {}),
+    });
+  }
+  return out;
+}
+
+/**
  * A proxy in front of the S3 server that refuses chosen requests with 403 AccessDenied, as a bucket
  * policy would (rclone does not retry it), and forwards the rest untouched: the Host header is kept,
  * so signatures stay valid.

@@ -14,6 +14,7 @@ export const Reason = {
   // progress
   Started: 'Started',
   CreatingClone: 'CreatingClone',
+  CreatingSnapshot: 'CreatingSnapshot',
   WaitingForDestination: 'WaitingForDestination',
   WaitingForOldChild: 'WaitingForOldChild',
   WaitingForRestore: 'WaitingForRestore',
@@ -29,6 +30,9 @@ export const Reason = {
   CloneNotProvisioned: 'CloneNotProvisioned',
   CloneProvisioningTimeout: 'CloneProvisioningTimeout',
   CloneCreationFailed: 'CloneCreationFailed',
+  SnapshotNotReady: 'SnapshotNotReady',
+  SnapshotTimeout: 'SnapshotTimeout',
+  SnapshotCreationFailed: 'SnapshotCreationFailed',
   ImageNotAllowed: 'ImageNotAllowed',
   ServiceAccountNotAllowed: 'ServiceAccountNotAllowed',
   PrivilegedMoverNotAllowed: 'PrivilegedMoverNotAllowed',

@@ -247,6 +247,22 @@ export const DataMoverSpecSchema = Type.Object(
         description: "Storage class of the clone. Defaults to the source PVC's storage class.",
       }),
     ),
+    copyMethod: Type.Optional(
+      Type.Unsafe<'Clone' | 'Snapshot'>({
+        type: 'string',
+        enum: ['Clone', 'Snapshot'],
+        description:
+          'How the point-in-time copy the mover reads is made: Clone (default) clones the source PVC through CSI; Snapshot takes a VolumeSnapshot of it, makes the PVC from the snapshot, and deletes the snapshot when the run ends (for CSI drivers that snapshot but cannot clone).',
+      }),
+    ),
+    volumeSnapshotClassName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          "With copyMethod Snapshot: the VolumeSnapshotClass of the snapshot (default: the cluster's default class for the source's driver).",
+      }),
+    ),
     backoffLimit: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -306,10 +322,17 @@ export const DataMoverSpecSchema = Type.Object(
   },
 );
 
-export const PHASES = ['CreatingClonedPVC', 'CreatingPod', 'CleaningUp', 'Completed', 'Failed'] as const;
+export const PHASES = [
+  'CreatingSnapshot',
+  'CreatingClonedPVC',
+  'CreatingPod',
+  'CleaningUp',
+  'Completed',
+  'Failed',
+] as const;
 export type Phase = (typeof PHASES)[number];
 /** Phases in which work is done and that metrics count. */
-export const WORK_PHASES = ['CreatingClonedPVC', 'CreatingPod', 'CleaningUp'] as const;
+export const WORK_PHASES = ['CreatingSnapshot', 'CreatingClonedPVC', 'CreatingPod', 'CleaningUp'] as const;
 export type WorkPhase = (typeof WORK_PHASES)[number];
 
 const time = (description: string) => Type.String({ format: 'date-time', description });
@@ -370,6 +393,12 @@ export const DataMoverStatusSchema = Type.Object(
       }),
     ),
     jobName: Type.Optional(Type.String({ description: 'Name of the mover Job.' })),
+    snapshotName: Type.Optional(
+      Type.String({
+        description:
+          'With copyMethod Snapshot: the VolumeSnapshot of the source, from its creation until it is deleted after the run.',
+      }),
+    ),
     queuePosition: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -1,7 +1,9 @@
-// The clone of the source PVC that the mover reads: CSI volume cloning through spec.dataSource.
+// The clone of the source PVC that the mover reads: CSI volume cloning through spec.dataSource, or
+// with copyMethod Snapshot, a VolumeSnapshot of the source and a PVC made from it.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
-import { childLabels, cloneName, controllerRef } from '../../kube/names.js';
+import { childLabels, cloneName, controllerRef, snapshotName } from '../../kube/names.js';
+import { SNAPSHOT_GROUP, type VolumeSnapshot } from '../../kube/snapshots.js';
 import { sizeLike } from '../pvc-size.js';
 
 /** The StorageClass of the clone: the DataMover's choice, else its source's (the default if neither). */
@@ -28,7 +30,30 @@ export function buildClone(dm: DataMover, source: V1PersistentVolumeClaim): V1Pe
       volumeMode: source.spec?.volumeMode ?? 'Filesystem',
       ...(storageClassName ? { storageClassName } : {}),
       resources: { requests: { storage: sizeLike(source) } },
-      dataSource: { kind: 'PersistentVolumeClaim', name: dm.spec.sourcePvc },
+      dataSource: bySnapshot(dm)
+        ? { apiGroup: SNAPSHOT_GROUP, kind: 'VolumeSnapshot', name: snapshotName(dm) }
+        : { kind: 'PersistentVolumeClaim', name: dm.spec.sourcePvc },
+    },
+  };
+}
+
+/** Whether the run copies its source through a VolumeSnapshot (copyMethod Snapshot). */
+export const bySnapshot = (dm: DataMover) => dm.spec.copyMethod === 'Snapshot';
+
+export function buildSnapshot(dm: DataMover): VolumeSnapshot {
+  const className = dm.spec.volumeSnapshotClassName;
+  return {
+    apiVersion: 'snapshot.storage.k8s.io/v1',
+    kind: 'VolumeSnapshot',
+    metadata: {
+      name: snapshotName(dm),
+      namespace: dm.metadata.namespace,
+      labels: childLabels(dm),
+      ownerReferences: [controllerRef(dm)],
+    },
+    spec: {
+      source: { persistentVolumeClaimName: dm.spec.sourcePvc },
+      ...(className ? { volumeSnapshotClassName: className } : {}),
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { backupRoot, rootAllowed } from '../../jobs/destination.js';
+import { isTerminal } from '../status-builder.js';
 import { pvcAgeMs, pvcReadyForMover, JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 
 /** What the caches hold for a DataMover, and the binding mode of its clone's class once looked up. */
@@ -27,6 +28,15 @@ export interface Lookups {
   jobWarning: boolean;
   /** Whether another DataMover holds the destination (a scan of the cache). */
   destinationLock: boolean;
+  /** The run's VolumeSnapshot (GET: snapshots are not watched), with copyMethod Snapshot. */
+  snapshot: boolean;
+}
+
+/** The run's snapshot: while it is made, and once the run ended (or cleans up), until it is gone. */
+function snapshotNeeded(dm: DataMover): boolean {
+  const phase = dm.status?.phase;
+  if (phase === 'CreatingSnapshot') return true;
+  return dm.status?.snapshotName !== undefined && (phase === 'CleaningUp' || isTerminal(phase));
 }
 
 export function lookupsNeeded(
@@ -36,7 +46,7 @@ export function lookupsNeeded(
   config: { cloneStallAfterMs: number },
 ): Lookups {
   const phase = dm.status?.phase;
-  const beforeClone = phase === undefined || phase === 'CreatingClonedPVC';
+  const beforeClone = phase === undefined || phase === 'CreatingSnapshot' || phase === 'CreatingClonedPVC';
   const { clone, job } = cached;
   const pending = beforeClone && clone !== undefined && clone.status?.phase !== 'Bound';
   const podless = job ? podlessForMs(job, cached.pods, now) : undefined;
@@ -48,6 +58,7 @@ export function lookupsNeeded(
     bindingMode: pending,
     cloneWarning: pending && pvcAgeMs(clone, now) >= config.cloneStallAfterMs,
     jobWarning: phase === 'CreatingPod' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS,
+    snapshot: snapshotNeeded(dm),
     // Only a pass that may create the Job consults the lock: an O(n) scan that other passes skip.
     destinationLock:
       job === undefined &&

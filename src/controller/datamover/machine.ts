@@ -2,32 +2,15 @@
 // source and children to the next status and the actions that move the run on. No I/O happens here.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { DataMover, DataMoverStatus } from '../../api/v1alpha1/schema.js';
-import {
-  KEEPS_NOTHING_MESSAGE,
-  RESERVED_ENV_MESSAGE,
-  RETENTION_NEEDS_TIMESTAMPS_MESSAGE,
-  reservedEnvName,
-} from '../../api/v1alpha1/schema.js';
-import { invalidKeepPolicy } from '../../contract/retention.js';
 import { ConditionType as C, Reason } from '../../api/v1alpha1/conditions.js';
 import type { Config } from '../../config.js';
-import { cloneName, jobName } from '../../kube/names.js';
-import {
-  DESTINATION_PREFIXES_ANNOTATION,
-  backupRoot,
-  describeDestination,
-  rootAllowed,
-} from '../../jobs/destination.js';
-import {
-  PRIVILEGED_MOVERS_ANNOTATION,
-  buildMoverJob,
-  imageRefused,
-  moverImage,
-  scheduleOf,
-} from '../../jobs/job.js';
-import { SCHEDULE_KIND } from '../../api/v1alpha1/schedule.js';
+import { cloneName, jobName, snapshotName } from '../../kube/names.js';
+import type { VolumeSnapshot } from '../../kube/snapshots.js';
+import { backupRoot, describeDestination } from '../../jobs/destination.js';
+import { PRIVILEGED_MOVERS_ANNOTATION, buildMoverJob } from '../../jobs/job.js';
+import { policyViolation, sourceProblem } from './checks.js';
 import type { MoverResult } from '../../contract/result.js';
-import { buildClone } from './clone.js';
+import { buildClone, buildSnapshot, bySnapshot } from './clone.js';
 import { setCondition } from '../conditions.js';
 import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
@@ -67,6 +50,11 @@ export interface Observed {
   liveRuns?: readonly string[] | undefined;
   /** Objects holding a child's name that are not this DataMover's (see kube/names.ts ownership). */
   notOurs?: readonly NotOurChild[] | undefined;
+  /**
+   * With copyMethod Snapshot: the run's VolumeSnapshot (not watched: read by the passes that need
+   * it); null when there is none; undefined when not looked up.
+   */
+  snapshot?: VolumeSnapshot | null | undefined;
   /** Under --max-concurrent-runs, before the clone: whether the run has a slot (run-slots.ts). */
   slot?: Slot | undefined;
   /** The cap the slot is counted against: the flag's, or the clone's StorageClass's own. */
@@ -77,7 +65,7 @@ export interface Observed {
 
 /** An object holding one of the DataMover's child names without being its child. */
 export interface NotOurChild {
-  kind: 'PersistentVolumeClaim' | 'Job';
+  kind: 'PersistentVolumeClaim' | 'Job' | 'VolumeSnapshot';
   name: string;
   uid: string;
   ownership: 'orphan' | 'foreign';
@@ -86,6 +74,8 @@ export interface NotOurChild {
 }
 
 export type Action =
+  | { type: 'createSnapshot'; snapshot: VolumeSnapshot }
+  | { type: 'deleteSnapshot'; name: string }
   | { type: 'createClone'; clone: V1PersistentVolumeClaim }
   | { type: 'createJob'; job: V1Job }
   | { type: 'deleteJob'; name: string }
@@ -105,99 +95,20 @@ export interface Decision {
 /** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
 export const SOURCE_RECHECK_MS = 2_000;
 
+/** Snapshots are not watched either: one that is not ready, or being deleted, is read again this often. */
+export const SNAPSHOT_RECHECK_MS = 2_000;
+
 class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
 
 export { PRIVILEGED_MOVERS_ANNOTATION };
 
-function policyViolation(dm: DataMover, o: Observed, config: MachineConfig): [string, string] | undefined {
-  const image = moverImage(dm, config);
-  const refused = imageRefused(image, config.allowedMoverImages);
-  if (refused) return [Reason.ImageNotAllowed, refused];
-  const root = backupRoot(dm);
-  if (!rootAllowed(root, dm.metadata.namespace, o.allowedDestinationPrefixes ?? [])) {
-    return [
-      Reason.DestinationNotAllowed,
-      `destinationPath ${root} is outside the namespace's own prefix ${dm.metadata.namespace}/; an administrator may allow it with the namespace annotation ${DESTINATION_PREFIXES_ANNOTATION}`,
-    ];
-  }
-  if (dm.spec.privilegedReader && !o.privilegedMoversAllowed) {
-    return [
-      Reason.PrivilegedMoverNotAllowed,
-      `privilegedReader is not allowed in namespace ${dm.metadata.namespace}: an administrator must annotate it ${PRIVILEGED_MOVERS_ANNOTATION}=true`,
-    ];
-  }
-  // The CRD refuses these too; this holds where an older CRD is installed.
-  const reserved = (dm.spec.additionalEnv ?? []).map((e) => e.name).filter(reservedEnvName);
-  if (reserved.length > 0) {
-    return [
-      Reason.ReservedEnvNotAllowed,
-      `additionalEnv sets ${reserved.join(', ')}: ${RESERVED_ENV_MESSAGE}`,
-    ];
-  }
-  if (dm.spec.serviceAccountName && !config.allowMoverServiceAccount) {
-    return [
-      Reason.ServiceAccountNotAllowed,
-      'serviceAccountName is not allowed: the operator runs without --allow-mover-service-account',
-    ];
-  }
-  return retentionProblem(dm);
-}
-
-/**
- * A keep policy deletes backups: only a schedule's own DataMovers may carry one, for timestamped
- * runs. The CRD checks the policy and the timestamps too; this holds where an older CRD is installed.
- */
-function retentionProblem(dm: DataMover): [string, string] | undefined {
-  const retention = dm.spec.retention;
-  if (!retention) return undefined;
-  if (!scheduleOf(dm)) {
-    return [
-      Reason.InvalidRetention,
-      `retention applies only to DataMovers created by a DataMoverSchedule (a controller ownerReference of kind ${SCHEDULE_KIND}); this one has none, so no backup is pruned`,
-    ];
-  }
-  if (!dm.spec.addTimestampPrefix) return [Reason.InvalidRetention, RETENTION_NEEDS_TIMESTAMPS_MESSAGE];
-  const problem = invalidKeepPolicy(retention.keep);
-  if (problem) {
-    return [
-      Reason.InvalidRetention,
-      /keeps nothing/.test(problem) ? KEEPS_NOTHING_MESSAGE : `retention: ${problem}`,
-    ];
-  }
-  return undefined;
-}
-
 function start(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
-  b.enter('CreatingClonedPVC');
+  b.enter(bySnapshot(dm) ? 'CreatingSnapshot' : 'CreatingClonedPVC');
   b.status.startTime = o.now.toISOString();
   b.status.destination = describeDestination(dm, o.now);
   b.status.attempts = 0;
   b.progressing(Reason.Started, 'backup started');
   return { status: b.status, actions: [] };
-}
-
-function sourceProblem(dm: DataMover, o: Observed): [string, string, boolean] | undefined {
-  const name = dm.spec.sourcePvc;
-  const source = o.source;
-  if (!source) return [Reason.SourcePVCNotFound, `source PVC ${name} not found`, false];
-  if (source.metadata?.deletionTimestamp) {
-    return [Reason.SourcePVCTerminating, `source PVC ${name} is being deleted`, true];
-  }
-  if (source.spec?.volumeMode === 'Block') {
-    return [
-      Reason.SourcePVCBlockMode,
-      `source PVC ${name} is a Block volume; only Filesystem volumes can be backed up with rclone`,
-      true,
-    ];
-  }
-  if (source.status?.phase !== 'Bound') {
-    return [
-      Reason.SourcePVCNotBound,
-      `source PVC ${name} is ${source.status?.phase ?? 'Pending'}, not Bound`,
-      false,
-    ];
-  }
-  return undefined;
 }
 
 /**
@@ -225,6 +136,80 @@ function notOurs(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undef
   return { status: b.status, actions };
 }
 
+/**
+ * Before the first child (a clone, or a snapshot): a restore writing into the source, a source that is
+ * not there or not ready, or no slot under the run cap holds the run back.
+ */
+function waitForSource(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig) {
+  if (o.restoreInTheWay?.why === 'writes') {
+    const message = `waiting for DataMoverRestore ${o.restoreInTheWay.restore}, which is restoring into PVC ${dm.spec.sourcePvc}: a backup now would copy a half-restored volume`;
+    b.progressing(Reason.WaitingForRestore, message);
+    return { status: b.status, actions: [] };
+  }
+  const problem = sourceProblem(dm, o);
+  if (problem) {
+    const [reason, message, permanent] = problem;
+    const again = b.waitOrFail(
+      { reason, message, permanent },
+      config.sourcePvcGracePeriodMs,
+      SOURCE_RECHECK_MS,
+    );
+    return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
+  }
+  if (o.slot && !o.slot.admitted) return queued(o, o.slot, b);
+  return undefined;
+}
+
+/**
+ * copyMethod Snapshot, before the clone: a VolumeSnapshot of the source, created once the run may
+ * start, then waited for (ready to use) with the clone's stall and timeout rules and the driver's
+ * error in the message. The clone is then made from it (creatingClone).
+ */
+function creatingSnapshot(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
+  delete b.status.queuePosition;
+  delete b.status.queueStorageClass;
+  const policy = policyViolation(dm, o, config);
+  if (policy) return { status: b.fail(...policy).status, actions: [] };
+  const leftover = notOurs(dm, o, b);
+  if (leftover) return leftover;
+  const name = snapshotName(dm);
+  const snapshot = o.snapshot;
+  if (!snapshot) {
+    delete b.status.snapshotName;
+    const waiting = waitForSource(dm, o, b, config);
+    if (waiting) return waiting;
+    b.progressing(Reason.CreatingSnapshot, `creating snapshot ${name} of PVC ${dm.spec.sourcePvc}`);
+    b.status.snapshotName = name;
+    return {
+      status: b.status,
+      actions: [{ type: 'createSnapshot', snapshot: buildSnapshot(dm) }],
+      requeueAfterMs: SNAPSHOT_RECHECK_MS,
+    };
+  }
+  b.status.snapshotName = name;
+  if (snapshot.status?.readyToUse) {
+    b.enter('CreatingClonedPVC');
+    b.progressing(Reason.CreatingClone, `snapshot ${name} is ready; creating clone ${cloneName(dm)}`);
+    return { status: b.status, actions: [] };
+  }
+  const created = snapshot.metadata.creationTimestamp;
+  const waited = created ? o.now.getTime() - new Date(created).getTime() : 0;
+  const error = snapshot.status?.error?.message;
+  const detail = error ? `: ${error}` : '';
+  if (waited >= config.cloneProvisionTimeoutMs) {
+    const message = `snapshot ${name} was not ready within ${config.cloneProvisionTimeoutMs / 1000}s${detail}`;
+    return { status: b.fail(Reason.SnapshotTimeout, message).status, actions: [] };
+  }
+  if (waited >= config.cloneStallAfterMs) {
+    b.stalled(Reason.SnapshotNotReady, `snapshot ${name} is not ready yet${detail}`);
+    const left = config.cloneProvisionTimeoutMs - waited;
+    return { status: b.status, actions: [], requeueAfterMs: Math.min(SNAPSHOT_RECHECK_MS, left) };
+  }
+  b.progressing(Reason.CreatingSnapshot, `creating snapshot ${name} of PVC ${dm.spec.sourcePvc}`);
+  const left = config.cloneStallAfterMs - waited;
+  return { status: b.status, actions: [], requeueAfterMs: Math.min(SNAPSHOT_RECHECK_MS, left) };
+}
+
 /** A run without a slot waits, before anything is created, with its place (slots freed wake it). */
 function queued(o: Observed, slot: Extract<Slot, { admitted: false }>, b: StatusBuilder): Decision {
   if (o.storageClass) b.status.queueStorageClass = o.storageClass;
@@ -243,22 +228,9 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   const leftover = notOurs(dm, o, b);
   if (leftover) return leftover;
   if (!o.clone) {
-    if (o.restoreInTheWay?.why === 'writes') {
-      const message = `waiting for DataMoverRestore ${o.restoreInTheWay.restore}, which is restoring into PVC ${dm.spec.sourcePvc}: a backup now would copy a half-restored volume`;
-      b.progressing(Reason.WaitingForRestore, message);
-      return { status: b.status, actions: [] };
-    }
-    const problem = sourceProblem(dm, o);
-    if (problem) {
-      const [reason, message, permanent] = problem;
-      const again = b.waitOrFail(
-        { reason, message, permanent },
-        config.sourcePvcGracePeriodMs,
-        SOURCE_RECHECK_MS,
-      );
-      return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
-    }
-    if (o.slot && !o.slot.admitted) return queued(o, o.slot, b);
+    // A clone from a snapshot copies the volume as the snapshot froze it: a restore since is no matter.
+    const waiting = bySnapshot(dm) ? undefined : waitForSource(dm, o, b, config);
+    if (waiting) return waiting;
     b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);
     b.status.restoredPvcName = cloneName(dm);
     return { status: b.status, actions: [{ type: 'createClone', clone: buildClone(dm, o.source!) }] };
@@ -377,7 +349,15 @@ function cleaningUp(dm: DataMover, o: Observed, b: StatusBuilder): Decision {
   if (o.job && !o.job.metadata?.deletionTimestamp)
     actions.push({ type: 'deleteJob', name: o.job.metadata!.name! });
   if (o.clone && !o.clone.metadata?.deletionTimestamp) actions.push({ type: 'deleteClone', name });
+  actions.push(...snapshotGoes(o));
   return { status: b.status, actions };
+}
+
+/** The run's snapshot, once the run has ended: deleted (the clone made from it needs it no more). */
+function snapshotGoes(o: Observed): Action[] {
+  const snapshot = o.snapshot;
+  if (!snapshot || snapshot.metadata.deletionTimestamp) return [];
+  return [{ type: 'deleteSnapshot', name: snapshot.metadata.name }];
 }
 
 function finished(dm: DataMover, o: Observed): Decision {
@@ -386,6 +366,13 @@ function finished(dm: DataMover, o: Observed): Decision {
   if (status.restoredPvcName && (!o.clone || o.clone.metadata?.deletionTimestamp)) {
     status = { ...status };
     delete status.restoredPvcName;
+  }
+  // The snapshot goes once the run has ended, and is named until it is gone.
+  if (status.snapshotName && o.snapshot !== undefined) {
+    if (o.snapshot === null) {
+      status = { ...status };
+      delete status.snapshotName;
+    } else return { status, actions: snapshotGoes(o), requeueAfterMs: SNAPSHOT_RECHECK_MS };
   }
   const ttl = dm.spec.ttlSecondsAfterFinished;
   if (ttl === undefined || !status.completionTime) return { status, actions: [] };
@@ -399,6 +386,7 @@ type Step = (dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig
 /** The step of each phase a backup works in, and of a DataMover that has not started (`new`). */
 const STEPS: Readonly<Record<string, Step>> = {
   new: start,
+  CreatingSnapshot: creatingSnapshot,
   CreatingClonedPVC: creatingClone,
   CreatingPod: creatingPod,
   CleaningUp: cleaningUp,
@@ -438,7 +426,7 @@ export function decide(dm: DataMover, observed: Observed, config: MachineConfig)
 export function actionRefused(
   dm: DataMover,
   status: DataMoverStatus,
-  action: 'createClone' | 'createJob' | 'deleteClone',
+  action: 'createSnapshot' | 'createClone' | 'createJob' | 'deleteClone',
   message: string,
   now: Date,
   nameConflict = false,
@@ -468,6 +456,13 @@ export function actionRefused(
   if (nameConflict) {
     delete b.status.jobName;
     return { status: b.fail(Reason.NameConflict, message).status, refused: true };
+  }
+  if (action === 'createSnapshot') {
+    delete b.status.snapshotName;
+    return {
+      status: b.fail(Reason.SnapshotCreationFailed, `snapshot could not be created: ${message}`).status,
+      refused: true,
+    };
   }
   if (action === 'createClone') {
     delete b.status.restoredPvcName;

@@ -6,9 +6,10 @@ import type { Logger } from 'winston';
 import { PLURAL, type DataMover, type DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';
 import type { Source } from '../../kube/resources.js';
-import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/client.js';
+import { apiMessage, isConflict, isNotFound, isRetryable, type KubeApi } from '../../kube/client.js';
 import type { ResilientInformer } from '../../kube/informer.js';
-import { cloneName, controlledBy, jobName, ownership } from '../../kube/names.js';
+import { cloneName, controlledBy, jobName, ownership, snapshotName } from '../../kube/names.js';
+import type { VolumeSnapshot } from '../../kube/snapshots.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
 import { lookupsNeeded } from './lookups.js';
@@ -32,6 +33,9 @@ import { census, classOf, type Children } from './slots.js';
 import { cloneClass } from './clone.js';
 
 type Status = DataMoverStatus;
+
+const SNAPSHOT_API_MISSING =
+  'the cluster has no VolumeSnapshot API (snapshot.storage.k8s.io/v1): install the external-snapshotter CRDs and snapshot controller, or use copyMethod: Clone';
 
 const keyOf = (dm: DataMover) => `${dm.metadata.namespace}/${dm.metadata.name}`;
 
@@ -97,7 +101,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     if (
       observed.slot?.admitted &&
       observed.slot.fresh &&
-      !decision.actions.some((a) => a.type === 'createClone')
+      !decision.actions.some((a) => a.type === 'createClone' || a.type === 'createSnapshot')
     )
       this.cap.release(keyOf(dm));
     return decision;
@@ -126,6 +130,10 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       const job = this.caches.jobs.get(ns, jobName(dm));
       if (job && adopt(job, 'Job', dm, notOurs)) observed.job = job;
       observed.pods = this.podsOf(observed.job);
+    }
+    if (lookupsNeeded(dm, observed, now, this.config).snapshot) {
+      const snapshot = await this.api.getSnapshot(ns, snapshotName(dm));
+      if (!snapshot || adopt(snapshot, 'VolumeSnapshot', dm, notOurs)) observed.snapshot = snapshot;
     }
     if (notOurs.length > 0) observed.notOurs = notOurs;
     // Whether the clone is ready depends on its class's binding mode: looked up first.
@@ -189,7 +197,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     dm: DataMover,
     kind: NotOurChild['kind'],
     create: () => Promise<boolean>,
-    read: () => Promise<V1Job | V1PersistentVolumeClaim | null>,
+    read: () => Promise<V1Job | V1PersistentVolumeClaim | VolumeSnapshot | null>,
   ): Promise<void> {
     if (await create()) return;
     const existing = await read();
@@ -203,7 +211,10 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   async perform(dm: DataMover, action: Action, status: Status, now: Date): Promise<Performed<Status>> {
     const ns = dm.metadata.namespace;
     /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
-    const attempt = async (type: 'createClone' | 'createJob' | 'deleteClone', call: () => Promise<void>) => {
+    const attempt = async (
+      type: 'createSnapshot' | 'createClone' | 'createJob' | 'deleteClone',
+      call: () => Promise<void>,
+    ) => {
       try {
         await call();
         return { status };
@@ -218,6 +229,23 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       }
     };
     switch (action.type) {
+      case 'createSnapshot':
+        try {
+          await this.createChild(
+            dm,
+            'VolumeSnapshot',
+            () => this.api.createSnapshot(action.snapshot),
+            () => this.api.getSnapshot(ns, snapshotName(dm)),
+          );
+          return { status };
+        } catch (err) {
+          // The API itself is missing (no CRD): the apiserver does not know the create's path.
+          if (isNotFound(err)) return actionRefused(dm, status, action.type, SNAPSHOT_API_MISSING, now);
+          return attempt(action.type, () => Promise.reject(err));
+        }
+      case 'deleteSnapshot':
+        await this.api.deleteSnapshot(ns, action.name);
+        return { status };
       case 'createClone':
         return attempt(action.type, () =>
           this.createChild(
@@ -249,6 +277,8 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
         });
         try {
           if (action.kind === 'Job') await this.api.deleteJob(ns, action.name, action.uid);
+          else if (action.kind === 'VolumeSnapshot')
+            await this.api.deleteSnapshot(ns, action.name, action.uid);
           else await this.api.deletePvc(ns, action.name, action.uid);
         } catch (err) {
           // 409: the UID precondition failed, it is gone or replaced: the next pass looks again.
@@ -290,7 +320,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
 /** True when `child` is this DataMover's; otherwise it is recorded in `notOurs`. */
 function adopt(
-  child: V1Job | V1PersistentVolumeClaim,
+  child: V1Job | V1PersistentVolumeClaim | VolumeSnapshot,
   kind: NotOurChild['kind'],
   dm: DataMover,
   notOurs: NotOurChild[],

@@ -17,7 +17,7 @@ export type Children = (dm: DataMover) => {
 const deleting = (o: KubernetesObject | undefined) => Boolean(o?.metadata?.deletionTimestamp);
 
 /**
- * Under way: a clone made (in the cache, or in the status), a mover Job, or cleaning up; and after the
+ * Under way: a snapshot or a clone made (in the cache, or in the status), a mover Job, or cleaning up; and after the
  * end, while its clone or Job is being deleted (a clone kept by deletePvcAfterBackup: false is the
  * user's, and holds no slot).
  */
@@ -28,6 +28,8 @@ export function underWay(dm: DataMover, children: Children): boolean {
     const { clone, job } = children(dm);
     return deleting(clone) || deleting(job);
   }
+  // copyMethod Snapshot: under way from the snapshot's creation (named in status from its create).
+  if (phase === 'CreatingSnapshot') return Boolean(dm.status?.snapshotName);
   return (
     phase !== 'CreatingClonedPVC' || Boolean(dm.status?.restoredPvcName) || children(dm).clone !== undefined
   );

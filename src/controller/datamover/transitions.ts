@@ -79,7 +79,8 @@ function runMoves(before: DataMoverStatus, after: DataMoverStatus): MetricMove[]
 /** A run that waited for a slot (--max-concurrent-runs) and got one: how long since its phase began. */
 function queueMoves(before: DataMoverStatus, after: DataMoverStatus, now: Date | undefined): MetricMove[] {
   if (!now || before.queuePosition === undefined || after.queuePosition !== undefined) return [];
-  if (!after.restoredPvcName || !after.phaseStartTime) return [];
+  // Its first child made: the clone, or with copyMethod Snapshot the snapshot.
+  if (!(after.restoredPvcName ?? after.snapshotName) || !after.phaseStartTime) return [];
   const seconds = Math.max(0, (now.getTime() - new Date(after.phaseStartTime).getTime()) / 1000);
   return [{ metric: 'queueWait', seconds }];
 }

@@ -97,6 +97,8 @@ export const SOURCE_RECHECK_MS = 2_000;
 
 /** Snapshots are not watched either: one that is not ready, or being deleted, is read again this often. */
 export const SNAPSHOT_RECHECK_MS = 2_000;
+/** A stalled snapshot (a driver out of space, say) is read less often the longer it stalls, up to this. */
+export const SNAPSHOT_RECHECK_MAX_MS = 30_000;
 
 class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
 
@@ -161,17 +163,26 @@ function waitForSource(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
 }
 
 /**
+ * The first steps of the phases that make a child (the snapshot, the clone): the policy, and names
+ * held by objects that are not this run's. A place in the slot queue is only for a run that waits for
+ * nothing else: it is cleared here and set again by queued().
+ */
+function checked(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision | undefined {
+  delete b.status.queuePosition;
+  delete b.status.queueStorageClass;
+  const policy = policyViolation(dm, o, config);
+  if (policy) return { status: b.fail(...policy).status, actions: [] };
+  return notOurs(dm, o, b);
+}
+
+/**
  * copyMethod Snapshot, before the clone: a VolumeSnapshot of the source, created once the run may
  * start, then waited for (ready to use) with the clone's stall and timeout rules and the driver's
  * error in the message. The clone is then made from it (creatingClone).
  */
 function creatingSnapshot(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
-  delete b.status.queuePosition;
-  delete b.status.queueStorageClass;
-  const policy = policyViolation(dm, o, config);
-  if (policy) return { status: b.fail(...policy).status, actions: [] };
-  const leftover = notOurs(dm, o, b);
-  if (leftover) return leftover;
+  const refused = checked(dm, o, b, config);
+  if (refused) return refused;
   const name = snapshotName(dm);
   const snapshot = o.snapshot;
   if (!snapshot) {
@@ -202,8 +213,13 @@ function creatingSnapshot(dm: DataMover, o: Observed, b: StatusBuilder, config: 
   }
   if (waited >= config.cloneStallAfterMs) {
     b.stalled(Reason.SnapshotNotReady, `snapshot ${name} is not ready yet${detail}`);
-    const left = config.cloneProvisionTimeoutMs - waited;
-    return { status: b.status, actions: [], requeueAfterMs: Math.min(SNAPSHOT_RECHECK_MS, left) };
+    // Backs off: a quarter of the time waited so far, between 2 and 30 s, and never past the timeout.
+    const again = Math.min(SNAPSHOT_RECHECK_MAX_MS, Math.max(SNAPSHOT_RECHECK_MS, Math.floor(waited / 4)));
+    return {
+      status: b.status,
+      actions: [],
+      requeueAfterMs: Math.min(again, config.cloneProvisionTimeoutMs - waited),
+    };
   }
   b.progressing(Reason.CreatingSnapshot, `creating snapshot ${name} of PVC ${dm.spec.sourcePvc}`);
   const left = config.cloneStallAfterMs - waited;
@@ -220,13 +236,8 @@ function queued(o: Observed, slot: Extract<Slot, { admitted: false }>, b: Status
 function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   // status.restoredPvcName (kubectl's CLONE column) names a clone only once one is created.
   if (!o.clone) delete b.status.restoredPvcName;
-  // A place in the slot queue is only for a run that waits for nothing else (set again below).
-  delete b.status.queuePosition;
-  delete b.status.queueStorageClass;
-  const policy = policyViolation(dm, o, config);
-  if (policy) return { status: b.fail(...policy).status, actions: [] };
-  const leftover = notOurs(dm, o, b);
-  if (leftover) return leftover;
+  const refused = checked(dm, o, b, config);
+  if (refused) return refused;
   if (!o.clone) {
     // A clone from a snapshot copies the volume as the snapshot froze it: a restore since is no matter.
     const waiting = bySnapshot(dm) ? undefined : waitForSource(dm, o, b, config);

@@ -109,11 +109,13 @@ describe('a DataMover with copyMethod Snapshot', () => {
       reason: 'SnapshotNotReady',
       message: 'snapshot backup-snapshot is not ready yet: no space for snapshots',
     });
-    const failed = decide(
-      snapshotting(named),
-      fx.observed(fx.at(601), { snapshot: snapshot(error) }),
-      fx.config,
-    );
+    // It backs off while it stalls: read again after a quarter of the time waited, at most 30 s.
+    expect(stalled.requeueAfterMs).toBe(15_250);
+    const at = (s: number) =>
+      decide(snapshotting(named), fx.observed(fx.at(s), { snapshot: snapshot(error) }), fx.config);
+    expect(at(300).requeueAfterMs).toBe(30_000);
+    expect(at(590).requeueAfterMs).toBe(10_000);
+    const failed = at(601);
     expect(failed.status.phase).toBe('Failed');
     expect(findCondition(failed.status.conditions, 'Failed')).toMatchObject({
       reason: 'SnapshotTimeout',

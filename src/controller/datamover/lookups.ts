@@ -5,6 +5,7 @@ import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-n
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { backupRoot, rootAllowed } from '../../jobs/destination.js';
 import { isTerminal } from '../status-builder.js';
+import type { VolumeSnapshot } from '../../kube/snapshots.js';
 import { pvcAgeMs, pvcReadyForMover, JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 
 /** What the caches hold for a DataMover, and the binding mode of its clone's class once looked up. */
@@ -13,6 +14,8 @@ export interface Cached {
   job?: V1Job | undefined;
   pods: readonly V1Pod[];
   cloneBindingMode?: string | undefined;
+  /** copyMethod Snapshot: the run's snapshot, once read (it is read before the other lookups). */
+  snapshot?: VolumeSnapshot | null | undefined;
 }
 
 export interface Lookups {
@@ -31,6 +34,13 @@ export interface Lookups {
   /** The run's VolumeSnapshot (GET: snapshots are not watched), with copyMethod Snapshot. */
   snapshot: boolean;
 }
+
+/**
+ * A snapshot made and not ready yet: the pass only waits for it (every 2 s), so it reads no source
+ * PVC; the pass that finds it ready does, to make the clone.
+ */
+const snapshotPending = (cached: Cached) =>
+  cached.snapshot !== undefined && cached.snapshot !== null && !cached.snapshot.status?.readyToUse;
 
 /** The run's snapshot: while it is made, and once the run ended (or cleans up), until it is gone. */
 function snapshotNeeded(dm: DataMover): boolean {
@@ -54,7 +64,7 @@ export function lookupsNeeded(
     namespace:
       beforeClone &&
       (dm.spec.privilegedReader === true || !rootAllowed(backupRoot(dm), dm.metadata.namespace, [])),
-    source: beforeClone && clone === undefined,
+    source: beforeClone && clone === undefined && !snapshotPending(cached),
     bindingMode: pending,
     cloneWarning: pending && pvcAgeMs(clone, now) >= config.cloneStallAfterMs,
     jobWarning: phase === 'CreatingPod' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS,

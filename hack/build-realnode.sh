@@ -3,6 +3,7 @@
 # - kubelet, from the same generated go.mod and with the same version flags as the other Kubernetes
 #   binaries (hack/build-testbed.sh), cached by version in $KUBELET_BIN;
 # - containerd, runc, the CNI plugins and busybox-static from Debian, if missing;
+# - the CSI node plugin of the test-real-csi class (hack/testbed/csi-hostfolders), cached by source;
 # - the static pause program and its image tarball (localhost/datamover-pause), imported later by
 #   hack/realnode-up.sh. A second run finds everything and returns at once.
 set -euo pipefail
@@ -53,6 +54,24 @@ if [ ! -x "$KUBELET_BIN/kubelet" ]; then
 else
   echo "kubelet cached in $KUBELET_BIN"
 fi
+
+# The CSI node plugin of the test-real-csi class (hack/testbed/csi-hostfolders/main.go): built with
+# the kubelet's go.mod (its modules are already downloaded for the kubelet), keyed by its source.
+csi_src="$here/testbed/csi-hostfolders/main.go"
+csi_sum="$(sha256sum "$csi_src" | cut -c1-16)"
+if [ ! -x "$CSI_HOSTFOLDERS_BIN/csi-hostfolders-$csi_sum" ]; then
+  cstart=$(date +%s)
+  dir="$CACHE_ROOT/testbed/build/csi-hostfolders"
+  rm -rf "$dir" && mkdir -p "$dir" "$CSI_HOSTFOLDERS_BIN"
+  cp "$CACHE_ROOT/testbed/build/kubelet-$K8S_VERSION"/go.{mod,sum} "$csi_src" "$dir/"
+  sed -i 's|^module .*|module testbed/csihostfolders|' "$dir/go.mod"
+  (cd "$dir" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 \
+    go build -trimpath -ldflags "-s -w" -o "$CSI_HOSTFOLDERS_BIN/csi-hostfolders.partial" .)
+  rm -f "$CSI_HOSTFOLDERS_BIN"/csi-hostfolders-*
+  mv "$CSI_HOSTFOLDERS_BIN/csi-hostfolders.partial" "$CSI_HOSTFOLDERS_BIN/csi-hostfolders-$csi_sum"
+  echo "csi-hostfolders built in $(($(date +%s) - cstart))s"
+fi
+ln -sfn "csi-hostfolders-$csi_sum" "$CSI_HOSTFOLDERS_BIN/csi-hostfolders"
 
 # The pause image: one static binary, rebuilt when its source changes.
 pause_tar="$REALNODE_IMAGES/pause-$PAUSE_VERSION.tar"

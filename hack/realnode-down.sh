@@ -44,6 +44,7 @@ fi
 # kubelet, then containerd's leftovers, then containerd.
 stop "$S/s3.pid" 5
 stop "$S/kubelet.pid" 15
+stop "$S/csi-hostfolders.pid" 5
 netns=()
 if alive "$S/containerd.pid"; then
   for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
@@ -113,6 +114,6 @@ rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
 # 6. The API side.
 if api; then
   kubectl delete node "$REALNODE_NAME" --ignore-not-found >/dev/null
-  kubectl delete -f "$here/testbed/realnode-policy.yaml" --ignore-not-found >/dev/null
+  kubectl delete -f "$here/testbed/realnode-policy.yaml" -f "$here/testbed/realnode-csi.yaml" --ignore-not-found >/dev/null
 fi
 echo "real node '$REALNODE_NAME' of '$CLUSTER' removed in $(($(date +%s) - start))s"

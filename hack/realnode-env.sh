@@ -18,6 +18,12 @@ KWOK_CLUSTER_DIR="${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER"
 # pod logs, CNI configuration and IPAM state. realnode-down.sh removes it.
 REALNODE_STATE="$CACHE_ROOT/cluster-$CLUSTER/realnode"
 REALNODE_NAME="realnode"
+# The volumes of the test-real classes: one folder per PV (test/support/host-volumes.ts), served as
+# hostPath PVs (test-real) or through the test bed's CSI node plugin (test-real-csi).
+HOST_VOLUMES="$CACHE_ROOT/cluster-$CLUSTER/volumes"
+# That plugin (hack/testbed/csi-hostfolders): built from its source, cached by the source's hash.
+CSI_HOSTFOLDERS_DRIVER="hostfolders.test.datamover.io"
+CSI_HOSTFOLDERS_BIN="$CACHE_ROOT/realnode/csi-hostfolders"
 REALNODE_TAINT_KEY="datamover.io/real-node"
 REALNODE_LABEL="datamover.io/real-node=true"
 # The node's own bridge. Pods get addresses from it and reach nothing but it and each other:

@@ -35,6 +35,7 @@ restart="restart it with: DATAMOVER_CLUSTER=$CLUSTER bash hack/cluster-up.sh"
 args_of kube-apiserver | grep -qx -- '--kubelet-preferred-address-types=InternalIP' ||
   die "kube-apiserver of '$CLUSTER' has no --kubelet-preferred-address-types=InternalIP; $restart"
 [ "${#CONTAINERD_SOCK}" -lt 100 ] || die "socket path too long for unix sockets: $CONTAINERD_SOCK"
+[ "${#REALNODE_STATE}" -lt 80 ] || die "state folder too long for the CSI plugin's sockets: $REALNODE_STATE"
 
 if alive "$S/kubelet.pid" && alive "$S/containerd.pid" &&
   kubectl get node "$REALNODE_NAME" >/dev/null 2>&1; then
@@ -197,5 +198,31 @@ EOF
   echo "real node '$REALNODE_NAME' Ready after $(($(date +%s) - start))s"
 fi
 
-kubectl apply -f "$here/testbed/realnode-policy.yaml" >/dev/null
+kubectl apply -f "$here/testbed/realnode-policy.yaml" -f "$here/testbed/realnode-csi.yaml" >/dev/null
+
+# The CSI node plugin of test-real-csi volumes: it registers itself with the kubelet through the
+# kubelet's plugins_registry folder, which the kubelet records in the node's CSINode object.
+# A plugin started from an older build is replaced (its volumes stay mounted: the mounts are the kernel's).
+csi_bin="$(readlink -f "$CSI_HOSTFOLDERS_BIN/csi-hostfolders")"
+if alive "$S/csi-hostfolders.pid" && [ "$(cat "$S/csi-hostfolders.bin" 2>/dev/null)" != "$csi_bin" ]; then
+  kill "$(cat "$S/csi-hostfolders.pid")" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$S/csi-hostfolders.pid" || break; sleep 0.1; done
+fi
+if ! alive "$S/csi-hostfolders.pid"; then
+  mkdir -p "$HOST_VOLUMES"
+  echo "$csi_bin" >"$S/csi-hostfolders.bin"
+  setsid "$csi_bin" --driver-name "$CSI_HOSTFOLDERS_DRIVER" \
+    --node-id "$REALNODE_NAME" --root "$HOST_VOLUMES" \
+    --endpoint "$S/csi-hostfolders.sock" \
+    --registration-dir "$S/kubelet/plugins_registry" >"$S/csi-hostfolders.log" 2>&1 </dev/null &
+  echo $! >"$S/csi-hostfolders.pid"
+fi
+for _ in $(seq 150); do
+  kubectl get csinode "$REALNODE_NAME" -o jsonpath='{.spec.drivers[*].name}' 2>/dev/null |
+    grep -qw "$CSI_HOSTFOLDERS_DRIVER" && break
+  alive "$S/csi-hostfolders.pid" || die "csi-hostfolders exited; see $S/csi-hostfolders.log"
+  sleep 0.2
+done
+kubectl get csinode "$REALNODE_NAME" -o jsonpath='{.spec.drivers[*].name}' | grep -qw "$CSI_HOSTFOLDERS_DRIVER" ||
+  die "the kubelet did not register $CSI_HOSTFOLDERS_DRIVER in 30s; see $S/csi-hostfolders.log and $S/kubelet.log"
 echo "real node '$REALNODE_NAME' of '$CLUSTER' up in $(($(date +%s) - start))s (state: $S)"

@@ -2,13 +2,15 @@
 // the test provisioner with the parameter `hostFolders: "true"` (test-real, hack/testbed/storage.yaml)
 // gets, for each PVC, a folder on the host below DATAMOVER_HOST_VOLUMES (the test bed's state
 // folder) and a hostPath PV bound to the claim, with node affinity to the class's `node` (the real
-// node). A new volume is an empty folder of mode 0777, as local-path makes them, so a non-root pod
+// node); with `csi: "true"` as well (test-real-csi) the PV is a CSI volume of HOST_CSI_DRIVER, which
+// the test bed's node plugin (hack/testbed/csi-hostfolders) bind-mounts into pods, and which the
+// snapshot controller can snapshot. A new volume is an empty folder of mode 0777, as local-path makes them, so a non-root pod
 // can write. A PVC whose dataSource is a PVC gets a copy of the source's folder taken at provisioning
 // time (`cp -a --sparse=always`: owners, modes, times, links and holes kept): a point-in-time clone, as
 // CSI promises. Deleting the PV removes its folder.
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 
@@ -18,9 +20,14 @@ const exec = promisify(execFile);
 export const HOST_FOLDERS_PARAM = 'hostFolders';
 export const NODE_PARAM = 'node';
 export const HOSTNAME_LABEL = 'kubernetes.io/hostname';
+/** The parameter that serves a class's folders as CSI volumes, and the driver that publishes them. */
+export const CSI_PARAM = 'csi';
+export const HOST_CSI_DRIVER = 'hostfolders.test.datamover.io';
 
 export interface HostClass {
   node: string;
+  /** CSI PVs of HOST_CSI_DRIVER (the test bed's node plugin bind-mounts the folder), not hostPath. */
+  csi: boolean;
 }
 
 /** The host-folder settings of a StorageClass's parameters, or undefined for a class without data. */
@@ -28,7 +35,7 @@ export function hostClassOf(parameters: Record<string, string> | undefined): Hos
   if (parameters?.[HOST_FOLDERS_PARAM] !== 'true') return undefined;
   const node = parameters[NODE_PARAM];
   if (!node) throw new Error(`a StorageClass with ${HOST_FOLDERS_PARAM}: "true" must name its ${NODE_PARAM}`);
-  return { node };
+  return { node, csi: parameters[CSI_PARAM] === 'true' };
 }
 
 /** The folder of a volume: one per PV name, directly below the root. */
@@ -37,9 +44,10 @@ export function folderFor(root: string, pvName: string): string {
   return join(root, pvName);
 }
 
-/** The folder of one of our hostPath PVs, if it lies directly below `root` (never anything else). */
+/** The folder of one of our PVs, if it lies directly below `root` (never anything else). */
 export function folderOf(pv: V1PersistentVolume, root: string): string | undefined {
-  const path = pv.spec?.hostPath?.path;
+  const csi = pv.spec?.csi;
+  const path = csi?.driver === HOST_CSI_DRIVER ? join(root, csi.volumeHandle) : pv.spec?.hostPath?.path;
   if (!path || !isAbsolute(path)) return undefined;
   const rel = relative(resolve(root), resolve(path));
   if (!rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/')) return undefined;
@@ -53,7 +61,14 @@ export function cloneSourceOf(pvc: V1PersistentVolumeClaim): string | undefined 
   return ds.name;
 }
 
-/** A hostPath PV bound to `pvc` at `folder`, which only pods on `cls.node` can mount. */
+/** The VolumeSnapshot a claim is to be provisioned from (dataSource or dataSourceRef). */
+export function snapshotSourceOf(pvc: V1PersistentVolumeClaim): string | undefined {
+  const ds = pvc.spec?.dataSourceRef ?? pvc.spec?.dataSource;
+  if (!ds || ds.kind !== 'VolumeSnapshot' || ds.apiGroup !== 'snapshot.storage.k8s.io') return undefined;
+  return ds.name;
+}
+
+/** A PV bound to `pvc` at `folder` (hostPath, or CSI for a csi class), only for pods on `cls.node`. */
 export function hostVolumeFor(
   pvc: V1PersistentVolumeClaim,
   storageClassName: string,
@@ -78,7 +93,9 @@ export function hostVolumeFor(
         name: pvc.metadata!.name!,
         uid,
       },
-      hostPath: { path: folder, type: 'Directory' },
+      ...(cls.csi
+        ? { csi: { driver: HOST_CSI_DRIVER, volumeHandle: basename(folder), volumeAttributes: { folder } } }
+        : { hostPath: { path: folder, type: 'Directory' } }),
       nodeAffinity: {
         required: {
           nodeSelectorTerms: [

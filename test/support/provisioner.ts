@@ -20,10 +20,12 @@ import {
   cloneSourceOf,
   folderFor,
   folderOf,
+  HOST_CSI_DRIVER,
   hostClassOf,
   hostVolumeFor,
   makeFolder,
   removeFolder,
+  snapshotSourceOf,
   type HostClass,
 } from './host-volumes.js';
 
@@ -44,7 +46,7 @@ interface SnapshotContent {
     resourceVersion?: string;
     finalizers?: string[];
   };
-  spec?: { driver?: string };
+  spec?: { driver?: string; source?: { volumeHandle?: string } };
   status?: { readyToUse?: boolean; error?: unknown; snapshotHandle?: string };
 }
 const SELECTED_NODE = 'volume.kubernetes.io/selected-node';
@@ -70,6 +72,12 @@ function volumeFor(pvc: V1PersistentVolumeClaim, storageClassName: string, uid: 
     },
   };
 }
+
+/** Rethrows an API error unless the object is gone (404): a deleted content needs nothing more. */
+const unlessGone = (err: unknown): undefined => {
+  if ((err as { code?: number }).code !== 404) throw err;
+  return undefined;
+};
 
 /** Attempts per claim or volume event, a second apart: longer than any apiserver restart in the tests. */
 const RETRIES = 60;
@@ -97,39 +105,113 @@ export class TestProvisioner {
     this.custom = kc.makeApiClient(CustomObjectsApi);
   }
 
-  /** As a CSI snapshotter: a content of ours is cut at once (ready), or fails for the broken driver. */
-  async handleContent(content: SnapshotContent): Promise<void> {
-    const driver = content.spec?.driver;
-    if (driver !== SNAPSHOT_DRIVER && driver !== BROKEN_SNAPSHOT_DRIVER) return;
-    if (content.metadata.deletionTimestamp) {
-      // Deleted (deletionPolicy Delete): the snapshot is gone, so the content may go, as the sidecar
-      // lets it once the driver deleted the snapshot.
-      const finalizers = content.metadata.finalizers ?? [];
-      if (!finalizers.includes(CONTENT_FINALIZER)) return;
-      await this.custom.replaceClusterCustomObject({
-        ...SNAPSHOTS,
-        name: content.metadata.name,
-        body: {
-          ...content,
-          metadata: { ...content.metadata, finalizers: finalizers.filter((f) => f !== CONTENT_FINALIZER) },
-        },
-      });
+  /**
+   * As a CSI snapshotter: a content of ours is cut at once (ready), or fails for the broken driver.
+   * For the real node's CSI volumes the cut is a copy of the volume's folder, the snapshot's folder.
+   */
+  handleContent(content: SnapshotContent): Promise<void> {
+    // One cut per content at a time, in order (two copies into one folder would tear it), each
+    // reading the content afresh.
+    const key = `content:${content.metadata.name}`;
+    const done = (this.inFlight.get(key) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.cut(content.metadata.name));
+    this.inFlight.set(key, done);
+    return done.finally(() => {
+      if (this.inFlight.get(key) === done) this.inFlight.delete(key);
+    });
+  }
+
+  private async cut(name: string): Promise<void> {
+    const content = await this.readContent(name);
+    const driver = content?.spec?.driver;
+    if (!content || !driver || ![SNAPSHOT_DRIVER, BROKEN_SNAPSHOT_DRIVER, HOST_CSI_DRIVER].includes(driver))
       return;
-    }
+    const hostFolder = driver === HOST_CSI_DRIVER ? this.snapshotFolder(name) : undefined;
+    if (content.metadata.deletionTimestamp) return this.release(content, hostFolder);
     if (content.status?.readyToUse || content.status?.error) return;
+    if (hostFolder) {
+      const handle = content.spec?.source?.volumeHandle;
+      if (!handle) throw new Error(`snapshot content ${name} names no source volume`);
+      await makeFolder(hostFolder, folderFor(this.hostVolumes!, handle));
+    }
     const status =
-      driver === SNAPSHOT_DRIVER
+      driver !== BROKEN_SNAPSHOT_DRIVER
         ? {
-            snapshotHandle: `snap-${content.metadata.uid}`,
+            snapshotHandle: hostFolder ? name : `snap-${content.metadata.uid}`,
             readyToUse: true,
             creationTime: Date.now() * 1_000_000,
           }
         : { readyToUse: false, error: { message: BROKEN_SNAPSHOT_MESSAGE, time: new Date().toISOString() } };
-    await this.custom.replaceClusterCustomObjectStatus({
+    await this.custom
+      .replaceClusterCustomObjectStatus({
+        ...SNAPSHOTS,
+        name,
+        body: { ...content, status: { ...content.status, ...status } },
+      })
+      .catch(unlessGone);
+  }
+
+  private async readContent(name: string): Promise<SnapshotContent | undefined> {
+    return (await this.custom.getClusterCustomObject({ ...SNAPSHOTS, name }).catch(unlessGone)) as
+      SnapshotContent | undefined;
+  }
+
+  /**
+   * Deleted (deletionPolicy Delete): the snapshot is gone, so the content may go, as the sidecar lets
+   * it once the driver deleted the snapshot (here: its folder, for a host-folder volume).
+   */
+  private async release(content: SnapshotContent, hostFolder: string | undefined): Promise<void> {
+    if (hostFolder) await removeFolder(hostFolder);
+    const finalizers = content.metadata.finalizers ?? [];
+    if (!finalizers.includes(CONTENT_FINALIZER)) return;
+    await this.custom.replaceClusterCustomObject({
       ...SNAPSHOTS,
       name: content.metadata.name,
-      body: { ...content, status: { ...content.status, ...status } },
+      body: {
+        ...content,
+        metadata: { ...content.metadata, finalizers: finalizers.filter((f) => f !== CONTENT_FINALIZER) },
+      },
     });
+  }
+
+  /** A deleted content of a host-folder CSI volume takes its snapshot's folder with it. */
+  async contentGone(content: SnapshotContent): Promise<void> {
+    if (content.spec?.driver === HOST_CSI_DRIVER)
+      await removeFolder(this.snapshotFolder(content.metadata.name));
+  }
+
+  /** The folder of a snapshot of a host-folder CSI volume: beside the volumes, named by its content. */
+  private snapshotFolder(content: string): string {
+    if (!this.hostVolumes) throw new Error('the provisioner runs without DATAMOVER_HOST_VOLUMES');
+    return folderFor(this.hostVolumes, content);
+  }
+
+  /**
+   * The folder a claim of a host-folder class starts as a copy of: its source PVC's or snapshot's
+   * (undefined: none; null: the source PVC's volume is not one of ours).
+   */
+  private async sourceFolder(pvc: V1PersistentVolumeClaim, root: string): Promise<string | undefined | null> {
+    const namespace = pvc.metadata!.namespace!;
+    const snapshot = snapshotSourceOf(pvc);
+    if (snapshot) {
+      const vs = (await this.custom.getNamespacedCustomObject({
+        ...SNAPSHOTS,
+        plural: 'volumesnapshots',
+        namespace,
+        name: snapshot,
+      })) as { status?: { boundVolumeSnapshotContentName?: string; readyToUse?: boolean } };
+      const content = vs.status?.boundVolumeSnapshotContentName;
+      if (!content || !vs.status?.readyToUse) throw new Error(`snapshot ${snapshot} is not ready`);
+      return this.snapshotFolder(content);
+    }
+    const sourceName = cloneSourceOf(pvc);
+    if (!sourceName) return undefined;
+    const claim = await this.core.readNamespacedPersistentVolumeClaim({ name: sourceName, namespace });
+    const volume = claim.spec?.volumeName;
+    if (!volume || claim.status?.phase !== 'Bound')
+      throw new Error(`clone source ${sourceName} is not bound`);
+    return folderOf(await this.core.readPersistentVolume({ name: volume }), root) ?? null;
   }
 
   private async classInfo(name: string): Promise<ClassInfo | undefined> {
@@ -148,23 +230,13 @@ export class TestProvisioner {
     return this.classes.get(name);
   }
 
-  /** A hostPath PV for a claim of a host-folder class, its folder made first (a clone: copied). */
+  /** A PV for a claim of a host-folder class, its folder made first (a clone: copied). */
   private async hostVolume(pvc: V1PersistentVolumeClaim, cls: string, host: HostClass) {
     if (!this.hostVolumes) return this.warnOnce(pvc, 'the provisioner runs without DATAMOVER_HOST_VOLUMES');
     const folder = folderFor(this.hostVolumes, `pvc-${pvc.metadata!.uid!}`);
-    const sourceName = cloneSourceOf(pvc);
-    let source: string | undefined;
-    if (sourceName) {
-      const claim = await this.core.readNamespacedPersistentVolumeClaim({
-        name: sourceName,
-        namespace: pvc.metadata!.namespace!,
-      });
-      const volume = claim.spec?.volumeName;
-      if (!volume || claim.status?.phase !== 'Bound')
-        throw new Error(`clone source ${sourceName} is not bound`);
-      source = folderOf(await this.core.readPersistentVolume({ name: volume }), this.hostVolumes);
-      if (!source) return this.warnOnce(pvc, `clone source ${sourceName} is not a volume of this class`);
-    }
+    const source = await this.sourceFolder(pvc, this.hostVolumes);
+    if (source === null)
+      return this.warnOnce(pvc, `clone source ${cloneSourceOf(pvc)} is not a volume of this class`);
     await makeFolder(folder, source);
     return hostVolumeFor(pvc, cls, host, folder, PROVISIONER);
   }
@@ -179,9 +251,7 @@ export class TestProvisioner {
     if (cls === BROKEN_CLASS) return this.warnOnce(pvc);
     if (info.mode === 'WaitForFirstConsumer' && !pvc.metadata?.annotations?.[SELECTED_NODE]) return;
     // One provisioning per claim at a time: its add and update events come close together.
-    const running = this.inFlight.get(uid);
-    if (running) return running;
-    const provision = (async () => {
+    return this.once(uid, async () => {
       const pv = info.host ? await this.hostVolume(pvc, cls, info.host) : volumeFor(pvc, cls, uid);
       if (!pv) return;
       try {
@@ -189,9 +259,16 @@ export class TestProvisioner {
       } catch (err) {
         if ((err as { code?: number }).code !== 409) throw err;
       }
-    })().finally(() => this.inFlight.delete(uid));
-    this.inFlight.set(uid, provision);
-    return provision;
+    });
+  }
+
+  /** Runs `work` unless work of the same key runs: then the caller shares it. */
+  private once(key: string, work: () => Promise<void>): Promise<void> {
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const done = work().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, done);
+    return done;
   }
 
   private async warnOnce(
@@ -278,6 +355,8 @@ export class TestProvisioner {
     );
     contents.on('add', (o) => safe(() => this.handleContent(o)));
     contents.on('update', (o) => safe(() => this.handleContent(o)));
+    // Without the sidecar's finalizer a content is deleted at once: its snapshot's folder goes then.
+    contents.on('delete', (o) => safe(() => this.contentGone(o)));
     const informers = [claims, volumes, contents] as Array<typeof claims>;
     for (const inf of informers) {
       inf.on('error', (err) => {

@@ -67,14 +67,14 @@ export function realBucketSecret(name: string, bucket: string) {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name }, stringData: realS3().secretEnv(bucket) };
 }
 
-export function realPvc(name: string, size = '1Gi') {
+export function realPvc(name: string, size = '1Gi', storageClassName = 'test-real') {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name },
     spec: {
       accessModes: ['ReadWriteOnce'],
-      storageClassName: 'test-real',
+      storageClassName,
       resources: { requests: { storage: size } },
     },
   };
@@ -176,10 +176,12 @@ export async function hostFolderOf(namespace: string, claim: string): Promise<st
     { what: `PVC ${namespace}/${claim} to bind` },
   );
   const pv = JSON.parse(await kubectlOk(['get', 'pv', volume, '-o', 'json'])) as {
-    spec: { hostPath?: { path: string } };
+    spec: { hostPath?: { path: string }; csi?: { volumeAttributes?: { folder?: string } } };
   };
-  if (!pv.spec.hostPath) throw new Error(`PV ${volume} of ${claim} is not a host folder`);
-  return pv.spec.hostPath.path;
+  // test-real: a hostPath PV; test-real-csi: a CSI PV of the test bed's plugin, naming its folder.
+  const folder = pv.spec.hostPath?.path ?? pv.spec.csi?.volumeAttributes?.folder;
+  if (!folder) throw new Error(`PV ${volume} of ${claim} is not a host folder`);
+  return folder;
 }
 
 /** Runs `fn`, prints how long it took under `label`, and returns its value. */

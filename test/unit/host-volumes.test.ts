@@ -23,6 +23,7 @@ import {
   hostClassOf,
   hostVolumeFor,
   makeFolder,
+  snapshotSourceOf,
 } from '../support/host-volumes.js';
 import { tempDir } from '../support/tree.js';
 
@@ -33,14 +34,24 @@ const claim = (spec: V1PersistentVolumeClaim['spec'] = {}): V1PersistentVolumeCl
 
 describe('a host-folder StorageClass', () => {
   it('is one with hostFolders "true", and must name its node', () => {
-    expect(hostClassOf({ hostFolders: 'true', node: 'realnode' })).toEqual({ node: 'realnode' });
+    expect(hostClassOf({ hostFolders: 'true', node: 'realnode' })).toEqual({ node: 'realnode', csi: false });
+    expect(hostClassOf({ hostFolders: 'true', node: 'realnode', csi: 'true' })).toEqual({
+      node: 'realnode',
+      csi: true,
+    });
     expect(hostClassOf(undefined)).toBeUndefined();
     expect(hostClassOf({ node: 'realnode' })).toBeUndefined();
     expect(() => hostClassOf({ hostFolders: 'true' })).toThrow(/must name its node/);
   });
 
   it('makes a hostPath PV bound to the claim that only the class node can mount', () => {
-    const pv = hostVolumeFor(claim(), 'test-real', { node: 'realnode' }, '/state/volumes/pvc-1234-abcd', 'p');
+    const pv = hostVolumeFor(
+      claim(),
+      'test-real',
+      { node: 'realnode', csi: false },
+      '/state/volumes/pvc-1234-abcd',
+      'p',
+    );
     expect(pv.metadata?.name).toBe('pvc-1234-abcd');
     expect(pv.spec?.hostPath).toEqual({ path: '/state/volumes/pvc-1234-abcd', type: 'Directory' });
     expect(pv.spec?.claimRef).toMatchObject({ namespace: 'ns', name: 'data', uid: '1234-abcd' });
@@ -49,6 +60,32 @@ describe('a host-folder StorageClass', () => {
     expect(pv.spec?.nodeAffinity?.required?.nodeSelectorTerms).toEqual([
       { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['realnode'] }] },
     ]);
+  });
+
+  it('makes a CSI PV of the node plugin for a csi class, its handle the folder name', () => {
+    const cls = { node: 'realnode', csi: true };
+    const pv = hostVolumeFor(claim(), 'test-real-csi', cls, '/state/volumes/pvc-1234-abcd', 'p');
+    expect(pv.spec?.hostPath).toBeUndefined();
+    expect(pv.spec?.csi).toEqual({
+      driver: 'hostfolders.test.datamover.io',
+      volumeHandle: 'pvc-1234-abcd',
+      volumeAttributes: { folder: '/state/volumes/pvc-1234-abcd' },
+    });
+    expect(folderOf(pv, '/state/volumes')).toBe('/state/volumes/pvc-1234-abcd');
+    const other = { spec: { csi: { driver: 'other.csi', volumeHandle: 'pvc-1' } } };
+    expect(folderOf(other, '/state/volumes')).toBeUndefined();
+    const escape = { spec: { csi: { driver: 'hostfolders.test.datamover.io', volumeHandle: '../etc' } } };
+    expect(folderOf(escape, '/state/volumes')).toBeUndefined();
+  });
+
+  it('provisions from a VolumeSnapshot named by dataSource or dataSourceRef, and from nothing else', () => {
+    const snap = { kind: 'VolumeSnapshot', name: 'snap', apiGroup: 'snapshot.storage.k8s.io' };
+    expect(snapshotSourceOf(claim({ dataSource: snap }))).toBe('snap');
+    expect(snapshotSourceOf(claim({ dataSourceRef: snap }))).toBe('snap');
+    expect(snapshotSourceOf(claim({ dataSource: { ...snap, apiGroup: 'other.io' } }))).toBeUndefined();
+    expect(
+      snapshotSourceOf(claim({ dataSource: { kind: 'PersistentVolumeClaim', name: 'p' } })),
+    ).toBeUndefined();
   });
 
   it('clones from a PVC named by dataSource or dataSourceRef, and from nothing else', () => {

@@ -1,9 +1,10 @@
 // The run cap at scale: N DataMovers spread over K namespaces (each namespace's runs created one
 // after the other, the first namespace's oldest) and an operator with --max-concurrent-runs C,
 // killed with SIGKILL when half the runs completed and replaced by another. Storage binds at once
-// and Jobs succeed at once (test bed). Prints: how many runs ever held a clone or a Job at once
-// (the operator's clones and Jobs followed on two watches, replayed in revision order), the time to
-// complete them all, and how evenly the slots went round the namespaces.
+// and Jobs succeed at once (test bed). Prints: how many runs ever held a clone or a Job at once,
+// counted twice (the operator's clones and Jobs followed on two watches, replayed in revision order;
+// and every create and delete of them in the apiserver's audit log), the time to complete them all,
+// and how evenly the slots, and the completions, went round the namespaces.
 //   make bench-cap [COUNT=1000] [NAMESPACES=10] [CAP=10]
 import { parseArgs } from 'node:util';
 import { ChildLog, largestGap } from '../support/children.js';
@@ -16,7 +17,7 @@ import {
   pvc,
   waitFor,
 } from '../support/cluster.js';
-import { tokenKubeconfig } from '../support/audit.js';
+import { lifecycles, mostOwnersAtOnce, tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess, sample } from '../support/operator.js';
 import { SA, SYSTEM_NS, applyIn, benchSetup } from './setup.js';
 
@@ -84,6 +85,7 @@ const completed = async () => {
       .filter((p) => p === 'Completed').length;
   return done;
 };
+const since = new Date();
 const started = performance.now();
 const firstOperator = await startOperator();
 await waitFor(async () => (await completed()) >= count / 2, {
@@ -115,6 +117,16 @@ console.log(
 );
 console.log(`operator killed and replaced at ${failoverAt.toFixed(1)} s`);
 console.log(`most runs holding a clone or a Job at once: ${children.mostAtOnce()} (cap ${cap})`);
+// The same from the apiserver's audit log: every create and delete of a clone or a Job, whoever
+// made it, from the first operator's start; a run holds from its first create to its last delete.
+const events = lifecycles(namespaces, ['persistentvolumeclaims', 'jobs'], since).filter((e) =>
+  /-(clone|mover)$/.test(e.name),
+);
+const auditMost = mostOwnersAtOnce(events, (e) => e.name.replace(/-(clone|mover)$/, ''));
+const auditCreates = events.filter((e) => e.verb === 'create').length;
+console.log(
+  `audit log: ${auditCreates} creates and ${events.length - auditCreates} deletes of clones and Jobs; most runs holding one at once: ${auditMost} (cap ${cap})`,
+);
 console.log(
   `slots given: ${order.length}; largest gap between namespaces while all waited: ${largestGap(order, namespaces)}`,
 );
@@ -123,6 +135,19 @@ for (let k = 0; k < order.length; k += tenth) {
   const slice = order.slice(k, k + tenth);
   const counts = namespaces.map((ns) => slice.filter((n) => n === ns).length);
   console.log(`  slots ${k + 1}-${k + slice.length}: by namespace ${counts.join(' ')}`);
+}
+// Completion order: the runs sorted by status.completionTime, the namespaces of each tenth.
+const finished: Array<{ ns: string; at: number }> = [];
+for (const ns of namespaces)
+  for (const at of (
+    await kubectlOk(['get', 'dm', '-n', ns, '-o', 'jsonpath={.items[*].status.completionTime}'])
+  ).split(' '))
+    finished.push({ ns, at: Date.parse(at) });
+finished.sort((a, b) => a.at - b.at);
+for (let k = 0; k < finished.length; k += tenth) {
+  const slice = finished.slice(k, k + tenth);
+  const counts = namespaces.map((ns) => slice.filter((f) => f.ns === ns).length);
+  console.log(`  completed ${k + 1}-${k + slice.length}: by namespace ${counts.join(' ')}`);
 }
 console.log(
   `mean wait for a slot under the second operator, by namespace (s): ${waits.map((w) => (w.n ? w.sum / w.n : 0).toFixed(1)).join(' ')}`,

@@ -200,3 +200,57 @@ export function auditTrail(namespace: string, key: string): string[] {
   }
   return out;
 }
+
+/** A create (201, or 504 if cut off) or a delete (200 or 202) of one object, as the audit log has it. */
+export interface Lifecycle {
+  ms: number;
+  verb: 'create' | 'delete';
+  namespace: string;
+  resource: string;
+  name: string;
+}
+
+/**
+ * Every create and delete of `resources` in `namespaces` since `since`, whoever made them, oldest
+ * first: a create counts when the apiserver answered it, a delete when it received it (the object may
+ * linger for its finalizers, but no longer holds anything its owner counts).
+ */
+export function lifecycles(
+  namespaces: readonly string[],
+  resources: readonly string[],
+  since: Date,
+): Lifecycle[] {
+  const out: Lifecycle[] = [];
+  for (const line of auditLines(since)) {
+    if (!line.includes('"verb":"create"') && !line.includes('"verb":"delete"')) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    const ref = e.objectRef;
+    if (e.stage !== 'ResponseComplete' || !ref?.namespace || !ref.name || ref.subresource) continue;
+    if (!namespaces.includes(ref.namespace) || !resources.includes(ref.resource ?? '')) continue;
+    const code = e.responseStatus?.code ?? 0;
+    const verb = e.verb as Lifecycle['verb'];
+    // A create audited 504 was cut off by its client going away (a SIGKILLed operator): etcd may
+    // have committed it, so it counts (an upper bound; its delete follows if it exists).
+    if (verb === 'create' ? code !== 201 && code !== 504 : code !== 200 && code !== 202) continue;
+    const ms = new Date(verb === 'create' ? e.stageTimestamp : e.requestReceivedTimestamp).getTime();
+    if (ms < since.getTime()) continue;
+    out.push({ ms, verb, namespace: ref.namespace, resource: ref.resource!, name: ref.name });
+  }
+  return out.sort((a, b) => a.ms - b.ms);
+}
+
+/**
+ * Replayed from `lifecycles`: the most owners that held an object at once, an object's owner given by
+ * `ownerOf` (e.g. a run's clone and Job both belong to the run).
+ */
+export function mostOwnersAtOnce(events: readonly Lifecycle[], ownerOf: (e: Lifecycle) => string): number {
+  const live = new Map<string, string>();
+  let most = 0;
+  for (const e of events) {
+    const key = `${e.namespace}/${e.resource}/${e.name}`;
+    if (e.verb === 'delete') live.delete(key);
+    else live.set(key, `${e.namespace}/${ownerOf(e)}`);
+    most = Math.max(most, new Set(live.values()).size);
+  }
+  return most;
+}

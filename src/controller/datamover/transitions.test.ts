@@ -130,18 +130,24 @@ describe('transitionEvents', () => {
     ]);
   });
 
-  it('tells a Job created on entering CreatingPod in that phase event alone', () => {
-    const entered = s('CreatingPod', 1, { jobName: 'x-mover', message: 'mover Job x-mover is running' });
-    expect(transitionEvents(s('CreatingClonedPVC', 0), entered)).toEqual([
-      { type: 'Normal', reason: 'CreatingPod', message: 'mover Job x-mover is running' },
+  it('tells of a run starting and completing, and of nothing in between', () => {
+    const started = s('CreatingClonedPVC', 0, { message: 'cloning PVC app' });
+    expect(transitionEvents({}, started)).toEqual([
+      { type: 'Normal', reason: 'CreatingClonedPVC', message: 'cloning PVC app' },
     ]);
-  });
-
-  it('tells a Job created after waiting for the destination with an event of its own', () => {
-    const waiting = s('CreatingPod', 1);
-    const created = s('CreatingPod', 1, { jobName: 'x-mover' });
-    expect(transitionEvents(waiting, created)).toEqual([
-      { type: 'Normal', reason: 'MoverJobCreated', message: 'created mover Job x-mover' },
+    const snapshot = s('CreatingSnapshot', 0, { message: 'snapshotting PVC app' });
+    expect(transitionEvents({}, snapshot)).toEqual([
+      { type: 'Normal', reason: 'CreatingSnapshot', message: 'snapshotting PVC app' },
+    ]);
+    expect(transitionEvents(snapshot, started)).toEqual([]);
+    const entered = s('CreatingPod', 1, { jobName: 'x-mover', message: 'mover Job x-mover is running' });
+    expect(transitionEvents(started, entered)).toEqual([]);
+    expect(transitionEvents(s('CreatingPod', 1), entered)).toEqual([]);
+    const cleaning = s('CleaningUp', 1, { message: 'deleting the clone' });
+    expect(transitionEvents(entered, cleaning)).toEqual([]);
+    const done = s('Completed', 1, { message: 'backup completed' });
+    expect(transitionEvents(cleaning, done)).toEqual([
+      { type: 'Normal', reason: 'Completed', message: 'backup completed' },
     ]);
   });
 });

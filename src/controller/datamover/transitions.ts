@@ -108,14 +108,19 @@ function pruneEvents(before: DataMoverStatus, after: DataMoverStatus): EventReco
   ];
 }
 
+/**
+ * The story `kubectl describe` tells of a run, in as few requests as it needs: a Normal event when
+ * the run starts (its first phase) and when it completes, and a Warning for every failure, stall,
+ * failed clean-up and failed prune (plus Pruned). The phases between (a snapshot's clone, the mover
+ * Job, the clean-up) are in the status and its conditions, not in events: each event is one more
+ * request per run, and a third of them went to those.
+ */
 export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
-  const events: EventRecord[] = [];
-  // One event per phase: a Job created in the pass that enters CreatingPod is told by that phase's
-  // event ("mover Job … is running"); one created later (after waiting for the destination) has its own.
-  if (!before.jobName && after.jobName && before.phase === after.phase) {
-    events.push({ type: 'Normal', reason: 'MoverJobCreated', message: `created mover Job ${after.jobName}` });
-  }
-  events.push(...phaseEvent(before, after), ...stalledEvent(before, after));
+  const starts = !before.phase;
+  const phase = phaseEvent(before, after).filter(
+    (e) => e.type === 'Warning' || starts || after.phase === 'Completed',
+  );
+  const events = [...phase, ...stalledEvent(before, after)];
   const cleaned = findCondition(after.conditions, C.CleanedUp);
   if (cleaned?.status === 'False' && findCondition(before.conditions, C.CleanedUp)?.status !== 'False') {
     events.push({ type: 'Warning', reason: Reason.CleanupFailed, message: cleaned.message });

@@ -17,7 +17,7 @@ interface Obj {
   metadata: { namespace: string; name: string; resourceVersion?: string; deletionTimestamp?: string };
   status?: Status;
 }
-type Action = { type: 'step'; refuse?: boolean } | { type: 'tell' };
+type Action = { type: 'step'; refuse?: boolean } | { type: 'tell' } | { type: 'spawn' };
 
 const silent = winston.createLogger({ silent: true });
 
@@ -63,6 +63,7 @@ class TestKind implements RunKind<Obj, Status, { seen: number }, Action> {
       events.push({ type: 'Warning', reason: 'Told', message: 'by an action' });
       return { status };
     }
+    if (a.type === 'spawn') return { status, wakes: true };
     if (a.refuse) return { status: { ...status, phase: 'Failed' }, refused: true };
     return { status: { ...status, steps: (status.steps ?? 0) + 1 } };
   }
@@ -212,6 +213,38 @@ describe('the reconcile pass', () => {
     expect(kind.records.map((r) => r.events)).toEqual([
       [{ type: 'Warning', reason: 'Told', message: 'by an action' }],
     ]);
+  });
+
+  it('skips the echo of a write whose pass created a child that wakes it, once', async () => {
+    const { kind, pass } = setup(() => ({ status: { phase: 'Running' }, actions: [{ type: 'spawn' }] }));
+    await pass.reconcile('ns/a');
+    const echo = {
+      metadata: { namespace: 'ns', name: 'a', resourceVersion: '2' },
+      status: { phase: 'Running' },
+    };
+    expect(kind.calls).toContain('write');
+    expect(pass.isEcho(echo, 'update')).toBe(true);
+    expect(pass.isEcho(echo, 'update')).toBe(false);
+    expect(pass.remembered).toBe(0);
+  });
+
+  it('wakes for the echo of a write whose pass created nothing, and for another version', async () => {
+    const quiet = setup(() => ({ status: { phase: 'Done' }, actions: [] }));
+    await quiet.pass.reconcile('ns/a');
+    const at = (resourceVersion: string) => ({
+      metadata: { namespace: 'ns', name: 'a', resourceVersion },
+      status: { phase: 'Done' },
+    });
+    // What a pass observes depends on the phase it finds: the echo of a new phase gets its pass.
+    expect(quiet.pass.isEcho(at('2'), 'update')).toBe(false);
+    const acting = setup(twoSteps);
+    await acting.pass.reconcile('ns/a');
+    expect(acting.pass.isEcho(at('2'), 'update')).toBe(false);
+    const spawning = setup(() => ({ status: { phase: 'Running' }, actions: [{ type: 'spawn' }] }));
+    await spawning.pass.reconcile('ns/a');
+    // Someone else wrote after us, or it was deleted: never an echo.
+    expect(spawning.pass.isEcho(at('3'), 'update')).toBe(false);
+    expect(spawning.pass.isEcho(at('2'), 'update')).toBe(false);
   });
 
   it('leaves an object being deleted, or gone, alone', async () => {

@@ -7,7 +7,9 @@
 //   3. the actions, each fenced (a process without the lease starts no step); a refused action in a
 //      pass that also entered a phase writes only that phase, so the failure counts within it;
 //   4. one status write guarded by resourceVersion (409: ConflictError, retried by the runtime);
-//   5. metrics, log lines and events only after that write succeeded.
+//   5. metrics, log lines and events only after that write succeeded;
+//   6. the write's own watch event wakes no pass when the pass created a child whose add event
+//      wakes the key anyway.
 import { isDeepStrictEqual } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
@@ -21,6 +23,8 @@ import {
   type ReconcileResult,
 } from './runtime.js';
 import { StatusWrites } from './status-writes.js';
+
+const keyOf = (o: Reconciled<unknown>) => `${o.metadata.namespace}/${o.metadata.name}`;
 
 /** An object holding a child's name is not the run's: the run fails with NameConflict. */
 export class NameConflict extends Error {}
@@ -51,6 +55,11 @@ export interface Decision<S, A> {
 export interface Performed<S> {
   status: S;
   refused?: boolean;
+  /**
+   * The action created an owned object (a clone, a Job) whose watch event will wake this key: the
+   * echo of the pass's own status write need not (runtime.ts skips it).
+   */
+  wakes?: boolean;
 }
 
 /** A status change the apiserver applied, with the events the pass gathered. */
@@ -136,8 +145,32 @@ export class Pass<T extends Reconciled<S>, S, O, A> {
     let status = done.status;
     const more = await this.kind.followUp?.(obj, status, observed, now);
     if (more) status = (await this.performAll(obj, more, now, events)).status;
-    await this.writeStatus(obj, status, now, events);
+    const updated = await this.writeStatus(obj, status, now, events);
+    const version = updated?.metadata.resourceVersion;
+    if (version && done.wakes) this.echoes.set(keyOf(obj), version);
     return decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {};
+  }
+
+  /**
+   * Written versions whose watch event needs no pass: the pass that wrote one created a child whose
+   * own add event wakes the key. (Not "a pass that would decide nothing more": what a pass observes
+   * depends on the phase it finds, so deciding again on the written phase with the old observation
+   * is unsound; a finished run's snapshot is only read once it is finished.)
+   */
+  private readonly echoes = new Map<string, string>();
+
+  /**
+   * Whether a watch event is the echo of our own write that needs no pass. The version remembered is
+   * forgotten at the first event of its object, whatever it is (a deletion, someone else's write).
+   */
+  isEcho(obj: Reconciled<S>, event: 'add' | 'update' | 'delete'): boolean {
+    const key = keyOf(obj);
+    const mine = this.echoes.get(key);
+    if (mine === undefined) return false;
+    this.echoes.delete(key);
+    if (event !== 'update' || obj.metadata.resourceVersion !== mine) return false;
+    this.writes.caughtUp(key, mine);
+    return true;
   }
 
   private async performAll(
@@ -145,8 +178,9 @@ export class Pass<T extends Reconciled<S>, S, O, A> {
     decision: Decision<S, A>,
     now: Date,
     events: EventRecord[],
-  ): Promise<{ status: S; refusedIn?: S }> {
+  ): Promise<{ status: S; refusedIn?: S; wakes?: boolean }> {
     let status = decision.status;
+    let wakes = false;
     const stages = this.kind.stages?.(decision.actions) ?? [decision.actions];
     const size = Math.max(1, this.kind.concurrency ?? 1);
     for (const stage of stages) {
@@ -164,23 +198,31 @@ export class Pass<T extends Reconciled<S>, S, O, A> {
         for (const outcome of outcomes) {
           if (outcome.refused && decision.entered) return { status, refusedIn: decision.entered };
           status = outcome.status;
+          wakes ||= outcome.wakes === true;
         }
       }
     }
-    return { status };
+    return { status, wakes };
   }
 
-  private async writeStatus(obj: T, status: S, now: Date, events: readonly EventRecord[]): Promise<void> {
+  /** The object as written, or undefined when there was nothing to write. */
+  private async writeStatus(
+    obj: T,
+    status: S,
+    now: Date,
+    events: readonly EventRecord[],
+  ): Promise<T | undefined> {
     const before = obj.status ?? ({} as S);
     if (isDeepStrictEqual(before, status)) {
       // Nothing to write; what the actions told (a name taken) is still told.
       if (events.length > 0) this.kind.record(obj, { before, status, now, events });
-      return;
+      return undefined;
     }
     this.api.fence();
     const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    let updated: T;
     try {
-      const updated = await this.kind.replaceStatus({ ...obj, status });
+      updated = await this.kind.replaceStatus({ ...obj, status });
       this.writes.applied(key, obj, updated);
     } catch (err) {
       if (isConflict(err) || isRetryable(err)) this.writes.unknown(key, obj, before, status, now);
@@ -191,11 +233,12 @@ export class Pass<T extends Reconciled<S>, S, O, A> {
       throw new Error(`status write failed: ${apiMessage(err)}`, { cause: err });
     }
     this.kind.record(obj, { before, status, now, events });
+    return updated;
   }
 
-  /** Keys with a write remembered (for tests and leak checks). */
+  /** Keys with a write or an echo remembered (for tests and leak checks). */
   get remembered(): number {
-    return this.writes.size;
+    return new Set([...this.writes.keys(), ...this.echoes.keys()]).size;
   }
 }
 
@@ -210,5 +253,13 @@ export function kindController<T extends Reconciled<S> & KubernetesObject, S, O,
 ): KindController<T> {
   const { api, hooks, ...rest } = options;
   const pass = new Pass(kind, api, rest.metrics.reconcileTotal, rest.log, hooks);
-  return new KindController<T>({ ...spec, kind: kind.kind, reconcile: (key) => pass.reconcile(key) }, rest);
+  return new KindController<T>(
+    {
+      ...spec,
+      kind: kind.kind,
+      reconcile: (key) => pass.reconcile(key),
+      echo: (obj, event) => pass.isEcho(obj, event),
+    },
+    rest,
+  );
 }

@@ -47,6 +47,8 @@ function metrics() {
   const m: RuntimeMetrics = {
     queueDepth: { set: () => {} },
     queueAdds: { inc: () => bump('adds') },
+    updatesSkipped: { inc: () => bump('skipped') },
+    echoesSkipped: { inc: () => bump('echoes') },
     queueRetries: { inc: () => bump('retries') },
     reconcileTotal: { inc: ({ result }) => bump(result) },
     reconcileDuration: { startTimer: () => () => {} },
@@ -66,7 +68,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 function widgets(
   reconcile: KindSpec<KubernetesObject>['reconcile'],
   related?: KindSpec<KubernetesObject>['related'],
-  options: { workers?: number; first?: Priority } = {},
+  options: { workers?: number; first?: Priority; facts?: (o: KubernetesObject) => string } = {},
 ) {
   const primary = new MemorySource<KubernetesObject>();
   const parts = new MemorySource<KubernetesObject>();
@@ -75,11 +77,22 @@ function widgets(
     {
       kind: 'Widget',
       primary,
-      owned: [{ source: parts, owner: (o) => `ns/${(o.metadata?.labels ?? {}).widget}` }],
+      owned: [
+        {
+          source: parts,
+          owner: (o) => `ns/${(o.metadata?.labels ?? {}).widget}`,
+          ...(options.facts ? { facts: options.facts } : {}),
+        },
+      ],
       reconcile,
       ...(related ? { related } : {}),
     },
-    { workers: options.workers ?? 2, metrics: m, log: createLogger('error'), ...options },
+    {
+      workers: options.workers ?? 2,
+      metrics: m,
+      log: createLogger('error'),
+      ...(options.first ? { first: options.first } : {}),
+    },
   );
   return { primary, parts, controller, counts };
 }
@@ -98,6 +111,34 @@ describe('the shared controller plumbing, running a test kind', () => {
     await until(() => seen.includes('ns/a'), 'a reconciled');
     w.parts.put(object('a-part', { labels: { widget: 'b' } }));
     await until(() => seen.includes('ns/b'), 'the owner of a part reconciled');
+    await w.controller.stop(1_000);
+  });
+
+  it("wakes no pass for an owned object's update that changes none of its facts", async () => {
+    const seen: string[] = [];
+    const w = widgets(
+      async (key) => {
+        seen.push(key);
+        return {};
+      },
+      undefined,
+      { facts: (o) => String((o as { status?: { phase?: string } }).status?.phase) },
+    );
+    await w.controller.startInformers();
+    w.controller.startWorkers();
+    const part = (phase: string, node: string) => ({
+      ...object('p', { labels: { widget: 'w' }, uid: 'u1' }),
+      spec: { node },
+      status: { phase },
+    });
+    w.parts.put(part('Pending', ''));
+    await until(() => seen.length === 1, 'the add reconciled');
+    w.parts.put(part('Pending', 'node-1'));
+    await until(() => w.counts.skipped === 1, 'the scheduling update skipped');
+    w.parts.put(part('Running', 'node-1'));
+    await until(() => seen.length === 2, 'the phase change reconciled');
+    expect(w.counts.skipped).toBe(1);
+    expect(seen).toEqual(['ns/w', 'ns/w']);
     await w.controller.stop(1_000);
   });
 

@@ -24,6 +24,11 @@ export interface Owned {
   source: Source<KubernetesObject>;
   /** The owner's `namespace/name` (or the keys it concerns), or undefined when the object is not the kind's. */
   owner(obj: KubernetesObject): string | readonly string[] | undefined;
+  /**
+   * What the kind reads of such an object (child-facts.ts): an update that leaves it unchanged wakes
+   * no pass. Without it every update does.
+   */
+  facts?(obj: KubernetesObject): string;
 }
 
 export interface KindSpec<T extends KubernetesObject> {
@@ -32,6 +37,8 @@ export interface KindSpec<T extends KubernetesObject> {
   primary: Source<T>;
   owned: readonly Owned[];
   reconcile(key: string): Promise<ReconcileResult>;
+  /** Whether an update of a primary object is the echo of the kind's own write that needs no pass. */
+  echo?(obj: T, event: EventType): boolean;
   /** Other keys a change of a primary object concerns (peers waiting for what it held). */
   related?(obj: T, event: EventType): Iterable<string>;
   /** The order of urgent keys, lowest first (WorkQueue's `rank`); without it, first come first. */
@@ -143,16 +150,37 @@ export class KindController<T extends KubernetesObject> {
     this.queue.add(key, urgent);
   }
 
+  /** The facts last seen of each owned object, by source and UID (dropped when it is deleted). */
+  private readonly facts = new Map<Owned, Map<string, string>>();
+
+  /** Whether an owned object's event may change a decision: always for an add or a delete. */
+  private changed(o: Owned, obj: KubernetesObject, event: EventType): boolean {
+    let seen = this.facts.get(o);
+    if (!seen) this.facts.set(o, (seen = new Map()));
+    const uid = obj.metadata?.uid ?? keyOf(obj);
+    if (event === 'delete') {
+      seen.delete(uid);
+      return true;
+    }
+    const facts = o.facts!(obj);
+    const same = seen.get(uid) === facts;
+    seen.set(uid, facts);
+    if (same && event === 'update') this.options.metrics.updatesSkipped.inc();
+    return !(same && event === 'update');
+  }
+
   /** Starts the informers; the caches fill whether or not this replica leads. */
   async startInformers(): Promise<void> {
     await Promise.all([
       this.spec.primary.start((obj, event) => {
-        this.enqueue(keyOf(obj), false, `${this.spec.kind} ${event}`);
+        if (this.spec.echo?.(obj, event)) this.options.metrics.echoesSkipped.inc();
+        else this.enqueue(keyOf(obj), false, `${this.spec.kind} ${event}`);
         for (const key of this.spec.related?.(obj, event) ?? [])
           this.enqueue(key, false, `related to ${keyOf(obj)} (${event})`);
       }),
       ...this.spec.owned.map((o) =>
         o.source.start((obj, event) => {
+          if (o.facts && !this.changed(o, obj, event)) return;
           const owners = o.owner(obj);
           const cause = `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`;
           for (const key of typeof owners === 'string' ? [owners] : (owners ?? []))

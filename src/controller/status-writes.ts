@@ -73,9 +73,18 @@ export class StatusWrites<S, T extends Versioned<S>> {
     return pending.find((p) => sameStatus(object.status, p.status));
   }
 
+  /** The cache has our write of `version` (its echo arrived, and needs no pass to notice it). */
+  caughtUp(key: string, version: string): void {
+    if (this.written.get(key)?.object.metadata.resourceVersion === version) this.written.delete(key);
+  }
+
   /** Keys with something remembered (for tests and leak checks). */
+  keys(): string[] {
+    return [...new Set([...this.written.keys(), ...this.unconfirmed.keys()])];
+  }
+
   get size(): number {
-    return new Set([...this.written.keys(), ...this.unconfirmed.keys()]).size;
+    return this.keys().length;
   }
 }
 

@@ -8,6 +8,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface RuntimeMetrics {
   queueDepth: { set(value: number): void };
   queueAdds: { inc(): void };
+  /** Watch updates of owned objects that changed nothing a pass reads, so woke no pass. */
+  updatesSkipped: { inc(): void };
+  /** Watch events of the operator's own status writes that needed no pass. */
+  echoesSkipped: { inc(): void };
   queueRetries: { inc(): void };
   reconcileTotal: { inc(labels: { result: 'success' | 'error' | 'conflict' }): void };
   reconcileDuration: { startTimer(): () => void };
@@ -35,6 +39,16 @@ export class OperatorMetrics {
     [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
   readonly queueAdds = this.counter('datamover_workqueue_adds_total', 'Keys added to the work queue.', []);
+  readonly updatesSkipped = this.counter(
+    'datamover_watch_updates_skipped_total',
+    'Watch updates of owned objects (clones, Jobs, pods) that changed nothing a pass reads, and woke no pass.',
+    [],
+  );
+  readonly echoesSkipped = this.counter(
+    'datamover_watch_echoes_skipped_total',
+    "Watch events of the operator's own status writes that woke no pass: the pass that wrote created a child (a clone, a Job) whose own event wakes the run.",
+    [],
+  );
   readonly queueRetries = this.counter(
     'datamover_workqueue_retries_total',
     'Keys re-queued with backoff after an error.',
@@ -108,6 +122,8 @@ export class OperatorMetrics {
     return {
       queueDepth: this.gauge(queueDepth.name, queueDepth.help, []),
       queueAdds: this.queueAdds,
+      updatesSkipped: this.updatesSkipped,
+      echoesSkipped: this.echoesSkipped,
       queueRetries: this.queueRetries,
       reconcileTotal: this.reconcileTotal,
       reconcileDuration: this.reconcileDuration,

@@ -10,6 +10,7 @@ import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import { customResource, type Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { jobFacts, podFacts, pvcFacts } from '../child-facts.js';
 import { kindController } from '../pass.js';
 import { byCreation, type KindController } from '../runtime.js';
 import { isTerminal } from '../status-builder.js';
@@ -44,7 +45,10 @@ export function dataMoverKind(
     {
       primary: views.primary,
       owned: [
-        ...[caches.pvcs, views.jobs, views.pods].map((source) => ({ source: source as never, owner })),
+        // Updates that change nothing the machine reads of them (child-facts.ts) wake no pass.
+        { source: caches.pvcs as never, owner, facts: pvcFacts as never },
+        { source: views.jobs as never, owner, facts: jobFacts as never },
+        { source: views.pods as never, owner, facts: podFacts as never },
         // A restore that starts, ends or goes may hold back or release the backups it concerns.
         {
           source: caches.restores as never,

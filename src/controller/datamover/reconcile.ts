@@ -198,10 +198,10 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     kind: NotOurChild['kind'],
     create: () => Promise<boolean>,
     read: () => Promise<V1Job | V1PersistentVolumeClaim | VolumeSnapshot | null>,
-  ): Promise<void> {
-    if (await create()) return;
+  ): Promise<boolean> {
+    if (await create()) return true;
     const existing = await read();
-    if (!existing || ownership(existing, dm) !== 'foreign') return;
+    if (!existing || ownership(existing, dm) !== 'foreign') return false;
     const name = existing.metadata?.name ?? '';
     throw new NameConflict(
       `${kind} ${dm.metadata.namespace}/${name} already exists and is not owned by this DataMover (uid ${dm.metadata.uid}); delete or rename it`,
@@ -211,13 +211,13 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
   async perform(dm: DataMover, action: Action, status: Status, now: Date): Promise<Performed<Status>> {
     const ns = dm.metadata.namespace;
     /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
+    /** `call` gives true when it created a watched child, whose add event wakes this DataMover. */
     const attempt = async (
       type: 'createSnapshot' | 'createClone' | 'createJob' | 'deleteClone',
-      call: () => Promise<void>,
-    ) => {
+      call: () => Promise<boolean | void>,
+    ): Promise<Performed<Status>> => {
       try {
-        await call();
-        return { status };
+        return (await call()) === true ? { status, wakes: true } : { status };
       } catch (err) {
         if (err instanceof NameConflict) return actionRefused(dm, status, type, err.message, now, true);
         // Throttling and server errors are passing: the pass is retried with backoff, so a cleanup

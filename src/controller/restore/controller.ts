@@ -8,6 +8,7 @@ import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import { customResource } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
+import { jobFacts, podFacts } from '../child-facts.js';
 import { kindController } from '../pass.js';
 import { byCreation, type KindController } from '../runtime.js';
 import { isTerminal } from '../status-builder.js';
@@ -41,7 +42,10 @@ export function restoreKind(
     kind,
     {
       primary: caches.restores,
-      owned: [caches.jobs, caches.pods].map((source) => ({ source: source as never, owner })),
+      owned: [
+        { source: caches.jobs as never, owner, facts: jobFacts as never },
+        { source: caches.pods as never, owner, facts: podFacts as never },
+      ],
       // As DataMovers: the restores that started first take their next step first.
       rank: byCreation(caches.restores),
       // A deleted restore has no pass of its own to hand its slot on.

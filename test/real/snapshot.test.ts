@@ -10,22 +10,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { apply, dataMover, getJson, waitFor } from '../support/cluster.js';
 import { restore, restoreHelpers } from '../support/restores.js';
-import {
-  busyboxPod,
-  dataMoverCompleted,
-  hostFolderOf,
-  makeBucket,
-  realBucketSecret,
-  realPvc,
-  realS3,
-  realTolerations,
-  runPod,
-  skipReason,
-  timed,
-  titled,
-  useRealNamespace,
-} from '../support/realnode.js';
-import { snapshotBucket } from '../support/s3.js';
+import * as real from '../support/realnode.js';
 import { describeTree, type Entry } from '../support/tree.js';
 
 const BUCKET = 'snapshots';
@@ -46,18 +31,16 @@ echo written`;
 let ns = '';
 let folder = '';
 
-useRealNamespace('real-snapshot', async (name) => {
+real.useRealNamespace('real-snapshot', async (name) => {
   ns = name;
   await Promise.all([
-    makeBucket(BUCKET),
-    apply(ns, realBucketSecret('bucket', BUCKET), realPvc('app', '1Gi', CLASS)),
+    real.makeBucket(BUCKET),
+    apply(ns, real.realBucketSecret('bucket', BUCKET), real.realPvc('app', '1Gi', CLASS)),
   ]);
-  await runPod(ns, busyboxPod('writer', WRITER, [{ claim: 'app', mount: 'data' }]));
-  folder = await hostFolderOf(ns, 'app');
+  await real.runPod(ns, real.busyboxPod('writer', WRITER, [{ claim: 'app', mount: 'data' }]));
+  folder = await real.hostFolderOf(ns, 'app');
 });
 
-const strip = (t: Record<string, Entry>) =>
-  Object.fromEntries(Object.entries(t).map(([p, { uid: _u, gid: _g, ...rest }]) => [p, rest]));
 const itemsIn = async (kind: string, namespace?: string) =>
   (
     await getJson<{ items: Array<{ metadata: { name: string } }> }>([
@@ -67,7 +50,7 @@ const itemsIn = async (kind: string, namespace?: string) =>
     ])
   )?.items.map((i) => i.metadata.name) ?? [];
 
-describe.skipIf(!!skipReason())(titled('copyMethod Snapshot on the real node'), () => {
+describe.skipIf(!!real.skipReason())(real.titled('copyMethod Snapshot on the real node'), () => {
   let atSnapshot: Record<string, Entry> = {};
 
   it('writes through the CSI node plugin: the pod wrote into the volume folder', () => {
@@ -87,7 +70,7 @@ describe.skipIf(!!skipReason())(titled('copyMethod Snapshot on the real node'), 
         copyMethod: 'Snapshot',
         volumeSnapshotClassName: 'test-real-snapshots',
         deletePvcAfterBackup: true,
-        tolerations: realTolerations(),
+        tolerations: real.realTolerations(),
       }),
     );
     await waitFor(
@@ -107,19 +90,11 @@ describe.skipIf(!!skipReason())(titled('copyMethod Snapshot on the real node'), 
     writeFileSync(join(folder, 'reports/2026/row-1.txt'), 'changed after the snapshot\n');
     writeFileSync(join(folder, 'written-after-the-snapshot.txt'), 'new\n');
     rmSync(join(folder, 'old.txt'));
-    const dm = await timed('backup through a snapshot', () => dataMoverCompleted(ns, 'snap', 120_000));
-    const data = `${dm.status!.destination!.slice('bucket:'.length)}data/`;
-    const inRun = new Map(
-      [...(await snapshotBucket(realS3(), BUCKET))]
-        .filter(([p]) => p.startsWith(data) && !p.endsWith('.rclonelink'))
-        .map(([p, o]) => [p.slice(data.length), o.sha256]),
+    const dm = await real.timed('backup through a snapshot', () =>
+      real.dataMoverCompleted(ns, 'snap', 120_000),
     );
-    const want = new Map(
-      Object.entries(atSnapshot)
-        .filter(([, e]) => e.type === 'file')
-        .map(([p, e]) => [p, e.sha256]),
-    );
-    expect(inRun).toEqual(want);
+    const want = real.fileHashes(atSnapshot);
+    expect(await real.filesOfRun(dm, BUCKET)).toEqual(want);
     expect(describeTree(folder)['reports/2026/row-1.txt']?.sha256).not.toBe(
       want.get('reports/2026/row-1.txt'),
     );
@@ -148,11 +123,15 @@ describe.skipIf(!!skipReason())(titled('copyMethod Snapshot on the real node'), 
       restore('back', {
         source: { backup: { secretName: 'bucket', sourcePvc: 'app' } },
         target: { newPvc: { name: 'back', storageClassName: CLASS } },
-        tolerations: realTolerations(),
+        tolerations: real.realTolerations(),
       }),
     );
-    const r = await timed('restore of the snapshot backup', () => waitForRestore('back', undefined, 120_000));
+    const r = await real.timed('restore of the snapshot backup', () =>
+      waitForRestore('back', undefined, 120_000),
+    );
     expect(r.status?.phase, r.status?.message).toBe('Completed');
-    expect(strip(describeTree(await hostFolderOf(ns, 'back')))).toEqual(strip(atSnapshot));
+    expect(real.withoutOwners(describeTree(await real.hostFolderOf(ns, 'back')))).toEqual(
+      real.withoutOwners(atSnapshot),
+    );
   });
 });

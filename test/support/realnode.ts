@@ -16,7 +16,8 @@ import {
   waitFor,
 } from './cluster.js';
 import { OperatorProcess } from './operator.js';
-import { S3Server, rcloneOn } from './s3.js';
+import { S3Server, rcloneOn, snapshotBucket } from './s3.js';
+import type { Entry } from './tree.js';
 
 export interface RealTier {
   /** Why the tier is skipped (the check of hack/realnode-check.sh that failed), or empty. */
@@ -265,4 +266,30 @@ export function runsIn(bucket: string, root: string): Record<string, RunMarker['
     }
   }
   return out;
+}
+
+/** A tree without owners (uid, gid): what a restore that does not restore owners gives back. */
+export const withoutOwners = (t: Record<string, Entry>) =>
+  Object.fromEntries(Object.entries(t).map(([p, { uid: _u, gid: _g, ...rest }]) => [p, rest]));
+
+/** The files of a tree, by relative path: their SHA-256. */
+export const fileHashes = (t: Record<string, Entry>): Map<string, string> =>
+  new Map(
+    Object.entries(t)
+      .filter(([, e]) => e.type === 'file')
+      .map(([p, e]) => [p, e.sha256!]),
+  );
+
+/**
+ * The files of a completed backup in the tier's bucket, by path below its run's data/ folder (from
+ * status.destination, `<Secret>:<root>/<run>/`): their SHA-256, hashed by the S3 server's reads.
+ */
+export async function filesOfRun(dm: DataMover, bucket: string): Promise<Map<string, string>> {
+  const destination = dm.status!.destination!;
+  const data = `${destination.slice(destination.indexOf(':') + 1)}data/`;
+  return new Map(
+    [...(await snapshotBucket(realS3(), bucket))]
+      .filter(([p]) => p.startsWith(data) && !p.endsWith('.rclonelink'))
+      .map(([p, o]) => [p.slice(data.length), o.sha256]),
+  );
 }

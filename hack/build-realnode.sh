@@ -63,7 +63,10 @@ if [ ! -x "$CSI_HOSTFOLDERS_BIN/csi-hostfolders-$csi_sum" ]; then
   cstart=$(date +%s)
   dir="$CACHE_ROOT/testbed/build/csi-hostfolders"
   rm -rf "$dir" && mkdir -p "$dir" "$CSI_HOSTFOLDERS_BIN"
-  cp "$CACHE_ROOT/testbed/build/kubelet-$K8S_VERSION"/go.{mod,sum} "$csi_src" "$dir/"
+  mods="$CACHE_ROOT/testbed/build/kubelet-$K8S_VERSION"
+  [ -f "$mods/go.mod" ] || mods="$CACHE_ROOT/testbed/build/kubernetes-$K8S_VERSION"
+  [ -f "$mods/go.mod" ] || bash "$here/build-testbed.sh" >/dev/null
+  cp "$mods"/go.{mod,sum} "$csi_src" "$dir/"
   sed -i 's|^module .*|module testbed/csihostfolders|' "$dir/go.mod"
   (cd "$dir" && GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0 \
     go build -trimpath -ldflags "-s -w" -o "$CSI_HOSTFOLDERS_BIN/csi-hostfolders.partial" .)

@@ -92,6 +92,33 @@ describe('PooledKubeConfig', () => {
     };
   }
 
+  it('sends the credential as it is at each request over the pooled connection', async () => {
+    const { cert, key } = await servingCert(undefined);
+    const seen: string[] = [];
+    let connections = 0;
+    const s = createHttpsServer({ cert, key }, (req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+    });
+    s.on('secureConnection', () => connections++);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    try {
+      const pooled = new PooledKubeConfig();
+      pooled.loadFromOptions(options(`https://127.0.0.1:${(s.address() as AddressInfo).port}`));
+      const api = new KubeApi(pooled);
+      for (let i = 0; i < 3; i++) expect(await api.getPvc('ns', `p${i}`)).toBeNull();
+      // The token changes (a projected ServiceAccount token re-read, an exec plugin's renewal).
+      (pooled.getCurrentUser() as { token?: string }).token = 'renewed';
+      for (let i = 0; i < 3; i++) expect(await api.getPvc('ns', `q${i}`)).toBeNull();
+      expect(seen).toEqual([...Array(3).fill('Bearer t'), ...Array(3).fill('Bearer renewed')]);
+      expect(connections).toBeLessThanOrEqual(2);
+    } finally {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  });
+
   it('reuses its TLS connections for sequential requests (client-node alone opens one per request)', async () => {
     const server = await tlsServer();
     try {

@@ -180,11 +180,12 @@ export class KindController<T extends KubernetesObject> {
       }),
       ...this.spec.owned.map((o) =>
         o.source.start((obj, event) => {
-          if (o.facts && !this.changed(o, obj, event)) return;
           const owners = o.owner(obj);
+          const keys = typeof owners === 'string' ? [owners] : (owners ?? []);
+          // Another kind's child (the Job and pod caches are shared): no facts kept, no pass.
+          if (keys.length === 0 || (o.facts && !this.changed(o, obj, event))) return;
           const cause = `${(obj as { kind?: string }).kind ?? 'owned'} ${keyOf(obj)} ${event}`;
-          for (const key of typeof owners === 'string' ? [owners] : (owners ?? []))
-            this.enqueue(key, !this.dueFirst, cause);
+          for (const key of keys) this.enqueue(key, !this.dueFirst, cause);
         }),
       ),
     ]);

@@ -210,8 +210,10 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
   async perform(dm: DataMover, action: Action, status: Status, now: Date): Promise<Performed<Status>> {
     const ns = dm.metadata.namespace;
-    /** Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown). */
-    /** `call` gives true when it created a watched child, whose add event wakes this DataMover. */
+    /**
+     * Runs a call; a refusal for good replaces the optimistic status (a retryable error is thrown).
+     * `call` gives true when it created a watched child, whose add event wakes this DataMover.
+     */
     const attempt = async (
       type: 'createSnapshot' | 'createClone' | 'createJob' | 'deleteClone',
       call: () => Promise<boolean | void>,

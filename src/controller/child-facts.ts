@@ -4,7 +4,9 @@
 // given its volume's name before it reports Bound. Whatever a machine starts to read of a child must
 // be added here, or its change would go unseen until the next pass for another reason.
 import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import type { Source } from '../kube/resources.js';
 import { podStartProblem } from './job-status.js';
+import type { Owned } from './runtime.js';
 
 /** Deletion, labels, owners and the operator's own annotations: what owner lookups and adoption read. */
 function metaFacts(o: KubernetesObject): string {
@@ -44,3 +46,9 @@ export function podFacts(pod: V1Pod): string {
   });
   return `${metaFacts(pod)}|${pod.status?.phase ?? ''}|${podStartProblem([pod]) ?? ''}|${ended.join(',')}`;
 }
+
+/** A run's mover Job and the Job's pods, as a kind's owned sources (`owner` tells whose a child is). */
+export const moverChildren = (jobs: Source<V1Job>, pods: Source<V1Pod>, owner: Owned['owner']): Owned[] => [
+  { source: jobs as never, owner, facts: jobFacts as never },
+  { source: pods as never, owner, facts: podFacts as never },
+];

@@ -92,6 +92,8 @@ export interface RunKind<T extends Reconciled<S>, S, O, A> {
   replaceStatus(obj: T): Promise<T>;
   /** Metrics, log lines and events of an applied transition. */
   record(obj: T, transition: Transition<S>): void;
+  /** Set by kindController: queues these keys first (a run a freed slot is handed on to). */
+  wake?: (keys: readonly string[]) => void;
 }
 
 export interface PassHooks<A> {
@@ -253,7 +255,7 @@ export function kindController<T extends Reconciled<S> & KubernetesObject, S, O,
 ): KindController<T> {
   const { api, hooks, ...rest } = options;
   const pass = new Pass(kind, api, rest.metrics.reconcileTotal, rest.log, hooks);
-  return new KindController<T>(
+  const controller = new KindController<T>(
     {
       ...spec,
       kind: kind.kind,
@@ -262,4 +264,11 @@ export function kindController<T extends Reconciled<S> & KubernetesObject, S, O,
     },
     rest,
   );
+  // A slot freed is handed on first, before new work: the run it goes to is about to start.
+  if ('wake' in kind) {
+    kind.wake = (keys) => {
+      for (const key of keys) controller.queue.add(key, true);
+    };
+  }
+  return controller;
 }

@@ -1,4 +1,6 @@
 // Builds the CustomResourceDefinitions from the TypeBox schemas.
+import type { TObject } from '@sinclair/typebox';
+import { COLUMN, type ColumnMark } from './fields.js';
 import {
   API_VERSION,
   DataMoverSpecSchema,
@@ -28,13 +30,16 @@ interface Kind {
   kind: string;
   plural: string;
   shortName: string;
-  /** What the kind does, after its name and version. */
-  description: string;
-  spec: unknown;
-  status: unknown;
-  /** kubectl get's columns before Message and Age, which every kind shows last. */
-  columns: Column[];
+  spec: TObject;
+  status: TObject;
 }
+
+/** What each kind does, after its name and version. */
+const DESCRIPTIONS: Record<string, string> = {
+  [KIND]: `backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
+  [SCHEDULE_KIND]: `creates DataMovers on a cron schedule for one PVC or every PVC a label selector picks, keeps a history of them, prunes old backups in the bucket and records each PVC's recovery point.`,
+  [RESTORE_KIND]: `restores one backup of a DataMover or a DataMoverSchedule into a new or an existing PVC with a restore Job, and verifies the volume against the backup's manifest.`,
+};
 
 interface Column {
   name: string;
@@ -45,24 +50,27 @@ interface Column {
   priority?: number;
 }
 
-const column = (
-  name: string,
-  type: Column['type'],
-  jsonPath: string,
-  description?: string,
-  priority?: number,
-): Column => ({
-  name,
-  type,
-  jsonPath,
-  ...(description ? { description } : {}),
-  ...(priority ? { priority } : {}),
-});
-
-const LAST_COLUMNS = [
-  column('Message', 'string', '.status.message', undefined, 1),
-  column('Age', 'date', '.metadata.creationTimestamp'),
+/** Every kind shows these last. */
+const LAST_COLUMNS: Column[] = [
+  { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
 ];
+
+/** kubectl get's columns: the spec and status properties marked with column() (fields.ts), in order. */
+export function columnsOf(k: Pick<Kind, 'spec' | 'status'>): Column[] {
+  const marked = (['spec', 'status'] as const).flatMap((part) =>
+    Object.entries(k[part].properties).flatMap(([name, schema]) => {
+      const mark = (schema as { [COLUMN]?: ColumnMark })[COLUMN];
+      if (!mark) return [];
+      const type = schema.format === 'date-time' && !mark.asText ? 'date' : (schema.type as Column['type']);
+      const column: Column = { name: mark.name, type, jsonPath: `.${part}.${name}` };
+      if (schema.description) column.description = schema.description;
+      if (mark.wide) column.priority = 1;
+      return [{ at: mark.at, column }];
+    }),
+  );
+  return marked.sort((a, b) => a.at - b.at).map((m) => m.column);
+}
 
 function crd(k: Kind) {
   return {
@@ -88,11 +96,11 @@ function crd(k: Kind) {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [...k.columns, ...LAST_COLUMNS],
+          additionalPrinterColumns: [...columnsOf(k), ...LAST_COLUMNS],
           schema: {
             openAPIV3Schema: {
               type: 'object',
-              description: `${k.kind} (${API_VERSION}) ${k.description}`,
+              description: `${k.kind} (${API_VERSION}) ${DESCRIPTIONS[k.kind]}`,
               required: ['spec'],
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of the object.' },
@@ -109,56 +117,29 @@ function crd(k: Kind) {
   };
 }
 
-export function dataMoverCrd() {
-  return crd({
+export const dataMoverCrd = () =>
+  crd({
     kind: KIND,
     plural: PLURAL,
     shortName: 'dm',
-    description: `backs up one PersistentVolumeClaim to S3-compatible storage: it clones the PVC, syncs the clone with a mover Job, and optionally deletes the clone.`,
     spec: DataMoverSpecSchema,
     status: DataMoverStatusSchema,
-    columns: [
-      column('Phase', 'string', '.status.phase', 'Current phase'),
-      column('Source', 'string', '.spec.sourcePvc', 'PVC backed up'),
-      column('Clone', 'string', '.status.restoredPvcName', 'The clone, while it exists'),
-      column('Bytes', 'integer', '.status.bytesTransferred', 'Bytes transferred', 1),
-      column('Uploaded', 'integer', '.status.bytesUploaded', 'Bytes uploaded from the volume', 1),
-    ],
   });
-}
 
-export function dataMoverScheduleCrd() {
-  return crd({
+export const dataMoverScheduleCrd = () =>
+  crd({
     kind: SCHEDULE_KIND,
     plural: SCHEDULE_PLURAL,
     shortName: 'dms',
-    description: `creates DataMovers on a cron schedule for one PVC or every PVC a label selector picks, keeps a history of them, prunes old backups in the bucket and records each PVC's recovery point.`,
     spec: DataMoverScheduleSpecSchema,
     status: DataMoverScheduleStatusSchema,
-    columns: [
-      column('Schedule', 'string', '.spec.schedule', 'Cron expression'),
-      column('Suspend', 'boolean', '.spec.suspend', 'No runs while true'),
-      column('Last Success', 'date', '.status.lastSuccessfulTime', 'Newest successful run of any PVC'),
-      column('Next', 'string', '.status.nextScheduleTime', 'Next fire time'),
-      column('Missed', 'integer', '.status.missedRuns', undefined, 1),
-    ],
   });
-}
 
-export function dataMoverRestoreCrd() {
-  return crd({
+export const dataMoverRestoreCrd = () =>
+  crd({
     kind: RESTORE_KIND,
     plural: RESTORE_PLURAL,
     shortName: 'dmr',
-    description: `restores one backup of a DataMover or a DataMoverSchedule into a new or an existing PVC with a restore Job, and verifies the volume against the backup's manifest.`,
     spec: DataMoverRestoreSpecSchema,
     status: DataMoverRestoreStatusSchema,
-    columns: [
-      column('Phase', 'string', '.status.phase', 'Current phase'),
-      column('Source', 'string', '.status.source', 'Backups read from'),
-      column('Run', 'string', '.status.run', 'Run folder restored'),
-      column('Target', 'string', '.status.targetPvc', 'PVC restored into'),
-      column('Bytes', 'integer', '.status.bytesRestored', 'Bytes restored', 1),
-    ],
   });
-}

@@ -4,6 +4,7 @@
 // one no running pod mounts). Like a DataMover it is the record of one run: its spec is immutable.
 // Types and the CRD's OpenAPI schema both come from these definitions.
 import { Type, type Static } from '@sinclair/typebox';
+import { column, optionalTime } from './fields.js';
 import { LATEST } from '../../contract/restore.js';
 import {
   conditionsField,
@@ -187,20 +188,24 @@ export type RestoreWorkPhase = (typeof RESTORE_WORK_PHASES)[number];
 /** How many mismatched files status.mismatchedFiles (and ownersNotAppliedFiles) names. */
 export const MAX_STATUS_MISMATCHES = 10;
 
-const time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
-const int64 = (description: string) =>
-  Type.Optional(Type.Integer({ minimum: 0, format: 'int64', description }));
+const int64 = (description: string, more: object = {}) =>
+  Type.Optional(Type.Integer({ minimum: 0, format: 'int64', description, ...more }));
 
 export const DataMoverRestoreStatusSchema = Type.Object(
   {
     phase: Type.Optional(
-      Type.Unsafe<RestorePhase>({ type: 'string', enum: [...RESTORE_PHASES], description: 'Current phase.' }),
+      Type.Unsafe<RestorePhase>({
+        type: 'string',
+        enum: [...RESTORE_PHASES],
+        description: 'Current phase.',
+        ...column(1, 'Phase'),
+      }),
     ),
-    phaseStartTime: time('When the current phase started.'),
-    startTime: time('When the operator started the restore.'),
-    completionTime: time('When the restore reached Completed or Failed.'),
+    phaseStartTime: optionalTime('When the current phase started.'),
+    startTime: optionalTime('When the operator started the restore.'),
+    completionTime: optionalTime('When the restore reached Completed or Failed.'),
     jobName: Type.Optional(Type.String({ description: 'The restore Job.' })),
-    targetPvc: Type.Optional(Type.String({ description: 'The PVC restored into.' })),
+    targetPvc: Type.Optional(Type.String({ description: 'The PVC restored into.', ...column(4, 'Target') })),
     targetStorageClass: Type.Optional(
       Type.String({
         description:
@@ -215,10 +220,15 @@ export const DataMoverRestoreStatusSchema = Type.Object(
       }),
     ),
     source: Type.Optional(
-      Type.String({ description: 'Where the backups are read from: <secretName>:<backup root>/.' }),
+      Type.String({
+        description: 'Where the backups are read from: <secretName>:<backup root>/.',
+        ...column(2, 'Source'),
+      }),
     ),
-    run: Type.Optional(Type.String({ description: 'The run folder restored (latest resolved).' })),
-    bytesRestored: int64('Bytes the mover wrote.'),
+    run: Type.Optional(
+      Type.String({ description: 'The run folder restored (latest resolved).', ...column(3, 'Run') }),
+    ),
+    bytesRestored: int64('Bytes the mover wrote.', column(5, 'Bytes', { wide: true })),
     filesRestored: int64('Files the mover wrote.'),
     filesVerified: int64("Entries of the backup's manifest the mover checked in the volume."),
     mismatches: int64('Entries that differ from the manifest or are missing.'),

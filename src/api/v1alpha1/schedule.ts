@@ -3,6 +3,7 @@
 // the last success and failure, which outlives the DataMovers deleted by TTL or history limits.
 // Types and the CRD's OpenAPI schema both come from these definitions.
 import { Type, type Static } from '@sinclair/typebox';
+import { column, optionalTime } from './fields.js';
 import {
   conditionsField,
   DataMoverSpecSchema,
@@ -88,6 +89,7 @@ export const DataMoverScheduleSpecSchema = Type.Object(
       maxLength: 256,
       description:
         'When to run: a 5-field cron expression (minute hour day-of-month month day-of-week, with lists, ranges, steps and names) or @hourly, @daily, @weekly, @monthly, @yearly.',
+      ...column(1, 'Schedule'),
       'x-kubernetes-validations': [
         {
           // The first line against a mistyped schedule; the operator's parse checks the ranges and refuses
@@ -143,6 +145,7 @@ export const DataMoverScheduleSpecSchema = Type.Object(
       Type.Boolean({
         description:
           'Create no runs at fire times while true (a changed trigger still runs once). Fire times that pass while suspended are neither run nor counted as missed.',
+        ...column(2, 'Suspend'),
       }),
     ),
     startingDeadlineSeconds: Type.Optional(
@@ -204,15 +207,13 @@ export const DataMoverScheduleSpecSchema = Type.Object(
   },
 );
 
-const time = (description: string) => Type.Optional(Type.String({ format: 'date-time', description }));
-
 export const PvcRecordSchema = Type.Object({
   pvc: Type.String({ description: 'The PVC.' }),
-  unselectedSince: time(
+  unselectedSince: optionalTime(
     'The first fire time at which the schedule no longer selected this PVC (its label was removed, or it was deleted). Its gauges go after --unselected-pvc-grace-period; the record goes with its last run.',
   ),
-  trackedSince: time('When this schedule first ran a backup of the PVC.'),
-  lastSuccessfulTime: time('Completion time of the newest successful backup.'),
+  trackedSince: optionalTime('When this schedule first ran a backup of the PVC.'),
+  lastSuccessfulTime: optionalTime('Completion time of the newest successful backup.'),
   lastDestination: Type.Optional(Type.String({ description: 'Where the newest successful backup went.' })),
   lastRun: Type.Optional(Type.String({ description: 'The DataMover of the newest finished run.' })),
   lastFailure: Type.Optional(
@@ -246,15 +247,22 @@ export const DataMoverScheduleStatusSchema = Type.Object(
       'Ready, and Stalled with reason InvalidSchedule when the schedule cannot fire.',
     ),
     observedGeneration: Type.Optional(Type.Integer({ description: 'Generation the status describes.' })),
-    lastScheduleTime: time('The newest fire time that created runs.'),
-    scheduledThroughTime: time(
+    lastScheduleTime: optionalTime('The newest fire time that created runs.'),
+    scheduledThroughTime: optionalTime(
       'Every fire time up to this one has been run, skipped or counted as missed: where the next pass looks from.',
     ),
-    nextScheduleTime: time('The next fire time.'),
-    lastSuccessfulTime: time('Completion time of the newest successful run of any PVC.'),
+    nextScheduleTime: optionalTime('The next fire time.', column(4, 'Next', { asText: true })),
+    lastSuccessfulTime: optionalTime(
+      'Completion time of the newest successful run of any PVC.',
+      column(3, 'Last Success'),
+    ),
     lastTrigger: Type.Optional(Type.String({ description: 'The spec.trigger value last run.' })),
     missedRuns: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Fire times that passed without a run, since creation.' }),
+      Type.Integer({
+        minimum: 0,
+        description: 'Fire times that passed without a run, since creation.',
+        ...column(5, 'Missed', { wide: true }),
+      }),
     ),
     active: Type.Optional(
       Type.Array(ActiveRunSchema, {

@@ -1,9 +1,10 @@
 // The single source of the DataMover API: the TypeScript types and the CRD's OpenAPI schema both
 // come from these TypeBox definitions, so they cannot drift (`npm run gen:crd` writes config/crd).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { RESERVED_RCLONE_ENV } from '../../contract/reserved-env.js';
 import { KEEP_RULES } from '../../contract/retention.js';
+import { column, enumOf, opaque, stringMap, time } from './fields.js';
 
 export const GROUP = 'datamover.io';
 export const VERSION = 'v1alpha1';
@@ -45,22 +46,6 @@ export function reservedEnvName(name: string): boolean {
 }
 
 const RESERVED_ENV_RULE = `self.all(e, !(e.name in ${JSON.stringify([...RESERVED_ENV, ...RESERVED_RCLONE_ENV])}) && ${RESERVED_ENV_PREFIXES.map((p) => `!e.name.startsWith('${p}')`).join(' && ')})`;
-
-function opaque<T>(description: string): TSchema & { static: T } {
-  return Type.Unsafe<T>({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
-}
-
-function stringMap(description: string) {
-  return Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    description,
-    additionalProperties: { type: 'string' },
-  });
-}
-
-function enumOf<const T extends readonly string[]>(values: T, description: string) {
-  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], description });
-}
 
 export const EnvVarSchema = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the environment variable.' }),
@@ -172,6 +157,7 @@ export const DataMoverSpecSchema = Type.Object(
       maxLength: 253,
       pattern: DNS_SUBDOMAIN,
       description: 'Name of the PersistentVolumeClaim to back up, in the same namespace.',
+      ...column(2, 'Source'),
     }),
     secretName: Type.Optional(
       Type.String({
@@ -335,8 +321,6 @@ export type Phase = (typeof PHASES)[number];
 export const WORK_PHASES = ['CreatingSnapshot', 'CreatingClonedPVC', 'CreatingPod', 'CleaningUp'] as const;
 export type WorkPhase = (typeof WORK_PHASES)[number];
 
-const time = (description: string) => Type.String({ format: 'date-time', description });
-
 export const ConditionSchema = Type.Object({
   type: Type.String({ maxLength: 316, description: 'Type of the condition.' }),
   status: enumOf(['True', 'False', 'Unknown'] as const, 'Status of the condition.'),
@@ -385,11 +369,12 @@ export const PruneStatusSchema = Type.Object(
 
 export const DataMoverStatusSchema = Type.Object(
   {
-    phase: Type.Optional(enumOf(PHASES, 'Current phase of the run.')),
+    phase: Type.Optional(enumOf(PHASES, 'Current phase of the run.', column(1, 'Phase'))),
     restoredPvcName: Type.Optional(
       Type.String({
         description:
           'Name of the cloned PVC (the name is kept for compatibility with the original operator), set when the clone is created and cleared when the clone is deleted: empty for a run that never made a clone or whose clone is gone (deletePvcAfterBackup, or deleted since).',
+        ...column(3, 'Clone'),
       }),
     ),
     jobName: Type.Optional(Type.String({ description: 'Name of the mover Job.' })),
@@ -431,6 +416,7 @@ export const DataMoverStatusSchema = Type.Object(
         format: 'int64',
         description:
           'Bytes of the files the mover wrote to the run: uploaded from the volume, or copied inside the bucket (bytesUploaded).',
+        ...column(4, 'Bytes', { wide: true }),
       }),
     ),
     bytesUploaded: Type.Optional(
@@ -439,6 +425,7 @@ export const DataMoverStatusSchema = Type.Object(
         format: 'int64',
         description:
           'Of bytesTransferred, the bytes sent from the volume; the others were unchanged since the run incrementalFrom and copied inside the bucket.',
+        ...column(5, 'Uploaded', { wide: true }),
       }),
     ),
     incrementalFrom: Type.Optional(

@@ -10,7 +10,7 @@ import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import { customResource, type Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { jobFacts, podFacts, pvcFacts } from '../child-facts.js';
+import { moverChildren, pvcFacts } from '../child-facts.js';
 import { kindController } from '../pass.js';
 import { byCreation, type KindController } from '../runtime.js';
 import { isTerminal } from '../status-builder.js';
@@ -40,15 +40,14 @@ export function dataMoverKind(
   const own = new DataMoverMetrics(metrics, () => caches.dataMovers.list());
   const owner = (o: KubernetesObject) => ownerKey(o as never);
   const kind = new DataMoverKind(api, caches, config, own, log, shared.storageClasses, shared.cap);
-  const controller = kindController(
+  return kindController(
     kind,
     {
       primary: views.primary,
       owned: [
         // Updates that change nothing the machine reads of them (child-facts.ts) wake no pass.
         { source: caches.pvcs as never, owner, facts: pvcFacts as never },
-        { source: views.jobs as never, owner, facts: jobFacts as never },
-        { source: views.pods as never, owner, facts: podFacts as never },
+        ...moverChildren(views.jobs, views.pods, owner),
         // A restore that starts, ends or goes may hold back or release the backups it concerns.
         {
           source: caches.restores as never,
@@ -76,9 +75,4 @@ export function dataMoverKind(
       hooks: { afterAction: (action) => hooks.afterAction?.(action.type) },
     },
   );
-  // A slot freed is handed on first, before new work: the run it goes to is about to start.
-  kind.wake = (keys) => {
-    for (const key of keys) controller.queue.add(key, true);
-  };
-  return controller;
 }

@@ -8,7 +8,7 @@ import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
 import { customResource } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
-import { jobFacts, podFacts } from '../child-facts.js';
+import { moverChildren } from '../child-facts.js';
 import { kindController } from '../pass.js';
 import { byCreation, type KindController } from '../runtime.js';
 import { isTerminal } from '../status-builder.js';
@@ -38,14 +38,11 @@ export function restoreKind(
   );
   const owner = (o: unknown) => ownerKey(o as never, RESTORE_KIND);
   const kind = new RestoreKind(api, caches, config, own, log, shared.storageClasses, shared.cap);
-  const controller = kindController(
+  return kindController(
     kind,
     {
       primary: caches.restores,
-      owned: [
-        { source: caches.jobs as never, owner, facts: jobFacts as never },
-        { source: caches.pods as never, owner, facts: podFacts as never },
-      ],
+      owned: moverChildren(caches.jobs, caches.pods, owner),
       // As DataMovers: the restores that started first take their next step first.
       rank: byCreation(caches.restores),
       // A deleted restore has no pass of its own to hand its slot on.
@@ -56,9 +53,4 @@ export function restoreKind(
     },
     { api, workers: config.workers, log, metrics: own.runtime },
   );
-  // A slot freed is handed on first, before new work: the restore it goes to is about to start.
-  kind.wake = (keys) => {
-    for (const key of keys) controller.queue.add(key, true);
-  };
-  return controller;
 }

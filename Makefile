@@ -24,8 +24,9 @@ tools: ## Install shellcheck, yamllint, promtool, amtool, lua, bubblewrap from D
 	bash hack/install-tools.sh
 
 .PHONY: build
-build: deps ## Compile TypeScript into dist/
+build: deps ## Compile TypeScript into dist/, and bundle the operator into dist/operator/ (rolldown.config.mjs)
 	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/rolldown -c rolldown.config.mjs --logLevel warn
 
 .PHONY: generate
 generate: build ## Regenerate config/crd from the TypeBox schema
@@ -103,4 +104,4 @@ demo: build ## Run the operator on the local control plane and back up a sample 
 
 .PHONY: run
 run: build ## Run the operator against the current KUBECONFIG in the foreground
-	$(NODE_BIN)/node dist/src/main.js
+	$(NODE_BIN)/node --enable-source-maps dist/operator/main.js

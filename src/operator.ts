@@ -59,7 +59,7 @@ function faultPoint(point: string, log: Logger) {
 async function secureMetrics(api: KubeApi, config: Config, log: Logger): Promise<SecureMetrics> {
   const { cert, key, selfSigned } = await servingCert(config.metricsCertDir);
   log.info('serving metrics over HTTPS with TokenReview and SubjectAccessReview', { selfSigned });
-  return { cert, key, reviewer: new KubernetesReviewer(api.kc) };
+  return { cert, key, reviewer: new KubernetesReviewer(api.rest) };
 }
 
 async function main(): Promise<void> {

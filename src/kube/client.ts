@@ -1,20 +1,29 @@
 // The operator's Kubernetes API surface: typed clients, retries with backoff for throttling and
 // server errors (p-retry), and error classification.
 import {
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
   KubeConfig,
-  StorageV1Api,
+  type CoreV1EventList,
   type RequestContext,
   type V1Job,
+  type V1Namespace,
   type V1PersistentVolumeClaim,
+  type V1PersistentVolumeClaimList,
+  type V1PodList,
+  type V1StorageClass,
 } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
 import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
 import type { EventRecord } from './events.js';
 import { controlledBy } from './names.js';
-import { SNAPSHOT_API, type VolumeSnapshot } from './snapshots.js';
+import { Rest, groupPath, resourcePath } from './rest.js';
+import { SNAPSHOT_GROUP, SNAPSHOT_PLURAL, SNAPSHOT_VERSION, type VolumeSnapshot } from './snapshots.js';
+
+const CORE = groupPath('', 'v1');
+const BATCH = groupPath('batch', 'v1');
+const OURS = groupPath(GROUP, VERSION);
+const SNAPSHOTS = groupPath(SNAPSHOT_GROUP, SNAPSHOT_VERSION);
+/** Deletes the children of what it deletes in the background (the garbage collector). */
+const BACKGROUND = { propagationPolicy: 'Background' };
 
 export function statusCode(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown };
@@ -143,10 +152,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
 }
 
 export class KubeApi {
-  readonly core: CoreV1Api;
-  readonly batch: BatchV1Api;
-  readonly custom: CustomObjectsApi;
-  readonly storage: StorageV1Api;
+  /** Plain JSON requests on the cluster's pooled connections (rest.ts). */
+  readonly rest: Rest;
 
   /**
    * `mayWrite` fences every attempt of every write, retries included: a process paused (a starved
@@ -157,10 +164,19 @@ export class KubeApi {
     readonly kc: KubeConfig,
     private readonly mayWrite: () => boolean = () => true,
   ) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.storage = kc.makeApiClient(StorageV1Api);
+    this.rest = new Rest(kc);
+  }
+
+  /** Lists a core or batch resource by label (once: the informer that calls it retries). */
+  listLabelled<T>(
+    api: 'core' | 'batch',
+    plural: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ) {
+    return this.rest.get<{ items: T[] }>(resourcePath(api === 'core' ? CORE : BATCH, plural, namespace), {
+      labelSelector,
+    });
   }
 
   /** Throws NotLeaderError unless this process may write now. */
@@ -178,34 +194,22 @@ export class KubeApi {
 
   /** Lists a kind of ours by its plural (once: the informer that calls it retries). */
   listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] }> {
-    return namespace
-      ? this.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })
-      : this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural });
+    return this.rest.get(resourcePath(OURS, plural, namespace));
   }
 
   /** Writes the status subresource; fails with 409 when the object changed since it was read. */
   replaceCustomStatus<T extends Custom>(plural: string, obj: T): Promise<T> {
     this.fence();
-    return this.custom.replaceNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      namespace: obj.metadata.namespace,
-      plural,
-      name: obj.metadata.name,
-      body: obj,
-    });
+    return this.rest.replace(
+      resourcePath(OURS, plural, obj.metadata.namespace, obj.metadata.name, 'status'),
+      obj,
+    );
   }
 
   /** Creates an object of a kind of ours; false when one of that name exists already. */
   createCustom<T extends Custom>(plural: string, obj: T): Promise<boolean> {
     return this.createIfAbsent(() =>
-      this.custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: obj.metadata.namespace,
-        plural,
-        body: obj,
-      }),
+      this.rest.create(resourcePath(OURS, plural, obj.metadata.namespace), obj),
     );
   }
 
@@ -219,15 +223,11 @@ export class KubeApi {
     uid?: string,
   ): Promise<void> {
     await this.deleteIgnoringNotFound(() =>
-      this.custom.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: obj.metadata.namespace,
-        plural,
-        name: obj.metadata.name,
-        propagationPolicy: 'Background',
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
-      }),
+      this.rest.delete(
+        resourcePath(OURS, plural, obj.metadata.namespace, obj.metadata.name),
+        uid ? { preconditions: { uid }, ...BACKGROUND } : undefined,
+        BACKGROUND,
+      ),
     );
   }
 
@@ -237,7 +237,7 @@ export class KubeApi {
    * the claims they mount.
    */
   async podsMounting(namespace: string, claim: string, exceptOwner?: string): Promise<string[]> {
-    const list = await withRetry(() => this.core.listNamespacedPod({ namespace }));
+    const list = await withRetry(() => this.rest.get<V1PodList>(resourcePath(CORE, 'pods', namespace)));
     return list.items
       .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
       .filter((p) => !controlledBy(p, exceptOwner))
@@ -248,14 +248,21 @@ export class KubeApi {
   /** Names of the PVCs in a namespace that a label selector picks. */
   async pvcNames(namespace: string, labelSelector: string): Promise<string[]> {
     const list = await withRetry(() =>
-      this.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
+      this.listLabelled<V1PersistentVolumeClaimList['items'][number]>(
+        'core',
+        'persistentvolumeclaims',
+        namespace,
+        labelSelector,
+      ),
     );
     return list.items.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.name!);
   }
 
   async getPvc(namespace: string, name: string): Promise<V1PersistentVolumeClaim | null> {
     try {
-      return await withRetry(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
+      return await withRetry(() =>
+        this.rest.get<V1PersistentVolumeClaim>(resourcePath(CORE, 'persistentvolumeclaims', namespace, name)),
+      );
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -276,13 +283,13 @@ export class KubeApi {
   createPvc(pvc: V1PersistentVolumeClaim): Promise<boolean> {
     const namespace = pvc.metadata!.namespace!;
     return this.createIfAbsent(() =>
-      this.core.createNamespacedPersistentVolumeClaim({ namespace, body: pvc }),
+      this.rest.create(resourcePath(CORE, 'persistentvolumeclaims', namespace), pvc),
     );
   }
 
   createJob(job: V1Job): Promise<boolean> {
     const namespace = job.metadata!.namespace!;
-    return this.createIfAbsent(() => this.batch.createNamespacedJob({ namespace, body: job }));
+    return this.createIfAbsent(() => this.rest.create(resourcePath(BATCH, 'jobs', namespace), job));
   }
 
   /**
@@ -291,20 +298,16 @@ export class KubeApi {
    */
   createSnapshot(snapshot: VolumeSnapshot): Promise<boolean> {
     return this.createIfAbsent(() =>
-      this.custom.createNamespacedCustomObject({
-        ...SNAPSHOT_API,
-        namespace: snapshot.metadata.namespace,
-        body: snapshot,
-      }),
+      this.rest.create(resourcePath(SNAPSHOTS, SNAPSHOT_PLURAL, snapshot.metadata.namespace), snapshot),
     );
   }
 
   /** A VolumeSnapshot; null when there is none of that name (or no VolumeSnapshot API at all). */
   async getSnapshot(namespace: string, name: string): Promise<VolumeSnapshot | null> {
     try {
-      return (await withRetry(() =>
-        this.custom.getNamespacedCustomObject({ ...SNAPSHOT_API, namespace, name }),
-      )) as VolumeSnapshot;
+      return await withRetry(() =>
+        this.rest.get<VolumeSnapshot>(resourcePath(SNAPSHOTS, SNAPSHOT_PLURAL, namespace, name)),
+      );
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -314,18 +317,13 @@ export class KubeApi {
   /** Deletes a VolumeSnapshot; with `uid`, only that very object. */
   deleteSnapshot(namespace: string, name: string, uid?: string): Promise<void> {
     return this.deleteIgnoringNotFound(() =>
-      this.custom.deleteNamespacedCustomObject({
-        ...SNAPSHOT_API,
-        namespace,
-        name,
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
-      }),
+      this.rest.delete(resourcePath(SNAPSHOTS, SNAPSHOT_PLURAL, namespace, name), preconditions(uid)),
     );
   }
 
   async getJob(namespace: string, name: string): Promise<V1Job | null> {
     try {
-      return await withRetry(() => this.batch.readNamespacedJob({ namespace, name }));
+      return await withRetry(() => this.rest.get<V1Job>(resourcePath(BATCH, 'jobs', namespace, name)));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -346,29 +344,26 @@ export class KubeApi {
     // With a body the apiserver reads the options from it alone (query parameters are ignored), so
     // the policy goes in the body too: an orphaned finished pod would hold its PVC from deletion.
     return this.deleteIgnoringNotFound(() =>
-      this.batch.deleteNamespacedJob({
-        namespace,
-        name,
-        propagationPolicy: 'Background',
-        ...(uid ? { body: { preconditions: { uid }, propagationPolicy: 'Background' } } : {}),
-      }),
+      this.rest.delete(
+        resourcePath(BATCH, 'jobs', namespace, name),
+        uid ? { preconditions: { uid }, ...BACKGROUND } : undefined,
+        BACKGROUND,
+      ),
     );
   }
 
   /** Deletes a PVC; with `uid`, only that very object (a precondition the apiserver checks). */
   deletePvc(namespace: string, name: string, uid?: string): Promise<void> {
     return this.deleteIgnoringNotFound(() =>
-      this.core.deleteNamespacedPersistentVolumeClaim({
-        namespace,
-        name,
-        ...(uid ? { body: { preconditions: { uid } } } : {}),
-      }),
+      this.rest.delete(resourcePath(CORE, 'persistentvolumeclaims', namespace, name), preconditions(uid)),
     );
   }
 
   /** A namespace's annotations: where an administrator opts it in to privileged movers and prefixes. */
   async namespaceAnnotations(namespace: string): Promise<Record<string, string>> {
-    const ns = await withRetry(() => this.core.readNamespace({ name: namespace }));
+    const ns = await withRetry(() =>
+      this.rest.get<V1Namespace>(resourcePath(CORE, 'namespaces', undefined, namespace)),
+    );
     return ns.metadata?.annotations ?? {};
   }
 
@@ -377,7 +372,11 @@ export class KubeApi {
     name: string,
   ): Promise<{ volumeBindingMode?: string; annotations: Record<string, string> } | undefined> {
     try {
-      const sc = await withRetry(() => this.storage.readStorageClass({ name }));
+      const sc = await withRetry(() =>
+        this.rest.get<V1StorageClass>(
+          resourcePath(groupPath('storage.k8s.io', 'v1'), 'storageclasses', undefined, name),
+        ),
+      );
       return {
         ...(sc.volumeBindingMode ? { volumeBindingMode: sc.volumeBindingMode } : {}),
         annotations: sc.metadata?.annotations ?? {},
@@ -390,11 +389,9 @@ export class KubeApi {
 
   /** The newest warning event about an object, such as a provisioner's ProvisioningFailed. */
   async latestWarning(namespace: string, kind: string, name: string): Promise<string | undefined> {
+    const fieldSelector = `involvedObject.kind=${kind},involvedObject.name=${name},type=Warning`;
     const list = await withRetry(() =>
-      this.core.listNamespacedEvent({
-        namespace,
-        fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name},type=Warning`,
-      }),
+      this.rest.get<CoreV1EventList>(resourcePath(CORE, 'events', namespace), { fieldSelector }),
     );
     const newest = list.items
       .slice()
@@ -407,31 +404,31 @@ export class KubeApi {
   async recordEvent(obj: Custom, event: EventRecord, now: Date): Promise<void> {
     const namespace = obj.metadata.namespace;
     await this.write(() =>
-      this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${obj.metadata.name.slice(0, 200)}.`, namespace },
-          involvedObject: {
-            apiVersion: `${GROUP}/${VERSION}`,
-            kind: obj.kind,
-            name: obj.metadata.name,
-            namespace,
-            uid: obj.metadata.uid,
-            resourceVersion: obj.metadata.resourceVersion,
-          },
-          type: event.type,
-          reason: event.reason,
-          message: event.message.slice(0, 1024),
-          source: { component: 'datamover-operator' },
-          reportingComponent: 'datamover-operator',
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
+      this.rest.create(resourcePath(CORE, 'events', namespace), {
+        metadata: { generateName: `${obj.metadata.name.slice(0, 200)}.`, namespace },
+        involvedObject: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: obj.kind,
+          name: obj.metadata.name,
+          namespace,
+          uid: obj.metadata.uid,
+          resourceVersion: obj.metadata.resourceVersion,
         },
+        type: event.type,
+        reason: event.reason,
+        message: event.message.slice(0, 1024),
+        source: { component: 'datamover-operator' },
+        reportingComponent: 'datamover-operator',
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
       }),
     );
   }
 }
+
+/** A delete's body: with `uid`, only that very object (a precondition the apiserver checks). */
+const preconditions = (uid: string | undefined) => (uid ? { preconditions: { uid } } : undefined);
 
 /** An object of one of our kinds, as the custom-objects API reads and writes it. */
 interface Custom {

@@ -3,9 +3,27 @@
 // whole lease duration (measured on its own clock, so clock skew between nodes does not matter);
 // every write is guarded by resourceVersion; a leader that cannot renew within the renew deadline
 // stops leading; a stopping leader releases the Lease so the next one starts at once.
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { isConflict, isNotFound } from './client.js';
+import { Rest, groupPath, resourcePath } from './rest.js';
+
+/** The Lease endpoints the elector uses (a unit test stands them in). */
+interface LeaseApi {
+  readNamespacedLease(p: { name: string; namespace: string }): Promise<V1Lease>;
+  createNamespacedLease(p: { namespace: string; body: V1Lease }): Promise<V1Lease>;
+  replaceNamespacedLease(p: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease>;
+}
+
+function leaseApi(rest: Rest): LeaseApi {
+  const at = (namespace: string, name?: string) =>
+    resourcePath(groupPath('coordination.k8s.io', 'v1'), 'leases', namespace, name);
+  return {
+    readNamespacedLease: ({ name, namespace }) => rest.get(at(namespace, name)),
+    createNamespacedLease: ({ namespace, body }) => rest.create(at(namespace), body),
+    replaceNamespacedLease: ({ name, namespace, body }) => rest.replace(at(namespace, name), body),
+  };
+}
 
 export interface LeaderTimings {
   leaseDurationMs: number;
@@ -63,7 +81,7 @@ export interface LeaderCallbacks {
 }
 
 export class LeaderElector {
-  private readonly api: CoordinationV1Api;
+  private readonly api: LeaseApi;
   private leading = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -83,7 +101,7 @@ export class LeaderElector {
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {
-    this.api = kc.makeApiClient(CoordinationV1Api);
+    this.api = leaseApi(new Rest(kc));
   }
 
   get isLeader(): boolean {

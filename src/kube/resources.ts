@@ -89,46 +89,25 @@ export class SharedSource<T> {
 /** One of the operator's own children: only objects with its label, in a namespace or in all. */
 function childRow<T extends KubernetesObject>(
   resource: string,
-  prefix: string,
-  namespaced: (api: KubeApi, namespace: string, labelSelector: string) => Promise<{ items: T[] }>,
-  everywhere: (api: KubeApi, labelSelector: string) => Promise<{ items: T[] }>,
+  group: 'core' | 'batch',
   slim?: (obj: T) => void,
 ): ResourceRow<T> {
   return {
     resource,
-    path: collection(prefix, resource),
-    list: (api, namespace) =>
-      namespace ? namespaced(api, namespace, CHILD_SELECTOR) : everywhere(api, CHILD_SELECTOR),
+    path: collection(group === 'core' ? '/api/v1' : '/apis/batch/v1', resource),
+    list: (api, namespace) => api.listLabelled<T>(group, resource, namespace, CHILD_SELECTOR),
     labelSelector: CHILD_SELECTOR,
     ...(slim ? { slim } : {}),
   };
 }
 
-export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>(
-  'persistentvolumeclaims',
-  '/api/v1',
-  (api, namespace, labelSelector) =>
-    api.core.listNamespacedPersistentVolumeClaim({ namespace, labelSelector }),
-  (api, labelSelector) => api.core.listPersistentVolumeClaimForAllNamespaces({ labelSelector }),
-);
+export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>('persistentvolumeclaims', 'core');
 
-export const CHILD_JOBS = childRow<V1Job>(
-  'jobs',
-  '/apis/batch/v1',
-  (api, namespace, labelSelector) => api.batch.listNamespacedJob({ namespace, labelSelector }),
-  (api, labelSelector) => api.batch.listJobForAllNamespaces({ labelSelector }),
-  dropSpec,
-);
+export const CHILD_JOBS = childRow<V1Job>('jobs', 'batch', dropSpec);
 
 /** Mover pods, indexed by the UID of the Job that controls them: a pass finds its Job's pods at once. */
 export const CHILD_PODS: ResourceRow<V1Pod> = {
-  ...childRow<V1Pod>(
-    'pods',
-    '/api/v1',
-    (api, namespace, labelSelector) => api.core.listNamespacedPod({ namespace, labelSelector }),
-    (api, labelSelector) => api.core.listPodForAllNamespaces({ labelSelector }),
-    dropSpec,
-  ),
+  ...childRow<V1Pod>('pods', 'core', dropSpec),
   index: (pod) => (pod.metadata?.ownerReferences ?? []).filter((r) => r.controller).map((r) => r.uid),
 };
 

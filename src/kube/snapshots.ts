@@ -3,7 +3,8 @@
 // clone from it, and deletes it when the run ends. Not every cluster installs it.
 
 export const SNAPSHOT_GROUP = 'snapshot.storage.k8s.io';
-export const SNAPSHOT_API = { group: SNAPSHOT_GROUP, version: 'v1', plural: 'volumesnapshots' } as const;
+export const SNAPSHOT_VERSION = 'v1';
+export const SNAPSHOT_PLURAL = 'volumesnapshots';
 
 export interface VolumeSnapshot {
   apiVersion: 'snapshot.storage.k8s.io/v1';

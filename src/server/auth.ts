@@ -2,7 +2,7 @@
 // secure metrics do: the bearer token goes to a TokenReview, the user it names to a
 // SubjectAccessReview for `get` on the non-resource path. Decisions are cached briefly so a scrape
 // every few seconds costs the apiserver nothing.
-import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1SubjectAccessReview, V1TokenReview } from '@kubernetes/client-node';
 import type { NextFunction, Request, Response } from 'express';
 
 export type Decision = { allowed: true } | { allowed: false; status: 401 | 403; reason: string };
@@ -15,17 +15,13 @@ const CACHE_MS = 60_000;
 const MAX_CACHED = 1024;
 
 export class KubernetesReviewer implements Reviewer {
-  private readonly authn: AuthenticationV1Api;
-  private readonly authz: AuthorizationV1Api;
   private readonly cache = new Map<string, { decision: Decision; at: number }>();
 
   constructor(
-    kc: KubeConfig,
+    /** Creates an object at an API path (the operator's KubeApi.rest). */
+    private readonly rest: { create<T>(path: string, body: unknown): Promise<T> },
     private readonly now: () => number = Date.now,
-  ) {
-    this.authn = kc.makeApiClient(AuthenticationV1Api);
-    this.authz = kc.makeApiClient(AuthorizationV1Api);
-  }
+  ) {}
 
   async review(token: string, path: string): Promise<Decision> {
     const key = `${path}\u0000${token}`;
@@ -38,13 +34,20 @@ export class KubernetesReviewer implements Reviewer {
   }
 
   private async decide(token: string, path: string): Promise<Decision> {
-    const review = await this.authn.createTokenReview({ body: { spec: { token } } });
+    const review = await this.rest.create<V1TokenReview>('/apis/authentication.k8s.io/v1/tokenreviews', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token },
+    });
     const user = review.status?.user;
     if (!review.status?.authenticated || !user?.username) {
       return { allowed: false, status: 401, reason: review.status?.error ?? 'token not authenticated' };
     }
-    const access = await this.authz.createSubjectAccessReview({
-      body: {
+    const access = await this.rest.create<V1SubjectAccessReview>(
+      '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+      {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
         spec: {
           user: user.username,
           uid: user.uid,
@@ -53,7 +56,7 @@ export class KubernetesReviewer implements Reviewer {
           nonResourceAttributes: { path, verb: 'get' },
         },
       },
-    });
+    );
     if (!access.status?.allowed) {
       return { allowed: false, status: 403, reason: `${user.username} may not get ${path}` };
     }

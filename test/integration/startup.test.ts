@@ -23,7 +23,7 @@ describe('the operator started with a ServiceAccount bound to nothing', () => {
     child = spawn(
       process.execPath,
       [
-        resolve('dist/src/main.js'),
+        resolve('dist/operator/main.js'),
         `--kubeconfig=${kubeconfig}`,
         `--namespaces=${ns}`,
         '--metrics-bind-address=127.0.0.1:0',

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { createNamespace, deleteNamespace, waitFor } from './cluster.js';
 import { freePort } from './ports.js';
 
-const MAIN = resolve('dist/src/main.js');
+const MAIN = resolve('dist/operator/main.js');
 
 /** The NODE_OPTIONS the shipped Deployment (config/manager) gives the operator: its heap settings. */
 export function shippedNodeOptions(): string {
@@ -80,6 +80,8 @@ export class OperatorProcess {
     this.metricsPort = await freePort();
     this.probePort = await freePort();
     const args = [
+      // As the image runs it (Dockerfile): stack traces through the bundle's source maps.
+      '--enable-source-maps',
       MAIN,
       `--metrics-bind-address=127.0.0.1:${this.metricsPort}`,
       `--health-probe-bind-address=127.0.0.1:${this.probePort}`,
@@ -98,6 +100,9 @@ export class OperatorProcess {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
+    // Every operator's output outlives its process when DATAMOVER_TEST_LOGS names a folder (hack/test.sh
+    // sets it): what the operators of a failed test did can be read after the run.
+    child.once('close', () => this.keepLogs(this.namespaces.join('+') || 'all'));
     const outcome = await waitFor(
       async () => {
         if (child.exitCode !== null) return 'exited';

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeTempDir } from '../support/tempdirs.js';
 
-const MAIN = resolve('dist/src/main.js');
+const MAIN = resolve('dist/operator/main.js');
 const home = makeTempDir('dm-startup-');
 
 /** Runs the operator with a bare environment; resolves with how it ended, killing it after 10 s. */

@@ -15,6 +15,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 NODE_BIN=node_modules/.bin
 mkdir -p .tmp
+# Each operator process a test started leaves its log here (OperatorProcess.keepLogs, named by test
+# file and pid): what a failed run's operators did can be read after it.
+export DATAMOVER_TEST_LOGS=${DATAMOVER_TEST_LOGS:-$PWD/.tmp/operator-logs}
+rm -rf "$DATAMOVER_TEST_LOGS" && mkdir -p "$DATAMOVER_TEST_LOGS"
 
 tier() { # project
   "$NODE_BIN/vitest" run --project "$1" --reporter=default --reporter=json --outputFile.json=".tmp/vitest-$1.json"

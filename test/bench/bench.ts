@@ -33,6 +33,19 @@ const operator = new OperatorProcess(
 await operator.start();
 // A failed benchmark must not leave its operator running and loading the test bed.
 process.on('exit', () => operator.signal('SIGKILL'));
+/** CPU seconds the operator process has used, and its resident memory now and at its peak. */
+function usage(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return {
+    cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100,
+    rss: kib('VmRSS'),
+    peakRss: kib('VmHWM'),
+  };
+}
+// Start-up: from exec to ready (informers synced, nothing to do yet), and the memory it then holds.
+const startup = usage(operator.pid!);
 const since = new Date();
 
 // Reaction: from a child's change (seen on this watch) to the DataMover's next phase.
@@ -122,11 +135,7 @@ await waitFor(async () => completed.size === count, {
 const completedSeconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
 
-const pid = operator.pid!;
-const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
-const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+const { cpuSeconds, peakRss } = usage(operator.pid!);
 const scrapeStart = performance.now();
 const scrape = await operator.scrape();
 const scrapeMs = performance.now() - scrapeStart;
@@ -158,6 +167,9 @@ const result = {
   apiRequestsPerDataMover: Number((requests.length / count).toFixed(2)),
   operatorPeakRssBytes: peakRss,
   operatorCpuSeconds: cpuSeconds,
+  startupCpuSeconds: startup.cpuSeconds,
+  idleRssBytes: startup.rss,
+  cpuMsPerDataMover: Number((((cpuSeconds - startup.cpuSeconds) * 1000) / count).toFixed(1)),
   scrapeMs: Number(scrapeMs.toFixed(1)),
   scrapeBytes: Buffer.byteLength(scrape),
 };
@@ -170,6 +182,10 @@ console.log(`reconcile passes per DataMover: ${result.reconcilePassesPerDataMove
 for (const [k, v] of [...byKind].sort((a, b) => b[1] - a[1]))
   console.log(`  ${(v / count).toFixed(2)}  ${k}`);
 console.log(`operator peak RSS ${(peakRss / 2 ** 20).toFixed(1)} MiB, CPU ${cpuSeconds.toFixed(1)} s`);
+console.log(
+  `  start-up (exec to ready) CPU ${startup.cpuSeconds.toFixed(2)} s, idle RSS ${(startup.rss / MiB).toFixed(1)} MiB; ` +
+    `CPU per DataMover after start-up ${result.cpuMsPerDataMover} ms`,
+);
 console.log(
   `  largest sampled RSS ${(memory.rss / MiB).toFixed(1)} MiB: V8 heap ${(memory.heapTotal / MiB).toFixed(1)} MiB ` +
     `(${(memory.heapUsed / MiB).toFixed(1)} used), external ${(memory.external / MiB).toFixed(1)} MiB, ` +

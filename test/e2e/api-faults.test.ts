@@ -32,7 +32,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  processes.forEach((p, i) => p.keepLogs(`api-faults-${i}`));
   await Promise.all(processes.map((p) => p.stop('SIGKILL')));
   await proxy.stop();
   await Promise.all(namespaces.map(deleteNamespace));

@@ -2,6 +2,7 @@
 // halves its start-up CPU and takes a third off its idle memory (BENCHMARKS.md, issue 22). tsc still
 // type-checks and builds dist/ for the tests' support code and the mover; the operator itself runs
 // from dist/operator/main.js, with source maps for stack traces (node --enable-source-maps).
+import { decode, encode } from '@jridgewell/sourcemap-codec';
 import { readFileSync } from 'node:fs';
 import { URL, fileURLToPath } from 'node:url';
 
@@ -21,6 +22,24 @@ export default {
   // index's re-exports would otherwise keep.
   treeshake: { moduleSideEffects: (id) => !id.replaceAll('\\', '/').includes(CLIENT_NODE) },
   plugins: [
+    {
+      // The source maps map the operator's own code only: Node decodes a map whole when it loads it,
+      // and the mappings of the dependencies' code (nine tenths of the bundle) cost about 40 MiB of
+      // memory and the CPU of mapping every stack trace (BENCHMARKS.md). A frame in a dependency
+      // shows its place in the bundle, with the function's name.
+      name: 'own-mappings',
+      generateBundle(_options, bundle) {
+        for (const file of Object.values(bundle)) {
+          if (file.type !== 'asset' || !file.fileName.endsWith('.map')) continue;
+          const map = JSON.parse(String(file.source));
+          const ours = map.sources.map((s) => !s.replaceAll('\\', '/').includes('node_modules/'));
+          const lines = decode(map.mappings).map((line) =>
+            line.filter((seg) => seg.length > 1 && ours[seg[1]]),
+          );
+          file.source = JSON.stringify({ ...map, mappings: encode(lines) });
+        }
+      },
+    },
     {
       name: 'string-serializer',
       resolveId(source, importer) {

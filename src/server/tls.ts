@@ -3,7 +3,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface ServingCert {
   cert: string;
@@ -20,6 +19,9 @@ export async function servingCert(certDir: string | undefined): Promise<ServingC
     };
   }
   const name = hostname();
+  // Loaded only when needed: the X.509 and ASN.1 code it brings is a few MiB the operator would
+  // otherwise hold for nothing (a bundle chunk of its own).
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: name }], {
     keyType: 'ec',
     curve: 'P-256',

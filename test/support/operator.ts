@@ -10,8 +10,8 @@ import { freePort } from './ports.js';
 
 const MAIN = resolve('dist/operator/main.js');
 
-/** The NODE_OPTIONS the shipped Deployment (config/manager) gives the operator: its heap settings. */
-export function shippedNodeOptions(): string {
+/** The environment the shipped Deployment (config/manager) gives the operator: heap and malloc settings. */
+export function shippedEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
   for (const doc of parseAllDocuments(readFileSync('config/manager/manager.yaml', 'utf8'))) {
     const d = doc.toJS() as {
       kind?: string;
@@ -21,8 +21,11 @@ export function shippedNodeOptions(): string {
     };
     if (d?.kind !== 'Deployment') continue;
     const env = d.spec?.template?.spec?.containers?.[0]?.env ?? [];
-    const value = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
-    if (value) return value;
+    const value = (name: string) => env.find((e) => e.name === name)?.value;
+    const nodeOptions = value('NODE_OPTIONS');
+    if (!nodeOptions) break;
+    const arenas = value('MALLOC_ARENA_MAX');
+    return { NODE_OPTIONS: nodeOptions, ...(arenas ? { MALLOC_ARENA_MAX: arenas } : {}) };
   }
   throw new Error('config/manager/manager.yaml sets no NODE_OPTIONS');
 }
@@ -89,10 +92,11 @@ export class OperatorProcess {
       '--log-level=debug',
       ...this.extraArgs,
     ];
-    // The operator runs with the heap settings of the shipped Deployment, or with
+    // The operator runs with the heap and malloc settings of the shipped Deployment, or with
     // DATAMOVER_OPERATOR_NODE_OPTIONS when set (an empty value: Node's defaults).
-    const nodeOptions = process.env.DATAMOVER_OPERATOR_NODE_OPTIONS ?? shippedNodeOptions();
-    const env = { ...process.env, NODE_OPTIONS: nodeOptions };
+    const shipped = shippedEnv();
+    const nodeOptions = process.env.DATAMOVER_OPERATOR_NODE_OPTIONS ?? shipped.NODE_OPTIONS;
+    const env = { ...shipped, ...process.env, NODE_OPTIONS: nodeOptions };
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const collect = (chunk: Buffer) => {

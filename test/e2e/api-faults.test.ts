@@ -119,7 +119,12 @@ async function expectAllCompletedOnce(
     intervalMs: 500,
     what: `all ${RUNS} DataMovers Completed`,
   }).catch(async (err: unknown) => {
-    throw new Error(`${String(err)}; not completed:\n${await unfinished(ns)}`, { cause: err });
+    // What the operator last did goes into the failure itself: a CI run's folders may be gone.
+    const tail = operator.logs.trimEnd().split('\n').slice(-40).join('\n');
+    throw new Error(
+      `${String(err)}; not completed:\n${await unfinished(ns)}\noperator ${operator.exited ? 'exited' : 'running'}, its last lines:\n${tail}`,
+      { cause: err },
+    );
   });
   const counters = namespaceCounters(await operator.scrape(), ns);
   const nonZero = Object.fromEntries(Object.entries(counters).filter(([, v]) => v !== 0));

@@ -1,5 +1,5 @@
-// The operator's Kubernetes API surface: typed clients, retries with backoff for throttling and
-// server errors (p-retry), and error classification.
+// The operator's Kubernetes API surface: its requests (plain JSON, rest.ts), retries with backoff for
+// throttling and server errors (p-retry), and error classification.
 import {
   KubeConfig,
   type CoreV1EventList,
@@ -7,8 +7,7 @@ import {
   type V1Job,
   type V1Namespace,
   type V1PersistentVolumeClaim,
-  type V1PersistentVolumeClaimList,
-  type V1PodList,
+  type V1Pod,
   type V1StorageClass,
 } from '@kubernetes/client-node';
 import pRetry, { AbortError } from 'p-retry';
@@ -18,8 +17,8 @@ import { controlledBy } from './names.js';
 import { Rest, groupPath, resourcePath } from './rest.js';
 import { SNAPSHOT_GROUP, SNAPSHOT_PLURAL, SNAPSHOT_VERSION, type VolumeSnapshot } from './snapshots.js';
 
-const CORE = groupPath('', 'v1');
-const BATCH = groupPath('batch', 'v1');
+export const CORE = groupPath('', 'v1');
+export const BATCH = groupPath('batch', 'v1');
 const OURS = groupPath(GROUP, VERSION);
 const SNAPSHOTS = groupPath(SNAPSHOT_GROUP, SNAPSHOT_VERSION);
 /** Deletes the children of what it deletes in the background (the garbage collector). */
@@ -167,16 +166,9 @@ export class KubeApi {
     this.rest = new Rest(kc);
   }
 
-  /** Lists a core or batch resource by label (once: the informer that calls it retries). */
-  listLabelled<T>(
-    api: 'core' | 'batch',
-    plural: string,
-    namespace: string | undefined,
-    labelSelector: string,
-  ) {
-    return this.rest.get<{ items: T[] }>(resourcePath(api === 'core' ? CORE : BATCH, plural, namespace), {
-      labelSelector,
-    });
+  /** Lists a collection, by label when given (once: the informer that calls it retries). */
+  list<T>(path: string, labelSelector?: string): Promise<{ items: T[] }> {
+    return this.rest.get(path, { labelSelector });
   }
 
   /** Throws NotLeaderError unless this process may write now. */
@@ -190,11 +182,6 @@ export class KubeApi {
       this.fence();
       return fn();
     });
-  }
-
-  /** Lists a kind of ours by its plural (once: the informer that calls it retries). */
-  listCustom<T>(plural: string, namespace: string | undefined): Promise<{ items: T[] }> {
-    return this.rest.get(resourcePath(OURS, plural, namespace));
   }
 
   /** Writes the status subresource; fails with 409 when the object changed since it was read. */
@@ -237,7 +224,7 @@ export class KubeApi {
    * the claims they mount.
    */
   async podsMounting(namespace: string, claim: string, exceptOwner?: string): Promise<string[]> {
-    const list = await withRetry(() => this.rest.get<V1PodList>(resourcePath(CORE, 'pods', namespace)));
+    const list = await withRetry(() => this.list<V1Pod>(resourcePath(CORE, 'pods', namespace)));
     return list.items
       .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
       .filter((p) => !controlledBy(p, exceptOwner))
@@ -248,10 +235,8 @@ export class KubeApi {
   /** Names of the PVCs in a namespace that a label selector picks. */
   async pvcNames(namespace: string, labelSelector: string): Promise<string[]> {
     const list = await withRetry(() =>
-      this.listLabelled<V1PersistentVolumeClaimList['items'][number]>(
-        'core',
-        'persistentvolumeclaims',
-        namespace,
+      this.list<V1PersistentVolumeClaim>(
+        resourcePath(CORE, 'persistentvolumeclaims', namespace),
         labelSelector,
       ),
     );

@@ -4,9 +4,10 @@
 import type { KubernetesObject, V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
-import { withRetry, type KubeApi } from './client.js';
+import { BATCH, CORE, withRetry, type KubeApi } from './client.js';
 import { ResilientInformer, type Handler } from './informer.js';
 import { CHILD_SELECTOR } from './names.js';
+import { groupPath, resourcePath } from './rest.js';
 
 /** What a controller reads of a watched resource: a cache that calls back on every change. */
 export interface Source<T> {
@@ -21,7 +22,6 @@ export interface ResourceRow<T extends KubernetesObject> {
   resource: string;
   /** API path of the collection in a namespace, or across all namespaces. */
   path(namespace: string | undefined): string;
-  list(api: KubeApi, namespace: string | undefined): Promise<{ items: T[] }>;
   /** Only objects with this label: the operator's own children, so memory follows its own work. */
   labelSelector?: string;
   /** Drops, in place, what is never read of a cached object. */
@@ -30,8 +30,8 @@ export interface ResourceRow<T extends KubernetesObject> {
   index?: (obj: T) => readonly string[];
 }
 
-const collection = (group: string, plural: string) => (namespace: string | undefined) =>
-  namespace ? `${group}/namespaces/${namespace}/${plural}` : `${group}/${plural}`;
+const collection = (api: string, plural: string) => (namespace: string | undefined) =>
+  resourcePath(api, plural, namespace);
 
 /** A cached Job or Pod is read for its metadata and status only; its spec is most of its size. */
 function dropSpec(o: { spec?: unknown }): void {
@@ -42,8 +42,7 @@ function dropSpec(o: { spec?: unknown }): void {
 export function customResource<T extends KubernetesObject>(plural: string): ResourceRow<T> {
   return {
     resource: plural,
-    path: collection(`/apis/${GROUP}/${VERSION}`, plural),
-    list: (api, namespace) => api.listCustom<T>(plural, namespace),
+    path: collection(groupPath(GROUP, VERSION), plural),
   };
 }
 
@@ -89,25 +88,24 @@ export class SharedSource<T> {
 /** One of the operator's own children: only objects with its label, in a namespace or in all. */
 function childRow<T extends KubernetesObject>(
   resource: string,
-  group: 'core' | 'batch',
+  api: string,
   slim?: (obj: T) => void,
 ): ResourceRow<T> {
   return {
     resource,
-    path: collection(group === 'core' ? '/api/v1' : '/apis/batch/v1', resource),
-    list: (api, namespace) => api.listLabelled<T>(group, resource, namespace, CHILD_SELECTOR),
+    path: collection(api, resource),
     labelSelector: CHILD_SELECTOR,
     ...(slim ? { slim } : {}),
   };
 }
 
-export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>('persistentvolumeclaims', 'core');
+export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>('persistentvolumeclaims', CORE);
 
-export const CHILD_JOBS = childRow<V1Job>('jobs', 'batch', dropSpec);
+export const CHILD_JOBS = childRow<V1Job>('jobs', BATCH, dropSpec);
 
 /** Mover pods, indexed by the UID of the Job that controls them: a pass finds its Job's pods at once. */
 export const CHILD_PODS: ResourceRow<V1Pod> = {
-  ...childRow<V1Pod>('pods', 'core', dropSpec),
+  ...childRow<V1Pod>('pods', CORE, dropSpec),
   index: (pod) => (pod.metadata?.ownerReferences ?? []).filter((r) => r.controller).map((r) => r.uid),
 };
 
@@ -124,7 +122,7 @@ export function informerFor<T extends KubernetesObject>(
     {
       resource: row.resource,
       path: row.path,
-      list: (namespace) => withRetry(() => row.list(api, namespace)),
+      list: (namespace) => withRetry(() => api.list<T>(row.path(namespace), row.labelSelector)),
       ...(row.labelSelector ? { labelSelector: row.labelSelector } : {}),
       ...(row.slim ? { slim: row.slim } : {}),
       ...(row.index ? { index: row.index } : {}),

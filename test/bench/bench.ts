@@ -2,7 +2,6 @@
 // Jobs). Prints the figures, and with --json one JSON object as the last line.
 //   npm run bench -- --count N [--json]
 import { Watch } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { kubectlOk, deleteNamespace, bucketSecret, pvc, dataMover, waitFor } from '../support/cluster.js';
 import { requestsBy, tokenKubeconfig } from '../support/audit.js';
@@ -33,19 +32,8 @@ const operator = new OperatorProcess(
 await operator.start();
 // A failed benchmark must not leave its operator running and loading the test bed.
 process.on('exit', () => operator.signal('SIGKILL'));
-/** CPU seconds the operator process has used, and its resident memory now and at its peak. */
-function usage(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return {
-    cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100,
-    rss: kib('VmRSS'),
-    peakRss: kib('VmHWM'),
-  };
-}
 // Start-up: from exec to ready (informers synced, nothing to do yet), and the memory it then holds.
-const startup = usage(operator.pid!);
+const startup = operator.usage();
 const since = new Date();
 
 // Reaction: from a child's change (seen on this watch) to the DataMover's next phase.
@@ -135,7 +123,7 @@ await waitFor(async () => completed.size === count, {
 const completedSeconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
 
-const { cpuSeconds, peakRss } = usage(operator.pid!);
+const { cpuSeconds, peakRss } = operator.usage();
 const scrapeStart = performance.now();
 const scrape = await operator.scrape();
 const scrapeMs = performance.now() - scrapeStart;

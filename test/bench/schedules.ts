@@ -4,7 +4,6 @@
 // reaction (a Job completing -> the DataMover's next phase) during the burst against before it.
 //   node dist/test/bench/schedules.js [--schedules 100] [--pvcs 10] [--inflight 50] [--json]
 import { Watch } from '@kubernetes/client-node';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createdAt, requestsBy, tokenKubeconfig, updatesOf } from '../support/audit.js';
 import { bucketSecret, dataMover, deleteNamespace, kubectlOk, pvc, waitFor } from '../support/cluster.js';
@@ -146,16 +145,12 @@ await waitFor(async () => [...Array(inflight).keys()].every((i) => leftPod.has(`
   what: 'the runs in flight finished',
 });
 
-const pid = operator.pid!;
-const peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-const cpuSeconds = (Number(stat[11]) + Number(stat[12])) / 100;
+const { cpuSeconds, peakRss } = operator.usage();
 clearInterval(sampler);
 // How long the DataMovers' urgent keys (the next steps of runs under way) waited for a worker, over
 // the whole run: the operator's own share of any delay, the rest being the apiserver's.
 const urgentWait = waitQuantiles(lastScrape || (await operator.scrape()), 'DataMover', 'urgent');
 await operator.stop();
-operator.keepLogs('bench-schedules');
 stopped = true;
 for (const a of aborts) a.abort();
 

@@ -34,7 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas, 'failover');
+  await stopReplicas(replicas);
   await deleteNamespace(ns);
 });
 

@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas, 'leader');
+  await stopReplicas(replicas);
   await deleteNamespace(ns);
 });
 

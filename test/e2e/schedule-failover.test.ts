@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas, 'schedule-failover');
+  await stopReplicas(replicas);
   await deleteNamespace(ns);
 });
 

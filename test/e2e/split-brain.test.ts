@@ -58,7 +58,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await stopReplicas(replicas, 'split-brain');
+  await stopReplicas(replicas);
   await proxy.stop();
   await deleteNamespace(ns);
 });

@@ -124,8 +124,20 @@ export class OperatorProcess {
     return res.text();
   }
 
+  /** The process's CPU seconds so far, and its resident memory now and at its peak, from /proc. */
+  usage(): { cpuSeconds: number; rss: number; peakRss: number } {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const bytes = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return {
+      cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100,
+      rss: bytes('VmRSS'),
+      peakRss: bytes('VmHWM'),
+    };
+  }
+
   /** With DATAMOVER_TEST_LOGS set to a folder, the operator's output is kept there after the test. */
-  keepLogs(label: string): void {
+  private keepLogs(label: string): void {
     const dir = process.env.DATAMOVER_TEST_LOGS;
     if (dir) writeFileSync(join(dir, `${label}-${this.pid ?? 'none'}.log`), this.output);
   }

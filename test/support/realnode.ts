@@ -240,7 +240,6 @@ export function useRealNamespace(prefix: string, prepare: (ns: string) => Promis
     await Promise.all([env.operator.start(), prepare(env.ns)]);
   });
   afterAll(async () => {
-    env.operator?.keepLogs(prefix);
     await env.operator?.stop();
     if (env.ns) await deleteNamespace(env.ns);
   });

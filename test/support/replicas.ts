@@ -35,8 +35,7 @@ export function leaderOf(pool: OperatorProcess[]): Promise<OperatorProcess> {
 }
 
 /** Stops every replica, paused ones too; their logs are kept under DATAMOVER_TEST_LOGS when set. */
-export async function stopReplicas(pool: OperatorProcess[], label = 'replica'): Promise<void> {
-  pool.forEach((r, i) => r.keepLogs(`${label}-${i}`));
+export async function stopReplicas(pool: OperatorProcess[]): Promise<void> {
   for (const r of pool) r.signal('SIGCONT');
   await Promise.all(pool.map((r) => r.stop('SIGKILL')));
 }

@@ -57,7 +57,7 @@ const LAST_COLUMNS: Column[] = [
 ];
 
 /** kubectl get's columns: the spec and status properties marked with column() (fields.ts), in order. */
-export function columnsOf(k: Pick<Kind, 'spec' | 'status'>): Column[] {
+function columnsOf(k: Pick<Kind, 'spec' | 'status'>): Column[] {
   const marked = (['spec', 'status'] as const).flatMap((part) =>
     Object.entries(k[part].properties).flatMap(([name, schema]) => {
       const mark = (schema as { [COLUMN]?: ColumnMark })[COLUMN];

@@ -1,5 +1,6 @@
 // The operator's kinds on the shared plumbing (runtime.ts): their informers, from the resource table,
-// and their reconcilers. DataMovers are driven by watch events on them and on their own children;
+// and their reconcilers. DataMovers are driven by watch events on them, on their own children and on
+// their source PVCs;
 // DataMoverSchedules by watch events on them and on the DataMovers they create, and by a timer at
 // the next fire time; DataMoverRestores by watch events on them and on their Jobs and pods. One
 // DataMover watch serves the first two kinds, one Job and one pod watch the first and the third.
@@ -10,7 +11,7 @@ import type { DataMoverSchedule } from '../api/v1alpha1/schedule.js';
 import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
 import type { KubeApi } from '../kube/client.js';
-import { CHILD_JOBS, CHILD_PODS, CHILD_PVCS, SharedSource, informerFor } from '../kube/resources.js';
+import { CHILD_JOBS, CHILD_PODS, PVCS, SharedSource, informerFor } from '../kube/resources.js';
 import type { OperatorMetrics } from '../metrics/metrics.js';
 import { DATAMOVERS, dataMoverKind } from './datamover/controller.js';
 import type { Caches, ReconcileHooks } from './datamover/reconcile.js';
@@ -41,7 +42,7 @@ export class Controller {
     const restores = new SharedSource(informer<DataMoverRestore>(RESTORES));
     const caches: Caches = {
       dataMovers: informer<DataMover>(DATAMOVERS),
-      pvcs: informer<V1PersistentVolumeClaim>(CHILD_PVCS),
+      pvcs: informer<V1PersistentVolumeClaim>(PVCS),
       jobs: informer<V1Job>(CHILD_JOBS),
       pods: informer<V1Pod>(CHILD_PODS),
       restores: restores.view(),

@@ -99,7 +99,21 @@ function childRow<T extends KubernetesObject>(
   };
 }
 
-export const CHILD_PVCS = childRow<V1PersistentVolumeClaim>('persistentvolumeclaims', CORE);
+/** kubectl apply's copy of the whole object, often its largest annotation; nothing here reads it. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Every PVC of the watched namespaces: the runs' clones, and the sources they are made from. A run
+ * reads its source from this cache, not with a GET, and wakes when the source appears or binds
+ * (design record 4). kubectl apply's copy of the object is not kept.
+ */
+export const PVCS: ResourceRow<V1PersistentVolumeClaim> = {
+  resource: 'persistentvolumeclaims',
+  path: collection(CORE, 'persistentvolumeclaims'),
+  slim: (pvc) => {
+    if (pvc.metadata?.annotations) delete pvc.metadata.annotations[LAST_APPLIED];
+  },
+};
 
 export const CHILD_JOBS = childRow<V1Job>('jobs', BATCH, dropSpec);
 

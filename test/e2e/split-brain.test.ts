@@ -92,8 +92,8 @@ describe('a leader paused past its lease', () => {
       dataMover('before', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/before` }),
     );
     await waitForPhase(ns, 'before', 'Completed');
-    // Work the paused leader still has queued when it resumes: the re-check of a missing source,
-    // due at once, against a cache that no longer matches the cluster.
+    // Work the paused leader still has queued when it resumes: the pass at a missing source's grace
+    // deadline, which passes while it is paused, against a cache that no longer matches the cluster.
     await apply(
       ns,
       dataMover('stalled', { sourcePvc: 'missing', secretName: 'bucket', destinationPath: `${ns}/stalled` }),
@@ -126,7 +126,7 @@ describe('a leader paused past its lease', () => {
     await waitForPhase(ns, 'stalled', 'Failed');
 
     const resumedAt = new Date();
-    // On resume its re-check of the missing source (due every 2 s) goes on to a status write, and
+    // On resume its pass at the missing source's deadline (overdue) goes on to a status write, and
     // its elector still waits for the Lease's answer, held back until the write has been refused.
     a.signal('SIGCONT');
     await waitFor(async () => a.logs.includes('not holding the leader lease; making no write'), {

@@ -1,5 +1,5 @@
 // The DataMover kind on the shared plumbing (runtime.ts): DataMovers are its primary objects; it owns
-// their clones, Jobs and the Jobs' pods, and it is woken by the restores that hold its runs back
+// their clones, Jobs and the Jobs' pods, and it is woken by the source PVCs runs wait for, the restores that hold its runs back
 // (restore-guard.ts) and by the runs that free a destination others wait for (destination-lock.ts).
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
@@ -8,7 +8,7 @@ import { PLURAL, type DataMover } from '../../api/v1alpha1/schema.js';
 import type { Config } from '../../config.js';
 import type { KubeApi } from '../../kube/client.js';
 import { ownerKey } from '../../kube/names.js';
-import { customResource, type Source } from '../../kube/resources.js';
+import { customResource, type ResourceRow, type Source } from '../../kube/resources.js';
 import type { OperatorMetrics } from '../../metrics/metrics.js';
 import { moverChildren, pvcFacts } from '../child-facts.js';
 import { kindController } from '../pass.js';
@@ -23,8 +23,27 @@ import { DataMoverMetrics } from './metrics.js';
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
-/** The DataMovers' watch: their list and watch path, cached whole. */
-export const DATAMOVERS = customResource<DataMover>(PLURAL);
+/** A PVC's key in the DataMovers' index of sources: `namespace/name`. */
+const sourceKey = (namespace: string | undefined, name: string | undefined) => `${namespace}/${name}`;
+
+/** The DataMovers' watch: their list and watch path, cached whole, indexed by their source PVCs. */
+export const DATAMOVERS: ResourceRow<DataMover> = {
+  ...customResource<DataMover>(PLURAL),
+  index: (dm) => [sourceKey(dm.metadata.namespace, dm.spec.sourcePvc)],
+};
+
+/**
+ * The runs a PVC's change may move on: the DataMover whose clone it is, and those whose source it is
+ * that have not made their clone yet (they wait for it to appear, or to bind).
+ */
+function pvcOwners(pvc: KubernetesObject, dataMovers: Caches['dataMovers']): string[] {
+  const clone = ownerKey(pvc as never);
+  const waiting = dataMovers
+    .indexed(sourceKey(pvc.metadata?.namespace, pvc.metadata?.name))
+    .filter((dm) => !isTerminal(dm.status?.phase) && !dm.status?.restoredPvcName)
+    .map(keyOf);
+  return clone ? [clone, ...waiting] : waiting;
+}
 
 /** The DataMover kind: `primary` is the DataMovers' shared view, `jobs` and `pods` the child caches'. */
 export function dataMoverKind(
@@ -46,7 +65,11 @@ export function dataMoverKind(
       primary: views.primary,
       owned: [
         // Updates that change nothing the machine reads of them (child-facts.ts) wake no pass.
-        { source: caches.pvcs as never, owner, facts: pvcFacts as never },
+        {
+          source: caches.pvcs as never,
+          owner: (pvc: KubernetesObject) => pvcOwners(pvc, caches.dataMovers),
+          facts: pvcFacts as never,
+        },
         ...moverChildren(views.jobs, views.pods, owner),
         // A restore that starts, ends or goes may hold back or release the backups it concerns.
         {

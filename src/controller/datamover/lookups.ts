@@ -21,7 +21,7 @@ export interface Cached {
 export interface Lookups {
   /** The namespace's annotations: the privileged-reader opt-in and the allowed destination prefixes. */
   namespace: boolean;
-  /** The source PVC (GET: source PVCs are not watched). */
+  /** The source PVC (from the cache; a GET when the cache does not show it Bound). */
   source: boolean;
   /** The volumeBindingMode of the clone's storage class. */
   bindingMode: boolean;

@@ -14,7 +14,7 @@ import {
   inPhase,
   observed,
 } from './fixtures.test-helpers.js';
-import { SOURCE_RECHECK_MS, decide } from './machine.js';
+import { decide } from './machine.js';
 
 const reason = (s: DataMoverStatus, type: string) => findCondition(s.conditions, type)?.reason;
 
@@ -83,7 +83,8 @@ describe('CreatingClonedPVC', () => {
     expect(stalled.status.phase).toBe('CreatingClonedPVC');
     expect(reason(stalled.status, 'Stalled')).toBe(why);
     expect(findCondition(stalled.status.conditions, 'Stalled')?.status).toBe('True');
-    expect(stalled.requeueAfterMs).toBe(SOURCE_RECHECK_MS);
+    // No polling: the source's watch wakes the run when it appears or binds; a timer only at the deadline.
+    expect(stalled.requeueAfterMs).toBe(50_000);
     const failed = decide(creating, observed(at(60), { source: src }), config);
     expect(failed.status.phase).toBe('Failed');
     expect(reason(failed.status, 'Failed')).toBe(why);

@@ -92,10 +92,7 @@ export interface Decision {
   entered?: DataMoverStatus;
 }
 
-/** Re-check a source PVC that does not exist yet at this interval: source PVCs are not watched. */
-export const SOURCE_RECHECK_MS = 2_000;
-
-/** Snapshots are not watched either: one that is not ready, or being deleted, is read again this often. */
+/** Snapshots are not watched (design record 22): one that is not ready, or being deleted, is read again this often. */
 export const SNAPSHOT_RECHECK_MS = 2_000;
 /** A stalled snapshot (a driver out of space, say) is read less often the longer it stalls, up to this. */
 export const SNAPSHOT_RECHECK_MAX_MS = 30_000;
@@ -151,10 +148,11 @@ function waitForSource(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   const problem = sourceProblem(dm, o);
   if (problem) {
     const [reason, message, permanent] = problem;
+    // Source PVCs are watched: the pass runs again when the source appears or binds, or at the deadline.
     const again = b.waitOrFail(
       { reason, message, permanent },
       config.sourcePvcGracePeriodMs,
-      SOURCE_RECHECK_MS,
+      Number.POSITIVE_INFINITY,
     );
     return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
   }

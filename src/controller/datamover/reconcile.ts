@@ -147,7 +147,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
       observed.privilegedMoversAllowed = annotations[PRIVILEGED_MOVERS_ANNOTATION] === 'true';
       observed.allowedDestinationPrefixes = parsePrefixes(annotations[DESTINATION_PREFIXES_ANNOTATION]);
     }
-    if (need.source) observed.source = await this.api.getPvc(ns, dm.spec.sourcePvc);
+    if (need.source) observed.source = await this.source(dm);
     observed.restoreInTheWay = this.restoreInTheWay(dm, need.source, need.destinationLock);
     if (need.cloneWarning)
       observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
@@ -160,6 +160,17 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     // Last, after every await: the slot is given and the clone created with nothing in between.
     if (need.source) await this.requestSlot(dm, observed, now);
     return observed;
+  }
+
+  /**
+   * The source PVC, from the cache (every PVC of the watched namespaces is: design record 4). A cache
+   * that does not show it Bound may lag the apiserver (a PVC and its DataMover applied together, the
+   * DataMover's event first): the apiserver is asked before the run is held back for it.
+   */
+  private async source(dm: DataMover): Promise<V1PersistentVolumeClaim | null> {
+    const cached = this.caches.pvcs.get(dm.metadata.namespace, dm.spec.sourcePvc);
+    if (cached?.status?.phase === 'Bound' && !cached.metadata?.deletionTimestamp) return cached;
+    return this.api.getPvc(dm.metadata.namespace, dm.spec.sourcePvc);
   }
 
   /**

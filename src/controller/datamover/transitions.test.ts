@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DataMoverStatus } from '../../api/v1alpha1/schema.js';
 import { at } from './fixtures.test-helpers.js';
-import { metricMoves, transitionEvents } from './transitions.js';
+import { metricMoves, runLength, transitionEvents } from './transitions.js';
 
 const cond = (type: string, status: 'True' | 'False', reason: string) => ({
   type,
@@ -130,24 +130,30 @@ describe('transitionEvents', () => {
     ]);
   });
 
-  it('tells of a run starting and completing, and of nothing in between', () => {
+  it('tells of a run completing, with how long it took, and of nothing before', () => {
     const started = s('CreatingClonedPVC', 0, { message: 'cloning PVC app' });
-    expect(transitionEvents({}, started)).toEqual([
-      { type: 'Normal', reason: 'CreatingClonedPVC', message: 'cloning PVC app' },
-    ]);
+    expect(transitionEvents({}, started)).toEqual([]);
     const snapshot = s('CreatingSnapshot', 0, { message: 'snapshotting PVC app' });
-    expect(transitionEvents({}, snapshot)).toEqual([
-      { type: 'Normal', reason: 'CreatingSnapshot', message: 'snapshotting PVC app' },
-    ]);
+    expect(transitionEvents({}, snapshot)).toEqual([]);
     expect(transitionEvents(snapshot, started)).toEqual([]);
     const entered = s('CreatingPod', 1, { jobName: 'x-mover', message: 'mover Job x-mover is running' });
     expect(transitionEvents(started, entered)).toEqual([]);
     expect(transitionEvents(s('CreatingPod', 1), entered)).toEqual([]);
     const cleaning = s('CleaningUp', 1, { message: 'deleting the clone' });
     expect(transitionEvents(entered, cleaning)).toEqual([]);
-    const done = s('Completed', 1, { message: 'backup completed' });
+    const done = s('Completed', 1, {
+      message: 'backup completed',
+      startTime: '2026-01-01T00:00:00Z',
+      completionTime: '2026-01-01T00:12:05Z',
+    });
     expect(transitionEvents(cleaning, done)).toEqual([
-      { type: 'Normal', reason: 'Completed', message: 'backup completed' },
+      { type: 'Normal', reason: 'Completed', message: 'backup completed (run took 12m5s)' },
     ]);
+  });
+
+  it("gives a run's length as kubectl prints ages", () => {
+    expect(
+      [0, 45_000, 120_000, 725_400, 3 * 3600_000, 3 * 3600_000 + 4 * 60_000 + 9_000].map(runLength),
+    ).toEqual(['0s', '45s', '2m', '12m5s', '3h', '3h4m']);
   });
 });

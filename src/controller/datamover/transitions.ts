@@ -108,18 +108,34 @@ function pruneEvents(before: DataMoverStatus, after: DataMoverStatus): EventReco
   ];
 }
 
+/** A run's length as kubectl prints ages: `45s`, `12m5s`, `3h4m`. */
+export function runLength(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 180) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h}h` : `${h}h${m % 60}m`;
+}
+
+/** The Completed event's message: the status's, and how long the run took. */
+function completedMessage(after: DataMoverStatus, message: string): string {
+  if (!after.startTime || !after.completionTime) return message;
+  const ms = new Date(after.completionTime).getTime() - new Date(after.startTime).getTime();
+  return `${message} (run took ${runLength(ms)})`;
+}
+
 /**
- * The story `kubectl describe` tells of a run, in as few requests as it needs: a Normal event when
- * the run starts (its first phase) and when it completes, and a Warning for every failure, stall,
- * failed clean-up and failed prune (plus Pruned). The phases between (a snapshot's clone, the mover
- * Job, the clean-up) are in the status and its conditions, not in events: each event is one more
- * request per run, and a third of them went to those.
+ * The story `kubectl describe` tells of a run, in as few requests as it needs: one Normal event when
+ * it completes (with how long it took), and a Warning for every failure, stall, failed clean-up and
+ * failed prune (plus Pruned). Its start and the phases between are in the status (startTime, phase,
+ * message), its conditions and the metrics, not in events: each event is one more request per run,
+ * and until 2026-12-04 the start event was one of 8 requests per DataMover.
  */
 export function transitionEvents(before: DataMoverStatus, after: DataMoverStatus): EventRecord[] {
-  const starts = !before.phase;
-  const phase = phaseEvent(before, after).filter(
-    (e) => e.type === 'Warning' || starts || after.phase === 'Completed',
-  );
+  const phase = phaseEvent(before, after)
+    .filter((e) => e.type === 'Warning' || after.phase === 'Completed')
+    .map((e) => (e.type === 'Normal' ? { ...e, message: completedMessage(after, e.message) } : e));
   const events = [...phase, ...stalledEvent(before, after)];
   const cleaned = findCondition(after.conditions, C.CleanedUp);
   if (cleaned?.status === 'False' && findCondition(before.conditions, C.CleanedUp)?.status !== 'False') {

@@ -76,3 +76,22 @@ describe('the Argo CD health check', () => {
     expect(await argoHealth(SCRIPT, fresh)).toMatchObject({ status: 'Progressing' });
   });
 });
+
+// Here because this file's operator waits an hour for a missing source: nothing but the source's own
+// watch event can move such a run on before the deadline (no poll re-checks it).
+describe('a run waiting for its source', () => {
+  it('goes on as soon as the source appears, and is then Healthy', async () => {
+    await apply(env.ns, dataMover('patient', { sourcePvc: 'later', secretName: 'bucket' }));
+    const stalled = await waitFor(async () => {
+      const dm = await getDataMover(env.ns, 'patient');
+      return dm?.status?.conditions?.some((c) => c.reason === 'SourcePVCNotFound' && c.status === 'True')
+        ? dm
+        : undefined;
+    });
+    expect(await argoHealth(SCRIPT, stalled)).toMatchObject({ status: 'Degraded' });
+    await sourceAndSecret(env.ns, 'later');
+    const done = await waitForPhase(env.ns, 'patient', 'Completed');
+    expect(done.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('False');
+    expect(await argoHealth(SCRIPT, done)).toMatchObject({ status: 'Healthy' });
+  });
+});

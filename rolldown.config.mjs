@@ -15,6 +15,9 @@ if (uses.some((u) => !/^ObjectSerializer\.serialize\(this\.\w+, 'string'\)$/.tes
   );
 }
 
+/** What the bundle imports of node:http by name (plugin http-without-websocket). */
+const HTTP_EXPORTS = ['Agent', 'STATUS_CODES', 'createServer', 'request', 'get'];
+
 export default {
   input: { main: 'src/main.ts' },
   platform: 'node',
@@ -41,6 +44,53 @@ export default {
       },
     },
     {
+      // undici is left out (hack/bundle/no-undici.js): the operator's requests and watches go on
+      // node:https. A client-node module that fetches, kept in the bundle, fails the build here.
+      name: 'no-undici',
+      resolveId(source) {
+        if (source === 'undici') return fileURLToPath(new URL('hack/bundle/no-undici.js', import.meta.url));
+        return undefined;
+      },
+      generateBundle(_options, bundle) {
+        // The modules that would send with undici's fetch. (The generated APIs' HTTP library stays,
+        // reachable from KubeConfig.makeApiClient, which the operator never calls.)
+        const fetching = ['watch.js', 'log.js', 'metrics.js', 'health.js'].map(
+          (f) => `${CLIENT_NODE}dist/${f}`,
+        );
+        for (const file of Object.values(bundle)) {
+          if (file.type !== 'chunk') continue;
+          const kept = Object.keys(file.modules).filter((id) =>
+            fetching.some((f) => id.replaceAll('\\', '/').endsWith(f)),
+          );
+          if (kept.length > 0)
+            throw new Error(
+              `${file.fileName} keeps client-node modules that fetch with undici: ${kept.join(', ')}`,
+            );
+        }
+      },
+    },
+    {
+      // node:http as its CommonJS object (process.getBuiltinModule). Imported as an ES module, Node
+      // reads every export of it to make the module's namespace, and three are lazy getters
+      // (WebSocket, CloseEvent, MessageEvent) that load Node's own copy of undici: 0.76 MB of source
+      // compiled for nothing, some 3 MiB of idle memory. The names the bundle imports are listed; a
+      // new one fails the build (MISSING_EXPORT) until it is added here.
+      name: 'http-without-websocket',
+      resolveId(source, _importer, options) {
+        // A require() of it (express, say) gets Node's own object, as it always did.
+        if (options?.kind !== 'import-statement') return undefined;
+        return source === 'http' || source === 'node:http' ? '\0node-http' : undefined;
+      },
+      load(id) {
+        if (id !== '\0node-http') return undefined;
+        return [
+          "const http = process.getBuiltinModule('node:http');",
+          'export default http;',
+          `export const { ${HTTP_EXPORTS.join(', ')} } = http;`,
+        ].join('\n');
+      },
+    },
+    {
       name: 'string-serializer',
       resolveId(source, importer) {
         if (
@@ -58,6 +108,11 @@ export default {
     entryFileNames: '[name].js',
     chunkFileNames: '[name].js',
     sourcemap: true,
+    // V8 keeps the bundle's source as a string for as long as the process runs: ASCII only keeps it
+    // one byte a character (a single other character makes all of it two), and without JSDoc and
+    // annotation comments it is a third smaller. Licence comments stay.
+    charset: 'ascii',
+    comments: { legal: true, annotation: false, jsdoc: false },
     // Stack traces need the mappings only; the sources are in the image's tree anyway.
     sourcemapExcludeSources: true,
   },

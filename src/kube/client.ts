@@ -1,9 +1,9 @@
-// The operator's Kubernetes API surface: its requests (plain JSON, rest.ts), retries with backoff for
-// throttling and server errors (p-retry), and error classification.
+// The operator's Kubernetes API surface: its requests (plain JSON on one pooled connection, rest.ts and
+// connection.ts), retries with backoff for throttling and server errors (p-retry), and error
+// classification.
 import {
   KubeConfig,
   type CoreV1EventList,
-  type RequestContext,
   type V1Job,
   type V1Namespace,
   type V1PersistentVolumeClaim,
@@ -14,6 +14,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { GROUP, VERSION } from '../api/v1alpha1/schema.js';
 import type { EventRecord } from './events.js';
 import { controlledBy } from './names.js';
+import { unusable } from './connection.js';
 import { Rest, groupPath, resourcePath } from './rest.js';
 import { SNAPSHOT_GROUP, SNAPSHOT_PLURAL, SNAPSHOT_VERSION, type VolumeSnapshot } from './snapshots.js';
 
@@ -78,47 +79,6 @@ export async function withRetry<T>(fn: () => Promise<T>, retries = 3): Promise<T
   );
 }
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
-
-/** The part of client-node's KubeConfig that puts the user's credential in a request's headers. */
-interface AuthorizationHeader {
-  applyAuthorizationHeader(opts: { headers?: Record<string, unknown> }): Promise<void>;
-}
-
-/**
- * A KubeConfig whose requests share one connection pool per cluster and user. client-node 2.0
- * gives every request a new undici Agent, so every request opened a new TLS connection and left it
- * open in an agent nobody reused: at N = 1000 the operator held about 400 sockets, spent CPU on a
- * handshake per request and kept most of its memory outside the V8 heap. The first agent made for
- * a cluster and user is kept and reused. Later requests do not build one at all (client-node reads
- * the CA, certificate and key files and makes an Agent per request, about 4 % of the operator's CPU):
- * they get only the headers of the user's credential, applied per request as client-node does, so a
- * bearer token re-read from its file or renewed by an exec plugin is sent as it changes.
- */
-export class PooledKubeConfig extends KubeConfig {
-  private readonly dispatchers = new Map<string, Dispatcher>();
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    const user = this.getCurrentUser();
-    const key = JSON.stringify([this.getCurrentCluster()?.name, user?.name]);
-    const shared = this.dispatchers.get(key);
-    if (!shared) {
-      await super.applySecurityAuthentication(context);
-      const made = context.getDispatcher();
-      if (made) this.dispatchers.set(key, made);
-      return;
-    }
-    const opts: { headers?: Record<string, unknown> } = {};
-    await (this as unknown as AuthorizationHeader).applyAuthorizationHeader(opts);
-    if (user?.username) {
-      const basic = Buffer.from(`${user.username}:${user.password}`).toString('base64');
-      context.setHeaderParam('Authorization', `Basic ${basic}`);
-    }
-    for (const [name, value] of Object.entries(opts.headers ?? {})) context.setHeaderParam(name, `${value}`);
-    context.setDispatcher(shared);
-  }
-}
-
 /** A start-up problem the operator cannot wait out: it says what to set, and the process exits. */
 export class StartupError extends Error {}
 
@@ -131,7 +91,7 @@ const NO_CONFIG_SERVER = 'http://localhost:8080';
  * operator would retry forever without saying why: that is refused here instead.
  */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new PooledKubeConfig();
+  const kc = new KubeConfig();
   try {
     if (path) kc.loadFromFile(path);
     else kc.loadFromDefault();
@@ -147,6 +107,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
       'no Kubernetes configuration found: set KUBECONFIG (or --kubeconfig) to a kubeconfig file, or run the operator in a pod with a ServiceAccount token (in-cluster config)',
     );
   }
+  const problem = unusable(kc);
+  if (problem) throw new StartupError(`cannot use the kubeconfig: ${problem}`);
   return kc;
 }
 

@@ -1,14 +1,9 @@
-// Informers that keep running: client-node's ListWatch relists by itself on 410 Gone but stops on any
-// other error, so each informer is restarted here with capped exponential backoff. One informer per
-// watched namespace (or one cluster-wide) is presented as a single cache.
-import {
-  makeInformer,
-  type KubeConfig,
-  type KubernetesObject,
-  type Informer,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+// Informers that keep running: client-node's ListWatch (over watch.ts's watch) relists by itself on
+// 410 Gone but stops on any other error, so each informer is restarted here with capped exponential
+// backoff. One informer per watched namespace (or one cluster-wide) is presented as a single cache.
+import type { KubeConfig, KubernetesObject, Informer, ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
+import { makeInformer } from './watch.js';
 
 type ListFn<T extends KubernetesObject> = (
   namespace: string | undefined,

@@ -1,12 +1,11 @@
-// The operator's requests as plain JSON on a pooled undici client. client-node stays the source of
-// the configuration and the credential (KubeConfig, PooledKubeConfig): each request takes the
-// cluster's connection pool and the user's current headers from it. Its generated API classes are
-// not used: their serializer walks every object against the model's type map both ways, and loading
-// them is most of the operator's start-up and idle memory (BENCHMARKS.md, issue 22).
+// The operator's requests as plain JSON on its pooled connection (connection.ts). client-node stays
+// the source of the configuration and the credential. Its generated API classes are not used: their
+// serializer walks every object against the model's type map both ways, and loading them is most of
+// the operator's start-up and idle memory (BENCHMARKS.md, issue 22).
 // A failed call throws client-node's ApiException, as the generated classes do: status code, the
 // apiserver's Status as the body, the response headers.
-import { ApiException, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { request } from 'undici';
+import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import { bodyText, connectionOf, type Connection } from './connection.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export type Query = Record<string, string | undefined>;
@@ -32,33 +31,27 @@ export function resourcePath(
 }
 
 export class Rest {
-  private readonly server: string;
+  private readonly connection: Connection;
 
-  constructor(private readonly kc: KubeConfig) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig names no current cluster');
-    this.server = cluster.server.replace(/\/+$/, '');
+  constructor(kc: KubeConfig) {
+    this.connection = connectionOf(kc);
   }
 
   /** Sends one request; the parsed JSON answer, or ApiException for a status outside 2xx. */
   async call<T>(method: Method, path: string, body?: unknown, query: Query = {}): Promise<T> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
-    const url = `${this.server}${path}${params.size ? `?${params}` : ''}`;
-    // The credential's headers and the pooled dispatcher, as the generated clients would get them.
-    const context = new RequestContext(url, HttpMethod[method]);
-    await this.kc.applySecurityAuthentication(context);
-    const headers: Record<string, string> = { ...context.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const dispatcher = context.getDispatcher();
-    const res = await request(url, {
+    const res = await this.connection.send(
       method,
+      `${path}${params.size ? `?${params}` : ''}`,
       headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(dispatcher ? { dispatcher } : {}),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 200 && res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
+      body === undefined ? undefined : JSON.stringify(body),
+    );
+    const text = await bodyText(res);
+    const code = res.statusCode ?? 0;
+    if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
     let status: unknown = text;
     try {
       status = JSON.parse(text);
@@ -68,12 +61,7 @@ export class Rest {
     const answer: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) answer[k] = String(v);
     const message = (status as { message?: unknown })?.message ?? text;
-    throw new ApiException(
-      res.statusCode,
-      `HTTP-Code: ${res.statusCode}\nMessage: ${message}`,
-      status,
-      answer,
-    );
+    throw new ApiException(code, `HTTP-Code: ${code}\nMessage: ${message}`, status, answer);
   }
 
   get<T>(path: string, query?: Query): Promise<T> {

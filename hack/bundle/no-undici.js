@@ -1,0 +1,23 @@
+// Stands in for undici in the operator's bundle. client-node's KubeConfig imports undici's Agent and
+// ProxyAgent for the requests client-node itself would send (createDispatcher); the operator sends
+// none through it: its requests and watches go on node:https (src/kube/connection.ts). Loading undici
+// cost some 15 MiB of the operator's idle memory (BENCHMARKS.md, issue 22). Anything that reaches
+// for it throws at once, saying so. client-node's modules that fetch (its Watch, log, metrics and
+// health clients, and the generated APIs' HTTP library) import `fetch`; rolldown.config.mjs fails the
+// build if any of them is kept.
+const absent = (name) =>
+  class {
+    constructor() {
+      throw new Error(
+        `undici's ${name} is not in the operator's bundle: requests go through src/kube/connection.ts`,
+      );
+    }
+  };
+
+export const Agent = absent('Agent');
+export const ProxyAgent = absent('ProxyAgent');
+export function fetch() {
+  throw new Error(FETCH_ABSENT);
+}
+export const FETCH_ABSENT =
+  "undici's fetch is not in the operator's bundle: requests go through src/kube/connection.ts";

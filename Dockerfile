@@ -21,4 +21,4 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/operator ./dist/operator
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "--enable-source-maps", "dist/operator/main.js"]
+ENTRYPOINT ["node", "dist/operator/main.js"]

@@ -104,4 +104,4 @@ demo: build ## Run the operator on the local control plane and back up a sample 
 
 .PHONY: run
 run: build ## Run the operator against the current KUBECONFIG in the foreground
-	$(NODE_BIN)/node --enable-source-maps dist/operator/main.js
+	$(NODE_BIN)/node dist/operator/main.js

@@ -1,7 +1,8 @@
 // The operator as one bundle (`npm run build`): only the parts of its dependencies it uses, which
 // halves its start-up CPU and takes a third off its idle memory (BENCHMARKS.md, issue 22). tsc still
 // type-checks and builds dist/ for the tests' support code and the mover; the operator itself runs
-// from dist/operator/main.js, with source maps for stack traces (node --enable-source-maps).
+// from dist/operator/main.js, whose stack traces are mapped through the source maps when printed
+// (src/stack-maps.ts; not node --enable-source-maps, whose machinery costs memory at start-up).
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 import { readFileSync } from 'node:fs';
 import { URL, fileURLToPath } from 'node:url';

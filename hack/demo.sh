@@ -49,7 +49,7 @@ if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   kill "$(cat "$pidfile")" 2>/dev/null || true
   while kill -0 "$(cat "$pidfile")" 2>/dev/null; do sleep 0.2; done
 fi
-nohup node --enable-source-maps "$root/dist/operator/main.js" \
+nohup node "$root/dist/operator/main.js" \
   --metrics-bind-address "127.0.0.1:$METRICS_PORT" \
   --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
   --namespaces "$NS" \

@@ -4,7 +4,9 @@
 // cause. Then it loads the operator (operator.ts): a dynamic import, so nothing of it is evaluated
 // before the check.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { engineProblem } from './engine.js';
+import { installStackMaps } from './stack-maps.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   engines?: { node?: string };
@@ -14,4 +16,6 @@ if (problem) {
   process.stderr.write(`${problem}\n`);
   process.exit(1);
 }
+// Stacks from the bundle name the operator's TypeScript, its maps read only when a stack is printed.
+installStackMaps(fileURLToPath(new URL('.', import.meta.url)));
 await import('./operator.js');

@@ -83,8 +83,7 @@ export class OperatorProcess {
     this.metricsPort = await freePort();
     this.probePort = await freePort();
     const args = [
-      // As the image runs it (Dockerfile): stack traces through the bundle's source maps.
-      '--enable-source-maps',
+      // As the image runs it (Dockerfile): the bundle maps its own stacks (src/stack-maps.ts).
       MAIN,
       `--metrics-bind-address=127.0.0.1:${this.metricsPort}`,
       `--health-probe-bind-address=127.0.0.1:${this.probePort}`,

@@ -1,6 +1,7 @@
 // The DataMover kind on the shared plumbing (runtime.ts): DataMovers are its primary objects; it owns
-// their clones, Jobs and the Jobs' pods, and it is woken by the source PVCs runs wait for, the restores that hold its runs back
-// (restore-guard.ts) and by the runs that free a destination others wait for (destination-lock.ts).
+// their clones, Jobs and the Jobs' pods, and it is woken by the source PVCs its runs wait for, by the
+// restores that hold its runs back (restore-guard.ts) and by the runs that free a destination others
+// wait for (destination-lock.ts).
 import type { KubernetesObject, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'winston';
 import type { DataMoverRestore } from '../../api/v1alpha1/restore.js';

@@ -1,10 +1,11 @@
-import { KubeConfig, type V1Job } from '@kubernetes/client-node';
+import type { KubeConfig, V1Job } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servingCert } from '../server/tls.js';
 import { KubeApi, NotLeaderError } from './client.js';
+import { standInKubeConfig } from './stand-in.test-helpers.js';
 
 // A local HTTP server stands in for the apiserver: it answers every request 503 and counts them,
 // so the test sees which attempts of a write were actually sent.
@@ -22,18 +23,8 @@ beforeAll(async () => {
 
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-/** A kubeconfig for a local stand-in apiserver. */
-const options = (server: string) => ({
-  clusters: [{ name: 'c', server, skipTLSVerify: true }],
-  users: [{ name: 'u', token: 't' }],
-  contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-  currentContext: 'x',
-});
-
 function config(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions(options(`http://127.0.0.1:${(server.address() as AddressInfo).port}`));
-  return kc;
+  return standInKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
 const job: V1Job = { metadata: { name: 'j', namespace: 'ns' } };
@@ -100,8 +91,7 @@ describe('the pooled connection', () => {
   it('sends the credential as it is at each request over the pooled connection', async () => {
     const server = await tlsServer();
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions(options(server.url));
+      const kc = standInKubeConfig(server.url);
       const api = new KubeApi(kc);
       for (let i = 0; i < 3; i++) expect(await api.getPvc('ns', `p${i}`)).toBeNull();
       // The token changes (a projected ServiceAccount token re-read, an exec plugin's renewal).
@@ -117,8 +107,7 @@ describe('the pooled connection', () => {
   it('reuses its TLS connections for sequential requests, across the KubeApis of one kubeconfig', async () => {
     const server = await tlsServer();
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions(options(server.url));
+      const kc = standInKubeConfig(server.url);
       for (let i = 0; i < 10; i++) expect(await new KubeApi(kc).getPvc('ns', `p${i}`)).toBeNull();
       // A second socket may open while the first is still being handed back to the pool.
       expect(server.connections()).toBeLessThanOrEqual(2);

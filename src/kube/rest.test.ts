@@ -1,9 +1,9 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiMessage, isConflict, isRetryable, statusCode } from './client.js';
 import { Rest, groupPath, resourcePath } from './rest.js';
+import { NOBODY, standInKubeConfig } from './stand-in.test-helpers.js';
 
 // A local HTTP server stands in for the apiserver: it records each request and answers what the
 // test queued (status, content type, body).
@@ -26,20 +26,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 function rest(): Rest {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u', token: 'secret' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return new Rest(kc);
+  return new Rest(standInKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, 'secret'));
 }
 
 describe('resourcePath', () => {
@@ -108,13 +95,7 @@ describe('Rest', () => {
   });
 
   it('fails with no status code, so retryably, when the apiserver cannot be reached', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = standInKubeConfig(NOBODY, undefined);
     const err = await new Rest(kc).get('/api/v1/namespaces').catch((e: unknown) => e);
     expect(statusCode(err)).toBeUndefined();
     expect(isRetryable(err)).toBe(true);

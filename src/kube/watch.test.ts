@@ -1,7 +1,8 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOBODY, standInKubeConfig } from './stand-in.test-helpers.js';
 import { Watch } from './watch.js';
 
 // A local HTTP server stands in for the apiserver's watch: each test sets how it answers.
@@ -23,20 +24,7 @@ afterAll(() => {
 });
 
 function config(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
+  return standInKubeConfig(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
 /** Starts a watch; its events, and a promise of what `done` was called with (it must be once). */
@@ -111,13 +99,7 @@ describe('Watch', () => {
     expect(await w.done).toBeInstanceOf(Error);
     expect(w.calls()).toBe(1);
 
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: 'http://127.0.0.1:1', skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
-    });
+    const kc = standInKubeConfig(NOBODY, undefined);
     const refused = await new Promise<unknown>(
       (resolve) => void new Watch(kc).watch('/api/v1/pods', {}, () => {}, resolve),
     );

@@ -9,6 +9,7 @@ import {
   sourceAndSecret,
   waitFor,
   waitForPhase,
+  waitForStalled,
 } from '../support/cluster.js';
 import { argoHealth } from '../support/lua.js';
 import { withOperator } from '../support/operator.js';
@@ -51,12 +52,7 @@ describe('the Argo CD health check', () => {
       const dm = await getDataMover(env.ns, 'busy');
       return dm?.status?.jobName ? dm : undefined;
     });
-    const waiting = await waitFor(async () => {
-      const dm = await getDataMover(env.ns, 'waiting');
-      return dm?.status?.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True')
-        ? dm
-        : undefined;
-    });
+    const waiting = await waitForStalled(env.ns, 'waiting');
     expect(await argoHealth(SCRIPT, ok)).toMatchObject({ status: 'Healthy' });
     expect(await argoHealth(SCRIPT, bad)).toMatchObject({
       status: 'Degraded',
@@ -82,12 +78,7 @@ describe('the Argo CD health check', () => {
 describe('a run waiting for its source', () => {
   it('goes on as soon as the source appears, and is then Healthy', async () => {
     await apply(env.ns, dataMover('patient', { sourcePvc: 'later', secretName: 'bucket' }));
-    const stalled = await waitFor(async () => {
-      const dm = await getDataMover(env.ns, 'patient');
-      return dm?.status?.conditions?.some((c) => c.reason === 'SourcePVCNotFound' && c.status === 'True')
-        ? dm
-        : undefined;
-    });
+    const stalled = await waitForStalled(env.ns, 'patient', 'SourcePVCNotFound');
     expect(await argoHealth(SCRIPT, stalled)).toMatchObject({ status: 'Degraded' });
     await sourceAndSecret(env.ns, 'later');
     const done = await waitForPhase(env.ns, 'patient', 'Completed');

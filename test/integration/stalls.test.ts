@@ -11,6 +11,7 @@ import {
   sourceAndSecret,
   waitFor,
   waitForPhase,
+  waitForStalled,
   waitGone,
 } from '../support/cluster.js';
 import { sample, withOperator } from '../support/operator.js';
@@ -22,15 +23,7 @@ const env = withOperator('dm-stall', [
   '--clone-provision-timeout=4s',
 ]);
 
-const stalledWith = (name: string, reason: string) =>
-  waitFor(
-    async () => {
-      const dm = await getDataMover(env.ns, name);
-      const stalled = condition(dm, 'Stalled');
-      return stalled?.status === 'True' && stalled.reason === reason ? dm : undefined;
-    },
-    { what: `${name} Stalled with ${reason}` },
-  );
+const stalledWith = (name: string, reason: string) => waitForStalled(env.ns, name, reason);
 
 describe('a missing source PVC', () => {
   it('is Stalled at first and Failed with SourcePVCNotFound after the grace period', async () => {

@@ -103,6 +103,20 @@ export function waitForPhase(namespace: string, name: string, phase: string, tim
   );
 }
 
+/** Waits until a DataMover is Stalled (for `reason`, when given); the DataMover as it then is. */
+export function waitForStalled(namespace: string, name: string, reason?: string) {
+  return waitFor(
+    async () => {
+      const dm = await getDataMover(namespace, name);
+      const stalled = condition(dm, 'Stalled');
+      return stalled?.status === 'True' && (reason === undefined || stalled.reason === reason)
+        ? dm
+        : undefined;
+    },
+    { what: `DataMover ${namespace}/${name} Stalled${reason ? ` with ${reason}` : ''}` },
+  );
+}
+
 /** Waits until `kubectl get <resource> <name>` finds nothing (deleted, garbage-collected). */
 export function waitGone(resource: string, name: string, namespace: string, timeoutMs = 30_000) {
   return waitFor(async () => (await getJson(['get', resource, name, '-n', namespace])) === undefined, {

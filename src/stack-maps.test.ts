@@ -53,6 +53,19 @@ describe('stack maps', () => {
     ]);
   });
 
+  it("heads a stack as V8 does: Node's errors with their code, anything else by its name and message", () => {
+    let nodeError: unknown;
+    try {
+      Buffer.alloc(-1);
+    } catch (err) {
+      nodeError = err;
+    }
+    const lookup = mapsUnder(dir);
+    expect(formatStack(nodeError, [], lookup)).toMatch(/^RangeError \[ERR_OUT_OF_RANGE\]: /);
+    expect(formatStack(new Error('plain'), [], lookup)).toBe('Error: plain');
+    expect(formatStack({ name: 'Thing', message: 'odd' }, [], lookup)).toBe('Thing: odd');
+  });
+
   it('leaves the frames of a file without a readable map as they are', () => {
     const lookup = mapsUnder(dir);
     writeFileSync(join(dir, 'other.js'), '');

@@ -54,7 +54,13 @@ export function mapsUnder(dir: string): Lookup {
 export function formatStack(err: unknown, frames: readonly Frame[], lookup: Lookup): string {
   let head: string;
   try {
-    head = Error.prototype.toString.call(err);
+    // Node's own errors name their code in their toString (`TypeError [ERR_X]: ...`), as in V8's
+    // header for them; any other error is told as Error.prototype.toString tells it.
+    const own = (err as { toString?: unknown } | null)?.toString;
+    head =
+      err instanceof Error && typeof own === 'function' && own !== Error.prototype.toString
+        ? String((own as () => unknown).call(err))
+        : Error.prototype.toString.call(err);
   } catch {
     head = '<error>';
   }

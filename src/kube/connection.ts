@@ -9,15 +9,21 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 /** client-node's KubeConfig parts that read the TLS files and apply the credential (not in its types). */
-interface Credential {
+interface KubeConfigParts {
   applyHTTPSOptions(opts: https.RequestOptions): void;
   applyAuthorizationHeader(opts: { headers?: Record<string, unknown> }): Promise<void>;
 }
 
-/** Sockets idle this long are closed by the agent; TCP keep-alive probes start after 30 s, as client-go's. */
+/** TCP keep-alive probes start after 30 s of silence on a socket, as client-go's. */
 const KEEP_ALIVE_MS = 30_000;
 
-/** A request with no answer (headers) after this long fails, retryably: undici's default, kept. */
+/**
+ * A pooled socket unused this long is closed: before the apiserver closes it (90 s idle), so a
+ * request never goes out on a socket the server is closing.
+ */
+const FREE_SOCKET_MS = 60_000;
+
+/** A request with no answer (headers), or a body that stalls, this long fails, retryably: undici's. */
 export const ANSWER_TIMEOUT_MS = 300_000;
 
 /** Why a kubeconfig cannot be used, or undefined: checked at start-up (client.ts's loadKubeConfig). */
@@ -30,45 +36,77 @@ export function unusable(kc: KubeConfig): string | undefined {
   return undefined;
 }
 
+/** What the credential adds to a request: headers, and a client certificate an exec plugin gave. */
+interface Credential {
+  headers: Record<string, string>;
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
+}
+
 export class Connection {
   readonly server: string;
-  private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  /** The cluster's TLS settings and the kubeconfig's client certificate, read once. */
+  private readonly tls: https.AgentOptions;
   /** Impersonation: the same on every request. */
   private readonly fixed: Record<string, string> = {};
+  /** The pool, made for the client certificate it was made with (an exec plugin may renew it). */
+  private agent: { agent: http.Agent; cert: unknown; key: unknown } | undefined;
 
   constructor(private readonly kc: KubeConfig) {
     const problem = unusable(kc);
     if (problem) throw new Error(problem);
     this.server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
     const tls: https.RequestOptions = {};
-    (kc as unknown as Credential).applyHTTPSOptions(tls);
+    (kc as unknown as KubeConfigParts).applyHTTPSOptions(tls);
     for (const [k, v] of Object.entries(tls.headers ?? {})) this.fixed[k] = String(v);
     const { ca, cert, key, servername, rejectUnauthorized } = tls;
-    const options = {
-      keepAlive: true,
-      keepAliveMsecs: KEEP_ALIVE_MS,
+    this.tls = {
       ...(ca ? { ca } : {}),
       ...(cert ? { cert } : {}),
       ...(key ? { key } : {}),
       ...(servername ? { servername } : {}),
       ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
     };
-    const plain = this.server.startsWith('http:');
-    this.transport = plain ? http : https;
-    this.agent = plain ? new http.Agent(options) : new https.Agent(options);
+    this.transport = this.server.startsWith('http:') ? http : https;
+  }
+
+  /** The credential as it is now: client-node's authenticators (token file, exec plugin, OIDC). */
+  private async credential(): Promise<Credential> {
+    const opts: { headers?: Record<string, unknown>; cert?: string | Buffer; key?: string | Buffer } = {};
+    await (this.kc as unknown as KubeConfigParts).applyAuthorizationHeader(opts);
+    const headers: Record<string, string> = { ...this.fixed };
+    const user = this.kc.getCurrentUser();
+    if (user?.username)
+      headers.authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
+    for (const [k, v] of Object.entries(opts.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    return { headers, cert: opts.cert, key: opts.key };
+  }
+
+  /**
+   * The pool for a credential: one agent for as long as the client certificate stays the same; an
+   * exec plugin's renewed certificate gets a new one (the old one's sockets end with their requests
+   * and its idle ones after FREE_SOCKET_MS).
+   */
+  private agentFor({ cert, key }: Credential): http.Agent {
+    const current = this.agent;
+    if (current && current.cert === cert && current.key === key) return current.agent;
+    const options: https.AgentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: KEEP_ALIVE_MS,
+      timeout: FREE_SOCKET_MS,
+      ...this.tls,
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+    };
+    const agent = this.transport === http ? new http.Agent(options) : new https.Agent(options);
+    this.agent = { agent, cert, key };
+    return agent;
   }
 
   /** The credential's headers as they are now, with the impersonation. */
   async headers(): Promise<Record<string, string>> {
-    const opts: { headers?: Record<string, unknown> } = {};
-    await (this.kc as unknown as Credential).applyAuthorizationHeader(opts);
-    const out: Record<string, string> = { ...this.fixed };
-    const user = this.kc.getCurrentUser();
-    if (user?.username)
-      out.authorization = `Basic ${Buffer.from(`${user.username}:${user.password}`).toString('base64')}`;
-    for (const [k, v] of Object.entries(opts.headers ?? {})) out[k.toLowerCase()] = String(v);
-    return out;
+    return (await this.credential()).headers;
   }
 
   /**
@@ -82,13 +120,15 @@ export class Connection {
     body?: string,
     signal?: AbortSignal,
   ): Promise<IncomingMessage> {
-    const all = { ...(await this.headers()), ...headers };
+    const credential = await this.credential();
+    const all = { ...credential.headers, ...headers };
     if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
+    const agent = this.agentFor(credential);
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = this.transport.request(`${this.server}${pathAndQuery}`, {
         method,
         headers: all,
-        agent: this.agent,
+        agent,
         ...(signal ? { signal } : {}),
       });
       const timer = setTimeout(
@@ -110,7 +150,7 @@ export class Connection {
 
   /** Closes the pooled sockets (tests; a process that exits need not). */
   close(): void {
-    this.agent.destroy();
+    this.agent?.agent.destroy();
   }
 }
 
@@ -126,10 +166,24 @@ export function connectionOf(kc: KubeConfig): Connection {
   return c;
 }
 
-/** A response's whole body as text. */
-export async function bodyText(res: IncomingMessage): Promise<string> {
+/** A response's whole body as text; a body that stalls for `idleMs` fails (the socket is closed). */
+export async function bodyText(res: IncomingMessage, idleMs = ANSWER_TIMEOUT_MS): Promise<string> {
   res.setEncoding('utf8');
   let text = '';
-  for await (const chunk of res) text += chunk as string;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => res.destroy(new Error(`the answer stalled for ${idleMs / 1000}s`)), idleMs);
+    timer.unref();
+  };
+  try {
+    idle();
+    for await (const chunk of res) {
+      idle();
+      text += chunk as string;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
   return text;
 }

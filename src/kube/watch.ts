@@ -71,6 +71,16 @@ export class Watch {
       idle();
       res.setEncoding('utf8');
       let rest = '';
+      const hand = (line: string) => {
+        if (!line.trim()) return;
+        let event: { type: string; object: unknown };
+        try {
+          event = JSON.parse(line) as { type: string; object: unknown };
+        } catch {
+          return; // as client-node: a line that is not JSON is skipped
+        }
+        callback(event.type, event.object, event);
+      };
       res.on('data', (chunk: string) => {
         idle();
         rest += chunk;
@@ -79,19 +89,15 @@ export class Watch {
           const line = rest.slice(0, newline);
           rest = rest.slice(newline + 1);
           newline = rest.indexOf('\n');
-          if (!line.trim()) continue;
-          let event: { type: string; object: unknown };
-          try {
-            event = JSON.parse(line) as { type: string; object: unknown };
-          } catch {
-            continue; // as client-node: a line that is not JSON is skipped
-          }
-          callback(event.type, event.object, event);
+          hand(line);
         }
       });
       res.on('error', end);
       res.on('aborted', () => end(new Error('watch connection aborted')));
-      res.on('end', () => end(null));
+      res.on('end', () => {
+        hand(rest); // a last line without its newline, as readline would give it
+        end(null);
+      });
       res.on('close', () => end(null));
     } catch (err) {
       end(err);

@@ -75,10 +75,17 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     cap.join(this.member);
   }
 
-  private readonly children: Children = (dm) => ({
-    clone: this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm)),
-    job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
-  });
+  /**
+   * A run's clone and Job as the run cap counts them (slots.ts). The PVC cache holds every PVC: one
+   * that only holds the clone's name (NameConflict) is not this run's, and holds no slot for it.
+   */
+  private readonly children: Children = (dm) => {
+    const clone = this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm));
+    return {
+      clone: clone && ownership(clone, dm) !== 'foreign' ? clone : undefined,
+      job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
+    };
+  };
 
   private poolIdOf(dm: DataMover): string | undefined {
     return this.cap.poolIdOf(keyOf(dm), classOf(dm, this.children));

@@ -29,7 +29,7 @@ import type { DataMoverMetrics } from './metrics.js';
 import type { StorageClasses } from '../storage-classes.js';
 import type { CapMember, RunCap } from '../run-cap.js';
 import { isTerminal } from '../status-builder.js';
-import { census, classOf, type Children } from './slots.js';
+import { cachedChildren, census, classOf, type Children } from './slots.js';
 import { cloneClass } from './clone.js';
 
 type Status = DataMoverStatus;
@@ -75,17 +75,11 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     cap.join(this.member);
   }
 
-  /**
-   * A run's clone and Job as the run cap counts them (slots.ts). The PVC cache holds every PVC: one
-   * that only holds the clone's name (NameConflict) is not this run's, and holds no slot for it.
-   */
-  private readonly children: Children = (dm) => {
-    const clone = this.caches.pvcs.get(dm.metadata.namespace, cloneName(dm));
-    return {
-      clone: clone && ownership(clone, dm) !== 'foreign' ? clone : undefined,
-      job: this.caches.jobs.get(dm.metadata.namespace, jobName(dm)),
-    };
-  };
+  /** A run's clone and Job as the run cap counts them (slots.ts). */
+  private readonly children: Children = cachedChildren(
+    (ns, name) => this.caches.pvcs.get(ns, name),
+    (ns, name) => this.caches.jobs.get(ns, name),
+  );
 
   private poolIdOf(dm: DataMover): string | undefined {
     return this.cap.poolIdOf(keyOf(dm), classOf(dm, this.children));

@@ -6,7 +6,7 @@ import { findCondition } from '../conditions.js';
 import * as fx from './fixtures.test-helpers.js';
 import { decide } from './machine.js';
 import { QUEUED_RECHECK_MS } from '../run-cap.js';
-import { census, classOf } from './slots.js';
+import { cachedChildren, census, classOf, underWay } from './slots.js';
 import { metricMoves } from './transitions.js';
 
 const named = (name: string, status?: DataMoverStatus, namespace = 'ns'): DataMover => {
@@ -181,5 +181,45 @@ describe('a DataMover without a slot', () => {
     const d = decide(queued, fx.observed(fx.at(1), { source: null, slot: waiting, pool: flag }), capped);
     expect(d.status.queuePosition).toBeUndefined();
     expect(findCondition(d.status.conditions, 'Reconciling')?.reason).not.toBe('Queued');
+  });
+});
+
+describe("a run's children from the caches", () => {
+  it('are not a PVC that only holds the clone name: it holds no slot, and gives no class', () => {
+    const failed = fx.dm({}, fx.inPhase('Failed'));
+    const terminating = (uid: string | undefined) => ({
+      metadata: {
+        name: 'data-clone',
+        namespace: 'ns',
+        deletionTimestamp: fx.T0,
+        ...(uid
+          ? {
+              ownerReferences: [
+                {
+                  apiVersion: 'datamover.io/v1alpha1',
+                  kind: 'DataMover',
+                  name: failed.metadata.name,
+                  uid,
+                  controller: true,
+                },
+              ],
+            }
+          : {}),
+      },
+      spec: { storageClassName: 'theirs' },
+    });
+    const foreign = cachedChildren(
+      () => terminating(undefined),
+      () => undefined,
+    );
+    expect(underWay(failed, foreign)).toBe(false);
+    expect(classOf(failed, foreign)).toBeUndefined();
+    // Its own clone, still being deleted, holds the slot until it is gone.
+    const own = cachedChildren(
+      () => terminating(failed.metadata.uid),
+      () => undefined,
+    );
+    expect(underWay(failed, own)).toBe(true);
+    expect(classOf(failed, own)).toBe('theirs');
   });
 });

@@ -4,6 +4,7 @@
 import type { KubernetesObject, V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import type { Census, Waiting } from '../run-slots.js';
+import { cloneName, jobName, ownership } from '../../kube/names.js';
 import { isTerminal } from '../status-builder.js';
 
 const keyOf = (dm: DataMover) => `${dm.metadata.namespace}/${dm.metadata.name}`;
@@ -13,6 +14,23 @@ export type Children = (dm: DataMover) => {
   clone?: V1PersistentVolumeClaim | undefined;
   job?: KubernetesObject | undefined;
 };
+
+/**
+ * A run's children as the caches hold them under its child names. The PVC cache holds every PVC: one
+ * that only holds the clone's name (NameConflict) is not the run's, and holds no slot for it.
+ */
+export function cachedChildren(
+  pvc: (namespace: string, name: string) => V1PersistentVolumeClaim | undefined,
+  job: (namespace: string, name: string) => KubernetesObject | undefined,
+): Children {
+  return (dm) => {
+    const clone = pvc(dm.metadata.namespace, cloneName(dm));
+    return {
+      clone: clone && ownership(clone, dm) !== 'foreign' ? clone : undefined,
+      job: job(dm.metadata.namespace, jobName(dm)),
+    };
+  };
+}
 
 const deleting = (o: KubernetesObject | undefined) => Boolean(o?.metadata?.deletionTimestamp);
 

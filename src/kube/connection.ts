@@ -1,9 +1,10 @@
 // The operator's connection to the apiserver of its kubeconfig's current context, on Node's own
-// http/https modules: one keep-alive agent shared by every request and watch, the TLS settings read
-// once, and the credential's headers applied per request, so a bearer token re-read from its file or
-// renewed by an exec plugin is sent as it changes. client-node stays the source of the configuration
-// and the credential; its HTTP client (undici) is not loaded: undici alone was 8 MiB of the bundled
-// operator's idle memory (BENCHMARKS.md, issue 22).
+// http/https modules: one keep-alive agent shared by every request and watch (a new one when an exec
+// plugin renews its client certificate), the TLS settings read once, and the credential's headers
+// applied per request, so a bearer token re-read from its file or renewed by an exec plugin is sent
+// as it changes. client-node stays the source of the configuration and the credential; its HTTP
+// client (undici) is not loaded: undici alone was 8 MiB of the bundled operator's idle memory
+// (BENCHMARKS.md, issue 22).
 import type { KubeConfig } from '@kubernetes/client-node';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';

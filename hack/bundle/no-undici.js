@@ -5,19 +5,17 @@
 // for it throws at once, saying so. client-node's Watch, log, metrics and health clients import
 // `fetch`: rolldown.config.mjs fails the build if any of them is kept. (The generated APIs' HTTP
 // library imports it too and stays, reachable only from KubeConfig.makeApiClient, never called.)
+const message = (name) =>
+  `undici's ${name} is not in the operator's bundle: requests go through src/kube/connection.ts`;
 const absent = (name) =>
   class {
     constructor() {
-      throw new Error(
-        `undici's ${name} is not in the operator's bundle: requests go through src/kube/connection.ts`,
-      );
+      throw new Error(message(name));
     }
   };
 
 export const Agent = absent('Agent');
 export const ProxyAgent = absent('ProxyAgent');
 export function fetch() {
-  throw new Error(FETCH_ABSENT);
+  throw new Error(message('fetch'));
 }
-export const FETCH_ABSENT =
-  "undici's fetch is not in the operator's bundle: requests go through src/kube/connection.ts";

@@ -82,12 +82,13 @@ export class RunStatusBuilder<S extends RunStatus> {
   /**
    * A problem that may pass (a PVC that is not there yet): the run fails at once when it is
    * permanent or `graceMs` after the phase started; until then it is Stalled, saying until when.
-   * Returns when to look again, or undefined when the run failed.
+   * Returns when to look again (at the deadline, or sooner every `recheckMs` for a problem no watch
+   * reports), or undefined when the run failed.
    */
   waitOrFail(
     problem: { reason: string; message: string; permanent?: boolean },
     graceMs: number,
-    recheckMs: number,
+    recheckMs = Number.POSITIVE_INFINITY,
   ): number | undefined {
     const started = this.status.phaseStartTime ? new Date(this.status.phaseStartTime) : this.now;
     const deadline = started.getTime() + graceMs;

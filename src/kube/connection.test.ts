@@ -29,7 +29,7 @@ describe('the connection', () => {
 
   it('fails an answer whose body stalls, instead of waiting for it forever', async () => {
     const connection = new Connection(standInKubeConfig(`http://127.0.0.1:${url(stalling)}`));
-    const res = await connection.send('GET', '/api/v1/pods', {});
+    const res = await connection.send('GET', '/api/v1/pods');
     await expect(bodyText(res, 100)).rejects.toThrow('the answer stalled for 0.1s');
     connection.close();
   });

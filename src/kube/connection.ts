@@ -25,7 +25,32 @@ const KEEP_ALIVE_MS = 30_000;
 const FREE_SOCKET_MS = 60_000;
 
 /** A request with no answer (headers), or a body that stalls, this long fails, retryably: undici's. */
-export const ANSWER_TIMEOUT_MS = 300_000;
+const ANSWER_TIMEOUT_MS = 300_000;
+
+/** A request's query parameters; one that is undefined is not sent. */
+export type Query = Record<string, string | undefined>;
+
+/** A request as Connection.send takes it: all optional. */
+export interface Outgoing {
+  query?: Query;
+  headers?: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Calls `onIdle` once `ms` pass without a touch() (an answer's first byte, each next one); stop()
+ * ends it. Never keeps the process alive.
+ */
+export function idleTimer(ms: number, onIdle: () => void): { touch(): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(onIdle, ms).unref();
+  };
+  touch();
+  return { touch, stop: () => clearTimeout(timer) };
+}
 
 /** Why a kubeconfig cannot be used, or undefined: checked at start-up (client.ts's loadKubeConfig). */
 export function unusable(kc: KubeConfig): string | undefined {
@@ -105,47 +130,36 @@ export class Connection {
     return agent;
   }
 
-  /** The credential's headers as they are now, with the impersonation. */
-  async headers(): Promise<Record<string, string>> {
-    return (await this.credential()).headers;
-  }
-
   /**
    * Sends a request; resolves with the response once its headers arrive (its body is the caller's to
    * read), rejects on a network failure, an abort, or no answer within ANSWER_TIMEOUT_MS.
    */
-  async send(
-    method: string,
-    pathAndQuery: string,
-    headers: Record<string, string>,
-    body?: string,
-    signal?: AbortSignal,
-  ): Promise<IncomingMessage> {
+  async send(method: string, path: string, out: Outgoing = {}): Promise<IncomingMessage> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(out.query ?? {})) if (v !== undefined) params.set(k, v);
     const credential = await this.credential();
-    const all = { ...credential.headers, ...headers };
-    if (body !== undefined) all['content-length'] = String(Buffer.byteLength(body));
+    const headers = { ...credential.headers, ...out.headers };
+    if (out.body !== undefined) headers['content-length'] = String(Buffer.byteLength(out.body));
     const agent = this.agentFor(credential);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = this.transport.request(`${this.server}${pathAndQuery}`, {
+      const req = this.transport.request(`${this.server}${path}${params.size ? `?${params}` : ''}`, {
         method,
-        headers: all,
+        headers,
         agent,
-        ...(signal ? { signal } : {}),
+        ...(out.signal ? { signal: out.signal } : {}),
       });
-      const timer = setTimeout(
-        () => req.destroy(new Error(`no answer from ${this.server} within ${ANSWER_TIMEOUT_MS / 1000}s`)),
-        ANSWER_TIMEOUT_MS,
+      const answer = idleTimer(ANSWER_TIMEOUT_MS, () =>
+        req.destroy(new Error(`no answer from ${this.server} within ${ANSWER_TIMEOUT_MS / 1000}s`)),
       );
-      timer.unref();
       req.on('response', (res) => {
-        clearTimeout(timer);
+        answer.stop();
         resolve(res);
       });
       req.on('error', (err) => {
-        clearTimeout(timer);
+        answer.stop();
         reject(err);
       });
-      req.end(body);
+      req.end(out.body);
     });
   }
 
@@ -171,20 +185,14 @@ export function connectionOf(kc: KubeConfig): Connection {
 export async function bodyText(res: IncomingMessage, idleMs = ANSWER_TIMEOUT_MS): Promise<string> {
   res.setEncoding('utf8');
   let text = '';
-  let timer: NodeJS.Timeout | undefined;
-  const idle = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => res.destroy(new Error(`the answer stalled for ${idleMs / 1000}s`)), idleMs);
-    timer.unref();
-  };
+  const stall = idleTimer(idleMs, () => res.destroy(new Error(`the answer stalled for ${idleMs / 1000}s`)));
   try {
-    idle();
     for await (const chunk of res) {
-      idle();
+      stall.touch();
       text += chunk as string;
     }
   } finally {
-    clearTimeout(timer);
+    stall.stop();
   }
   return text;
 }

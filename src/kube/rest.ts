@@ -5,10 +5,9 @@
 // A failed call throws client-node's ApiException, as the generated classes do: status code, the
 // apiserver's Status as the body, the response headers.
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
-import { bodyText, connectionOf, type Connection } from './connection.js';
+import { bodyText, connectionOf, type Connection, type Query } from './connection.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
-export type Query = Record<string, string | undefined>;
 
 /** `/api/v1` for the core group, `/apis/<group>/<version>` for any other. */
 export const groupPath = (group: string, version: string) =>
@@ -39,16 +38,13 @@ export class Rest {
 
   /** Sends one request; the parsed JSON answer, or ApiException for a status outside 2xx. */
   async call<T>(method: Method, path: string, body?: unknown, query: Query = {}): Promise<T> {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.connection.send(
-      method,
-      `${path}${params.size ? `?${params}` : ''}`,
+    const res = await this.connection.send(method, path, {
+      query,
       headers,
-      body === undefined ? undefined : JSON.stringify(body),
-    );
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     const text = await bodyText(res);
     const code = res.statusCode ?? 0;
     if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;

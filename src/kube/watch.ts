@@ -6,10 +6,10 @@
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { ListWatch } from '@kubernetes/client-node';
 import { STATUS_CODES } from 'node:http';
-import { bodyText, connectionOf, type Connection } from './connection.js';
+import { bodyText, connectionOf, idleTimer, type Connection, type Query } from './connection.js';
 
 /** client-node's inactivity timeout of a watch: its first byte, then each next one. */
-export const WATCH_IDLE_MS = 30_000;
+const WATCH_IDLE_MS = 30_000;
 
 type Callback = (phase: string, obj: unknown, event: unknown) => void;
 type Done = (err: unknown) => void;
@@ -32,35 +32,28 @@ export class Watch {
     callback: Callback,
     done: Done,
   ): Promise<AbortController> {
-    const params = new URLSearchParams({ watch: 'true' });
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const params: Query = { watch: 'true' };
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params[k] = String(v);
     const controller = new AbortController();
     let timedOut = false;
-    let timer: NodeJS.Timeout | undefined;
-    const idle = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort(timeoutError());
-      }, this.idleMs).unref();
-    };
+    const quiet = idleTimer(this.idleMs, () => {
+      timedOut = true;
+      controller.abort(timeoutError());
+    });
     let ended = false;
     const end = (err: unknown) => {
       if (ended) return;
       ended = true;
-      clearTimeout(timer);
+      quiet.stop();
       controller.abort();
       done(err && timedOut ? timeoutError() : err);
     };
     try {
-      idle();
-      const res = await this.connection.send(
-        'GET',
-        `${path}?${params}`,
-        { accept: 'application/json' },
-        undefined,
-        controller.signal,
-      );
+      const res = await this.connection.send('GET', path, {
+        query: params,
+        headers: { accept: 'application/json' },
+        signal: controller.signal,
+      });
       if (res.statusCode !== 200) {
         await bodyText(res).catch(() => '');
         const code = res.statusCode ?? 500;
@@ -68,7 +61,7 @@ export class Watch {
           statusCode: code,
         });
       }
-      idle();
+      quiet.touch();
       res.setEncoding('utf8');
       let rest = '';
       const hand = (line: string) => {
@@ -82,7 +75,7 @@ export class Watch {
         callback(event.type, event.object, event);
       };
       res.on('data', (chunk: string) => {
-        idle();
+        quiet.touch();
         rest += chunk;
         let newline = rest.indexOf('\n');
         while (newline >= 0) {

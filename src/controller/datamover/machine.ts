@@ -149,11 +149,7 @@ function waitForSource(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   if (problem) {
     const [reason, message, permanent] = problem;
     // Source PVCs are watched: the pass runs again when the source appears or binds, or at the deadline.
-    const again = b.waitOrFail(
-      { reason, message, permanent },
-      config.sourcePvcGracePeriodMs,
-      Number.POSITIVE_INFINITY,
-    );
+    const again = b.waitOrFail({ reason, message, permanent }, config.sourcePvcGracePeriodMs);
     return { status: b.status, actions: [], ...(again === undefined ? {} : { requeueAfterMs: again }) };
   }
   if (o.slot && !o.slot.admitted) return queued(o, o.slot, b);

@@ -1,6 +1,16 @@
-// When a PVC the mover mounts is ready for it, how long a PVC has waited, and how long a Job has been
-// without a pod: rules every kind of run (a backup's clone, a restore's target) decides with.
+// When a PVC the mover mounts is ready for it, how long a PVC has waited, how long a Job has been
+// without a pod, and when to look again at what stalls: rules every kind of run (a backup's clone, a
+// restore's target) decides with.
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+
+/**
+ * When to look again at a stalled snapshot or clone: what its driver reports (a snapshot's error, a
+ * provisioner's warning event) reaches no watch, and may come after the stall began. A quarter of
+ * the time waited so far, between 2 and 30 s, and never past the timeout.
+ */
+export function stalledRecheckMs(waited: number, timeoutMs: number): number {
+  return Math.min(Math.min(30_000, Math.max(2_000, Math.floor(waited / 4))), timeoutMs - waited);
+}
 
 /** A Job that has made no pod after this long is stuck (admission refused its pods, quota, …). */
 export const JOB_NO_POD_AFTER_MS = 10_000;

@@ -65,7 +65,8 @@ describe('a clone that never provisions', () => {
       env.ns,
       dataMover('broken', { sourcePvc: 'broken-src', secretName: 'bucket', storageClassName: 'test-broken' }),
     );
-    const stalled = await stalledWith('broken', 'CloneNotProvisioned');
+    // The provisioner's warning may come after the stall began: the stall then says it on a later look.
+    const stalled = await waitForStalled(env.ns, 'broken', 'CloneNotProvisioned', 'no capacity left');
     expect(condition(stalled, 'Stalled')?.message).toContain('no capacity left');
     const failed = await waitForPhase(env.ns, 'broken', 'Failed');
     expect(condition(failed, 'Failed')?.reason).toBe('CloneProvisioningTimeout');

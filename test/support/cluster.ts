@@ -103,17 +103,24 @@ export function waitForPhase(namespace: string, name: string, phase: string, tim
   );
 }
 
-/** Waits until a DataMover is Stalled (for `reason`, when given); the DataMover as it then is. */
-export function waitForStalled(namespace: string, name: string, reason?: string) {
+/**
+ * Waits until a DataMover is Stalled (for `reason`, and saying `saying`, when given); the DataMover
+ * as it then is.
+ */
+export function waitForStalled(namespace: string, name: string, reason?: string, saying?: string) {
   return waitFor(
     async () => {
       const dm = await getDataMover(namespace, name);
       const stalled = condition(dm, 'Stalled');
-      return stalled?.status === 'True' && (reason === undefined || stalled.reason === reason)
+      return stalled?.status === 'True' &&
+        (reason === undefined || stalled.reason === reason) &&
+        (saying === undefined || stalled.message?.includes(saying))
         ? dm
         : undefined;
     },
-    { what: `DataMover ${namespace}/${name} Stalled${reason ? ` with ${reason}` : ''}` },
+    {
+      what: `DataMover ${namespace}/${name} Stalled${reason ? ` with ${reason}` : ''}${saying ? ` saying "${saying}"` : ''}`,
+    },
   );
 }
 

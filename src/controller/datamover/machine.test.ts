@@ -125,6 +125,8 @@ describe('CreatingClonedPVC', () => {
     expect(findCondition(stalled.status.conditions, 'Stalled')?.message).toContain(
       'ProvisioningFailed: full',
     );
+    // The provisioner's warning reaches no watch and may come later: the stall is looked at again.
+    expect(stalled.requeueAfterMs).toBe(15_250);
     const failed = decide(creating, observed(at(600), { clone: clone('Pending') }), config);
     expect(reason(failed.status, 'Failed')).toBe('CloneProvisioningTimeout');
   });

@@ -13,7 +13,7 @@ import type { MoverResult } from '../../contract/result.js';
 import { buildClone, buildSnapshot, bySnapshot } from './clone.js';
 import { setCondition } from '../conditions.js';
 import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
-import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
+import { pvcReadyForMover, pvcAgeMs, stalledRecheckMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
 import { isTerminal, RunStatusBuilder, type RunConfig } from '../status-builder.js';
@@ -94,9 +94,6 @@ export interface Decision {
 
 /** Snapshots are not watched (design record 22): one that is not ready, or being deleted, is read again this often. */
 export const SNAPSHOT_RECHECK_MS = 2_000;
-/** A stalled snapshot (a driver out of space, say) is read less often the longer it stalls, up to this. */
-export const SNAPSHOT_RECHECK_MAX_MS = 30_000;
-
 class StatusBuilder extends RunStatusBuilder<DataMoverStatus> {}
 
 export { PRIVILEGED_MOVERS_ANNOTATION };
@@ -207,12 +204,10 @@ function creatingSnapshot(dm: DataMover, o: Observed, b: StatusBuilder, config: 
   }
   if (waited >= config.cloneStallAfterMs) {
     b.stalled(Reason.SnapshotNotReady, `snapshot ${name} is not ready yet${detail}`);
-    // Backs off: a quarter of the time waited so far, between 2 and 30 s, and never past the timeout.
-    const again = Math.min(SNAPSHOT_RECHECK_MAX_MS, Math.max(SNAPSHOT_RECHECK_MS, Math.floor(waited / 4)));
     return {
       status: b.status,
       actions: [],
-      requeueAfterMs: Math.min(again, config.cloneProvisionTimeoutMs - waited),
+      requeueAfterMs: stalledRecheckMs(waited, config.cloneProvisionTimeoutMs),
     };
   }
   b.progressing(Reason.CreatingSnapshot, `creating snapshot ${name} of PVC ${dm.spec.sourcePvc}`);
@@ -261,7 +256,11 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   }
   if (waited >= config.cloneStallAfterMs) {
     b.stalled(Reason.CloneNotProvisioned, `clone ${cloneName(dm)} is not provisioned yet${detail}`);
-    return { status: b.status, actions: [], requeueAfterMs: config.cloneProvisionTimeoutMs - waited };
+    return {
+      status: b.status,
+      actions: [],
+      requeueAfterMs: stalledRecheckMs(waited, config.cloneProvisionTimeoutMs),
+    };
   }
   // Same words as when the clone was created: a clone that binds in time costs no status write.
   b.progressing(Reason.CreatingClone, `creating clone ${cloneName(dm)} of PVC ${dm.spec.sourcePvc}`);

@@ -53,6 +53,16 @@ describe('the runs the cap counts', () => {
     expect(c.waiting.map((w) => w.key)).toEqual(['ns/new', 'ns/queued']);
   });
 
+  it("hold a run's slot after its clean-up until the clone is gone from the cache, even before it shows deleting", () => {
+    // The run's end (status no longer naming the clone) can arrive before the PVC watch shows the
+    // clone being deleted; a slot given then let a fourth run hold a clone under a cap of 3 (CI).
+    const cleaned = fx.inPhase('Completed');
+    delete cleaned.restoredPvcName;
+    const ended = named('ended', cleaned);
+    expect([...census([ended], () => ({ clone: {} })).holding]).toEqual(['ns/ended']);
+    expect([...census([ended], noClone).holding]).toEqual([]);
+  });
+
   it('count the run that asks as waiting, from its own copy, whatever held it back before', () => {
     const cached = named('me', beforeClone());
     const own = named('me', fx.inPhase('CreatingClonedPVC'));

@@ -36,15 +36,19 @@ const deleting = (o: KubernetesObject | undefined) => Boolean(o?.metadata?.delet
 
 /**
  * Under way: a snapshot or a clone made (in the cache, or in the status), a mover Job, or cleaning up; and after the
- * end, while its clone or Job is being deleted (a clone kept by deletePvcAfterBackup: false is the
- * user's, and holds no slot).
+ * end, while its clone or Job is being deleted, or its clone, deleted by the run, is still in the
+ * cache (a clone kept by deletePvcAfterBackup: false is the user's, and holds no slot).
  */
 export function underWay(dm: DataMover, children: Children): boolean {
   const phase = dm.status?.phase;
   if (phase === undefined) return false;
   if (isTerminal(phase)) {
     const { clone, job } = children(dm);
-    return deleting(clone) || deleting(job);
+    // A clone the run deleted (its status names it no more) holds the slot until the cache shows it
+    // gone, even before the cache shows it being deleted: the DataMover's watch may deliver the
+    // run's end before the PVC watch delivers the deletion.
+    const deleted = clone !== undefined && !dm.status?.restoredPvcName;
+    return deleted || deleting(clone) || deleting(job);
   }
   // copyMethod Snapshot: under way from the snapshot's creation (named in status from its create).
   if (phase === 'CreatingSnapshot') return Boolean(dm.status?.snapshotName);

@@ -6,15 +6,36 @@
 // errors and a failed verification from both.
 import { writeFileSync } from 'node:fs';
 import { MoverExit } from '../src/contract/exit-codes.js';
-import type { MoverResult } from '../src/contract/result.js';
+import { BackupEnv } from '../src/contract/env.js';
+import { trimSlashes } from '../src/contract/layout.js';
+import { REPORT_PROTOCOL, type MoverResult } from '../src/contract/result.js';
 import { backup } from './backup.js';
-import { MoverError, commandFromEnv, planFromEnv, restorePlanFromEnv } from './plan.js';
+import { MoverError, checkEnvironment, commandFromEnv, planFromEnv, restorePlanFromEnv } from './plan.js';
 import { restore } from './restore.js';
 import { verifyCommand } from './verify.js';
 
 const TERMINATION_LOG = process.env.DATAMOVER_TERMINATION_LOG || '/dev/termination-log';
 
-function report(result: MoverResult): void {
+/**
+ * Whose run this report is: the operator takes a run as done only with a report of its protocol for
+ * that very run (src/contract/result.ts reportProblem), so each report names the command, the owner's
+ * UID, the root and a backup's run folder as the operator gave them.
+ */
+function binding(): Partial<MoverResult> {
+  const env = process.env;
+  const command = env[BackupEnv.command]?.trim() || 'backup';
+  const run = env[BackupEnv.run]?.trim();
+  return {
+    protocol: REPORT_PROTOCOL,
+    command,
+    ...(env[BackupEnv.uid] ? { uid: env[BackupEnv.uid] } : {}),
+    root: trimSlashes(env[BackupEnv.root] ?? ''),
+    ...(command === 'backup' && run ? { run } : {}),
+  };
+}
+
+function report(outcome: MoverResult): void {
+  const result = { ...binding(), ...outcome };
   let json = JSON.stringify(result);
   if (json.length > 4000) json = JSON.stringify({ ...result, error: result.error?.slice(0, 1500) });
   try {
@@ -26,6 +47,7 @@ function report(result: MoverResult): void {
 
 async function run(started: number): Promise<{ code: number; result: MoverResult }> {
   const seconds = () => (Date.now() - started) / 1000;
+  checkEnvironment(process.env);
   switch (commandFromEnv(process.env)) {
     case 'backup':
       return { code: MoverExit.Ok, result: await backup(planFromEnv(process.env), started) };

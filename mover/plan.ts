@@ -2,7 +2,12 @@
 // the S3 remote to rclone through environment variables (nothing written to disk, so a read-only
 // root filesystem works), build the rclone command lines, and classify rclone's failures.
 import { MoverExit } from '../src/contract/exit-codes.js';
-import { RESERVED_CRYPT_ENV_PREFIX, RESERVED_RCLONE_ENV } from '../src/contract/reserved-env.js';
+import {
+  NEVER_IN_MOVER,
+  RCLONE_TUNING,
+  TENANT_ENV_LIST,
+  tenantEnvProblem,
+} from '../src/contract/tenant-env.js';
 import { BackupEnv, CryptEnv, MOVER_COMMANDS, RestoreEnv, type MoverCommand } from '../src/contract/env.js';
 import { ENCRYPTED_MANIFEST, MANIFEST } from '../src/contract/manifest.js';
 import { LATEST, RESTORE_TARGET } from '../src/contract/restore.js';
@@ -319,17 +324,34 @@ export function manifestObject(remote: Remote, folder: string): string {
  * config file, other remotes, the reserved S3 options), then the remote itself.
  */
 export function rcloneEnvironment(env: NodeJS.ProcessEnv, plan: Remote): NodeJS.ProcessEnv {
+  // A clean environment: what a process needs, the tuning flags a tenant may set, the mover's own
+  // remote. Nothing else of the pod's reaches rclone, whatever an older CRD or operator let through:
+  // no other RCLONE_* flag (RCLONE_BACKUP_DIR would move objects out of the run), no proxy or CA file.
   const out: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (
-      name.startsWith('RCLONE_CONFIG') ||
-      name.startsWith(RESERVED_CRYPT_ENV_PREFIX) ||
-      RESERVED_RCLONE_ENV.includes(name)
-    )
-      continue;
-    out[name] = value;
-  }
+  for (const name of ['PATH', 'HOME']) if (env[name] !== undefined) out[name] = env[name];
+  for (const name of Object.keys(RCLONE_TUNING)) if (env[name] !== undefined) out[name] = env[name];
   return { ...out, ...plan.rcloneEnv, RCLONE_CONFIG: '/dev/null' };
+}
+
+/**
+ * The mover's own check of its environment, before anything runs (exit 3): the tenant's variables
+ * the operator lists (DATAMOVER_TENANT_ENV) must be on the allowlist, and no name that loads code may
+ * be set at all, by anyone: the CRD and the operator refuse them first, this holds for a pod an older
+ * operator or a person made.
+ */
+export function checkEnvironment(env: NodeJS.ProcessEnv): void {
+  const problems: string[] = [];
+  for (const name of NEVER_IN_MOVER) {
+    if (env[name] !== undefined) problems.push(`${name} is set: it loads or runs code in the mover`);
+  }
+  const listed = (env[TENANT_ENV_LIST] ?? '').split(',').filter(Boolean);
+  for (const name of listed) {
+    const problem = tenantEnvProblem({ name, value: env[name] ?? '' });
+    if (problem) problems.push(problem);
+  }
+  if (problems.length > 0) {
+    throw new MoverError(MoverExit.ConfigError, `the mover refuses to start: ${problems.join('; ')}`);
+  }
 }
 
 /** `DATAMOVER:bucket/` + a path inside it. */

@@ -7,7 +7,8 @@ import type { Readable } from 'node:stream';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { MoverError, rcloneEnvironment, type Remote } from './plan.js';
 
-const RCLONE = process.env.RCLONE_BINARY || 'rclone';
+/** rclone: the image's, on PATH; DATAMOVER_RCLONE (a name only the operator sets) for the tests. */
+const RCLONE = process.env.DATAMOVER_RCLONE || 'rclone';
 const KEEP_LINES = 400;
 
 export interface RcloneRun {

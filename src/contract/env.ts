@@ -1,6 +1,6 @@
 // The environment the operator gives the mover program (src/jobs builds it into the Job, mover/
 // reads it): one name per setting, for a backup, a restore and a verify, beside the bucket Secret's
-// keys (reserved-env.ts says which the user may not override). Pure: names only.
+// keys (tenant-env.ts says what a tenant may add). Pure: names only.
 
 /** DATAMOVER_COMMAND: what the mover program does (default backup). */
 export const MOVER_COMMANDS = ['backup', 'restore', 'verify'] as const;
@@ -52,6 +52,8 @@ export const RestoreEnv = {
   /** Whose backups the root must hold (its root marker names them), as for a backup. */
   namespace: 'DATAMOVER_NAMESPACE',
   pvc: 'DATAMOVER_SOURCE_PVC',
+  /** The DataMoverRestore's UID: its report names it (src/contract/result.ts reportProblem). */
+  uid: 'DATAMOVER_UID',
   /** `true`: restore into a target that is not empty, replacing what it holds (else exit 3). */
   overwrite: 'DATAMOVER_RESTORE_OVERWRITE',
   /**

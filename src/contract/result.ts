@@ -1,11 +1,31 @@
 // The mover's report, written as JSON to its container's termination message (under 4 KiB):
-// {"bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
-//  "prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"},
+// {"protocol":1,"command":"backup","uid":"…","root":"…","run":"…",
+//  "bytes":N,"files":N,"errors":N,"seconds":S,"destination":"…","error":"one line for the user",
+//  "verify":{…},"prune":{"kept":N,"removed":["run",…],"removedCount":N,"error":"…"},
 //  "abandoned":{"removed":["run",…],"removedCount":N,"error":"…"}}.
+// A run is a success only with a report of this protocol bound to it (reportProblem): a mover that
+// exits 0 without one proves nothing.
+import { trimSlashes } from './layout.js';
 import { MAX_NAMED, type VerifyReport } from './manifest.js';
 import { type RestoreReport } from './restore.js';
 
+/**
+ * The version of the report. A change a reader of version 1 would misread gets a new number: the
+ * operator fails a run whose report it cannot read, naming both versions, instead of guessing.
+ */
+export const REPORT_PROTOCOL = 1;
+
 export interface MoverResult {
+  /** REPORT_PROTOCOL of the mover that wrote it; absent from movers before the protocol. */
+  protocol?: number;
+  /** What the mover did: DATAMOVER_COMMAND. */
+  command?: string;
+  /** The UID of the DataMover or DataMoverRestore the run belongs to (DATAMOVER_UID). */
+  uid?: string;
+  /** The backup root the run wrote (a backup) or read (a restore), as the operator gave it. */
+  root?: string;
+  /** A backup's run folder in the root, as the operator gave it. */
+  run?: string;
   /** Bytes of the files the sync wrote to the run: uploaded, or copied inside the bucket (`uploaded`). */
   bytes?: number;
   /**
@@ -94,7 +114,7 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
     return undefined;
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
-  const result: MoverResult = {};
+  const result: MoverResult = parseBinding(raw);
   for (const key of ['bytes', 'uploaded', 'files', 'errors'] as const) {
     const n = count(raw[key]);
     if (n !== undefined) result[key] = n;
@@ -111,6 +131,17 @@ export function parseMoverResult(message: string | undefined): MoverResult | und
   if (verify) result.verify = verify;
   const restore = parseRestore(raw.restore);
   if (restore) result.restore = restore;
+  return result;
+}
+
+/** The protocol version and whose run the report is. */
+function parseBinding(raw: Record<string, unknown>): MoverResult {
+  const result: MoverResult = {};
+  if (typeof raw.protocol === 'number' && Number.isInteger(raw.protocol)) result.protocol = raw.protocol;
+  for (const key of ['command', 'uid', 'root', 'run'] as const) {
+    const v = raw[key];
+    if (typeof v === 'string' && v) result[key] = v.slice(0, 1024);
+  }
   return result;
 }
 
@@ -180,4 +211,54 @@ function parseAbandoned(raw: unknown): AbandonedReport | undefined {
   const error = typeof r.error === 'string' && r.error ? r.error.slice(0, MAX_ABANDONED_ERROR) : undefined;
   if (removedCount === 0 && !error) return undefined;
   return { removed, removedCount, ...(error ? { error } : {}) };
+}
+
+/** Who the operator expects a report from: the run's owner, its command, and a backup's folder. */
+export interface ReportBinding {
+  command: 'backup' | 'restore';
+  uid: string;
+  root: string;
+  /** A backup's run folder. */
+  run?: string;
+}
+
+/**
+ * Why a mover's report does not prove that its run succeeded (undefined: it does): it is missing,
+ * of another protocol version, bound to another run, or lacks what the run must have written and
+ * verified. `protocol` is set when the versions differ (MoverProtocolMismatch, not NoMoverReport).
+ */
+export function reportProblem(
+  result: MoverResult | undefined,
+  expected: ReportBinding,
+): { problem: string; protocol?: number } | undefined {
+  if (!result || result.protocol === undefined) {
+    return { problem: `no report of protocol ${REPORT_PROTOCOL} in the termination message` };
+  }
+  if (result.protocol !== REPORT_PROTOCOL) {
+    return {
+      problem: `the report is of protocol version ${result.protocol}, and this operator reads version ${REPORT_PROTOCOL}: run the mover image that matches the operator`,
+      protocol: result.protocol,
+    };
+  }
+  const other = (what: string, got: string | undefined, want: string) =>
+    `the report is for ${what} ${got === undefined ? '(none)' : JSON.stringify(got)}, not this run's ${JSON.stringify(want)}`;
+  if (result.command !== expected.command)
+    return { problem: other('command', result.command, expected.command) };
+  if (result.uid !== expected.uid) return { problem: other('uid', result.uid, expected.uid) };
+  if (trimSlashes(result.root ?? '') !== trimSlashes(expected.root))
+    return { problem: other('root', result.root, expected.root) };
+  if (expected.run !== undefined && result.run !== expected.run)
+    return { problem: other('run folder', result.run, expected.run) };
+  if (expected.command === 'backup') {
+    if (result.bytes === undefined || result.files === undefined)
+      return { problem: 'the report says no bytes or files written' };
+    if (!result.verify) return { problem: 'the report has no verification of the bucket' };
+    if (result.verify.mismatches > 0)
+      return { problem: `the report's verification found ${result.verify.mismatches} mismatch(es)` };
+  } else {
+    if (!result.restore) return { problem: 'the report has no restore' };
+    if (result.restore.mismatches > 0)
+      return { problem: `the report's verification found ${result.restore.mismatches} mismatch(es)` };
+  }
+  return undefined;
 }

@@ -12,6 +12,8 @@ export interface PodFacts {
   pods: readonly V1Pod[];
   /** Latest warning about the Job (such as a FailedCreate refused by admission). */
   jobWarning?: string | undefined;
+  /** The mover's last log lines, read only when its Job succeeded without a report (job-status.ts). */
+  moverLogTail?: string | undefined;
 }
 
 export interface PodProgress<S> {

@@ -28,13 +28,51 @@ describe('the mover Job', () => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
+  it("takes only the Secret's documented keys, each by name, and no Service links", () => {
+    // The whole Secret (envFrom) would let a key named NODE_OPTIONS or LD_PRELOAD into the mover.
+    expect(container.envFrom).toBeUndefined();
+    expect(pod.enableServiceLinks).toBe(false);
+    const fromSecret = (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
+    expect(fromSecret.map((e) => [e.name, e.valueFrom?.secretKeyRef?.optional ?? false])).toEqual([
+      ['AWS_ACCESS_KEY_ID', false],
+      ['AWS_SECRET_ACCESS_KEY', false],
+      ['AWS_REGION', true],
+      ['BUCKET_HOST', false],
+      ['BUCKET_NAME', false],
+      ['BUCKET_PORT', true],
+      ['TLS_HOST', true],
+      ['RCLONE_CRYPT_PASSWORD', true],
+      ['RCLONE_CRYPT_PASSWORD2', true],
+    ]);
+    for (const e of fromSecret) {
+      expect(e.valueFrom?.secretKeyRef).toMatchObject({ name: 'bucket', key: e.name });
+    }
+  });
+
+  it("lists the tenant's additionalEnv for the mover to check again, with literal values only", () => {
+    const withEnv = buildMoverJob(
+      dm({ additionalEnv: [{ name: 'ENVIRONMENT', value: 'production' }] }),
+      config,
+      T0,
+    ).spec!.template.spec!.containers[0]!;
+    expect(withEnv.env).toEqual(
+      expect.arrayContaining([
+        { name: 'DATAMOVER_TENANT_ENV', value: 'ENVIRONMENT' },
+        { name: 'ENVIRONMENT', value: 'production' },
+      ]),
+    );
+  });
+
   it('mounts the clone read-only at /data and reads the Secret into the environment', () => {
     expect(container.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data', readOnly: true });
     expect(pod.volumes).toContainEqual({
       name: 'data',
       persistentVolumeClaim: { claimName: 'backup-clone', readOnly: true },
     });
-    expect(container.envFrom).toEqual([{ secretRef: { name: 'bucket' } }]);
+    expect(container.env).toContainEqual({
+      name: 'BUCKET_NAME',
+      valueFrom: { secretKeyRef: { name: 'bucket', key: 'BUCKET_NAME' } },
+    });
     expect(container.env).toEqual(
       expect.arrayContaining([
         { name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' },

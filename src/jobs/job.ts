@@ -17,7 +17,8 @@ import {
 } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
-import { BackupEnv } from '../contract/env.js';
+import { BackupEnv, CryptEnv } from '../contract/env.js';
+import { TENANT_ENV_LIST } from '../contract/tenant-env.js';
 
 export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;
@@ -100,8 +101,11 @@ function moverEnv(dm: DataMover, startTime: Date, liveRuns: readonly string[] | 
     const uids = new Set([dm.metadata.uid ?? '', ...liveRuns].filter(Boolean));
     env.push({ name: BackupEnv.liveRuns, value: [...uids].sort().join(',') });
   }
-  // additionalEnv comes last so it can tune rclone, but the CRD rejects the Secret's keys in it.
-  return [...env, ...((dm.spec.additionalEnv ?? []) as V1EnvVar[])];
+  // additionalEnv: the tenant's allowlisted names (src/contract/tenant-env.ts; the CRD and the
+  // operator refuse others), listed for the mover, which checks them again before it starts.
+  const tenant = (dm.spec.additionalEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? '' }));
+  if (tenant.length > 0) env.push({ name: TENANT_ENV_LIST, value: tenant.map((e) => e.name).join(',') });
+  return [...env, ...tenant];
 }
 
 /**
@@ -139,6 +143,32 @@ function podSecurityContext(spec: MoverPodSettings, privileged?: PrivilegedMover
   };
   if (sc.fsGroup !== undefined) out.fsGroup = sc.fsGroup;
   return out;
+}
+
+/**
+ * The bucket Secret's documented keys, each by name: never the whole Secret (envFrom), whose other
+ * keys a tenant could name NODE_OPTIONS or LD_PRELOAD. Without the four the mover cannot work, the
+ * pod does not start (a missing Secret or key makes it Stalled with the kubelet's words); the rest
+ * are optional.
+ */
+const SECRET_KEYS: ReadonlyArray<[string, boolean]> = [
+  ['AWS_ACCESS_KEY_ID', true],
+  ['AWS_SECRET_ACCESS_KEY', true],
+  ['AWS_REGION', false],
+  ['BUCKET_HOST', true],
+  ['BUCKET_NAME', true],
+  ['BUCKET_PORT', false],
+  ['TLS_HOST', false],
+  [CryptEnv.password, false],
+  [CryptEnv.salt, false],
+];
+
+function secretEnv(secretName: string | undefined): V1EnvVar[] {
+  if (!secretName) return [];
+  return SECRET_KEYS.map(([key, required]) => ({
+    name: key,
+    valueFrom: { secretKeyRef: { name: secretName, key, ...(required ? {} : { optional: true }) } },
+  }));
 }
 
 /** What a mover Job is made of besides the shared settings: whose, which command, what it mounts. */
@@ -193,6 +223,8 @@ export function buildJob(parts: MoverJobParts): V1Job {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
+          // No <SERVICE>_HOST/_PORT variables of the namespace's Services: names a tenant chooses.
+          enableServiceLinks: false,
           ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
           securityContext: podSecurityContext(spec, privileged),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
@@ -203,8 +235,7 @@ export function buildJob(parts: MoverJobParts): V1Job {
               name: MOVER_CONTAINER,
               image: parts.image,
               ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
-              ...(spec.secretName ? { envFrom: [{ secretRef: { name: spec.secretName } }] } : {}),
-              env: parts.env,
+              env: [...secretEnv(spec.secretName), ...parts.env],
               ...(spec.resources ? { resources: spec.resources as never } : {}),
               securityContext: {
                 allowPrivilegeEscalation: false,

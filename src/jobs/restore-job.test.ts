@@ -50,7 +50,12 @@ describe('the restore Job', () => {
       name: 'target',
       persistentVolumeClaim: { claimName: 'db-restored' },
     });
-    expect(container.envFrom).toEqual([{ secretRef: { name: 'bucket' } }]);
+    expect(container.envFrom).toBeUndefined();
+    expect(container.env).toContainEqual({
+      name: 'BUCKET_NAME',
+      valueFrom: { secretKeyRef: { name: 'bucket', key: 'BUCKET_NAME' } },
+    });
+    expect(container.env).toContainEqual({ name: 'DATAMOVER_UID', value: 'uid-back' });
   });
 
   it('tells the mover to restore which run of whose backups, and where', () => {

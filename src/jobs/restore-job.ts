@@ -33,6 +33,8 @@ function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar
     { name: RestoreEnv.target, value: RESTORE_TARGET },
     { name: RestoreEnv.namespace, value: source.namespace },
     { name: RestoreEnv.pvc, value: source.sourcePvc },
+    // Whose report it writes: the operator takes the restore as done only with a report naming it.
+    { name: RestoreEnv.uid, value: restore.metadata.uid ?? '' },
     { name: 'HOME', value: '/tmp' },
   ];
   if (restore.spec.overwrite) env.push({ name: RestoreEnv.overwrite, value: 'true' });

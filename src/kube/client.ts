@@ -347,6 +347,25 @@ export class KubeApi {
     return newest ? `${newest.reason ?? 'Warning'}: ${newest.message ?? ''}`.trim() : undefined;
   }
 
+  /**
+   * The last lines of a container's log (at most 20 lines, 2 KiB), or undefined when it cannot be
+   * read for any reason (the pod or its log is gone, a node that serves no logs, no permission): read
+   * only to explain a mover that exited without its report, which fails either way.
+   */
+  async logTail(namespace: string, pod: string, container: string): Promise<string | undefined> {
+    try {
+      return await withRetry(() =>
+        this.rest.getText(resourcePath(CORE, 'pods', namespace, pod, 'log'), {
+          container,
+          tailLines: '20',
+          limitBytes: '2048',
+        }),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
   /** An event about one of our objects (a DataMover or a DataMoverSchedule). */
   async recordEvent(obj: Custom, event: EventRecord, now: Date): Promise<void> {
     const namespace = obj.metadata.namespace;

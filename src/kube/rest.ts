@@ -38,7 +38,23 @@ export class Rest {
 
   /** Sends one request; the parsed JSON answer, or ApiException for a status outside 2xx. */
   async call<T>(method: Method, path: string, body?: unknown, query: Query = {}): Promise<T> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const text = await this.send(method, path, body, query, 'application/json');
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A GET whose answer is plain text (a pod's log), or ApiException for a status outside 2xx. */
+  getText(path: string, query?: Query): Promise<string> {
+    return this.send('GET', path, undefined, query ?? {}, 'text/plain');
+  }
+
+  private async send(
+    method: Method,
+    path: string,
+    body: unknown,
+    query: Query,
+    accept: string,
+  ): Promise<string> {
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.connection.send(method, path, {
       query,
@@ -47,7 +63,7 @@ export class Rest {
     });
     const text = await bodyText(res);
     const code = res.statusCode ?? 0;
-    if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
+    if (code >= 200 && code < 300) return text;
     let status: unknown = text;
     try {
       status = JSON.parse(text);

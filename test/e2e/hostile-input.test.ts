@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PULL_POLICIES, RESERVED_ENV } from '../../src/api/v1alpha1/schema.js';
 import { DEFAULT_MOVER_IMAGE, repositoryOf } from '../../src/config.js';
-import { RESERVED_RCLONE_ENV } from '../../src/contract/reserved-env.js';
+import { ENV_FAMILIES, NEVER_IN_MOVER, RCLONE_TUNING } from '../../src/contract/tenant-env.js';
 import {
   apply,
   condition,
@@ -60,7 +60,8 @@ const envName = fc.oneof(
     'DATAMOVER_DESTINATION_PATH',
     'RCLONE_CONFIG',
     ...RESERVED_ENV,
-    ...RESERVED_RCLONE_ENV,
+    ...NEVER_IN_MOVER,
+    ...Object.keys(RCLONE_TUNING),
   ),
   fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,20}$/),
 );
@@ -230,6 +231,108 @@ describe('generated DataMover specs through the real apiserver', () => {
     console.log(`operator warnings: ${warnings.length}\n${warnings.slice(0, 20).join('\n')}`);
     console.log(`reconcile passes: ${passes} for ${accepted} DataMovers`);
     expect(passes).toBeLessThan(accepted * 25);
+  });
+});
+
+/**
+ * A DataMover with these additionalEnv entries through the real apiserver, as a server-side dry run
+ * (the CRD's CEL rules decide; nothing is stored): the refusal, or undefined when admitted.
+ */
+async function admission(additionalEnv: Array<Record<string, unknown>>): Promise<string | undefined> {
+  const object = { ...dataMover(uniqueName('env'), { sourcePvc: 'src', additionalEnv }) };
+  const result = await kubectl(
+    ['create', '--dry-run=server', '-n', env.ns, '-f', '-', '-o', 'name'],
+    JSON.stringify(object),
+  );
+  return result.code === 0 ? undefined : result.stderr;
+}
+
+const suffix = fc.stringMatching(/^[A-Z0-9_]{0,12}$/);
+/** A name of each refused family: a prefix or a whole name of it, with generated characters after a prefix. */
+const familyName = fc
+  .oneof(
+    ...ENV_FAMILIES.flatMap((f) => [
+      ...f.prefixes.map((p) => suffix.map((x) => ({ name: `${p}${x}`, family: f }))),
+      ...(f.names.length > 0 ? [fc.constantFrom(...f.names).map((n) => ({ name: n, family: f }))] : []),
+      ...f.suffixes.map((x) =>
+        fc.stringMatching(/^[A-Z][A-Z0-9]{0,8}$/).map((p) => ({ name: `${p}${x}`, family: f })),
+      ),
+    ]),
+  )
+  .filter(({ name }) => !(name in RCLONE_TUNING));
+/** Names that nothing in the mover reads: upper-case words no family starts, ends or names. */
+const plainName = fc
+  .stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/)
+  .filter((n) =>
+    ENV_FAMILIES.every(
+      (f) =>
+        !f.prefixes.some((p) => n.startsWith(p)) &&
+        !f.names.includes(n) &&
+        !f.suffixes.some((x) => n.endsWith(x)),
+    ),
+  );
+
+describe('additionalEnv at admission (generated names, the CRD as installed)', () => {
+  it('refuses every name of a family that something in the mover reads, naming the variable and the rule', async () => {
+    await fc.assert(
+      fc.asyncProperty(familyName, fc.string({ maxLength: 20 }), async ({ name, family }, value) => {
+        const refusal = await admission([{ name, value }]);
+        expect(refusal, name).toContain(`additionalEnv ${name} is refused`);
+        expect(refusal, name).toContain(family.readBy.slice(0, 30));
+      }),
+      { numRuns: 40, seed: SEED },
+    );
+  });
+
+  it('refuses names that are not plain, valueFrom, and tuning flags with malformed values', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc
+            .stringMatching(/^[a-z][a-zA-Z0-9_]{0,12}$/)
+            .map((name) => ({ entry: { name, value: 'x' }, words: 'not a plain name' })),
+          fc
+            .stringMatching(/^[A-Z][A-Z0-9_]{0,6}[-.=$ ][A-Z0-9]{0,4}$/)
+            .map((name) => ({ entry: { name, value: 'x' }, words: 'not a plain name' })),
+          plainName.map((name) => ({
+            entry: { name, valueFrom: { secretKeyRef: { name: 'other', key: 'k' } } },
+            words: 'valueFrom is refused',
+          })),
+          fc
+            .tuple(
+              fc.constantFrom(...Object.keys(RCLONE_TUNING)),
+              fc.constantFrom('$(id)', 'x y', '1;2', '-1', '--help'),
+            )
+            .map(([name, value]) => ({ entry: { name, value }, words: `${name} takes` })),
+        ),
+        async ({ entry, words }) => {
+          const refusal = await admission([entry]);
+          expect(refusal, JSON.stringify(entry)).toContain(words);
+        },
+      ),
+      { numRuns: 30, seed: SEED },
+    );
+  });
+
+  it("admits plain names with any value (the original operator's ENVIRONMENT=production) and well-formed tuning flags", async () => {
+    expect(await admission([{ name: 'ENVIRONMENT', value: 'production' }])).toBeUndefined();
+    await fc.assert(
+      fc.asyncProperty(plainName, fc.string({ maxLength: 40 }), async (name, value) => {
+        expect(
+          await admission([
+            { name, value },
+            { name: 'RCLONE_TRANSFERS', value: '8' },
+          ]),
+        ).toBeUndefined();
+      }),
+      { numRuns: 30, seed: SEED },
+    );
+  });
+
+  it('refuses the code-loading names of the issue one by one (NODE_OPTIONS, LD_PRELOAD, RCLONE_BINARY, ...)', async () => {
+    for (const name of NEVER_IN_MOVER) {
+      expect(await admission([{ name, value: 'x' }]), name).toContain(`additionalEnv ${name} is refused`);
+    }
   });
 });
 

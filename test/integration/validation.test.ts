@@ -39,12 +39,12 @@ describe('kubectl apply of a DataMover', () => {
     [
       'credentials in additionalEnv',
       { sourcePvc: 'src', additionalEnv: [{ name: 'AWS_SECRET_ACCESS_KEY', value: 'x' }] },
-      /additionalEnv cannot set AWS_ACCESS_KEY_ID/,
+      /additionalEnv AWS_SECRET_ACCESS_KEY is refused: the operator and the bucket Secret/,
     ],
     [
       'a destination override in additionalEnv',
       { sourcePvc: 'src', additionalEnv: [{ name: 'DATAMOVER_DESTINATION_PATH', value: 'elsewhere' }] },
-      /additionalEnv cannot set .* DATAMOVER_\*/,
+      /additionalEnv DATAMOVER_DESTINATION_PATH is refused: the operator and the bucket Secret/,
     ],
     [
       "an rclone endpoint override in additionalEnv (rclone ranks it above the mover's remote)",
@@ -55,7 +55,7 @@ describe('kubectl apply of a DataMover', () => {
           { name: 'RCLONE_S3_ENDPOINT', value: 'https://elsewhere' },
         ],
       },
-      /additionalEnv cannot set .*RCLONE_S3_ENDPOINT/,
+      /additionalEnv RCLONE_S3_ENDPOINT is refused: rclone \(every RCLONE_\* is a flag/,
     ],
     [
       'a destinationPath that climbs out',

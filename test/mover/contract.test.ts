@@ -1,23 +1,23 @@
 // The contract between the operator and the mover image: the Job the operator builds for a
 // DataMover is run as the image would run it — the image's ENTRYPOINT, exactly the Job's
-// environment (the Secret resolved as envFrom would), its UID/GID, its mounts (the clone read-only at
+// environment (the Secret's keys resolved as the kubelet would), its UID/GID, its mounts (the clone read-only at
 // /data, an emptyDir at /tmp), all capabilities dropped and a read-only root filesystem — inside
 // bubblewrap; the termination message is parsed with the operator's own parser into the status.
 import { chmodSync, chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  at,
-  config,
-  dm,
-  job,
-  T0,
-  terminatedPod,
-} from '../../src/controller/datamover/fixtures.test-helpers.js';
+import { at, config, dm, T0, terminatedPod } from '../../src/controller/datamover/fixtures.test-helpers.js';
 import { decide } from '../../src/controller/datamover/machine.js';
 import { buildMoverJob } from '../../src/jobs/job.js';
 import { S3Server } from '../support/s3.js';
-import { SYSTEM, entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';
+import {
+  SYSTEM,
+  containerEnv,
+  entrypointWith,
+  imageSandbox,
+  sandbox,
+  terminationLog,
+} from '../support/sandbox.js';
 import { makeTree, tempDir } from '../support/tree.js';
 
 const s3 = new S3Server();
@@ -47,11 +47,8 @@ describe('the mover Job', () => {
     const container = pod.containers[0]!;
     const secret = s3.secretEnv('backups');
 
-    // envFrom the Secret first, then env, as the kubelet does.
-    const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
-    for (const from of container.envFrom ?? [])
-      if (from.secretRef?.name === dataMover.spec.secretName) Object.assign(env, secret);
-    for (const e of container.env ?? []) env[e.name] = e.value ?? '';
+    // The Secret's keys by name, then the literal values, as the kubelet gives them.
+    const env = containerEnv(container, { [dataMover.spec.secretName!]: secret });
 
     const termination = terminationLog();
     const args = imageSandbox({
@@ -78,7 +75,12 @@ describe('the mover Job', () => {
         destination: 'bucket:ns/data/2026-01-02-030405-2e123ab7/',
         phaseStartTime: at(0).toISOString(),
       }),
-      { now: at(9), job: job({ type: 'Complete' }), pods: [terminatedPod(0, message)] },
+      // The Job itself, succeeded: the report must be bound to the run it was given.
+      {
+        now: at(9),
+        job: { ...moverJob, status: { conditions: [{ type: 'Complete', status: 'True' }] } },
+        pods: [terminatedPod(0, message)],
+      },
       config,
     ).status;
     expect(status).toMatchObject({ phase: 'Completed', filesTransferred: 9 });

@@ -97,3 +97,43 @@ describe('a mover that cannot do its job', () => {
     expect(existsSync(`${s3.root}/backups/ns/precedence`), run.output).toBe(true);
   });
 });
+
+describe("the mover's own check of its environment (after the CRD's and the operator's)", () => {
+  it('refuses to start, exit 3, with a tenant variable off the allowlist, and writes nothing', async () => {
+    // A pod an older operator made: RCLONE_BACKUP_DIR would move replaced objects out of the run.
+    const run = await runMover({
+      ...base(),
+      DATAMOVER_BACKUP_ROOT: 'ns/tenant-env',
+      DATAMOVER_TENANT_ENV: 'ENVIRONMENT,RCLONE_BACKUP_DIR',
+      ENVIRONMENT: 'production',
+      RCLONE_BACKUP_DIR: 'DATAMOVER:backups/elsewhere',
+    });
+    expect(run.code, run.output).toBe(MoverExit.ConfigError);
+    const report = parseMoverResult(run.termination);
+    expect(report?.error).toContain('the mover refuses to start: additionalEnv RCLONE_BACKUP_DIR is refused');
+    expect(report?.protocol).toBe(1);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${s3.root}/backups/ns/tenant-env`)).toBe(false);
+  });
+
+  it('refuses to start with a variable that loads code, whoever set it', async () => {
+    const run = await runMover({ ...base(), NODE_OPTIONS: '--no-warnings' });
+    expect(run.code, run.output).toBe(MoverExit.ConfigError);
+    expect(parseMoverResult(run.termination)?.error).toContain(
+      'NODE_OPTIONS is set: it loads or runs code in the mover',
+    );
+  });
+
+  it('reports a success bound to its run: protocol, command, UID, root and run folder', async () => {
+    const run = await runMover({ ...base(), DATAMOVER_BACKUP_ROOT: 'ns/bound', ENVIRONMENT: 'production' });
+    expect(run.code, run.output).toBe(0);
+    expect(parseMoverResult(run.termination)).toMatchObject({
+      protocol: 1,
+      command: 'backup',
+      uid: 'uid-backup',
+      root: 'ns/bound',
+      run: 'mirror',
+      verify: { mismatches: 0 },
+    });
+  });
+});

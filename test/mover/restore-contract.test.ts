@@ -1,6 +1,6 @@
 // The restore command run as the operator's restore Job specifies (buildRestoreJob): the image's
 // ENTRYPOINT and layout, a read-only root filesystem, exactly the Job's environment (the Secret as
-// envFrom gives it), its UID/GID and capabilities, the target volume mounted writable at /restore and
+// the kubelet resolves its Secret keys), its UID/GID and capabilities, the target volume mounted writable at /restore and
 // an emptyDir at /tmp (bubblewrap). The termination message is read with the operator's own machine
 // into the DataMoverRestore's status and events, as a user sees them.
 //
@@ -25,19 +25,13 @@ import type { DataMoverRestoreSpec } from '../../src/api/v1alpha1/restore.js';
 import { MoverExit } from '../../src/contract/exit-codes.js';
 import { parseMoverResult } from '../../src/contract/result.js';
 import { config, dm, T0 } from '../../src/controller/datamover/fixtures.test-helpers.js';
-import {
-  endedPod,
-  inPhase,
-  observed,
-  restore,
-  restoreJob,
-} from '../../src/controller/restore/fixtures.test-helpers.js';
+import { endedPod, inPhase, observed, restore } from '../../src/controller/restore/fixtures.test-helpers.js';
 import { decideRestore } from '../../src/controller/restore/machine.js';
 import { restoreEvents } from '../../src/controller/restore/transitions.js';
 import { buildRestoreJob } from '../../src/jobs/restore-job.js';
 import { moverEnvFor, runMover } from '../support/mover.js';
 import { S3Server } from '../support/s3.js';
-import { entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';
+import { containerEnv, entrypointWith, imageSandbox, sandbox, terminationLog } from '../support/sandbox.js';
 import { makeTree, snapshotTree, tempDir, type FullEntry } from '../support/tree.js';
 
 const s3 = new S3Server();
@@ -108,10 +102,7 @@ async function runRestoreJob(
   );
   const pod = job.spec!.template.spec!;
   const container = pod.containers[0]!;
-  const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' };
-  for (const from of container.envFrom ?? [])
-    if (from.secretRef?.name === SOURCE.secretName) Object.assign(env, s3.secretEnv(BUCKET), opts.keys);
-  for (const e of container.env ?? []) env[e.name] = e.value ?? '';
+  const env = containerEnv(container, { [SOURCE.secretName]: { ...s3.secretEnv(BUCKET), ...opts.keys } });
 
   const target = tempDir('dm-restore-volume-');
   const termination = terminationLog();
@@ -136,9 +127,17 @@ async function runRestoreJob(
   const status = decideRestore(
     before,
     observed({
-      job: restoreJob(
-        run.code === 0 ? { type: 'Complete' } : { type: 'Failed', reason: 'BackoffLimitExceeded' },
-      ),
+      // The Job itself, ended: a success must carry the report bound to this restore and root.
+      job: {
+        ...job,
+        status: {
+          conditions: [
+            run.code === 0
+              ? { type: 'Complete', status: 'True' }
+              : { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' },
+          ],
+        },
+      },
       pods: [endedPod(run.code, message)],
     }),
     config,

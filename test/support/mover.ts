@@ -45,7 +45,7 @@ export function runMover(
   const fullEnv = {
     PATH: process.env.PATH ?? '',
     HOME: dir,
-    RCLONE_BINARY: opts.uid === undefined ? RCLONE : rcloneForAnyUser(),
+    DATAMOVER_RCLONE: opts.uid === undefined ? RCLONE : rcloneForAnyUser(),
     DATAMOVER_TERMINATION_LOG: termination,
     ...env,
   };

@@ -228,15 +228,19 @@ export interface RealNamespace {
 
 /**
  * Registers the file's beforeAll/afterAll: a namespace named after `prefix`, an operator for it that
- * uses the tier's mover image, and `prepare(ns)` (buckets, Secrets, PVCs) run while the operator
+ * uses the tier's mover image (and `flags`), and `prepare(ns)` (buckets, Secrets, PVCs) run while the operator
  * starts. Afterwards the operator's log is kept (DATAMOVER_TEST_LOGS) and the namespace deleted.
  */
-export function useRealNamespace(prefix: string, prepare: (ns: string) => Promise<unknown>): RealNamespace {
+export function useRealNamespace(
+  prefix: string,
+  prepare: (ns: string) => Promise<unknown>,
+  flags: () => string[] = () => [],
+): RealNamespace {
   const env: RealNamespace = { ns: '' };
   beforeAll(async () => {
     if (skipReason()) return;
     env.ns = await createNamespace(prefix);
-    env.operator = new OperatorProcess([env.ns], [`--default-mover-image=${tier().moverImage}`]);
+    env.operator = new OperatorProcess([env.ns], [`--default-mover-image=${tier().moverImage}`, ...flags()]);
     await Promise.all([env.operator.start(), prepare(env.ns)]);
   });
   afterAll(async () => {

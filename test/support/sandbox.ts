@@ -1,6 +1,7 @@
 // The mover image's sandbox, in bubblewrap: the image's ENTRYPOINT and file layout (from
 // mover/Dockerfile), the system's programs read-only, a read-only root filesystem, no capabilities,
 // a UID of its own. Shared by the contract tests of the backup Job and of the restore command.
+import type { V1Container } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -115,4 +116,28 @@ export function entrypointWith(env: Record<string, string>): string[] {
   const args = ['--remount-ro', '/', '--clearenv'];
   for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
   return [...args, '--', ...imageEntrypoint()];
+}
+
+/**
+ * A container's environment as the kubelet gives it: literal values, and the Secret's keys its
+ * secretKeyRefs name (an optional key that is missing is left out; a required one stops the pod,
+ * which the kubelet reports as CreateContainerConfigError: here an error).
+ */
+export function containerEnv(
+  container: V1Container,
+  secrets: Record<string, Record<string, string>>,
+  base: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin' },
+): Record<string, string> {
+  const env = { ...base };
+  for (const e of container.env ?? []) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (!ref) {
+      env[e.name] = e.value ?? '';
+      continue;
+    }
+    const value = secrets[ref.name ?? '']?.[ref.key];
+    if (value !== undefined) env[e.name] = value;
+    else if (!ref.optional) throw new Error(`couldn't find key ${ref.key} in Secret ${ref.name}`);
+  }
+  return env;
 }

@@ -42,6 +42,10 @@ export const Reason = {
   MoverPodStartTimeout: 'MoverPodStartTimeout',
   MoverJobFailed: 'MoverJobFailed',
   MoverConfigError: 'MoverConfigError',
+  /** The mover Job succeeded without a report proving this run (src/contract/result.ts). */
+  NoMoverReport: 'NoMoverReport',
+  /** The mover's report is of a protocol version this operator does not read. */
+  MoverProtocolMismatch: 'MoverProtocolMismatch',
   BucketCredentialsRejected: 'BucketCredentialsRejected',
   BucketNotFound: 'BucketNotFound',
   BucketEndpointUnreachable: 'BucketEndpointUnreachable',

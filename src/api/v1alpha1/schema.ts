@@ -2,7 +2,8 @@
 // come from these TypeBox definitions, so they cannot drift (`npm run gen:crd` writes config/crd).
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { Type, type Static } from '@sinclair/typebox';
-import { RESERVED_RCLONE_ENV } from '../../contract/reserved-env.js';
+import { RCLONE_TUNING } from '../../contract/tenant-env.js';
+import { tenantEnvRules } from './env-rules.js';
 import { KEEP_RULES } from '../../contract/retention.js';
 import { column, enumOf, opaque, stringMap, time } from './fields.js';
 
@@ -25,37 +26,16 @@ export const RESERVED_ENV = [
   'TLS_HOST',
 ] as const;
 
-/**
- * What `additionalEnv` may not set, besides the Secret's keys: anything that could replace the
- * credentials or move the destination without it showing. `AWS_*` (credentials come from the
- * Secret), `DATAMOVER_*` (the operator's own settings: destination, source, filters), `RCLONE_CONFIG*`
- * (a remote definition or config file would redefine where data goes) and rclone's S3 credential and
- * endpoint variables (rclone ranks them above the remote the mover defines: they would replace it).
- */
-export const RESERVED_ENV_PREFIXES = ['AWS_', 'DATAMOVER_', 'RCLONE_CONFIG', 'RCLONE_CRYPT_'] as const;
-
-export const RESERVED_ENV_MESSAGE = `additionalEnv cannot set ${RESERVED_ENV.join(', ')} (they come from secretName), nor ${RESERVED_ENV_PREFIXES.map((p) => `${p}*`).join(', ')} or ${RESERVED_RCLONE_ENV.join(', ')}`;
-
-/** True when `additionalEnv` may not set `name` (the same test as the CRD's validation rule). */
-export function reservedEnvName(name: string): boolean {
-  return (
-    (RESERVED_ENV as readonly string[]).includes(name) ||
-    RESERVED_RCLONE_ENV.includes(name) ||
-    RESERVED_ENV_PREFIXES.some((p) => name.startsWith(p))
-  );
-}
-
-const RESERVED_ENV_RULE = `self.all(e, !(e.name in ${JSON.stringify([...RESERVED_ENV, ...RESERVED_RCLONE_ENV])}) && ${RESERVED_ENV_PREFIXES.map((p) => `!e.name.startsWith('${p}')`).join(' && ')})`;
-
-export const EnvVarSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the environment variable.' }),
-  value: Type.Optional(Type.String({ description: 'Literal value of the variable.' })),
-  valueFrom: Type.Optional(
-    opaque<Record<string, unknown>>(
-      'Source of the value (secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef), as in a Pod.',
+export const EnvVarSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the environment variable.' }),
+    value: Type.Optional(Type.String({ maxLength: 4096, description: 'Literal value of the variable.' })),
+    valueFrom: Type.Optional(
+      opaque<Record<string, unknown>>('Refused: additionalEnv takes literal values only (docs/security.md).'),
     ),
-  ),
-});
+  },
+  { 'x-kubernetes-validations': tenantEnvRules() },
+);
 
 export const PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
 
@@ -171,9 +151,7 @@ export const DataMoverSpecSchema = Type.Object(
     additionalEnv: Type.Optional(
       Type.Array(EnvVarSchema, {
         maxItems: 64,
-        description:
-          "Extra environment variables for the mover (rclone tuning such as RCLONE_TRANSFERS). They cannot replace the Secret's credentials or the operator's settings: AWS_*, DATAMOVER_*, RCLONE_CONFIG* and rclone's S3 credential and endpoint variables are refused.",
-        'x-kubernetes-validations': [{ rule: RESERVED_ENV_RULE, message: RESERVED_ENV_MESSAGE }],
+        description: `Extra environment variables for the mover, with literal values: plain names that nothing in the mover reads (upper-case letters, digits and underscores, such as ENVIRONMENT), and the rclone tuning flags ${Object.keys(RCLONE_TUNING).join(', ')}. Names that a runtime or tool in the mover reads as configuration (NODE_*, LD_*, PATH, proxies, other RCLONE_*, AWS_*, DATAMOVER_*, ...) and valueFrom are refused (docs/security.md).`,
       }),
     ),
     addTimestampPrefix: Type.Optional(

@@ -5,13 +5,12 @@ import { Reason } from '../../api/v1alpha1/conditions.js';
 import { SCHEDULE_KIND } from '../../api/v1alpha1/schedule.js';
 import {
   KEEPS_NOTHING_MESSAGE,
-  RESERVED_ENV_MESSAGE,
   RETENTION_NEEDS_TIMESTAMPS_MESSAGE,
-  reservedEnvName,
   type DataMover,
 } from '../../api/v1alpha1/schema.js';
 import type { Config } from '../../config.js';
 import { invalidKeepPolicy } from '../../contract/retention.js';
+import { tenantEnvProblem } from '../../contract/tenant-env.js';
 import { DESTINATION_PREFIXES_ANNOTATION, backupRoot, rootAllowed } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage, scheduleOf } from '../../jobs/job.js';
 
@@ -44,13 +43,8 @@ export function policyViolation(
     ];
   }
   // The CRD refuses these too; this holds where an older CRD is installed.
-  const reserved = (dm.spec.additionalEnv ?? []).map((e) => e.name).filter(reservedEnvName);
-  if (reserved.length > 0) {
-    return [
-      Reason.ReservedEnvNotAllowed,
-      `additionalEnv sets ${reserved.join(', ')}: ${RESERVED_ENV_MESSAGE}`,
-    ];
-  }
+  const envRefused = (dm.spec.additionalEnv ?? []).map(tenantEnvProblem).filter((p) => p !== undefined);
+  if (envRefused.length > 0) return [Reason.ReservedEnvNotAllowed, envRefused.join('; ')];
   if (dm.spec.serviceAccountName && !config.allowMoverServiceAccount) {
     return [
       Reason.ServiceAccountNotAllowed,

@@ -70,6 +70,22 @@ export function job(
 ): V1Job {
   return {
     metadata: { name: 'backup-mover', namespace: 'ns' },
+    // What the mover is told: its report must name the same root and run folder (job-status.ts).
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            {
+              name: 'mover',
+              env: [
+                { name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' },
+                { name: 'DATAMOVER_RUN_FOLDER', value: 'mirror' },
+              ],
+            },
+          ],
+        },
+      },
+    },
     status: {
       ...counts,
       conditions: condition
@@ -104,8 +120,32 @@ export function terminatedPod(exitCode: number, message = ''): V1Pod {
   };
 }
 
-/** What a pass observes: the time and the children, no pods unless given. */
-export const observed = (now: Date, extra: Partial<Observed> = {}): Observed => ({ now, pods: [], ...extra });
+/**
+ * The report a mover of the fixture's DataMover (`backup`, mirror run of ns/data) writes when it
+ * succeeds: protocol 1, bound to the run, with what it wrote and verified.
+ */
+export function moverReport(extra: Record<string, unknown> = {}, name = 'backup'): string {
+  return JSON.stringify({
+    protocol: 1,
+    command: 'backup',
+    uid: `uid-${name}`,
+    root: 'ns/data',
+    run: 'mirror',
+    bytes: 0,
+    files: 0,
+    verify: { verified: 1, mismatches: 0, mismatched: [] },
+    ...extra,
+  });
+}
+
+/**
+ * What a pass observes: the time and the children. A Job that succeeded has, unless pods are given,
+ * the pod a real one leaves: exited 0 with the mover's report.
+ */
+export const observed = (now: Date, extra: Partial<Observed> = {}): Observed => {
+  const succeeded = extra.job?.status?.conditions?.some((c) => c.type === 'Complete');
+  return { now, pods: succeeded ? [terminatedPod(0, moverReport())] : [], ...extra };
+};
 
 /** A DataMover's status in `phase`, started at T0, with its clone and destination named. */
 export const inPhase = (phase: DataMoverStatus['phase'], extra: DataMoverStatus = {}): DataMoverStatus => ({

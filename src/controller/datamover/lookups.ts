@@ -6,6 +6,7 @@ import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { backupRoot, rootAllowed } from '../../jobs/destination.js';
 import { isTerminal } from '../status-builder.js';
 import type { VolumeSnapshot } from '../../kube/snapshots.js';
+import { reportBinding, unprovenSuccess } from '../job-status.js';
 import { pvcAgeMs, pvcReadyForMover, JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 
 /** What the caches hold for a DataMover, and the binding mode of its clone's class once looked up. */
@@ -29,6 +30,8 @@ export interface Lookups {
   cloneWarning: boolean;
   /** The latest warning about a Job that makes no pod. */
   jobWarning: boolean;
+  /** The pod whose mover's last log lines are read: its Job succeeded without a report (job-status.ts). */
+  moverLog: string | undefined;
   /** Whether another DataMover holds the destination (a scan of the cache). */
   destinationLock: boolean;
   /** The run's VolumeSnapshot (GET: snapshots are not watched), with copyMethod Snapshot. */
@@ -49,6 +52,19 @@ function snapshotNeeded(dm: DataMover): boolean {
   return dm.status?.snapshotName !== undefined && (phase === 'CleaningUp' || isTerminal(phase));
 }
 
+/**
+ * The namespace's annotations: before the clone, for the privileged reader or a root outside the
+ * namespace's own prefix. A run that waited in CreatingPod since (for its destination, or a restore
+ * reading its root) creates its Job on a later pass: a privileged one reads the opt-in again there,
+ * as it may have been taken back meanwhile. Ordinary runs read nothing more (BENCHMARKS.md's requests
+ * per DataMover), nor does the pass that enters CreatingPod, which read it before the clone.
+ */
+function namespaceNeeded(dm: DataMover, beforeClone: boolean, job: V1Job | undefined): boolean {
+  const privileged = dm.spec.privilegedReader === true;
+  if (beforeClone) return privileged || !rootAllowed(backupRoot(dm), dm.metadata.namespace, []);
+  return privileged && dm.status?.phase === 'CreatingPod' && job === undefined && !dm.status.jobName;
+}
+
 export function lookupsNeeded(
   dm: DataMover,
   cached: Cached,
@@ -61,13 +77,15 @@ export function lookupsNeeded(
   const pending = beforeClone && clone !== undefined && clone.status?.phase !== 'Bound';
   const podless = job ? podlessForMs(job, cached.pods, now) : undefined;
   return {
-    namespace:
-      beforeClone &&
-      (dm.spec.privilegedReader === true || !rootAllowed(backupRoot(dm), dm.metadata.namespace, [])),
+    namespace: namespaceNeeded(dm, beforeClone, job),
     source: beforeClone && clone === undefined && !snapshotPending(cached),
     bindingMode: pending,
     cloneWarning: pending && pvcAgeMs(clone, now) >= config.cloneStallAfterMs,
     jobWarning: phase === 'CreatingPod' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS,
+    moverLog:
+      phase === 'CreatingPod' && job
+        ? unprovenSuccess(job, cached.pods, reportBinding(job, 'backup', dm.metadata.uid))
+        : undefined,
     snapshot: snapshotNeeded(dm),
     // Only a pass that may create the Job consults the lock: an O(n) scan that other passes skip.
     destinationLock:

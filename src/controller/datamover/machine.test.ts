@@ -382,47 +382,6 @@ describe('one write per pass', () => {
   });
 });
 
-describe("the mover's report", () => {
-  it('fills bytes and files transferred on success', () => {
-    const d = decide(
-      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
-      observed(at(5), {
-        job: job({ type: 'Complete' }),
-        pods: [terminatedPod(0, '{"bytes":2048,"files":2}')],
-      }),
-      config,
-    );
-    expect(d.status).toMatchObject({ phase: 'Completed', bytesTransferred: 2048, filesTransferred: 2 });
-    expect(d.status.bytesUploaded).toBeUndefined();
-  });
-
-  it('shows how much an incremental run uploaded, and the run it copied the rest from', () => {
-    const report = '{"bytes":2048,"uploaded":48,"base":"2026-01-01-000000-0123abcd","files":2}';
-    const d = decide(
-      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
-      observed(at(5), { job: job({ type: 'Complete' }), pods: [terminatedPod(0, report)] }),
-      config,
-    );
-    expect(d.status).toMatchObject({
-      bytesTransferred: 2048,
-      bytesUploaded: 48,
-      incrementalFrom: '2026-01-01-000000-0123abcd',
-    });
-  });
-
-  it("puts the mover's one-line error in the failure message", () => {
-    const d = decide(
-      dm({}, inPhase('CreatingPod', { jobName: 'backup-mover' })),
-      observed(at(5), {
-        job: job({ type: 'Failed', reason: 'BackoffLimitExceeded' }),
-        pods: [terminatedPod(1, '{"error":"bucket backups does not exist"}')],
-      }),
-      config,
-    );
-    expect(d.status.message).toContain('bucket backups does not exist');
-  });
-});
-
 describe('mover exit codes', () => {
   it.each([
     [1, 'MoverJobFailed'],

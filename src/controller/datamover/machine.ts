@@ -12,7 +12,7 @@ import { policyViolation, sourceProblem } from './checks.js';
 import type { MoverResult } from '../../contract/result.js';
 import { buildClone, buildSnapshot, bySnapshot } from './clone.js';
 import { setCondition } from '../conditions.js';
-import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
+import { jobOutcome, podsStarted, pruneStatus, reportBinding } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs, stalledRecheckMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
@@ -35,6 +35,8 @@ export interface Observed {
   pods: readonly V1Pod[];
   /** Latest warning about the mover Job (such as a FailedCreate refused by admission). */
   jobWarning?: string | undefined;
+  /** The mover's last log lines, read only when its Job succeeded without a report (lookups.ts). */
+  moverLogTail?: string | undefined;
   /** Whether the namespace opted in to privileged movers; looked up only when one is asked for. */
   privilegedMoversAllowed?: boolean | undefined;
   /**
@@ -267,11 +269,24 @@ function creatingClone(dm: DataMover, o: Observed, b: StatusBuilder, config: Mac
   return { status: b.status, actions: [], requeueAfterMs: config.cloneStallAfterMs - waited };
 }
 
+/**
+ * The privileged reader was allowed when the clone was made (checked()); a run that waited since, for
+ * its destination or a restore, creates its Job only if the namespace still allows it (read again on
+ * that pass: lookups.ts). Checked on every pass before the Job, so the run fails as soon as it is seen.
+ */
+function privilegeTakenBack(dm: DataMover, o: Observed, b: StatusBuilder): Decision | undefined {
+  if (!dm.spec.privilegedReader || o.privilegedMoversAllowed) return undefined;
+  const message = `privilegedReader is no longer allowed in namespace ${dm.metadata.namespace}: its annotation ${PRIVILEGED_MOVERS_ANNOTATION}=true was removed while the run waited to start its mover; no mover ran and nothing was written to the bucket; clone ${cloneName(dm)}, made before, stays until this DataMover is deleted`;
+  return { status: b.fail(Reason.PrivilegedMoverNotAllowed, message).status, actions: [] };
+}
+
 function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: MachineConfig): Decision {
   const leftover = notOurs(dm, o, b);
   if (leftover) return leftover;
   const job = o.job;
   if (!job) {
+    const revoked = b.status.jobName ? undefined : privilegeTakenBack(dm, o, b);
+    if (revoked) return revoked;
     if (!b.status.jobName && o.destinationBusyWith) {
       const message = `waiting for DataMover ${o.destinationBusyWith}, which backs up to ${backupRoot(dm)}/ or a folder inside or around it`;
       b.progressing(Reason.WaitingForDestination, message);
@@ -294,13 +309,19 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   // The Job's counts lag its pods (a new pod is not yet active, a finished one is being finalized),
   // so they never count the attempts down.
   b.status.attempts = Math.max(b.status.attempts ?? 0, podsStarted(job.status));
-  const outcome = jobOutcome(job, o.pods);
+  const outcome = jobOutcome(job, o.pods, {
+    expected: reportBinding(job, 'backup', dm.metadata.uid),
+    now: o.now,
+    logTail: o.moverLogTail,
+  });
   if (outcome.kind === 'succeeded') return moverSucceeded(dm, b, outcome.result);
   if (outcome.kind === 'failed') {
     recordVerification(b, outcome.result);
     return { status: b.fail(outcome.reason, outcome.message).status, actions: [] };
   }
-  return moverPodProgress(o, b, config);
+  const progress = moverPodProgress(o, b, config);
+  if (outcome.recheckMs === undefined) return progress;
+  return { ...progress, requeueAfterMs: Math.min(progress.requeueAfterMs ?? Infinity, outcome.recheckMs) };
 }
 
 /** The mover's check of the bucket against the manifest, succeeded or not. */
@@ -314,12 +335,13 @@ function recordVerification(b: StatusBuilder, result: MoverResult | undefined): 
   };
 }
 
-function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult | undefined): Decision {
-  if (result?.bytes !== undefined) b.status.bytesTransferred = result.bytes;
-  if (result?.files !== undefined) b.status.filesTransferred = result.files;
-  if (result?.uploaded !== undefined) b.status.bytesUploaded = result.uploaded;
-  if (result?.base) b.status.incrementalFrom = result.base;
-  if (result?.prune) b.status.prune = pruneStatus(result.prune);
+/** A Job whose report proves the run (job-status.ts): what it wrote and verified goes into status. */
+function moverSucceeded(dm: DataMover, b: StatusBuilder, result: MoverResult): Decision {
+  if (result.bytes !== undefined) b.status.bytesTransferred = result.bytes;
+  if (result.files !== undefined) b.status.filesTransferred = result.files;
+  if (result.uploaded !== undefined) b.status.bytesUploaded = result.uploaded;
+  if (result.base) b.status.incrementalFrom = result.base;
+  if (result.prune) b.status.prune = pruneStatus(result.prune);
   recordVerification(b, result);
   if (dm.spec.deletePvcAfterBackup) {
     b.enter('CleaningUp');

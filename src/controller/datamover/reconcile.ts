@@ -12,7 +12,7 @@ import { cloneName, controlledBy, jobName, ownership, snapshotName } from '../..
 import type { VolumeSnapshot } from '../../kube/snapshots.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { destinationBusyWith, liveRunsOf } from './destination-lock.js';
-import { lookupsNeeded } from './lookups.js';
+import { lookupsNeeded, type Lookups } from './lookups.js';
 import { restoreReading, restoreWriting } from './restore-guard.js';
 import {
   actionRefused,
@@ -31,6 +31,7 @@ import type { CapMember, RunCap } from '../run-cap.js';
 import { isTerminal } from '../status-builder.js';
 import { cachedChildren, census, classOf, type Children } from './slots.js';
 import { cloneClass } from './clone.js';
+import { MOVER_CONTAINER } from '../../jobs/job.js';
 
 type Status = DataMoverStatus;
 
@@ -152,7 +153,7 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     observed.restoreInTheWay = this.restoreInTheWay(dm, need.source, need.destinationLock);
     if (need.cloneWarning)
       observed.cloneWarning = await this.api.latestWarning(ns, 'PersistentVolumeClaim', cloneName(dm));
-    if (need.jobWarning) observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
+    await this.jobLookups(dm, observed, need);
     if (need.destinationLock) {
       const peers = this.caches.dataMovers.list();
       observed.destinationBusyWith = destinationBusyWith(dm, peers);
@@ -161,6 +162,13 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
     // Last, after every await: the slot is given and the clone created with nothing in between.
     if (need.source) await this.requestSlot(dm, observed, now);
     return observed;
+  }
+
+  /** What a pass reads about its Job beyond the caches: a warning, or an unproven mover's last lines. */
+  private async jobLookups(dm: DataMover, observed: Observed, need: Lookups): Promise<void> {
+    const ns = dm.metadata.namespace;
+    if (need.jobWarning) observed.jobWarning = await this.api.latestWarning(ns, 'Job', jobName(dm));
+    if (need.moverLog) observed.moverLogTail = await this.api.logTail(ns, need.moverLog, MOVER_CONTAINER);
   }
 
   /**

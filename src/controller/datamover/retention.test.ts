@@ -3,13 +3,13 @@
 // the mover's prune report becomes status.prune, one event and the prune counters, once.
 import { describe, expect, it } from 'vitest';
 import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alpha1/schema.js';
-import { reservedEnvName } from '../../api/v1alpha1/schema.js';
+import { tenantEnvProblem } from '../../contract/tenant-env.js';
 import { pruneReport } from '../../contract/result.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
 import { DataMoverMetrics } from './metrics.js';
 import { buildMoverJob, scheduleOf } from '../../jobs/job.js';
 import { findCondition } from '../conditions.js';
-import { at, config, dm, job, source, T0, terminatedPod } from './fixtures.test-helpers.js';
+import { at, config, dm, job, source, T0, terminatedPod, moverReport } from './fixtures.test-helpers.js';
 import { pruneStatus } from '../job-status.js';
 import { decide } from './machine.js';
 import { metricMoves, transitionEvents } from './transitions.js';
@@ -63,8 +63,8 @@ describe("a scheduled DataMover's mover Job", () => {
   });
 
   it('keeps DATAMOVER_KEEP and DATAMOVER_SCHEDULE out of additionalEnv', () => {
-    expect(reservedEnvName('DATAMOVER_KEEP')).toBe(true);
-    expect(reservedEnvName('DATAMOVER_SCHEDULE')).toBe(true);
+    expect(tenantEnvProblem({ name: 'DATAMOVER_KEEP' })).toBeDefined();
+    expect(tenantEnvProblem({ name: 'DATAMOVER_SCHEDULE' })).toBeDefined();
   });
 });
 
@@ -112,7 +112,7 @@ describe('the live runs of a mover Job', () => {
       name: 'DATAMOVER_LIVE_RUNS',
       value: 'uid-nightly-20260101,uid-nightly-20260102',
     });
-    expect(reservedEnvName('DATAMOVER_LIVE_RUNS')).toBe(true);
+    expect(tenantEnvProblem({ name: 'DATAMOVER_LIVE_RUNS' })).toBeDefined();
   });
 });
 
@@ -130,7 +130,16 @@ describe("the mover's prune report", () => {
   const finish = (termination: string) =>
     decide(
       running(scheduled()),
-      { now: at(5), job: job({ type: 'Complete' }), pods: [terminatedPod(0, termination)] },
+      {
+        now: at(5),
+        job: job({ type: 'Complete' }),
+        pods: [
+          terminatedPod(
+            0,
+            moverReport(JSON.parse(termination) as Record<string, unknown>, scheduled().metadata.name),
+          ),
+        ],
+      },
       config,
     ).status;
 

@@ -1,7 +1,16 @@
 // A backup's verification against its manifest, as the DataMover shows it: status.verification from
 // the mover's report, and a mismatch failing the run with its own reason.
 import { describe, expect, it } from 'vitest';
-import { at, config, dm, inPhase, job, observed, terminatedPod } from './fixtures.test-helpers.js';
+import {
+  at,
+  config,
+  dm,
+  inPhase,
+  job,
+  observed,
+  terminatedPod,
+  moverReport,
+} from './fixtures.test-helpers.js';
 import { decide } from './machine.js';
 
 describe("a backup's verification", () => {
@@ -11,7 +20,10 @@ describe("a backup's verification", () => {
       observed(at(5), {
         job: job({ type: 'Complete' }),
         pods: [
-          terminatedPod(0, '{"bytes":2048,"files":2,"verify":{"verified":3,"mismatches":0,"mismatched":[]}}'),
+          terminatedPod(
+            0,
+            moverReport({ bytes: 2048, files: 2, verify: { verified: 3, mismatches: 0, mismatched: [] } }),
+          ),
         ],
       }),
       config,

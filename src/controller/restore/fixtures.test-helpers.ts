@@ -67,6 +67,11 @@ export function target(
 export function restoreJob(condition?: { type: string; reason?: string }): V1Job {
   return {
     metadata: { name: 'back-restore', namespace: 'ns', uid: 'job-uid', creationTimestamp: T0 },
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'mover', env: [{ name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' }] }] },
+      },
+    },
     status: {
       active: condition ? 0 : 1,
       conditions: condition ? [{ type: condition.type, status: 'True', reason: condition.reason }] : [],
@@ -90,6 +95,9 @@ export const failedReason = (d: RestoreDecision) =>
 export const stalledReason = (d: RestoreDecision) =>
   d.status.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True')?.reason;
 
+/** The fixture restore's report: protocol 1, bound to it (uid-back) and the root it read. */
+export const BINDING = { protocol: 1, command: 'restore', uid: 'uid-back', root: 'ns/data' };
 export const REPORT = JSON.stringify({
+  ...BINDING,
   restore: { run: '2026-01-02-030405', bytes: 100, files: 2, verified: 3, mismatches: 0, mismatched: [] },
 });

@@ -324,3 +324,19 @@ describe('a finished restore', () => {
     expect(decideRestore(done, observed(), config)).toEqual({ status: done.status, actions: [] });
   });
 });
+
+describe('a restore Job that succeeded without a report proving its restore', () => {
+  it('fails NoMoverReport, and a report of another restore fails too', () => {
+    const before = restore({}, inPhase('Restoring', { source: 'bucket:ns/data/', jobName: 'back-restore' }));
+    for (const message of ['', JSON.stringify({ ...JSON.parse(REPORT), uid: 'uid-other' })]) {
+      const d = decideRestore(
+        before,
+        observed({ job: restoreJob({ type: 'Complete' }), pods: [endedPod(0, message)] }),
+        config,
+      );
+      expect(d.status.phase).toBe('Failed');
+      expect(failedReason(d)).toBe('NoMoverReport');
+      expect(d.status.filesRestored).toBeUndefined();
+    }
+  });
+});

@@ -31,7 +31,7 @@ import { buildRestoreJob, type ResolvedSource } from '../../jobs/restore-job.js'
 import { sizeLike } from '../pvc-size.js';
 import { QUEUED_RECHECK_MS } from '../run-cap.js';
 import type { Pool, Slot } from '../run-slots.js';
-import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
+import { jobOutcome, reportBinding, RESTORE_REASON_BY_EXIT } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
 import { scheduledBackupsOf } from '../schedule/template.js';
@@ -58,11 +58,17 @@ export interface RestoreObserved extends PodFacts, LeftoverFacts {
   target?: V1PersistentVolumeClaim | null;
   /** volumeBindingMode of the target's storage class, when known. */
   targetBindingMode?: string | undefined;
-  /** Running pods (not the restore's own) that mount the target; looked up once it is ready. */
+  /**
+   * Running pods (not the restore's own) that mount the target; looked up once it is ready, and again
+   * on a pass that may create the Job.
+   */
   targetUsers?: readonly string[];
   /** Prefixes an administrator allows the namespace besides its own; looked up for a root outside it. */
   allowedDestinationPrefixes?: readonly string[];
-  /** Whether the namespace opted in to privileged movers; looked up only for restoreOwners. */
+  /**
+   * Whether the namespace opted in to privileged movers; looked up only for restoreOwners, before the
+   * target and again on a pass that may create the Job.
+   */
   privilegedMoversAllowed?: boolean;
   /** A Job holds the restore Job's name and is not this restore's. */
   jobNotOurs?: boolean;
@@ -309,6 +315,30 @@ function inUse(b: Builder, name: string, users: readonly string[]): RestoreDecis
   return { status: b.fail(Reason.TargetPVCInUse, message).status, actions: [] };
 }
 
+/**
+ * What CreatingTargetPVC checked holds until the Job is created, however long the restore waited for
+ * its slot since: the namespace still allows restoreOwners, and no running pod mounts the target
+ * (both read again on every pass that may create the Job: reconcile.ts). Nothing is written yet.
+ */
+function changedWhileWaiting(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+): RestoreDecision | undefined {
+  // A Job created already (the cache does not show it yet): its own pod may mount the target.
+  if (b.status.jobName) return undefined;
+  const name = targetPvcOf(r);
+  const untouched = `no restore Job ran, so nothing was written to PVC ${name}`;
+  if (r.spec.restoreOwners && !o.privilegedMoversAllowed) {
+    const message = `restoreOwners is no longer allowed in namespace ${r.metadata.namespace}: its annotation ${PRIVILEGED_MOVERS_ANNOTATION}=true was removed while the restore waited to start its Job; ${untouched}`;
+    return { status: b.fail(Reason.PrivilegedMoverNotAllowed, message).status, actions: [] };
+  }
+  const users = o.targetUsers ?? [];
+  if (users.length === 0) return undefined;
+  const message = `PVC ${name} is now mounted by running pod(s) ${podList(users)}, started while the restore waited to start its Job; ${untouched}: stop them (scale the workload to 0) and create the DataMoverRestore again`;
+  return { status: b.fail(Reason.TargetPVCInUse, message).status, actions: [] };
+}
+
 /** `reused`: the target is another restore's leftover (leftTarget), named so in messages. */
 function targetReady(
   r: DataMoverRestore,
@@ -369,6 +399,30 @@ function recordReport(b: Builder, result: MoverResult | undefined): void {
   if (result?.files !== undefined) b.status.filesRestored = result.files;
 }
 
+/** Restoring without a Job: the source, what was checked before (still true), a slot; then the Job. */
+function startJob(
+  r: DataMoverRestore,
+  o: RestoreObserved,
+  b: Builder,
+  config: RestoreConfig,
+): RestoreDecision {
+  // A place in the slot queue is only for a restore that waits for nothing else (set again below).
+  delete b.status.queuePosition;
+  const source = resolveSource(r, o.schedule);
+  if (isProblem(source)) return waitOrFail(b, o, config, source);
+  const changed = changedWhileWaiting(r, o, b);
+  if (changed) return changed;
+  if (o.slot && !o.slot.admitted)
+    return { status: b.queued(o.slot, o.pool!).status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
+  const jobName = restoreJobName(r);
+  b.status.jobName = jobName;
+  b.progressing(Reason.Restoring, `restore Job ${jobName} is running`);
+  return {
+    status: b.status,
+    actions: [{ type: 'createJob', job: buildRestoreJob(r, source, targetPvcOf(r), config) }],
+  };
+}
+
 function restoring(
   r: DataMoverRestore,
   o: RestoreObserved,
@@ -381,22 +435,14 @@ function restoring(
     return { status: b.fail(Reason.NameConflict, message).status, actions: [] };
   }
   const job = o.job;
-  if (!job) {
-    // A place in the slot queue is only for a restore that waits for nothing else (set again below).
-    delete b.status.queuePosition;
-    const source = resolveSource(r, o.schedule);
-    if (isProblem(source)) return waitOrFail(b, o, config, source);
-    if (o.slot && !o.slot.admitted)
-      return { status: b.queued(o.slot, o.pool!).status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
-    b.status.jobName = jobName;
-    b.progressing(Reason.Restoring, `restore Job ${jobName} is running`);
-    return {
-      status: b.status,
-      actions: [{ type: 'createJob', job: buildRestoreJob(r, source, targetPvcOf(r), config) }],
-    };
-  }
+  if (!job) return startJob(r, o, b, config);
   b.status.jobName = job.metadata?.name ?? jobName;
-  const outcome = jobOutcome(job, o.pods, RESTORE_REASON_BY_EXIT);
+  const outcome = jobOutcome(job, o.pods, {
+    expected: reportBinding(job, 'restore', r.metadata.uid),
+    now: o.now,
+    reasons: RESTORE_REASON_BY_EXIT,
+    logTail: o.moverLogTail,
+  });
   if (outcome.kind === 'succeeded') {
     recordReport(b, outcome.result);
     const run = b.status.run ?? r.spec.run ?? LATEST;
@@ -418,10 +464,11 @@ function restoring(
     return { status: b.fail(outcome.reason, `${outcome.message}${named}`).status, actions: [] };
   }
   const p = podProgress(o, b, config, 'restore');
+  const recheck = Math.min(p.requeueAfterMs ?? Infinity, outcome.recheckMs ?? Infinity);
   return {
     status: p.status,
     actions: p.deleteJob ? [{ type: 'deleteJob', name: p.deleteJob }] : [],
-    ...(p.requeueAfterMs !== undefined ? { requeueAfterMs: p.requeueAfterMs } : {}),
+    ...(recheck !== Infinity ? { requeueAfterMs: recheck } : {}),
   };
 }
 

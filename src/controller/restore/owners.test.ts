@@ -35,7 +35,8 @@ describe('restoreOwners', () => {
   it('runs the restore Job as root with only the capabilities that set owners', () => {
     const d = decideRestore(
       fx.restore({ restoreOwners: true }, fx.inPhase('Restoring', { source: 'bucket:ns/data/' })),
-      fx.observed(),
+      // The pass that creates the Job reads the namespace's opt-in again.
+      fx.observed({ privilegedMoversAllowed: true }),
       config,
     );
     const action = d.actions[0]!;
@@ -56,7 +57,10 @@ function completedWith(report: object, spec: Partial<DataMoverRestoreSpec> = {})
   );
   const d = decideRestore(
     before,
-    fx.observed({ job: fx.restoreJob({ type: 'Complete' }), pods: [fx.endedPod(0, JSON.stringify(report))] }),
+    fx.observed({
+      job: fx.restoreJob({ type: 'Complete' }),
+      pods: [fx.endedPod(0, JSON.stringify({ ...fx.BINDING, ...report }))],
+    }),
     config,
   );
   return { status: d.status, events: restoreEvents(before.status!, d.status) };

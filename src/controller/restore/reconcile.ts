@@ -13,7 +13,8 @@ import { apiMessage, isConflict, isRetryable, type KubeApi } from '../../kube/cl
 import { controlledBy, restoreJobName } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
-import { PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
+import { MOVER_CONTAINER, PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
+import { reportBinding, unprovenSuccess } from '../job-status.js';
 import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import {
@@ -129,15 +130,25 @@ export class RestoreKind implements RunKind<
       observed.pods = this.caches.pods.list(ns).filter((p) => controlledBy(p, uid));
     }
     if (r.status?.phase === 'CreatingTargetPVC') await this.observeTarget(r, observed);
+    await this.observeBeforeJob(r, observed, job);
     const podless = observed.job ? podlessForMs(observed.job, observed.pods, now) : undefined;
     if (r.status?.phase === 'Restoring' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS)
       observed.jobWarning = await this.api.latestWarning(ns, 'Job', restoreJobName(r));
+    await this.unprovenLog(r, observed);
     // Last, after every await: the slot is given and the Job created with nothing in between.
     if (r.status?.phase === 'Restoring' && !job && !restoreUnderWay(r, undefined)) {
       const asked = await this.cap.request(this.member, r, restoreKey(r), r.status.targetStorageClass, now);
       if (asked) Object.assign(observed, asked);
     }
     return observed;
+  }
+
+  /** A Job that succeeded without a report proving the restore: its mover's last lines, for the message. */
+  private async unprovenLog(r: DataMoverRestore, observed: RestoreObserved): Promise<void> {
+    const job = observed.job;
+    if (r.status?.phase !== 'Restoring' || !job) return;
+    const pod = unprovenSuccess(job, observed.pods, reportBinding(job, 'restore', r.metadata.uid));
+    if (pod) observed.moverLogTail = await this.api.logTail(r.metadata.namespace, pod, MOVER_CONTAINER);
   }
 
   /** The target PVC, and what deciding about it needs: none of it is ours, so none is cached. */
@@ -172,6 +183,26 @@ export class RestoreKind implements RunKind<
       (target.status?.phase === 'Bound' || observed.targetBindingMode === 'WaitForFirstConsumer')
     )
       observed.targetUsers = await this.api.podsMounting(ns, name, observed.job?.metadata?.uid);
+  }
+
+  /**
+   * A pass that may create the Job (Restoring, no Job in the cache or in status) reads again what
+   * CreatingTargetPVC checked, by the same reads (machine.ts, changedWhileWaiting): whether the
+   * namespace still allows restoreOwners, and who mounts the target now (the pods are listed: only the
+   * operator's are cached). The restore may have waited long for its slot since.
+   */
+  private async observeBeforeJob(
+    r: DataMoverRestore,
+    observed: RestoreObserved,
+    job: V1Job | undefined,
+  ): Promise<void> {
+    if (r.status?.phase !== 'Restoring' || job || r.status.jobName) return;
+    const ns = r.metadata.namespace;
+    if (r.spec.restoreOwners) {
+      const annotations = await this.api.namespaceAnnotations(ns);
+      observed.privilegedMoversAllowed = annotations[PRIVILEGED_MOVERS_ANNOTATION] === 'true';
+    }
+    observed.targetUsers = await this.api.podsMounting(ns, targetPvcOf(r));
   }
 
   /** For a pass that failed the restore: its new target PVC (if it created it) and who mounts it. */

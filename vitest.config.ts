@@ -12,6 +12,7 @@ const E2E_PARALLEL = [
   'test/e2e/retention.test.ts',
   'test/e2e/run-cap.test.ts',
   'test/e2e/snapshot.test.ts',
+  'test/e2e/stale-checks.test.ts',
 ];
 
 export default defineConfig({

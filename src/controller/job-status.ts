@@ -9,7 +9,6 @@ import type {
 import { Reason } from '../api/v1alpha1/conditions.js';
 import { MoverExit } from '../contract/exit-codes.js';
 import { MOVER_CONTAINER } from '../jobs/job.js';
-import { BackupEnv } from '../contract/env.js';
 import {
   parseMoverResult,
   reportProblem,
@@ -69,26 +68,6 @@ export const SYNC_FAILURES = new Set<string>([
   Reason.UnreadableFiles,
   Reason.BackupVerificationFailed,
 ]);
-
-/**
- * Whose report a Job must leave: the owner's UID, and the root and run folder the operator gave the
- * Job's mover (its own env: the Job is ours, by its controller reference, and its template immutable).
- */
-export function reportBinding(
-  job: V1Job,
-  command: ReportBinding['command'],
-  ownerUid: string | undefined,
-): ReportBinding {
-  const env = job.spec?.template?.spec?.containers?.find((c) => c.name === MOVER_CONTAINER)?.env ?? [];
-  const value = (name: string) => env.find((e) => e.name === name)?.value;
-  const run = command === 'backup' ? value(BackupEnv.run) : undefined;
-  return {
-    command,
-    uid: ownerUid ?? '',
-    root: value(BackupEnv.root) ?? '',
-    ...(run !== undefined ? { run } : {}),
-  };
-}
 
 /** The mover container's newest termination among the Job's pods, and that pod's name. */
 function lastEnded(pods: readonly V1Pod[]) {

@@ -107,14 +107,22 @@ export class RunCap {
   /** Gives back a slot a pass did not use (it created nothing), and hands it on at once. */
   release(key: string): void {
     this.pools.release(key);
-    this.wakeNext();
+    this.wakeNext(key);
   }
 
-  /** Wakes the runs the free slots of each pool would go to, whichever kind they are of. */
-  wakeNext(): void {
+  /**
+   * Wakes the runs the free slots of each pool would go to, whichever kind they are of. `done`: the
+   * run whose pass asks, which wants no slot now (it ended, or gave its slot back): the caches may
+   * still show it waiting, as they lag its pass's own status write, and it is not woken. A run woken
+   * for a slot it does not take would wake itself again, at once; an ended run's pass makes no
+   * request, so that loop would never yield to the watch that brings the cache up to date.
+   */
+  wakeNext(done?: string): void {
     const now = Date.now();
     for (const [id, slots] of this.pools.each()) {
-      const keys = slots.next(this.census(id), now);
+      const census = this.census(id);
+      const waiting = census.waiting.filter((w) => w.key !== done);
+      const keys = slots.next({ holding: census.holding, waiting }, now);
       for (const member of this.members) {
         const own = keys.filter((k) => member.owns(k));
         if (own.length > 0) member.wake(own);

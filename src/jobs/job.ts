@@ -19,6 +19,7 @@ import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
 import { BackupEnv, CryptEnv } from '../contract/env.js';
 import { TENANT_ENV_LIST } from '../contract/tenant-env.js';
+import type { ReportBinding } from '../contract/result.js';
 
 export const MOVER_CONTAINER = 'mover';
 export const DEFAULT_UID = 65534;
@@ -106,6 +107,20 @@ function moverEnv(dm: DataMover, startTime: Date, liveRuns: readonly string[] | 
   const tenant = (dm.spec.additionalEnv ?? []).map((e) => ({ name: e.name, value: e.value ?? '' }));
   if (tenant.length > 0) env.push({ name: TENANT_ENV_LIST, value: tenant.map((e) => e.name).join(',') });
   return [...env, ...tenant];
+}
+
+/**
+ * Whose report the mover of this run must leave (src/contract/result.ts): the DataMover's UID, and
+ * the root and run folder its Job was given (the run starts at status.startTime, as the Job's did).
+ */
+export function backupBinding(dm: DataMover): ReportBinding {
+  const startTime = new Date(dm.status?.startTime ?? 0);
+  return {
+    command: 'backup',
+    uid: dm.metadata.uid ?? '',
+    root: backupRoot(dm),
+    run: runFolder(dm, startTime),
+  };
 }
 
 /**

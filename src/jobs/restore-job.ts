@@ -7,6 +7,7 @@ import type { DataMoverRestore } from '../api/v1alpha1/restore.js';
 import type { Config } from '../config.js';
 import { LATEST, RESTORE_TARGET } from '../contract/restore.js';
 import { BackupEnv, RestoreEnv } from '../contract/env.js';
+import type { ReportBinding } from '../contract/result.js';
 import {
   COMMAND_LABEL,
   RESTORE_ANNOTATION,
@@ -40,6 +41,16 @@ function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar
   if (restore.spec.overwrite) env.push({ name: RestoreEnv.overwrite, value: 'true' });
   if (restore.spec.restoreOwners) env.push({ name: RestoreEnv.owners, value: 'true' });
   return env;
+}
+
+/**
+ * Whose report a restore's mover must leave (src/contract/result.ts): the restore's UID and the root
+ * it was given to read, as status.source records it (`<secretName>:<root>/`, written with the Job).
+ */
+export function restoreBinding(restore: DataMoverRestore): ReportBinding {
+  const source = restore.status?.source ?? '';
+  const root = source.slice(source.indexOf(':') + 1).replace(/\/+$/, '');
+  return { command: 'restore', uid: restore.metadata.uid ?? '', root };
 }
 
 export function buildRestoreJob(

@@ -90,6 +90,12 @@ describe("the operator's RBAC", () => {
       ns,
       dataMover('ok', { sourcePvc: 'src', secretName: 'bucket', deletePvcAfterBackup: true }),
       dataMover('taken', { sourcePvc: 'src', secretName: 'bucket', destinationPath: `${ns}/taken` }),
+      dataMover('noreport', {
+        sourcePvc: 'src',
+        secretName: 'bucket',
+        destinationPath: `${ns}/noreport`,
+        podLabels: { simulate: 'noreport' },
+      }),
       dataMover('fails', {
         sourcePvc: 'src',
         secretName: 'bucket',
@@ -137,6 +143,9 @@ describe("the operator's RBAC", () => {
     });
     const taken = await waitForPhase(ns, 'taken', 'Failed');
     expect(taken.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('NameConflict');
+    // A Job that succeeded without the mover's report: its pod's log is read (get pods/log).
+    const noreport = await waitForPhase(ns, 'noreport', 'Failed');
+    expect(noreport.status?.conditions?.find((c) => c.type === 'Failed')?.reason).toBe('NoMoverReport');
     await waitForPhase(ns, 'fails', 'Failed', 60_000);
     await waitForPhase(ns, 'nopod', 'Failed');
     await waitForPhase(ns, 'noclone', 'Failed');

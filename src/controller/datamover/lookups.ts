@@ -4,9 +4,10 @@
 import type { V1Job, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { DataMover } from '../../api/v1alpha1/schema.js';
 import { backupRoot, rootAllowed } from '../../jobs/destination.js';
+import { backupBinding } from '../../jobs/job.js';
 import { isTerminal } from '../status-builder.js';
 import type { VolumeSnapshot } from '../../kube/snapshots.js';
-import { reportBinding, unprovenSuccess } from '../job-status.js';
+import { unprovenSuccess } from '../job-status.js';
 import { pvcAgeMs, pvcReadyForMover, JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 
 /** What the caches hold for a DataMover, and the binding mode of its clone's class once looked up. */
@@ -83,9 +84,7 @@ export function lookupsNeeded(
     cloneWarning: pending && pvcAgeMs(clone, now) >= config.cloneStallAfterMs,
     jobWarning: phase === 'CreatingPod' && podless !== undefined && podless >= JOB_NO_POD_AFTER_MS,
     moverLog:
-      phase === 'CreatingPod' && job
-        ? unprovenSuccess(job, cached.pods, reportBinding(job, 'backup', dm.metadata.uid))
-        : undefined,
+      phase === 'CreatingPod' && job ? unprovenSuccess(job, cached.pods, backupBinding(dm)) : undefined,
     snapshot: snapshotNeeded(dm),
     // Only a pass that may create the Job consults the lock: an O(n) scan that other passes skip.
     destinationLock:

@@ -7,12 +7,12 @@ import type { Config } from '../../config.js';
 import { cloneName, jobName, snapshotName } from '../../kube/names.js';
 import type { VolumeSnapshot } from '../../kube/snapshots.js';
 import { backupRoot, describeDestination } from '../../jobs/destination.js';
-import { PRIVILEGED_MOVERS_ANNOTATION, buildMoverJob } from '../../jobs/job.js';
+import { PRIVILEGED_MOVERS_ANNOTATION, backupBinding, buildMoverJob } from '../../jobs/job.js';
 import { policyViolation, sourceProblem } from './checks.js';
 import type { MoverResult } from '../../contract/result.js';
 import { buildClone, buildSnapshot, bySnapshot } from './clone.js';
 import { setCondition } from '../conditions.js';
-import { jobOutcome, podsStarted, pruneStatus, reportBinding } from '../job-status.js';
+import { jobOutcome, podsStarted, pruneStatus } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs, stalledRecheckMs } from '../readiness.js';
 import { podProgress } from '../pod-progress.js';
 import type { RestoreInTheWay } from './restore-guard.js';
@@ -310,7 +310,7 @@ function creatingPod(dm: DataMover, o: Observed, b: StatusBuilder, config: Machi
   // so they never count the attempts down.
   b.status.attempts = Math.max(b.status.attempts ?? 0, podsStarted(job.status));
   const outcome = jobOutcome(job, o.pods, {
-    expected: reportBinding(job, 'backup', dm.metadata.uid),
+    expected: backupBinding(dm),
     now: o.now,
     logTail: o.moverLogTail,
   });

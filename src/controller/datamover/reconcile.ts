@@ -96,8 +96,9 @@ export class DataMoverKind implements RunKind<DataMover, DataMoverStatus, Observ
 
   decide(dm: DataMover, observed: Observed): Decision<DataMoverStatus, Action> {
     const decision = decide(dm, observed, this.config);
-    // An ended run's pass (its end, or its clone or Job going): the slot it held may be free now.
-    if (isTerminal(dm.status?.phase)) this.cap.wakeNext();
+    // An ended run's pass (its end, or its clone or Job going): the slot it held may be free now. Not
+    // to itself: the cache may still show it queued (it failed while it was; run-cap.ts wakeNext).
+    if (isTerminal(dm.status?.phase)) this.cap.wakeNext(keyOf(dm));
     // A slot given to a run that creates nothing now (it waits for its source, or failed): it goes
     // to the next run at once.
     if (

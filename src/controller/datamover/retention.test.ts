@@ -3,6 +3,7 @@
 // the mover's prune report becomes status.prune, one event and the prune counters, once.
 import { describe, expect, it } from 'vitest';
 import type { DataMover, DataMoverSpec, DataMoverStatus } from '../../api/v1alpha1/schema.js';
+import { runFolder } from '../../jobs/destination.js';
 import { tenantEnvProblem } from '../../contract/tenant-env.js';
 import { pruneReport } from '../../contract/result.js';
 import { OperatorMetrics } from '../../metrics/metrics.js';
@@ -136,7 +137,10 @@ describe("the mover's prune report", () => {
         pods: [
           terminatedPod(
             0,
-            moverReport(JSON.parse(termination) as Record<string, unknown>, scheduled().metadata.name),
+            moverReport(
+              { run: runFolder(scheduled(), T0), ...(JSON.parse(termination) as Record<string, unknown>) },
+              scheduled().metadata.name,
+            ),
           ),
         ],
       },
@@ -146,7 +150,7 @@ describe("the mover's prune report", () => {
   it('becomes status.prune, with counts, the first runs and a message', () => {
     const runs = Array.from({ length: 12 }, (_, i) => `2025-12-${String(i + 1).padStart(2, '0')}-000000`);
     const status = finish(JSON.stringify({ bytes: 10, files: 1, prune: pruneReport(8, runs) }));
-    expect(status.phase).toBe('Completed');
+    expect(status.phase, status.message).toBe('Completed');
     expect(status.prune).toEqual({
       kept: 8,
       removed: 12,
@@ -163,7 +167,7 @@ describe("the mover's prune report", () => {
         prune: pruneReport(3, ['2025-12-01-000000'], 'cannot delete x'),
       }),
     );
-    expect(status.phase).toBe('Completed');
+    expect(status.phase, status.message).toBe('Completed');
     expect(findCondition(status.conditions, 'Complete')?.status).toBe('True');
     expect(status.prune).toMatchObject({ removed: 1, error: 'cannot delete x' });
     expect(status.prune?.message).toMatch(/removed 1 backup\(s\).*; the prune stopped: cannot delete x/);

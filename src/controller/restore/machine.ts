@@ -27,11 +27,11 @@ import {
 } from '../../kube/names.js';
 import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage } from '../../jobs/job.js';
-import { buildRestoreJob, type ResolvedSource } from '../../jobs/restore-job.js';
+import { buildRestoreJob, restoreBinding, type ResolvedSource } from '../../jobs/restore-job.js';
 import { sizeLike } from '../pvc-size.js';
 import { QUEUED_RECHECK_MS } from '../run-cap.js';
 import type { Pool, Slot } from '../run-slots.js';
-import { jobOutcome, reportBinding, RESTORE_REASON_BY_EXIT } from '../job-status.js';
+import { jobOutcome, RESTORE_REASON_BY_EXIT } from '../job-status.js';
 import { pvcReadyForMover, pvcAgeMs } from '../readiness.js';
 import { podProgress, type PodFacts } from '../pod-progress.js';
 import { scheduledBackupsOf } from '../schedule/template.js';
@@ -416,6 +416,8 @@ function startJob(
     return { status: b.queued(o.slot, o.pool!).status, actions: [], requeueAfterMs: QUEUED_RECHECK_MS };
   const jobName = restoreJobName(r);
   b.status.jobName = jobName;
+  // What the Job is given to read: its report must name the same root (restoreBinding).
+  b.status.source = describeSource(source);
   b.progressing(Reason.Restoring, `restore Job ${jobName} is running`);
   return {
     status: b.status,
@@ -438,7 +440,7 @@ function restoring(
   if (!job) return startJob(r, o, b, config);
   b.status.jobName = job.metadata?.name ?? jobName;
   const outcome = jobOutcome(job, o.pods, {
-    expected: reportBinding(job, 'restore', r.metadata.uid),
+    expected: restoreBinding(r),
     now: o.now,
     reasons: RESTORE_REASON_BY_EXIT,
     logTail: o.moverLogTail,

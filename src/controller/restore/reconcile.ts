@@ -14,7 +14,8 @@ import { controlledBy, restoreJobName } from '../../kube/names.js';
 import type { Source } from '../../kube/resources.js';
 import { DESTINATION_PREFIXES_ANNOTATION, parsePrefixes } from '../../jobs/destination.js';
 import { MOVER_CONTAINER, PRIVILEGED_MOVERS_ANNOTATION } from '../../jobs/job.js';
-import { reportBinding, unprovenSuccess } from '../job-status.js';
+import { unprovenSuccess } from '../job-status.js';
+import { restoreBinding } from '../../jobs/restore-job.js';
 import { JOB_NO_POD_AFTER_MS, podlessForMs } from '../readiness.js';
 import { NameConflict, type Decision, type Performed, type RunKind, type Transition } from '../pass.js';
 import {
@@ -90,8 +91,9 @@ export class RestoreKind implements RunKind<
 
   decide(r: DataMoverRestore, observed: RestoreObserved): Decision<DataMoverRestoreStatus, RestoreAction> {
     const decision = decideRestore(r, observed, this.config);
-    // An ended restore's pass (its end, or its Job going): the slot it held may be free now.
-    if (isTerminal(r.status?.phase)) this.cap.wakeNext();
+    // An ended restore's pass (its end, or its Job going): the slot it held may be free now. Not to
+    // itself: the cache may still show it waiting (it failed before its Job; run-cap.ts wakeNext).
+    if (isTerminal(r.status?.phase)) this.cap.wakeNext(restoreKey(r));
     // A slot given to a restore that creates no Job now (it waits, or failed) goes on at once.
     if (
       observed.slot?.admitted &&
@@ -147,7 +149,7 @@ export class RestoreKind implements RunKind<
   private async unprovenLog(r: DataMoverRestore, observed: RestoreObserved): Promise<void> {
     const job = observed.job;
     if (r.status?.phase !== 'Restoring' || !job) return;
-    const pod = unprovenSuccess(job, observed.pods, reportBinding(job, 'restore', r.metadata.uid));
+    const pod = unprovenSuccess(job, observed.pods, restoreBinding(r));
     if (pod) observed.moverLogTail = await this.api.logTail(r.metadata.namespace, pod, MOVER_CONTAINER);
   }
 

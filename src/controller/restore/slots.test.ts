@@ -136,6 +136,25 @@ describe('one cap for backups and restores', () => {
     expect(restoresWoken).toEqual([]);
   });
 
+  it('does not wake the run whose pass just ended it or gave its slot back, which the caches may still show waiting', async () => {
+    // The restore failed before its Job (a pod started mounting its target while it waited): its
+    // pass wrote Failed, but the cache, which lags that write, still shows it waiting. Woken, its
+    // pass (an ended run's: no request) would wake it again at once, and never let the watch in.
+    const cap = new RunCap(classes, 1, log);
+    const woken: string[] = [];
+    const me = named('r1', inPhase('Restoring'));
+    const restores = member([], [[restoreKey(me), 1]], () => true, woken);
+    cap.join(restores);
+    const asked = await cap.request(restores, me, restoreKey(me), undefined, T0);
+    expect(asked?.slot).toEqual({ admitted: true, fresh: true });
+    cap.release(restoreKey(me));
+    cap.wakeNext(restoreKey(me));
+    expect(woken).toEqual([]);
+    // Any other pass wakes it, as the cache shows it: a waiting run is never left behind.
+    cap.wakeNext();
+    expect(woken).toEqual([restoreKey(me)]);
+  });
+
   it('asks nothing when no cap applies', async () => {
     const cap = new RunCap(classes, 0, log);
     const me = named('r1', inPhase('Restoring'));

@@ -82,7 +82,7 @@ describe('a failed restore and the new PVC it created', () => {
     const already = fx.restore({}, fx.inPhase('Failed'));
     expect(afterFailure(already, status, facts()).actions).toEqual([]);
     const done = decideRestore(
-      fx.restore({}, fx.inPhase('Restoring', { jobName: 'back-restore' })),
+      fx.restore({}, fx.inPhase('Restoring', { jobName: 'back-restore', source: 'bucket:ns/data/' })),
       fx.observed({ job: fx.restoreJob({ type: 'Complete' }), pods: [fx.endedPod(0, fx.REPORT)] }),
       config,
     );

@@ -3,11 +3,13 @@
 // verifies the volume against the manifest byte for byte (SHA-256 of every file read back from the
 // volume), with types, sizes, link targets, modes and times, and owners when it runs as root.
 //
-// rclone copies contents, names, file times, symlinks (--links) and empty folders
-// (--create-empty-src-dirs), the flags the backup's sync uses. It runs without --metadata here: on a
-// local target rclone would write the S3 objects' own metadata (content-type, tier) as user.* xattrs
-// the volume never had, and fails setting them on symlinks as a user that is not root. The manifest
-// is the record of modes, owners and times, and this program applies it (mover/tree.ts). Owners are
+// rclone copies contents, names, file times and empty folders (--create-empty-src-dirs), the flags
+// the backup's sync uses, but no links: this program makes them from the manifest after the copy
+// (mover/tree.ts), so that nothing rclone writes can pass through one (below, restoreArgs). It runs
+// without --metadata here: on a local target rclone would write the S3 objects' own metadata
+// (content-type, tier) as user.* xattrs the volume never had. The manifest is the record of links,
+// modes, owners and times, and this program applies it (mover/tree.ts), never outside the target:
+// an entry beneath a link is not applied, and fails the restore (VerifyFailed). Owners are
 // applied when asked (DATAMOVER_RESTORE_OWNERS=true: the mover must be root with CAP_CHOWN, and an
 // owner that differs afterwards fails the restore) or when it runs as root anyway. A mover that is
 // neither cannot chown: it reports the owners it could not apply (the count and the first paths) and
@@ -16,11 +18,12 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { MoverExit } from '../src/contract/exit-codes.js';
 import { RestoreEnv } from '../src/contract/env.js';
+import { MAX_NAMED } from '../src/contract/manifest.js';
 import { type RestoreReport } from '../src/contract/restore.js';
-import { compareTree } from './manifest.js';
+import { LINK_SUFFIX, compareTree } from './manifest.js';
 import { COPY_FLAGS, MoverError, dataPath, type RestorePlan } from './plan.js';
 import { rclone, classifyRcloneFailure, finalStats } from './rclone.js';
-import { applyMetadata, describe } from './tree.js';
+import { applyManifest, describe, removeLinks } from './tree.js';
 import { openBackup, readManifest } from './verify.js';
 
 /** Names a fresh volume holds before anything is written to it. */
@@ -56,7 +59,12 @@ export function restoreArgs(plan: RestorePlan, data: string): string[] {
     plan.overwrite ? 'sync' : 'copy',
     data,
     `${plan.target.replace(/\/+$/, '')}/`,
-    ...COPY_FLAGS,
+    // No --links, and the links' objects left out: rclone writes by path, so a link it made (`x` to
+    // /etc) before it writes an object below its name (a crafted `x/passwd`) would lead the write
+    // out of the volume, as root with restoreOwners. applyManifest makes the links after the copy.
+    ...COPY_FLAGS.filter((flag) => flag !== '--links'),
+    '--exclude',
+    `*${LINK_SUFFIX}`,
   ];
 }
 
@@ -75,6 +83,8 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
   const pass = readManifest(remote, folder, expected);
   while (!(await pass.next()).done);
 
+  // And no link the target holds may lead rclone's writes elsewhere (tree.ts, removeLinks).
+  await removeLinks(plan.target);
   const copy = await rclone(restoreArgs(plan, dataPath(remote, folder)), remote);
   // A file rclone could not copy (an object that does not decrypt) is named by the verify below;
   // only a failure of the bucket itself (credentials, endpoint) ends the restore here.
@@ -88,7 +98,7 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
   // Owners are applied (and must match) when asked, or by a mover that is root anyway.
   const uid = process.getuid?.();
   const owners = plan.owners || uid === 0;
-  await applyMetadata(plan.target, readManifest(remote, folder, expected), owners);
+  const refused = await applyManifest(plan.target, readManifest(remote, folder, expected), owners);
   let files = 0;
   let bytes = 0;
   async function* counted() {
@@ -101,11 +111,19 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
     }
   }
   const checked = await compareTree(counted(), describe(plan.target, { md5: false }), { owners });
+  // An entry refused beneath a link is one the verify finds missing (its walk never follows a link):
+  // the report names it with the reason instead, first.
+  const mismatched = [
+    ...refused.named,
+    ...checked.verify.mismatched.filter((m) => !refused.paths.some((path) => m === `${path}: missing`)),
+  ].slice(0, MAX_NAMED);
   const report: RestoreReport = {
     run: backup.run,
     bytes,
     files,
     ...checked.verify,
+    mismatches: Math.max(checked.verify.mismatches, refused.count),
+    mismatched,
     ...(checked.notApplied.count ? { notApplied: checked.notApplied } : {}),
   };
   if (checked.notApplied.count) {
@@ -115,9 +133,13 @@ export async function restore(plan: RestorePlan): Promise<RestoreReport> {
     );
   }
   if (report.mismatches > 0) {
+    // A backup with entries beneath its own links is not one a volume can hold (crafted, or damaged).
+    const beneath = refused.count
+      ? `${refused.count} entr${refused.count === 1 ? 'y' : 'ies'} of the backup lie beneath a link and were not restored; `
+      : '';
     throw new MoverError(
       MoverExit.VerifyFailed,
-      `the restored ${plan.target} differs from the backup ${folder}/ in ${report.mismatches} entr${report.mismatches === 1 ? 'y' : 'ies'}: ${report.mismatched.join('; ')}`,
+      `${beneath}the restored ${plan.target} differs from the backup ${folder}/ in ${report.mismatches} entr${report.mismatches === 1 ? 'y' : 'ies'}: ${report.mismatched.join('; ')}`,
       { restore: report },
     );
   }

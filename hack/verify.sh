@@ -35,10 +35,10 @@ for crd in servicemonitors prometheusrules; do
 done
 kubectl wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
 
-echo "--- server-side dry run of config/default, config/prometheus and their secure-metrics variants"
+echo "--- server-side dry run of config/default, config/prometheus, their secure-metrics variants and config/network-policy"
 kubectl apply --server-side --force-conflicts -f config/crd/bases/ >/dev/null
 kubectl create namespace datamover-operator-system --dry-run=client -o yaml | kubectl apply --server-side -f - >/dev/null
-for overlay in config/default config/prometheus config/secure-metrics config/prometheus-secure; do
+for overlay in config/default config/prometheus config/secure-metrics config/prometheus-secure config/network-policy; do
   kubectl kustomize "$overlay" | kubectl apply --server-side --force-conflicts --dry-run=server -f - >/dev/null
   echo "$overlay: $(kubectl kustomize "$overlay" | grep -c '^kind:') objects accepted"
 done
@@ -50,12 +50,15 @@ cmp config/prometheus/grafana-dashboard.json "$chart/files/grafana-dashboard.jso
 "$helm" lint --strict "$chart"
 "$helm" lint --strict "$chart" --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true
 "$helm" lint --strict "$chart" --set metrics.secure=true,metrics.certSecret=metrics-tls,serviceMonitor.enabled=true
-# kube-prometheus-stack and Grafana sidecar values; a namespaced install.
+# kube-prometheus-stack and Grafana sidecar values; a namespaced install; a NetworkPolicy that lets
+# only the monitoring namespace scrape.
 kps=(--set 'serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true'
   --set 'serviceMonitor.labels.release=kube-prometheus-stack,prometheusRule.labels.release=kube-prometheus-stack'
   --set 'dashboard.annotations.grafana_folder=Backups')
 "$helm" lint --strict "$chart" "${kps[@]}"
 "$helm" lint --strict "$chart" --set 'watchNamespaces={team-a,team-b}'
+metrics_from='[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]'
+"$helm" lint --strict "$chart" --set networkPolicy.enabled=true --set-json "networkPolicy.metricsFrom=$metrics_from"
 render() {
   "$helm" template datamover-operator "$chart" --namespace datamover-operator-system --include-crds \
     --kube-version "${K8S_VERSION#v}" "$@"
@@ -63,12 +66,34 @@ render() {
 render >.tmp/chart-default.yaml
 kubectl kustomize config/default >.tmp/config-default.yaml
 node hack/chart-equivalence.mjs .tmp/chart-default.yaml .tmp/config-default.yaml
-render --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-all.yaml
-{ kubectl kustomize config/default; echo ---; kubectl kustomize config/prometheus; } >.tmp/config-all.yaml
+render --set serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true,networkPolicy.enabled=true >.tmp/chart-all.yaml
+{ kubectl kustomize config/default; echo ---; kubectl kustomize config/prometheus; echo ---; kubectl kustomize config/network-policy; } >.tmp/config-all.yaml
 node hack/chart-equivalence.mjs .tmp/chart-all.yaml .tmp/config-all.yaml
-render --set metrics.secure=true,serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true >.tmp/chart-secure.yaml
-{ kubectl kustomize config/secure-metrics; echo ---; kubectl kustomize config/prometheus-secure; } >.tmp/config-secure.yaml
+render --set metrics.secure=true,serviceMonitor.enabled=true,prometheusRule.enabled=true,dashboard.enabled=true,networkPolicy.enabled=true >.tmp/chart-secure.yaml
+{ kubectl kustomize config/secure-metrics; echo ---; kubectl kustomize config/prometheus-secure; echo ---; kubectl kustomize config/network-policy; } >.tmp/config-secure.yaml
 node hack/chart-equivalence.mjs .tmp/chart-secure.yaml .tmp/config-secure.yaml
+# networkPolicy.metricsFrom renders the policy that the kustomize patch in docs/security.md makes.
+mkdir -p .tmp/network-policy-monitoring
+cat >.tmp/network-policy-monitoring/kustomization.yaml <<'EOF'
+resources:
+  - ../../config/network-policy
+patches:
+  - target:
+      kind: NetworkPolicy
+      name: datamover-operator-controller-manager
+    patch: |-
+      - op: add
+        path: /spec/ingress/0/from
+        value:
+          - namespaceSelector:
+              matchLabels:
+                kubernetes.io/metadata.name: monitoring
+EOF
+render --set networkPolicy.enabled=true --set-json "networkPolicy.metricsFrom=$metrics_from" >.tmp/chart-netpol.yaml
+{ kubectl kustomize config/default; echo ---; kubectl kustomize .tmp/network-policy-monitoring; } >.tmp/config-netpol.yaml
+node hack/chart-equivalence.mjs .tmp/chart-netpol.yaml .tmp/config-netpol.yaml
+kubectl apply --server-side --force-conflicts --dry-run=server -f .tmp/chart-netpol.yaml >/dev/null
+echo "helm template (networkPolicy.metricsFrom): accepted by the apiserver"
 render "${kps[@]}" >.tmp/chart-kps.yaml
 node hack/chart-metadata.mjs .tmp/chart-kps.yaml ServiceMonitor:labels.release=kube-prometheus-stack \
   PrometheusRule:labels.release=kube-prometheus-stack ConfigMap:labels.grafana_dashboard=1 \

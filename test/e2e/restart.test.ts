@@ -33,6 +33,7 @@ const ONE_RUN = {
   'datamover_pod_creation_operations_total{status="started"}': 1,
   'datamover_pod_creation_operations_total{status="success"}': 1,
   'datamover_data_sync_operations_total{status="success"}': 1,
+  'datamover_sync_verified_total{result="verified"}': 1,
   'datamover_runs_total{result="completed"}': 1,
 };
 

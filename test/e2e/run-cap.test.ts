@@ -258,7 +258,13 @@ describe('a restore under the cap', () => {
     });
 
     // The holder ends: the slot goes to the restore (the older), then to the later backup.
-    await endPod(holderPod, 0, { bytes: 1048576, files: 3, errors: 0, seconds: 0.5 });
+    await endPod(holderPod, 0, {
+      bytes: 1048576,
+      files: 3,
+      errors: 0,
+      seconds: 0.5,
+      verify: { verified: 4, mismatches: 0, mismatched: [] },
+    });
     for (const name of ['holder', 'after']) await waitForPhase(ns, name, 'Completed', 120_000);
     expect((await waitForRestore('back')).status?.phase).toBe('Completed');
     await waitFor(async () => children.live() === 0, { what: 'every clone and Job deleted' });

@@ -211,6 +211,8 @@ export function cleanRuns(runs: number, cleanups = runs / 2): Record<string, num
     'datamover_pod_creation_operations_total{status="started"}': runs,
     'datamover_pod_creation_operations_total{status="success"}': runs,
     'datamover_data_sync_operations_total{status="success"}': runs,
+    // Every run's report carries the verification of the bucket (the kwok stages' too).
+    'datamover_sync_verified_total{result="verified"}': runs,
     [op('CleaningUp', 'started')]: cleanups,
     [op('CleaningUp', 'success')]: cleanups,
     'datamover_cleanup_operations_total{status="success"}': cleanups,

@@ -73,9 +73,26 @@ export function restoreHelpers(env: { ns: string }) {
     );
   }
 
-  /** Ends a (simulate=hang) restore pod as the mover would: its exit code and its report. */
-  async function endPod(pod: string, exitCode: number, report: object): Promise<void> {
+  /**
+   * Ends a (simulate=hang) mover pod as the mover would: its exit code and its report, bound to its run
+   * as the mover binds it (protocol, command, the UID, root and run folder of the pod's own environment).
+   */
+  async function endPod(pod: string, exitCode: number, given: object): Promise<void> {
     const now = new Date().toISOString();
+    const spec = await getJson<{
+      spec: { containers: Array<{ env?: Array<{ name: string; value?: string }> }> };
+    }>(['get', 'pod', pod, '-n', env.ns]);
+    const envOf = (name: string) => spec?.spec.containers[0]?.env?.find((e) => e.name === name)?.value;
+    const command = envOf('DATAMOVER_COMMAND') ?? 'backup';
+    const run = command === 'backup' ? { run: envOf('DATAMOVER_RUN_FOLDER') } : {};
+    const report = {
+      protocol: 1,
+      command,
+      uid: envOf('DATAMOVER_UID'),
+      root: envOf('DATAMOVER_BACKUP_ROOT'),
+      ...run,
+      ...given,
+    };
     const status = {
       phase: exitCode === 0 ? 'Succeeded' : 'Failed',
       containerStatuses: [

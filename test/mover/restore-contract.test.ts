@@ -123,7 +123,10 @@ async function runRestoreJob(
   const run = await sandbox(args);
   const message = readFileSync(termination, 'utf8');
   // What the operator makes of it: the Restoring restore's Job succeeded with this report.
-  const before = restore(spec, inPhase('Restoring', { source: 'bucket:plain/', jobName: 'back-restore' }));
+  const before = restore(
+    spec,
+    inPhase('Restoring', { source: `bucket:${opts.root ?? 'plain'}/`, jobName: 'back-restore' }),
+  );
   const status = decideRestore(
     before,
     observed({

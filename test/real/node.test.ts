@@ -1,6 +1,6 @@
 // The real node itself: only local images can run on it (nothing is pulled, no traffic leaves the
-// machine), and the mover image assembled for it (hack/realnode-image.sh) holds what mover/Dockerfile
-// ships under /app, with the same entrypoint, user and HOME.
+// machine), and the mover and operator images assembled for it (hack/realnode-image.sh) hold what
+// mover/Dockerfile and Dockerfile ship under /app, with the same entrypoint, user and environment.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -113,6 +113,94 @@ describe.skipIf(!!skipReason())(titled('the real node'), () => {
     ).config;
     expect(config.Entrypoint).toEqual(stage.entrypoint);
     expect(config.User).toBe(stage.user);
+    for (const [k, v] of Object.entries(stage.env)) expect(config.Env).toContain(`${k}=${v}`);
+  });
+
+  it("runs the operator image with Dockerfile's files under /app, its entrypoint, user, workdir and ports", async () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const stage = parseFinalStage(dockerfile);
+    const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+    // The build stage installs the lock file's tree and prunes it as below: what is left is every
+    // package the lock file does not mark dev-only. npm's own bookkeeping (.bin links, the hidden
+    // lock file, both rewritten by the prune) is checked apart.
+    expect(dockerfile).toContain('npm ci --no-audit --no-fund --ignore-scripts');
+    expect(dockerfile).toContain('npm prune --omit=dev --ignore-scripts');
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as {
+      packages: Record<string, { dev?: boolean; link?: boolean }>;
+    };
+    const production = Object.entries(lock.packages)
+      .filter(([key, p]) => key.startsWith('node_modules/') && !p.dev && !p.link)
+      .map(([key]) => key)
+      .sort();
+    const expected: Record<string, string> = {};
+    const walk = (dir: string, to: string, skipModules: boolean) => {
+      for (const name of readdirSync(dir)) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) {
+          if (!(skipModules && name === 'node_modules')) walk(path, join(to, name), skipModules);
+        } else expected[join(to, name)] = sha(readFileSync(path));
+      }
+    };
+    for (const copy of copiesInto(stage, '/app')) {
+      expect(copy.from, `${copy.source} comes from the build stage`).toBe('build');
+      const local = relative('/src', copy.source);
+      if (local === 'node_modules') {
+        for (const key of production) walk(key, join('/app', key), true);
+      } else if (statSync(local).isDirectory()) walk(local, copy.destination, false);
+      else expected[copy.destination] = sha(readFileSync(local));
+    }
+    expect(Object.keys(expected).length).toBeGreaterThan(1000);
+
+    // What the image holds under /app, listed by a pod of the image on the real node, as its user.
+    const list = `const fs=require('fs'),c=require('crypto');const w=d=>{for(const e of fs.readdirSync(d,{withFileTypes:true})){const p=d+'/'+e.name;if(e.isDirectory())w(p);else if(e.isFile())console.log(c.createHash('sha256').update(fs.readFileSync(p)).digest('hex')+' '+p)}};w('/app');console.log('LOCK '+JSON.stringify(Object.keys(require('/app/node_modules/.package-lock.json').packages).sort()))`;
+    const pod = busyboxPod('list-operator', '', [], 65532);
+    pod.spec.containers[0] = {
+      ...pod.spec.containers[0]!,
+      image: tier().operatorImage,
+      command: ['node', '-e', list],
+    };
+    const out = await timed('operator image pod', () => runPod(ns, pod, 120_000));
+    const held: Record<string, string> = {};
+    let bookkept: string[] = [];
+    for (const line of out.trim().split('\n')) {
+      if (line.startsWith('LOCK ')) bookkept = JSON.parse(line.slice(5)) as string[];
+      else if (!/^\/app\/node_modules\/(\.bin\/|\.package-lock\.json$)/.test(line.slice(65)))
+        held[line.slice(65)] = line.slice(0, 64);
+    }
+    expect(held).toEqual(expected);
+    expect(bookkept).toEqual(production);
+
+    // Its entrypoint, as the image runs it (no command given): the operator answers --help.
+    const help = busyboxPod('operator-help', '', [], 65532);
+    const container: Record<string, unknown> = { ...help.spec.containers[0]!, image: tier().operatorImage };
+    delete container.command;
+    help.spec.containers[0] = { ...container, args: ['--help'] } as never;
+    expect(await runPod(ns, help)).toContain('--max-concurrent-runs');
+
+    // The image's configuration: the Dockerfile's entrypoint, user, workdir, environment and ports.
+    const tar = join(tier().images, 'datamover-operator.tar');
+    const manifest = JSON.parse(
+      execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }),
+    ) as Array<{
+      Config: string;
+      RepoTags: string[];
+    }>;
+    expect(manifest[0]!.RepoTags).toEqual([tier().operatorImage]);
+    const config = (
+      JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0]!.Config], { encoding: 'utf8' })) as {
+        config: {
+          Entrypoint: string[];
+          User: string;
+          Env: string[];
+          WorkingDir: string;
+          ExposedPorts: Record<string, object>;
+        };
+      }
+    ).config;
+    expect(config.Entrypoint).toEqual(stage.entrypoint);
+    expect(config.User).toBe(stage.user);
+    expect(config.WorkingDir).toBe(stage.workdir);
+    expect(Object.keys(config.ExposedPorts)).toEqual(stage.exposed);
     for (const [k, v] of Object.entries(stage.env)) expect(config.Env).toContain(`${k}=${v}`);
   });
 });

@@ -16,6 +16,10 @@ export interface FinalStage {
   entrypoint: string[] | undefined;
   user: string | undefined;
   env: Record<string, string>;
+  /** WORKDIR: relative COPY destinations are resolved against it. */
+  workdir: string | undefined;
+  /** EXPOSE's ports, as `8080/tcp`. */
+  exposed: string[];
 }
 
 /** Joins continuation lines and drops comments and blank lines. */
@@ -45,7 +49,15 @@ export function parseFinalStage(text: string): FinalStage {
   const all = instructions(text);
   const lastFrom = all.map((i) => /^FROM\s/i.test(i)).lastIndexOf(true);
   if (lastFrom < 0) throw new Error('no FROM in the Dockerfile');
-  const stage: FinalStage = { copies: [], written: {}, entrypoint: undefined, user: undefined, env: {} };
+  const stage: FinalStage = {
+    copies: [],
+    written: {},
+    entrypoint: undefined,
+    user: undefined,
+    env: {},
+    workdir: undefined,
+    exposed: [],
+  };
   for (const ins of all.slice(lastFrom + 1)) {
     const [keyword = '', ...rest] = ins.split(/\s+/);
     const args = rest.join(' ');
@@ -56,7 +68,10 @@ export function parseFinalStage(text: string): FinalStage {
         const paths = words.filter((w) => !w.startsWith('--'));
         if (paths.length !== 2)
           throw new Error(`COPY with other than one source and one destination: ${ins}`);
-        stage.copies.push({ from, source: paths[0]!, destination: paths[1]! });
+        const destination = paths[1]!.startsWith('/')
+          ? paths[1]!
+          : `${(stage.workdir ?? '/').replace(/\/$/, '')}/${paths[1]!.replace(/^\.\//, '')}`;
+        stage.copies.push({ from, source: paths[0]!, destination });
         break;
       }
       case 'RUN': {
@@ -69,6 +84,12 @@ export function parseFinalStage(text: string): FinalStage {
         break;
       case 'USER':
         stage.user = args;
+        break;
+      case 'WORKDIR':
+        stage.workdir = args;
+        break;
+      case 'EXPOSE':
+        stage.exposed.push(...args.split(/\s+/).map((p) => (p.includes('/') ? p : `${p}/tcp`)));
         break;
       case 'ENV':
         for (const m of args.matchAll(/(\w+)=(\S+)/g)) stage.env[m[1]!] = m[2]!;

@@ -56,7 +56,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   ).status?.conditions?.find((c) => c.type === 'Ready')?.status;
   if (ready !== 'True') throw new Error(`the real node ${env.REALNODE_NAME} is not Ready: make cluster-up`);
   const started = Date.now();
-  const [moverImage, busyboxImage] = execFileSync('bash', ['hack/realnode-image.sh'], {
+  const [moverImage, busyboxImage, operatorImage] = execFileSync('bash', ['hack/realnode-image.sh'], {
     encoding: 'utf8',
     env: { ...process.env, DATAMOVER_CLUSTER: env.CLUSTER },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -79,6 +79,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     skip: '',
     moverImage: moverImage!,
     busyboxImage: busyboxImage!,
+    operatorImage: operatorImage!,
     node: env.REALNODE_NAME!,
     taintKey: env.REALNODE_TAINT_KEY!,
     images: env.REALNODE_IMAGES!,

@@ -24,6 +24,8 @@ export interface RealTier {
   skip: string;
   moverImage: string;
   busyboxImage: string;
+  /** The operator's image, assembled as Dockerfile ships it. */
+  operatorImage: string;
   node: string;
   taintKey: string;
   /** The folder of the local images' tarballs (hack/realnode-image.sh). */

@@ -180,6 +180,19 @@ ENTRYPOINT ["node", "/app/dist/mover/entrypoint.js"]
     expect(stage.env).toEqual({ HOME: '/tmp' });
   });
 
+  it("reads the operator's Dockerfile: relative COPY destinations below WORKDIR, its ports", () => {
+    const stage = parseFinalStage(readFileSync('Dockerfile', 'utf8'));
+    expect(stage.workdir).toBe('/app');
+    expect(copiesInto(stage, '/app').map((c) => [c.from, c.source, c.destination])).toEqual([
+      ['build', '/src/package.json', '/app/package.json'],
+      ['build', '/src/node_modules', '/app/node_modules'],
+      ['build', '/src/dist/operator', '/app/dist/operator'],
+    ]);
+    expect(stage.exposed).toEqual(['8080/tcp', '8081/tcp']);
+    expect(stage.user).toBe('65532:65532');
+    expect(stage.env).toEqual({ NODE_ENV: 'production' });
+  });
+
   it('reads mover/Dockerfile', () => {
     const stage = parseFinalStage(readFileSync('mover/Dockerfile', 'utf8'));
     expect(copiesInto(stage, '/app').length).toBeGreaterThan(0);

@@ -16,7 +16,7 @@ start=$(date +%s)
 
 # Debian packages. Installing containerd starts nothing here (no init system runs its unit).
 pkgs=()
-for p in containerd runc containernetworking-plugins busybox-static gcc libc6-dev openssl jq; do
+for p in containerd runc containernetworking-plugins busybox-static gcc libc6-dev openssl jq iptables; do
   dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
 done
 if [ "${#pkgs[@]}" -gt 0 ]; then

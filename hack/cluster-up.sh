@@ -30,12 +30,27 @@ definition="$(cat "$here/testbed-versions.sh" "$here/testbed/stages.yaml" "$here
 # comes before any repeat of it.
 definition="$definition-realnode"
 pki="${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$CLUSTER/pki"
+# Pods on the real node reach the apiserver as in any cluster, at the `kubernetes` Service
+# (10.0.0.1:443): its endpoint is the bridge address (--advertise-address), the serving certificate
+# names both, and realnode-up.sh routes the Service range to the bridge, where one DNAT rule sends
+# 10.0.0.1:443 to the apiserver's port on this machine (no forwarding: the packet is delivered here).
+# shellcheck source=hack/realnode-env.sh
+source "$here/realnode-env.sh"
+cat >"$STATE/kwokctl-sans.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  kubeApiserverCertSANs: ["$KUBERNETES_SERVICE_IP", "$REALNODE_IP"]
+EOF
+definition="$definition-$(sha256sum <"$STATE/kwokctl-sans.yaml" | cut -c1-8)-$REALNODE_IP"
 realnode_args=(
   --extra-args "kwok-controller=manage-all-nodes=false"
   --extra-args "kube-apiserver=kubelet-preferred-address-types=InternalIP"
   --extra-args "kwok-controller=manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"
   --extra-args "kube-apiserver=kubelet-client-certificate=$pki/admin.crt"
   --extra-args "kube-apiserver=kubelet-client-key=$pki/admin.key"
+  --extra-args "kube-apiserver=advertise-address=$REALNODE_IP"
+  --extra-args "kube-apiserver=service-cluster-ip-range=$SERVICE_CIDR"
 )
 if kubectl get --raw /readyz >/dev/null 2>&1 && [ "$(cat "$STATE/definition" 2>/dev/null)" = "$definition" ]; then
   # kube-controller-manager and kube-scheduler exit when they lose their lease (an apiserver down for
@@ -74,6 +89,7 @@ else
   kwokctl --name "$CLUSTER" create cluster \
     --runtime binary \
     --config "$here/testbed/stages.yaml" \
+    --config "$STATE/kwokctl-sans.yaml" \
     --kubeconfig "$KUBECONFIG_PATH" \
     --kube-apiserver-binary "$TESTBED_BIN/kube-apiserver" \
     --kube-controller-manager-binary "$TESTBED_BIN/kube-controller-manager" \

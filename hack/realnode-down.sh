@@ -88,6 +88,12 @@ for p in "${netns[@]}" /var/run/netns/cni-*; do
 done
 rmdir /var/run/netns 2>/dev/null || true
 if ip link show "$REALNODE_BRIDGE" >/dev/null 2>&1; then ip link delete "$REALNODE_BRIDGE"; fi
+# The `kubernetes` Service's rule (realnode-up.sh), every copy of it.
+while iptables -t nat -S PREROUTING 2>/dev/null | grep -q 'datamover-realnode'; do
+  rule="$(iptables -t nat -S PREROUTING | grep 'datamover-realnode' | head -1 | sed 's/^-A /-D /')"
+  # shellcheck disable=SC2086 # the rule's words, as iptables -S printed them
+  eval iptables -t nat $rule || break
+done
 
 # 5. Host settings the kubelet changed, files it keeps outside its root, the state folder.
 if [ -f "$S/sysctl.saved" ]; then

@@ -57,6 +57,14 @@ else
   ip link add "$REALNODE_BRIDGE" type bridge
   ip addr add "$REALNODE_IP/24" dev "$REALNODE_BRIDGE"
   ip link set "$REALNODE_BRIDGE" up
+  # The `kubernetes` Service, as pods dial it (10.0.0.1:443, in-cluster configuration): the pods'
+  # route for the Service range leads to the bridge, and this rule hands 10.0.0.1:443 to the
+  # apiserver's port here before routing, so the packet is delivered on this machine, never forwarded
+  # (ip_forward stays 0). The apiserver advertises the bridge address and its certificate names both
+  # (cluster-up.sh).
+  apiserver_port="$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}' | sed 's/.*://')"
+  iptables -t nat -A PREROUTING -i "$REALNODE_BRIDGE" -d "$KUBERNETES_SERVICE_IP/32" -p tcp --dport 443 \
+    -m comment --comment datamover-realnode -j DNAT --to-destination "$REALNODE_IP:$apiserver_port"
   cat >"$S/cni/net.d/10-datamover-real.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
@@ -72,6 +80,7 @@ else
       "ipam": {
         "type": "host-local",
         "ranges": [[{"subnet": "$REALNODE_SUBNET_PREFIX.0/24", "rangeStart": "$REALNODE_SUBNET_PREFIX.10", "rangeEnd": "$REALNODE_SUBNET_PREFIX.250"}]],
+        "routes": [{"dst": "$SERVICE_CIDR", "gw": "$REALNODE_IP"}],
         "dataDir": "$S/cni/ipam"
       }
     }

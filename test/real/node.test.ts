@@ -56,9 +56,28 @@ describe.skipIf(!!skipReason())(titled('the real node'), () => {
       .map((l) => l.trim().split(/\s+/));
     expect(table.length).toBeGreaterThan(0);
     expect(table.filter((r) => r[1] === '00000000')).toEqual([]);
-    expect(table.filter((r) => r[2] !== '00000000')).toEqual([]);
+    // One route with a gateway: the Service range to the bridge, where the `kubernetes` Service is
+    // delivered on this machine (little-endian hex: 10.0.0.0/24 via 10.244.77.1).
+    expect(table.filter((r) => r[2] !== '00000000').map((r) => [r[1], r[2], r[7]])).toEqual([
+      ['0000000A', '014DF40A', '00FFFFFF'],
+    ]);
+    // And nothing is forwarded: a packet for another host has nowhere to go.
+    expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe('0');
     const nameservers = resolv.split('\n').filter((l) => /^\s*nameserver\s/.test(l));
     for (const line of nameservers) expect(line.trim().split(/\s+/)[1]).toMatch(/^(127\.|::1$)/);
+  });
+
+  it('lets pods reach the apiserver as in any cluster: the `kubernetes` Service, verified TLS, the token', async () => {
+    // In-cluster configuration, as the operator's pod uses it: KUBERNETES_SERVICE_HOST/PORT (the
+    // Service's 10.0.0.1:443), the ServiceAccount's CA and token.
+    const get = `const fs=require('fs'),https=require('https');const d='/var/run/secrets/kubernetes.io/serviceaccount/';https.get({host:process.env.KUBERNETES_SERVICE_HOST,port:process.env.KUBERNETES_SERVICE_PORT,path:'/version',ca:fs.readFileSync(d+'ca.crt'),headers:{authorization:'Bearer '+fs.readFileSync(d+'token','utf8')}},r=>{let b='';r.on('data',c=>b+=c);r.on('end',()=>console.log(r.statusCode+' '+process.env.KUBERNETES_SERVICE_HOST+':'+process.env.KUBERNETES_SERVICE_PORT+' '+JSON.parse(b).gitVersion))}).on('error',e=>{console.log('ERR '+e.message);process.exit(1)})`;
+    const pod = busyboxPod('apiserver', '', [], 65532);
+    pod.spec.containers[0] = {
+      ...pod.spec.containers[0]!,
+      image: tier().operatorImage,
+      command: ['node', '-e', get],
+    };
+    expect((await runPod(ns, pod)).trim()).toMatch(/^200 10\.0\.0\.1:443 v1\.34\.\d+$/);
   });
 
   it("runs the mover image with mover/Dockerfile's files under /app, entrypoint, user and HOME", async () => {

@@ -45,6 +45,16 @@ node_into() { # ROOT
   done
 }
 
+# What a Debian base leaves in every image root (root and nobody, /tmp for anyone), and the modes:
+# nothing writable but /tmp.
+base_files() { # ROOT
+  mkdir -p "$1/etc" "$1/tmp"
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$1/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$1/etc/group"
+  chmod -R go-w,a+rX "$1"
+  chmod 1777 "$1/tmp"
+}
+
 # Rebuilds a tarball only when its parts changed (the binaries by size and time, the program by content).
 fresh() { # tarball key
   [ -f "$1" ] && [ "$(cat "$1.src" 2>/dev/null)" = "$2" ]
@@ -70,10 +80,7 @@ if ! fresh "$mover_tar" "$mover_key"; then
   cp -r "$root/dist/src/contract" "$r/app/dist/src/contract"
   find "$r/app" -name '*.test.js*' -delete
   printf '{"type":"module"}\n' >"$r/app/package.json"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$r/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
-  chmod -R go-w,a+rX "$r"
-  chmod 1777 "$r/tmp"
+  base_files "$r"
   write_image_tar "$r" "$MOVER_IMAGE" "$mover_tar" "$(jq -cn '{
     Entrypoint: ["node", "/app/dist/mover/entrypoint.js"],
     Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp"],
@@ -128,10 +135,7 @@ if ! fresh "$operator_tar" "$operator_key"; then
   cp "$b/package.json" "$r/app/package.json"
   mv "$b/node_modules" "$r/app/node_modules"
   cp -r "$root/dist/operator" "$r/app/dist/operator"
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$r/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
-  chmod -R go-w,a+rX "$r"
-  chmod 1777 "$r/tmp"
+  base_files "$r"
   write_image_tar "$r" "$OPERATOR_IMAGE" "$operator_tar" "$(jq -cn '{
     Entrypoint: ["node", "dist/operator/main.js"],
     Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_ENV=production"],

@@ -73,3 +73,20 @@ export const CryptEnv = {
   password: 'RCLONE_CRYPT_PASSWORD',
   salt: 'RCLONE_CRYPT_PASSWORD2',
 } as const;
+
+/**
+ * The bucket Secret's documented keys, each taken by name into the mover pod (never the whole
+ * Secret), and whether the mover cannot work without it (then a missing key keeps the pod from
+ * starting).
+ */
+export const SECRET_KEYS: ReadonlyArray<readonly [name: string, required: boolean]> = [
+  ['AWS_ACCESS_KEY_ID', true],
+  ['AWS_SECRET_ACCESS_KEY', true],
+  ['AWS_REGION', false],
+  ['BUCKET_HOST', true],
+  ['BUCKET_NAME', true],
+  ['BUCKET_PORT', false],
+  ['TLS_HOST', false],
+  [CryptEnv.password, false],
+  [CryptEnv.salt, false],
+];

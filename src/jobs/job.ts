@@ -17,7 +17,7 @@ import {
 } from '../kube/names.js';
 import { backupRoot, runFolder } from './destination.js';
 import { FAIL_FAST_EXIT_CODES } from '../contract/exit-codes.js';
-import { BackupEnv, CryptEnv } from '../contract/env.js';
+import { BackupEnv, SECRET_KEYS } from '../contract/env.js';
 import { TENANT_ENV_LIST } from '../contract/tenant-env.js';
 import type { ReportBinding } from '../contract/result.js';
 
@@ -161,23 +161,10 @@ function podSecurityContext(spec: MoverPodSettings, privileged?: PrivilegedMover
 }
 
 /**
- * The bucket Secret's documented keys, each by name: never the whole Secret (envFrom), whose other
- * keys a tenant could name NODE_OPTIONS or LD_PRELOAD. Without the four the mover cannot work, the
- * pod does not start (a missing Secret or key makes it Stalled with the kubelet's words); the rest
- * are optional.
+ * The Secret's documented keys by name (SECRET_KEYS): never the whole Secret (envFrom), whose other
+ * keys a tenant could name NODE_OPTIONS or LD_PRELOAD. A missing Secret, or a missing required key,
+ * keeps the pod from starting (Stalled with the kubelet's words); the rest are optional.
  */
-const SECRET_KEYS: ReadonlyArray<[string, boolean]> = [
-  ['AWS_ACCESS_KEY_ID', true],
-  ['AWS_SECRET_ACCESS_KEY', true],
-  ['AWS_REGION', false],
-  ['BUCKET_HOST', true],
-  ['BUCKET_NAME', true],
-  ['BUCKET_PORT', false],
-  ['TLS_HOST', false],
-  [CryptEnv.password, false],
-  [CryptEnv.salt, false],
-];
-
 function secretEnv(secretName: string | undefined): V1EnvVar[] {
   if (!secretName) return [];
   return SECRET_KEYS.map(([key, required]) => ({

@@ -43,9 +43,12 @@ function restoreEnv(restore: DataMoverRestore, source: ResolvedSource): V1EnvVar
   return env;
 }
 
+/** What status.source shows: `<secretName>:<root>/` (restoreBinding reads the root back). */
+export const describeSource = (s: ResolvedSource) => `${s.secretName}:${s.root}/`;
+
 /**
  * Whose report a restore's mover must leave (src/contract/result.ts): the restore's UID and the root
- * it was given to read, as status.source records it (`<secretName>:<root>/`, written with the Job).
+ * it was given to read, as status.source records it (describeSource, written with the Job).
  */
 export function restoreBinding(restore: DataMoverRestore): ReportBinding {
   const source = restore.status?.source ?? '';

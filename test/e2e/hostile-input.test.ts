@@ -4,7 +4,8 @@
 // nor spins. Policy refusals (image allowlist, serviceAccountName) are checked one by one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PULL_POLICIES, RESERVED_ENV } from '../../src/api/v1alpha1/schema.js';
+import { PULL_POLICIES } from '../../src/api/v1alpha1/schema.js';
+import { SECRET_KEYS } from '../../src/contract/env.js';
 import { DEFAULT_MOVER_IMAGE, repositoryOf } from '../../src/config.js';
 import { ENV_FAMILIES, NEVER_IN_MOVER, RCLONE_TUNING } from '../../src/contract/tenant-env.js';
 import {
@@ -59,7 +60,7 @@ const envName = fc.oneof(
     'RCLONE_S3_UPLOAD_CONCURRENCY',
     'DATAMOVER_DESTINATION_PATH',
     'RCLONE_CONFIG',
-    ...RESERVED_ENV,
+    ...SECRET_KEYS.map(([name]) => name),
     ...NEVER_IN_MOVER,
     ...Object.keys(RCLONE_TUNING),
   ),

@@ -5,11 +5,10 @@
 // those objects, and the requests the audit log records for it are exactly what they grant, each in
 // a watched namespace (leases in the release namespace): nothing refused, nothing granted and unused.
 import { execFileSync } from 'node:child_process';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import {
+  HELM,
   apply,
   createNamespace,
   dataMover,
@@ -28,13 +27,6 @@ import { granted, requestsBy, tokenKubeconfig } from '../support/audit.js';
 import { OperatorProcess } from '../support/operator.js';
 
 const SA = 'datamover-operator-controller-manager';
-const HELM =
-  process.env.HELM ??
-  join(
-    process.env.DATAMOVER_CACHE ??
-      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'datamover-operator'),
-    'tools/helm-v3.22.0/bin/helm',
-  );
 /** Checked by admission when blockOwnerDeletion is set, never a request (see rbac.test.ts). */
 const ADMISSION_ONLY = new Set([
   'datamover.io/datamovers/finalizers:update',

@@ -6,11 +6,10 @@
 // replacement) leads and completes the next run; `helm uninstall` leaves no operator object but the
 // Lease (and the CRDs, as documented).
 import { execFile } from 'node:child_process';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  HELM,
   apply,
   createNamespace,
   dataMover,
@@ -35,13 +34,6 @@ import {
 } from '../support/realnode.js';
 import { snapshotBucket } from '../support/s3.js';
 
-const HELM =
-  process.env.HELM ??
-  join(
-    process.env.DATAMOVER_CACHE ??
-      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'datamover-operator'),
-    'tools/helm-v3.22.0/bin/helm',
-  );
 const RELEASE = 'datamover-operator';
 const SYSTEM_NS = 'datamover-operator-system';
 const BUCKET = 'helm';

@@ -22,6 +22,23 @@ afterAll(async () => {
 const admit = (pod: object) =>
   kubectl(['create', '--dry-run=server', '-n', ns, '-f', '-'], JSON.stringify(pod));
 
+interface ImageConfig {
+  Entrypoint: string[];
+  User: string;
+  Env: string[];
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, object>;
+}
+
+/** The configuration of a local image's tarball (hack/realnode-image.sh), checked to carry `ref`. */
+function imageConfig(tarball: string, ref: string): ImageConfig {
+  const tar = join(tier().images, tarball);
+  const read = (member: string) => execFileSync('tar', ['-xOf', tar, member], { encoding: 'utf8' });
+  const manifest = JSON.parse(read('manifest.json')) as Array<{ Config: string; RepoTags: string[] }>;
+  expect(manifest[0]!.RepoTags).toEqual([ref]);
+  return (JSON.parse(read(manifest[0]!.Config)) as { config: ImageConfig }).config;
+}
+
 describe.skipIf(!!skipReason())(titled('the real node'), () => {
   it('refuses a pod that could run there with an image from a registry, and admits a local one', async () => {
     const local = busyboxPod('local', 'true', []);
@@ -117,19 +134,7 @@ describe.skipIf(!!skipReason())(titled('the real node'), () => {
     expect(held).toEqual(expected);
 
     // The image's configuration: the Dockerfile's entrypoint, user and HOME.
-    const tar = join(tier().images, 'datamover-mover.tar');
-    const manifest = JSON.parse(
-      execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }),
-    ) as Array<{
-      Config: string;
-      RepoTags: string[];
-    }>;
-    expect(manifest[0]!.RepoTags).toEqual([tier().moverImage]);
-    const config = (
-      JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0]!.Config], { encoding: 'utf8' })) as {
-        config: { Entrypoint: string[]; User: string; Env: string[] };
-      }
-    ).config;
+    const config = imageConfig('datamover-mover.tar', tier().moverImage);
     expect(config.Entrypoint).toEqual(stage.entrypoint);
     expect(config.User).toBe(stage.user);
     for (const [k, v] of Object.entries(stage.env)) expect(config.Env).toContain(`${k}=${v}`);
@@ -197,29 +202,11 @@ describe.skipIf(!!skipReason())(titled('the real node'), () => {
     expect(await runPod(ns, help)).toContain('--max-concurrent-runs');
 
     // The image's configuration: the Dockerfile's entrypoint, user, workdir, environment and ports.
-    const tar = join(tier().images, 'datamover-operator.tar');
-    const manifest = JSON.parse(
-      execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }),
-    ) as Array<{
-      Config: string;
-      RepoTags: string[];
-    }>;
-    expect(manifest[0]!.RepoTags).toEqual([tier().operatorImage]);
-    const config = (
-      JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0]!.Config], { encoding: 'utf8' })) as {
-        config: {
-          Entrypoint: string[];
-          User: string;
-          Env: string[];
-          WorkingDir: string;
-          ExposedPorts: Record<string, object>;
-        };
-      }
-    ).config;
+    const config = imageConfig('datamover-operator.tar', tier().operatorImage);
     expect(config.Entrypoint).toEqual(stage.entrypoint);
     expect(config.User).toBe(stage.user);
     expect(config.WorkingDir).toBe(stage.workdir);
-    expect(Object.keys(config.ExposedPorts)).toEqual(stage.exposed);
+    expect(Object.keys(config.ExposedPorts ?? {})).toEqual(stage.exposed);
     for (const [k, v] of Object.entries(stage.env)) expect(config.Env).toContain(`${k}=${v}`);
   });
 });

@@ -1,6 +1,8 @@
 // Helpers for journeys against the real control plane: kubectl, namespaces, waiting with deadlines.
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import type { DataMover } from '../../src/api/v1alpha1/schema.js';
@@ -212,3 +214,12 @@ export function useTestBed(): void {
   if (!(process.env.PATH ?? '').split(':').includes(bin))
     process.env.PATH = `${bin}:${process.env.PATH ?? ''}`;
 }
+
+/** The helm of the test bed (hack/build-tools.sh), or HELM. */
+export const HELM =
+  process.env.HELM ??
+  join(
+    process.env.DATAMOVER_CACHE ??
+      join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'datamover-operator'),
+    'tools/helm-v3.22.0/bin/helm',
+  );

@@ -15,17 +15,6 @@ export const PLURAL = 'datamovers';
 
 export const DNS_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 
-/** Environment variables that come from the Secret. */
-export const RESERVED_ENV = [
-  'AWS_ACCESS_KEY_ID',
-  'AWS_SECRET_ACCESS_KEY',
-  'AWS_REGION',
-  'BUCKET_HOST',
-  'BUCKET_NAME',
-  'BUCKET_PORT',
-  'TLS_HOST',
-] as const;
-
 export const EnvVarSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 256, description: 'Name of the environment variable.' }),

@@ -70,22 +70,6 @@ export function job(
 ): V1Job {
   return {
     metadata: { name: 'backup-mover', namespace: 'ns' },
-    // What the mover is told: its report must name the same root and run folder (job-status.ts).
-    spec: {
-      template: {
-        spec: {
-          containers: [
-            {
-              name: 'mover',
-              env: [
-                { name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' },
-                { name: 'DATAMOVER_RUN_FOLDER', value: 'mirror' },
-              ],
-            },
-          ],
-        },
-      },
-    },
     status: {
       ...counts,
       conditions: condition

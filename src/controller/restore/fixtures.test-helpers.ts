@@ -67,11 +67,6 @@ export function target(
 export function restoreJob(condition?: { type: string; reason?: string }): V1Job {
   return {
     metadata: { name: 'back-restore', namespace: 'ns', uid: 'job-uid', creationTimestamp: T0 },
-    spec: {
-      template: {
-        spec: { containers: [{ name: 'mover', env: [{ name: 'DATAMOVER_BACKUP_ROOT', value: 'ns/data' }] }] },
-      },
-    },
     status: {
       active: condition ? 0 : 1,
       conditions: condition ? [{ type: condition.type, status: 'True', reason: condition.reason }] : [],

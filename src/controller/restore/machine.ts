@@ -27,7 +27,12 @@ import {
 } from '../../kube/names.js';
 import { DESTINATION_PREFIXES_ANNOTATION, rootAllowed } from '../../jobs/destination.js';
 import { PRIVILEGED_MOVERS_ANNOTATION, imageRefused, moverImage } from '../../jobs/job.js';
-import { buildRestoreJob, restoreBinding, type ResolvedSource } from '../../jobs/restore-job.js';
+import {
+  buildRestoreJob,
+  describeSource,
+  restoreBinding,
+  type ResolvedSource,
+} from '../../jobs/restore-job.js';
 import { sizeLike } from '../pvc-size.js';
 import { QUEUED_RECHECK_MS } from '../run-cap.js';
 import type { Pool, Slot } from '../run-slots.js';
@@ -141,9 +146,6 @@ export function resolveSource(
 }
 
 const isProblem = (s: ResolvedSource | Problem): s is Problem => 'reason' in s;
-
-/** What status.source shows: `<secretName>:<root>/`. */
-export const describeSource = (s: ResolvedSource) => `${s.secretName}:${s.root}/`;
 
 /**
  * Whether a pass must read the namespace's annotations: the prefixes an administrator allows (a root
